@@ -1,0 +1,245 @@
+/*
+ * gatewayd.c - the gateway daemon: start-up, workers, signals.
+ *
+ * The main thread reads the config, binds every socket (so a bad address
+ * fails before anything starts), starts the workers, then runs its own
+ * event_base for signals and the ops listener (/healthz, /readyz).  Workers
+ * serve the HTTPS API.  SIGTERM and SIGINT stop cleanly: readiness drops,
+ * listeners close, worker loops end, threads are joined, memory is freed.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <openssl/ssl.h>
+
+#include "gw/alloc.h"
+#include "gw/config.h"
+#include "gw/front.h"
+#include "gw/log.h"
+#include "gw/tls.h"
+#include "gw/worker.h"
+
+#define GATEWAYD_VERSION "0.1.0"
+
+struct daemon {
+  struct gw_config *cfg;
+  struct event_base *base;
+  atomic_int ready;
+  int api_port, ops_port;
+};
+
+static void health(struct gw_req *req, void *arg)
+{
+  (void)arg;
+  gw_req_respond(req, 200, "application/json", "{\"status\":\"ok\"}", 15);
+}
+
+static void readiness(struct gw_req *req, void *arg)
+{
+  struct daemon *d = arg;
+  if(atomic_load(&d->ready))
+    gw_req_respond(req, 200, "application/json", "{\"status\":\"ready\"}", 18);
+  else
+    gw_req_problem(req, 503, "not-ready", "the gateway is starting or stopping");
+}
+
+static void on_stop(evutil_socket_t sig, short what, void *arg)
+{
+  struct daemon *d = arg;
+  (void)what;
+  gw_log(GW_LOG_INFO, "stopping", "signal %d", (int)sig);
+  atomic_store(&d->ready, 0);
+  event_base_loopexit(d->base, NULL);
+}
+
+static void on_hup(evutil_socket_t sig, short what, void *arg)
+{
+  (void)sig; (void)what; (void)arg;
+  /* Reload of adapters, ACL and keys arrives with those subsystems. */
+  gw_log(GW_LOG_WARN, "reload_unsupported", "SIGHUP ignored: nothing reloadable yet");
+}
+
+/* Writes {"api": P, "ops": P} atomically, for tests and the stack launcher
+ * that start the gateway on port 0. */
+static int write_ports_file(const char *path, int api, int ops)
+{
+  char tmp[4096];
+  FILE *fp;
+  if(snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+    return -1;
+  fp = fopen(tmp, "w");
+  if(!fp)
+    return -1;
+  fprintf(fp, "{\"api\": %d, \"ops\": %d}\n", api, ops);
+  if(fclose(fp) || rename(tmp, path))
+    return -1;
+  return 0;
+}
+
+static void usage(FILE *fp)
+{
+  fprintf(fp,
+          "usage: gatewayd --config FILE [--check-config] [--ports-file FILE]\n"
+          "  --config FILE      JSON configuration (see docs/operations.md)\n"
+          "  --check-config     validate the configuration and exit (0 = valid)\n"
+          "  --ports-file FILE  after binding, write the bound ports as JSON\n"
+          "  --version          print the version and exit\n");
+}
+
+int main(int argc, char **argv)
+{
+  static const struct option opts[] = {
+    { "config", required_argument, NULL, 'c' },
+    { "check-config", no_argument, NULL, 'k' },
+    { "ports-file", required_argument, NULL, 'p' },
+    { "version", no_argument, NULL, 'V' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 }
+  };
+  struct daemon d;
+  const char *config_path = NULL, *ports_file = NULL;
+  int check_only = 0, opt, rc = 1;
+  char err[1024];
+  SSL_CTX *ssl = NULL;
+  evutil_socket_t *fds = NULL, ops_fd = -1;
+  struct gw_server *api = NULL, *ops = NULL;
+  struct gw_listener *ops_listener = NULL;
+  struct gw_workers *workers = NULL;
+  struct event *sig_term = NULL, *sig_int = NULL, *sig_hup = NULL;
+  struct gw_route api_routes[2], ops_routes[2];
+
+  memset(&d, 0, sizeof(d));
+  while((opt = getopt_long(argc, argv, "c:kp:Vh", opts, NULL)) != -1) {
+    switch(opt) {
+    case 'c': config_path = optarg; break;
+    case 'k': check_only = 1; break;
+    case 'p': ports_file = optarg; break;
+    case 'V': printf("gatewayd %s\n", GATEWAYD_VERSION); return 0;
+    case 'h': usage(stdout); return 0;
+    default: usage(stderr); return 2;
+    }
+  }
+  if(!config_path || optind != argc) {
+    usage(stderr);
+    return 2;
+  }
+  if(gw_config_load(config_path, &d.cfg, err, sizeof(err))) {
+    fprintf(stderr, "%s\n", err);
+    return 2;
+  }
+  gw_log_set_level(d.cfg->log_level);
+  ssl = gw_tls_server_ctx_new(d.cfg, err, sizeof(err));
+  if(!ssl) {
+    fprintf(stderr, "%s: %s\n", config_path, err);
+    rc = 2;
+    goto out;
+  }
+  if(check_only) {
+    printf("%s: ok\n", config_path);
+    rc = 0;
+    goto out;
+  }
+
+  signal(SIGPIPE, SIG_IGN);
+  if(evthread_use_pthreads()) {
+    gw_log(GW_LOG_ERROR, "startup_failed", "libevent without pthreads support");
+    goto out;
+  }
+
+  /* Bind everything before starting anything. */
+  fds = gw_calloc((size_t)d.cfg->workers, sizeof(*fds));
+  for(int i = 0; i < d.cfg->workers; i++) {
+    int port;
+    if(gw_listen_socket(d.cfg->api.address, i ? d.api_port : d.cfg->api.port,
+                        &fds[i], &port, err, sizeof(err))) {
+      gw_log(GW_LOG_ERROR, "startup_failed", "listen: %s", err);
+      for(int j = 0; j < i; j++)
+        close(fds[j]);
+      goto out;
+    }
+    d.api_port = port;
+  }
+  if(gw_listen_socket(d.cfg->ops.address, d.cfg->ops.port, &ops_fd, &d.ops_port,
+                      err, sizeof(err))) {
+    gw_log(GW_LOG_ERROR, "startup_failed", "ops listen: %s", err);
+    for(int j = 0; j < d.cfg->workers; j++)
+      close(fds[j]);
+    goto out;
+  }
+
+  api_routes[0] = (struct gw_route){ "GET", "/healthz", health, &d };
+  api_routes[1] = (struct gw_route){ "GET", "/readyz", readiness, &d };
+  ops_routes[0] = api_routes[0];
+  ops_routes[1] = api_routes[1];
+  api = gw_server_new(d.cfg, ssl, api_routes, 2, "api");
+  ops = gw_server_new(d.cfg, NULL, ops_routes, 2, "ops");
+
+  d.base = event_base_new();
+  if(!d.base) {
+    close(ops_fd);
+    for(int j = 0; j < d.cfg->workers; j++)
+      close(fds[j]);
+    goto out;
+  }
+  ops_listener = gw_listener_new(ops, d.base, ops_fd);
+  workers = gw_workers_start(api, fds, d.cfg->workers, err, sizeof(err));
+  if(!ops_listener || !workers) {
+    gw_log(GW_LOG_ERROR, "startup_failed", "%s", workers ? "ops listener" : err);
+    goto out;
+  }
+  sig_term = evsignal_new(d.base, SIGTERM, on_stop, &d);
+  sig_int = evsignal_new(d.base, SIGINT, on_stop, &d);
+  sig_hup = evsignal_new(d.base, SIGHUP, on_hup, &d);
+  if(!sig_term || !sig_int || !sig_hup || evsignal_add(sig_term, NULL) ||
+     evsignal_add(sig_int, NULL) || evsignal_add(sig_hup, NULL)) {
+    gw_log(GW_LOG_ERROR, "startup_failed", "cannot install signal handlers");
+    goto out;
+  }
+  if(ports_file && write_ports_file(ports_file, d.api_port, d.ops_port)) {
+    gw_log(GW_LOG_ERROR, "startup_failed", "cannot write %s: %s", ports_file, strerror(errno));
+    goto out;
+  }
+  atomic_store(&d.ready, 1);
+  {
+    json_t *f = json_object();
+    json_object_set_new(f, "version", json_string(GATEWAYD_VERSION));
+    json_object_set_new(f, "gateway_id", json_string(d.cfg->gateway_id));
+    json_object_set_new(f, "api_port", json_integer(d.api_port));
+    json_object_set_new(f, "ops_port", json_integer(d.ops_port));
+    json_object_set_new(f, "workers", json_integer(d.cfg->workers));
+    json_object_set_new(f, "client_certs", json_string(d.cfg->require_client_cert ? "required"
+                                                      : d.cfg->tls_client_ca ? "optional" : "off"));
+    gw_log_fields(GW_LOG_INFO, "started", f);
+  }
+  event_base_dispatch(d.base);
+  rc = 0;
+
+out:
+  atomic_store(&d.ready, 0);
+  gw_workers_stop(workers);
+  gw_listener_free(ops_listener);
+  if(sig_term)
+    event_free(sig_term);
+  if(sig_int)
+    event_free(sig_int);
+  if(sig_hup)
+    event_free(sig_hup);
+  if(d.base)
+    event_base_free(d.base);
+  gw_server_free(api);
+  gw_server_free(ops);
+  gw_free(fds);
+  SSL_CTX_free(ssl);
+  if(rc == 0 && !check_only)
+    gw_log(GW_LOG_INFO, "stopped", NULL);
+  gw_config_free(d.cfg);
+  return rc;
+}

@@ -1,0 +1,58 @@
+/*
+ * gw/config.h - the gateway's configuration file (JSON).
+ *
+ * The file is read once at start-up (and again on reload); every mistake is
+ * reported as "FILE: FIELD: PROBLEM" with the dotted path of the field, so an
+ * operator can fix it without reading code.  Unknown fields are errors, not
+ * silently ignored: a typo in a security setting must not pass unnoticed.
+ * Relative paths in the file are resolved against the file's directory.
+ */
+#ifndef GW_CONFIG_H
+#define GW_CONFIG_H
+
+#include <stddef.h>
+#include "gw/log.h"
+
+/* Named caps on everything a client feeds us (see docs/operations.md). */
+struct gw_limits {
+  size_t max_header_bytes;     /* request line + headers */
+  int max_headers;             /* header count */
+  size_t max_body_bytes;       /* request body */
+  int max_connections;         /* per process, all workers */
+  int header_timeout_ms;       /* whole request head must arrive within */
+  int idle_timeout_ms;         /* keep-alive idle connection */
+  int read_timeout_ms;         /* gap between body reads */
+};
+
+struct gw_listen {
+  char *address;               /* numeric IPv4/IPv6 literal */
+  int port;                    /* 0 = any free port */
+};
+
+struct gw_config {
+  char *path;                  /* the file this was read from */
+  char *gateway_id;            /* "iss" of attestations, audit origin */
+  struct gw_listen api;        /* HTTPS API listener */
+  struct gw_listen ops;        /* plain-HTTP ops listener (loopback) */
+  int workers;                 /* worker threads; 0 in the file = cores */
+  char *tls_cert;              /* PEM server certificate (chain) */
+  char *tls_key;               /* PEM private key */
+  char *tls_client_ca;         /* PEM CA bundle for client certs, or NULL */
+  int require_client_cert;     /* refuse handshakes without a valid one */
+  enum gw_log_level log_level;
+  int deadline_default_ms;     /* query deadline when the request omits it */
+  int deadline_max_ms;         /* cap on a requested deadline */
+  struct gw_limits limits;
+};
+
+/* Reads and validates `path`.  On success returns 0 and sets *out (caller
+ * frees with gw_config_free).  On error returns -1, writes one line
+ * "FILE: FIELD: PROBLEM" into err (always NUL-terminated) and sets *out to
+ * NULL. */
+int gw_config_load(const char *path, struct gw_config **out,
+                   char *err, size_t errlen)
+  __attribute__((warn_unused_result));
+
+void gw_config_free(struct gw_config *cfg);
+
+#endif

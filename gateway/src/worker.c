@@ -1,0 +1,102 @@
+/*
+ * worker.c - worker threads: an event_base and a listener each.
+ */
+#include "gw/worker.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <event2/event.h>
+
+#include "gw/alloc.h"
+#include "gw/front.h"
+#include "gw/log.h"
+
+struct worker {
+  int id;
+  pthread_t thread;
+  int started;
+  struct event_base *base;
+  struct gw_listener *listener;
+};
+
+struct gw_workers {
+  int n;
+  struct worker *w;
+};
+
+static void *worker_main(void *arg)
+{
+  struct worker *w = arg;
+  gw_log(GW_LOG_DEBUG, "worker_started", "worker %d", w->id);
+  event_base_dispatch(w->base);
+  gw_log(GW_LOG_DEBUG, "worker_stopped", "worker %d", w->id);
+  return NULL;
+}
+
+struct gw_workers *gw_workers_start(struct gw_server *srv, const evutil_socket_t *fds,
+                                    int n, char *err, size_t errlen)
+{
+  struct gw_workers *ws = gw_calloc(1, sizeof(*ws));
+  sigset_t all, old;
+  int i;
+
+  ws->n = n;
+  ws->w = gw_calloc((size_t)n, sizeof(struct worker));
+  for(i = 0; i < n; i++) {
+    struct worker *w = &ws->w[i];
+    w->id = i;
+    w->base = event_base_new();
+    if(!w->base) {
+      snprintf(err, errlen, "worker %d: cannot create an event base", i);
+      goto fail;
+    }
+    w->listener = gw_listener_new(srv, w->base, fds[i]);
+    if(!w->listener) {
+      snprintf(err, errlen, "worker %d: cannot listen", i);
+      i++;                   /* fds[i] was consumed by gw_listener_new */
+      goto fail;
+    }
+  }
+  /* Threads inherit the mask: workers never take signals. */
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &old);
+  for(i = 0; i < n; i++) {
+    if(pthread_create(&ws->w[i].thread, NULL, worker_main, &ws->w[i])) {
+      snprintf(err, errlen, "worker %d: cannot start a thread", i);
+      pthread_sigmask(SIG_SETMASK, &old, NULL);
+      i = n;
+      goto fail;
+    }
+    ws->w[i].started = 1;
+  }
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  return ws;
+
+fail:
+  for(int j = i; j < n; j++)
+    close(fds[j]);
+  gw_workers_stop(ws);
+  return NULL;
+}
+
+void gw_workers_stop(struct gw_workers *ws)
+{
+  if(!ws)
+    return;
+  for(int i = 0; i < ws->n; i++)
+    if(ws->w[i].started)
+      event_base_loopexit(ws->w[i].base, NULL);
+  for(int i = 0; i < ws->n; i++) {
+    struct worker *w = &ws->w[i];
+    if(w->started)
+      pthread_join(w->thread, NULL);
+    gw_listener_free(w->listener);
+    if(w->base)
+      event_base_free(w->base);
+  }
+  gw_free(ws->w);
+  gw_free(ws);
+}

@@ -1,0 +1,137 @@
+/*
+ * test_config.c - the config reader: defaults, relative paths, and that
+ * every mistake is reported as "FILE: FIELD: PROBLEM".
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "gw/config.h"
+
+static char dir[] = "/tmp/gwcfgXXXXXX";
+static char cfgpath[256];
+
+static void write_file(const char *name, const char *text)
+{
+  char path[256];
+  FILE *fp;
+  snprintf(path, sizeof(path), "%s/%s", dir, name);
+  fp = fopen(path, "w");
+  assert_non_null(fp);
+  fputs(text, fp);
+  fclose(fp);
+}
+
+static int setup(void **state)
+{
+  (void)state;
+  if(!mkdtemp(dir))
+    return -1;
+  write_file("server.pem", "x");
+  write_file("server.key", "x");
+  write_file("ca.pem", "x");
+  snprintf(cfgpath, sizeof(cfgpath), "%s/gw.json", dir);
+  return 0;
+}
+
+static int teardown(void **state)
+{
+  char cmd[300];
+  (void)state;
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+  return system(cmd) == 0 ? 0 : -1;
+}
+
+#define TLS_OK "\"tls\": {\"cert\": \"server.pem\", \"key\": \"server.key\", \"client_ca\": \"ca.pem\"}"
+
+/* Loads `text` and expects failure with exactly "cfgpath: " + `want`. */
+static void expect_error(const char *text, const char *want)
+{
+  struct gw_config *cfg = (struct gw_config *)1;
+  char err[512], full[1024];
+  write_file("gw.json", text);
+  assert_int_equal(gw_config_load(cfgpath, &cfg, err, sizeof(err)), -1);
+  assert_null(cfg);
+  snprintf(full, sizeof(full), "%s: %s", cfgpath, want);
+  if(strncmp(err, full, strlen(full)))
+    fail_msg("got  \"%s\"\nwant \"%s...\"", err, full);
+}
+
+static void minimal_config_gets_defaults(void **state)
+{
+  struct gw_config *cfg;
+  char err[512], want[300];
+  (void)state;
+  write_file("gw.json", "{\"gateway_id\": \"gw-1\", " TLS_OK "}");
+  assert_int_equal(gw_config_load(cfgpath, &cfg, err, sizeof(err)), 0);
+  assert_string_equal(cfg->gateway_id, "gw-1");
+  assert_true(cfg->workers >= 1);
+  assert_string_equal(cfg->api.address, "127.0.0.1");
+  assert_int_equal(cfg->api.port, 8443);
+  assert_int_equal(cfg->require_client_cert, 1);
+  assert_int_equal(cfg->limits.max_header_bytes, 16 * 1024);
+  assert_int_equal(cfg->deadline_default_ms, 3000);
+  snprintf(want, sizeof(want), "%s/server.pem", dir);   /* relative to the file */
+  assert_string_equal(cfg->tls_cert, want);
+  gw_config_free(cfg);
+}
+
+static void field_errors_are_named(void **state)
+{
+  (void)state;
+  expect_error("{" TLS_OK "}", "gateway_id: missing (a string is required)");
+  expect_error("{\"gateway_id\": 7, " TLS_OK "}", "gateway_id: must be a string");
+  expect_error("{\"gateway_id\": \"g\", \"listen\": {\"prot\": 1}, " TLS_OK "}",
+               "listen.prot: unknown field");
+  expect_error("{\"gateway_id\": \"g\", \"listen\": {\"port\": 70000}, " TLS_OK "}",
+               "listen.port: must be between 0 and 65535 (got 70000)");
+  expect_error("{\"gateway_id\": \"g\", \"listen\": {\"address\": \"localhost\"}, " TLS_OK "}",
+               "listen.address: must be a numeric IPv4 or IPv6 address");
+  expect_error("{\"gateway_id\": \"g\", \"tls\": {\"cert\": \"nope.pem\", \"key\": \"server.key\", "
+               "\"client_ca\": \"ca.pem\"}}", "tls.cert: cannot read");
+  expect_error("{\"gateway_id\": \"g\", \"tls\": {\"cert\": \"server.pem\", \"key\": \"server.key\"}}",
+               "tls.client_ca: missing: required when tls.require_client_cert is true");
+  expect_error("{\"gateway_id\": \"g\", \"log_level\": \"loud\", " TLS_OK "}",
+               "log_level: must be one of debug, info, warn, error (got \"loud\")");
+  expect_error("{\"gateway_id\": \"g\", \"limits\": {\"max_body_bytes\": \"1k\"}, " TLS_OK "}",
+               "limits.max_body_bytes: must be an integer");
+  expect_error("{\"gateway_id\": \"g\", \"query\": {\"deadline_default_ms\": 9000, "
+               "\"deadline_max_ms\": 5000}, " TLS_OK "}",
+               "query.deadline_default_ms: must not exceed query.deadline_max_ms (5000)");
+  expect_error("{\"gateway_id\": \"g\", \"extra\": true, " TLS_OK "}", "extra: unknown field");
+  expect_error("{\"gateway_id\": \"g\"}", "tls: missing (an object is required)");
+}
+
+static void syntax_errors_have_positions(void **state)
+{
+  (void)state;
+  expect_error("{\"gateway_id\": \"g\",\n  \"workers\": }", "line 2, column");
+  expect_error("{\"gateway_id\": \"g\", \"gateway_id\": \"h\", " TLS_OK "}", "line 1, column");
+  expect_error("[1, 2]", "(top level): must be a JSON object");
+}
+
+static void missing_file(void **state)
+{
+  struct gw_config *cfg;
+  char err[512];
+  (void)state;
+  assert_int_equal(gw_config_load("/nonexistent/gw.json", &cfg, err, sizeof(err)), -1);
+  assert_string_equal(err, "/nonexistent/gw.json: cannot open: No such file or directory");
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(minimal_config_gets_defaults),
+    cmocka_unit_test(field_errors_are_named),
+    cmocka_unit_test(syntax_errors_have_positions),
+    cmocka_unit_test(missing_file),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
