@@ -1,0 +1,241 @@
+/*
+ * gw/adapter.h - a loaded adapter definition: how to ask one agency for
+ * facts, and how to turn its answer into them.
+ *
+ * An agency IT team writes one JSON file per adapter (adapters/*.json, format
+ * in schemas/adapter.schema.json, guide in docs/adapter-guide.md); the
+ * registry (registry.c, loader in adapter_load.c) turns it into this
+ * immutable structure.  Once loaded an adapter is never modified: a new
+ * version is a new struct gw_adapter, swapped in atomically, and requests
+ * in flight keep a reference to the version they started with.
+ *
+ * The JSON file, member by member (every string path relative to the file's
+ * directory unless absolute; every secret only as "env:NAME" or "file:PATH"):
+ *
+ *   id, version, agency, description      identity of the definition
+ *   facts: ["education.degrees", ...]      facts this adapter provides
+ *   protocol: soap11 | soap12 | json | xml | jws-json
+ *   endpoint: {url, method, allow_addresses: ["127.0.0.0/8", ...]}
+ *   request: {content_type, headers: {name: template}, body: template,
+ *             query: {name: template}}
+ *   tls: {ca_file, client_cert, client_key, pin_sha256}
+ *   auth: {type: none|mtls|oauth2|api_key, token_url, client_id,
+ *          client_secret, scope, header, key}
+ *   verify: {type: none|xmldsig|jws, cert (xmldsig signer certificate),
+ *            key (jws public key PEM), alg, signed_node (XPath)}
+ *   response: {max_bytes, ok_status: [200], namespaces: {prefix: uri},
+ *              not_found: {status: [...], test: expr},
+ *              fault: {status: [...], test: expr}}
+ *   mapping: {fact: value-spec, ...}
+ *   policy: {connect_timeout_ms, timeout_ms, retries, backoff_base_ms,
+ *            backoff_max_ms, retry_budget_ratio, max_concurrency, max_queue,
+ *            rate_per_s, burst, breaker: {failure_threshold, window_s,
+ *            open_s, half_open_max}}
+ *   cache: {ttl_s, negative_ttl_s, stale_if_error_s}
+ *
+ * Templates are strings with placeholders {{subject.id}}, {{subject.name}},
+ * {{request_id}}, {{now}}; each is escaped for its context (XML for XML
+ * bodies, JSON string content for JSON bodies, percent-encoding for query
+ * values and URL path segments, and refused outright in headers if the value
+ * holds CR, LF or NUL).  Nothing outside a placeholder comes from a request.
+ *
+ * A value-spec describes one fact value:
+ *   {"path": P, "type": T, ...}        a scalar at P
+ *   {"object": {"member": spec, ...}}  an object built member by member
+ *   {"list": P, "item": spec}          one item per node/element P selects;
+ *                                      the item's paths are relative to it
+ * P is an XPath 1.0 expression (with the adapter's namespace prefixes) for
+ * XML protocols and a JSON Pointer (RFC 6901) for JSON ones.  T is one of
+ * string, int, number, bool, date (YYYY-MM-DD, from YYYY-MM-DD, YYYYMMDD or
+ * YYYY/MM/DD), enum (with "values": {"agency value": "fact value"}); bool
+ * takes "true_values"/"false_values" lists of strings.  "optional": true lets
+ * a scalar be absent (JSON null in the fact); otherwise absence is a
+ * bad_response.
+ */
+#ifndef GW_ADAPTER_H
+#define GW_ADAPTER_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define GW_ADAPTER_MAX_FACTS 8
+#define GW_ADAPTER_MAX_HEADERS 16
+#define GW_ADAPTER_MAX_NAMESPACES 16
+#define GW_ADAPTER_MAX_STATUS 8
+#define GW_ADAPTER_MAX_ALLOW 8
+
+enum gw_protocol {
+  GW_PROTO_SOAP11 = 0,
+  GW_PROTO_SOAP12,
+  GW_PROTO_JSON,
+  GW_PROTO_XML,
+  GW_PROTO_JWS_JSON
+};
+
+enum gw_auth_type {
+  GW_AUTH_NONE = 0,
+  GW_AUTH_MTLS,
+  GW_AUTH_OAUTH2,              /* client credentials, bearer token */
+  GW_AUTH_API_KEY
+};
+
+enum gw_verify_type {
+  GW_VERIFY_NONE = 0,
+  GW_VERIFY_XMLDSIG,
+  GW_VERIFY_JWS
+};
+
+enum gw_value_kind {
+  GW_VALUE_SCALAR = 0,
+  GW_VALUE_OBJECT,
+  GW_VALUE_LIST
+};
+
+enum gw_value_type {
+  GW_TYPE_STRING = 0,
+  GW_TYPE_INT,
+  GW_TYPE_NUMBER,
+  GW_TYPE_BOOL,
+  GW_TYPE_DATE,
+  GW_TYPE_ENUM
+};
+
+struct gw_kv {
+  char *name;
+  char *value;
+};
+
+/* One node of a value-spec tree. */
+struct gw_value_spec {
+  enum gw_value_kind kind;
+  char *path;                  /* scalar: where; list: what selects items */
+  enum gw_value_type type;     /* scalar only */
+  int optional;                /* scalar only: absent -> null */
+  struct gw_kv *enum_map;      /* GW_TYPE_ENUM: agency value -> fact value */
+  size_t n_enum;
+  char **true_values;          /* GW_TYPE_BOOL; NULL = "true","1" */
+  size_t n_true;
+  char **false_values;         /* GW_TYPE_BOOL; NULL = "false","0" */
+  size_t n_false;
+  char **member_names;         /* object: member names, in file order */
+  struct gw_value_spec **members;
+  size_t n_members;
+  struct gw_value_spec *item;  /* list: spec of each item */
+};
+
+struct gw_fact_mapping {
+  char *fact;                  /* "education.degrees" */
+  struct gw_value_spec *spec;
+};
+
+/* A rule that classifies a response: by HTTP status and/or a test
+ * expression (XPath 1.0 boolean for XML, "POINTER == \"value\"" or
+ * "POINTER exists" for JSON). */
+struct gw_result_rule {
+  int status[GW_ADAPTER_MAX_STATUS];
+  size_t n_status;
+  char *test;                  /* or NULL */
+};
+
+struct gw_policy {
+  int connect_timeout_ms;
+  int timeout_ms;              /* per attempt; always bounded by the deadline */
+  int retries;                 /* extra attempts for safe failures */
+  int backoff_base_ms;
+  int backoff_max_ms;
+  double retry_budget_ratio;   /* retries at most this share of requests */
+  int max_concurrency;
+  int max_queue;
+  double rate_per_s;           /* 0 = unlimited */
+  int burst;
+  int breaker_failure_threshold;
+  int breaker_window_s;
+  int breaker_open_s;
+  int breaker_half_open_max;
+};
+
+struct gw_adapter {
+  atomic_int refs;             /* gw_adapter_ref / gw_adapter_unref */
+  char *file;                  /* where it was loaded from */
+  char *id;
+  int version;
+  char *agency;
+  char *description;
+  char *facts[GW_ADAPTER_MAX_FACTS];
+  size_t n_facts;
+  enum gw_protocol protocol;
+
+  char *url;                   /* https only */
+  char *method;                /* "GET" | "POST" */
+  char *allow_cidrs[GW_ADAPTER_MAX_ALLOW];
+  size_t n_allow;
+
+  char *content_type;
+  struct gw_kv headers[GW_ADAPTER_MAX_HEADERS];   /* value = template */
+  size_t n_headers;
+  char *body_template;         /* or NULL */
+  struct gw_kv query[GW_ADAPTER_MAX_HEADERS];     /* value = template */
+  size_t n_query;
+
+  char *ca_file;
+  char *client_cert;
+  char *client_key;
+  char *pin_sha256;            /* curl "sha256//..." form, or NULL */
+
+  enum gw_auth_type auth;
+  char *token_url;
+  char *client_id;
+  char *client_secret;         /* resolved secret; never logged */
+  char *scope;
+  char *api_key_header;
+  char *api_key;               /* resolved secret; never logged */
+
+  enum gw_verify_type verify;
+  char *verify_cert;           /* xmldsig: PEM of the agency's signing cert */
+  char *verify_key;            /* jws: PEM public key */
+  char *verify_alg;            /* jws: "ES256" */
+  char *signed_node;           /* xmldsig: XPath of the node that must be signed */
+
+  size_t max_response_bytes;
+  int ok_status[GW_ADAPTER_MAX_STATUS];
+  size_t n_ok_status;
+  struct gw_kv namespaces[GW_ADAPTER_MAX_NAMESPACES];  /* prefix -> URI */
+  size_t n_namespaces;
+  struct gw_result_rule not_found;
+  struct gw_result_rule fault;
+
+  struct gw_fact_mapping mappings[GW_ADAPTER_MAX_FACTS];
+  size_t n_mappings;
+
+  struct gw_policy policy;
+  int ttl_s;
+  int negative_ttl_s;
+  int stale_if_error_s;
+};
+
+/* Reference counting: the registry holds one reference; each request that
+ * uses an adapter takes one for its lifetime.  unref frees at zero. */
+struct gw_adapter *gw_adapter_ref(struct gw_adapter *a);
+void gw_adapter_unref(struct gw_adapter *a);
+
+/* Loads and validates one adapter file.  On success returns 0 and *out (one
+ * reference, the caller's).  On error returns -1 and writes
+ * "FILE: FIELD: PROBLEM" into err (fields as dotted paths, array elements as
+ * [i], e.g. "mapping.education.degrees.item.object.level.type"). */
+int gw_adapter_load(const char *path, struct gw_adapter **out, char *err, size_t errlen)
+  __attribute__((warn_unused_result));
+
+/* The same from a JSON text already in memory (admin API); `name` stands for
+ * FILE in messages and `base_dir` resolves relative paths. */
+int gw_adapter_load_text(const char *text, size_t len, const char *name,
+                         const char *base_dir, struct gw_adapter **out,
+                         char *err, size_t errlen)
+  __attribute__((warn_unused_result));
+
+const char *gw_protocol_name(enum gw_protocol p);
+
+/* Does the protocol carry XML (XPath mapping) rather than JSON? */
+int gw_protocol_is_xml(enum gw_protocol p);
+
+#endif
