@@ -1,0 +1,82 @@
+/*
+ * gw/attest.h - fact attestations and subject references.
+ *
+ * An attestation is the gateway's signed statement "agency A said fact F
+ * about subject S at time T, and this is how we know": a compact JWS
+ * (ES256, kid = RFC 7638 thumbprint, typ "gw-fact+jws") whose payload is
+ *
+ *   {"iss": gateway id, "sub": subject_ref, "fact": name, "value": value,
+ *    "src": {"agency", "adapter", "adapter_version", "channel": "tls"|"mtls",
+ *            "signature": "xmldsig"|"jws"|"none",
+ *            "evidence": hex SHA-256 of the exact agency response bytes},
+ *    "iat": fetch time, "exp": fetch time + TTL}
+ *
+ * It is made once per fetch and then served from the cache unchanged, so
+ * the engine can keep it with its decision and anyone holding the JWKS can
+ * check it offline.  The subject is named only by subject_ref, an HMAC of
+ * the normalized identity number under a gateway secret: the raw number is
+ * never in an attestation, a log line, a cache key or a metric.
+ *
+ * Thread-safety: a signer is immutable after creation; any thread may sign.
+ */
+#ifndef GW_ATTEST_H
+#define GW_ATTEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#define GW_SUBJECT_REF_LEN 43        /* base64url of 32 bytes, no padding */
+#define GW_ATTEST_TYP "gw-fact+jws"
+
+struct gw_attest_signer;
+
+/* Where a fact came from. */
+struct gw_attest_src {
+  const char *agency;
+  const char *adapter;
+  int adapter_version;
+  const char *channel;               /* "tls" | "mtls" */
+  const char *signature;             /* "xmldsig" | "jws" | "none" */
+  const char *evidence;              /* 64 lowercase hex chars */
+};
+
+/* Loads the current signing key (PEM, P-256 private) and any previous keys
+ * (PEM, public or private; kept in the JWKS so attestations made before a
+ * rotation still verify).  Returns NULL with a reason in err. */
+struct gw_attest_signer *gw_attest_signer_new(const char *issuer, const char *current_pem,
+                                              const char *const *previous_pems, size_t n_previous,
+                                              char *err, size_t errlen);
+void gw_attest_signer_free(struct gw_attest_signer *s);
+
+/* The kid of the current key. */
+const char *gw_attest_signer_kid(const struct gw_attest_signer *s);
+
+/* The JWKS of the current and previous keys as JSON text (caller frees with
+ * gw_free), for GET /v1/keys. */
+char *gw_attest_jwks(const struct gw_attest_signer *s);
+
+/* Signs an attestation; returns the compact JWS (caller frees with gw_free)
+ * or NULL on error (err says why).  `value` is borrowed. */
+char *gw_attest_make(const struct gw_attest_signer *s, const char *subject_ref,
+                     const char *fact, const json_t *value,
+                     const struct gw_attest_src *src, int64_t iat, int64_t exp,
+                     char *err, size_t errlen);
+
+/* Signs `body` as a detached JWS for the Gateway-Signature header (caller
+ * frees with gw_free), or NULL. */
+char *gw_attest_sign_body(const struct gw_attest_signer *s, const void *body, size_t len);
+
+/* Writes base64url(HMAC-SHA256(secret, id)) and a NUL into out.  `id` must
+ * already be normalized (gw_idnum_normalize). */
+int gw_subject_ref(const unsigned char *secret, size_t secret_len, const char *id,
+                   char out[GW_SUBJECT_REF_LEN + 1])
+  __attribute__((warn_unused_result));
+
+/* Reads a secret file of hex characters (at least 32 bytes once decoded),
+ * into a buffer the caller frees with gw_free after OPENSSL_cleanse. */
+int gw_secret_load_hex(const char *path, unsigned char **out, size_t *len,
+                       char *err, size_t errlen)
+  __attribute__((warn_unused_result));
+
+#endif
