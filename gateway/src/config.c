@@ -297,7 +297,7 @@ int gw_config_load(const char *path, struct gw_config **out, char *err, size_t e
   err[0] = '\0';
   cfg->path = gw_strdup(path);
   slash = strrchr(path, '/');
-  r.dir = slash ? gw_strndup(path, (size_t)(slash - path ? slash - path : 1))
+  r.dir = slash ? gw_strndup(path, (size_t)((slash - path) ? (slash - path) : 1))
                 : gw_strdup(".");
 
   fp = fopen(path, "rb");

@@ -1,6 +1,7 @@
 # The one warning list for our own targets (never global flags).
 # gw_apply_warnings(<target>) adds it; GW_WERROR turns warnings into errors and
-# GW_SANITIZE adds ASan+UBSan to compile and link.
+# GW_SANITIZE adds ASan+UBSan to compile and link; GW_FUZZ (clang) builds
+# everything with libFuzzer coverage plus ASan+UBSan.
 set(GW_WARNING_FLAGS
   -Wall
   -Wextra
@@ -29,7 +30,12 @@ function(gw_apply_warnings target)
     target_compile_options(${target} PRIVATE -Werror)
   endif()
   target_compile_definitions(${target} PRIVATE _GNU_SOURCE)
-  if(GW_SANITIZE)
+  if(GW_FUZZ)
+    # libFuzzer coverage on everything; the harnesses add -fsanitize=fuzzer.
+    target_compile_options(${target} PRIVATE -fsanitize=fuzzer-no-link,address,undefined
+                           -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+    target_link_options(${target} PRIVATE -fsanitize=address,undefined)
+  elseif(GW_SANITIZE)
     target_compile_options(${target} PRIVATE -fsanitize=address,undefined
                            -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
     target_link_options(${target} PRIVATE -fsanitize=address,undefined)
