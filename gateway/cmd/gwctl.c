@@ -1,21 +1,24 @@
 /*
  * gwctl.c - the gateway's command-line client.
  *
- * Subcommands grow with the gateway (query, verify, adapter, audit, status);
- * this first one checks identity numbers the way the gateway does, which is
- * what testers reach for when an agency refuses a subject.
+ * One file per subcommand (gwctl_<name>.c); this file dispatches and holds
+ * the smallest one, "idnum check", which validates identity numbers the way
+ * the gateway does (what testers reach for when an agency refuses one).
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "gw/idnum.h"
+#include "gwctl_int.h"
 
 static void usage(FILE *fp)
 {
   fprintf(fp,
-          "usage: gwctl idnum check ID...\n"
-          "  idnum check   validate GB 11643 identity numbers; prints the\n"
-          "                normalized form or the reason it is invalid\n");
+          "usage: gwctl COMMAND ...\n"
+          "  idnum check ID...       validate GB 11643 identity numbers\n"
+          "  verify --jwks FILE|URL [--cacert CA] [--json] [INPUT]\n"
+          "                          check attestations offline (a query response,\n"
+          "                          or one compact JWS per line)\n");
 }
 
 static int idnum_check(int argc, char **argv)
@@ -43,6 +46,8 @@ int main(int argc, char **argv)
   }
   if(argc >= 4 && !strcmp(argv[1], "idnum") && !strcmp(argv[2], "check"))
     return idnum_check(argc - 3, argv + 3);
+  if(argc >= 2 && !strcmp(argv[1], "verify"))
+    return gwctl_verify(argc - 1, argv + 1);
   usage(stderr);
   return 2;
 }

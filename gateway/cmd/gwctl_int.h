@@ -1,0 +1,21 @@
+/*
+ * gwctl_int.h - shared pieces of the gwctl subcommands.
+ *
+ * Each subcommand lives in its own gwctl_<name>.c and has one entry point
+ * taking the arguments after its name; it returns the process exit status
+ * (0 success, 1 a check failed, 2 a usage or input error).
+ */
+#ifndef GWCTL_INT_H
+#define GWCTL_INT_H
+
+#include <stddef.h>
+
+int gwctl_verify(int argc, char **argv);
+
+/* Reads a file, or a URL with https:// (with optional CA file), into a
+ * NUL-terminated buffer of at most `cap` bytes (caller frees with gw_free).
+ * "-" reads standard input.  Returns NULL with a reason in err. */
+char *gwctl_read_source(const char *src, const char *cacert, size_t cap, size_t *len,
+                        char *err, size_t errlen);
+
+#endif
