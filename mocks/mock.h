@@ -212,6 +212,16 @@ int mock_response_json(struct mock_response *resp, int status,
  * 0 absent, -1 present but too long for `cap` or badly escaped. */
 int mock_query_param(const char *query, const char *name, char *out, size_t cap);
 
+/* Makes a JSON body not well-formed in place: the closing brace becomes
+ * ',"' (an unterminated member), as a backend that died mid-write would
+ * leave it.  Keeps status and headers.  0, or -1 on out-of-memory. */
+int mock_response_malform_json(struct mock_response *resp)
+  __attribute__((warn_unused_result));
+
+/* Percent-decodes src[0..len) ('+' is a space) into out[cap], NUL-terminated.
+ * Returns 0, or -1 when it does not fit or an escape is bad. */
+int mock_url_decode(const char *src, size_t len, char *out, size_t cap);
+
 /* ---- Added: the population's life cycle (population.c) ----------------- */
 
 /* Loads the curated people of `path` (mocks/data/population.json format,
