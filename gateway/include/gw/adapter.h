@@ -2,7 +2,7 @@
  * gw/adapter.h - a loaded adapter definition: how to ask one agency for
  * facts, and how to turn its answer into them.
  *
- * An agency IT team writes one JSON file per adapter (adapters/*.json, format
+ * An agency IT team writes one JSON file per adapter (adapters/NAME.json, format
  * in schemas/adapter.schema.json, guide in docs/adapter-guide.md); the
  * registry (registry.c, loader in adapter_load.c) turns it into this
  * immutable structure.  Once loaded an adapter is never modified: a new
@@ -64,6 +64,20 @@
 #define GW_ADAPTER_MAX_NAMESPACES 16
 #define GW_ADAPTER_MAX_STATUS 8
 #define GW_ADAPTER_MAX_ALLOW 8
+
+/* Further caps the loader enforces (each refused with "at most N"); the
+ * reference of every field is docs/adapter-format.md. */
+#define GW_ADAPTER_FILE_MAX (256 * 1024)      /* bytes of one adapter file */
+#define GW_ADAPTER_BODY_MAX (64 * 1024)       /* bytes of request.body */
+#define GW_ADAPTER_VALUE_MAX 1024             /* bytes of a header/query template */
+#define GW_ADAPTER_EXPR_MAX 1024              /* bytes of one XPath, pointer or test */
+#define GW_ADAPTER_SECRET_MAX 4096            /* bytes of a resolved secret */
+#define GW_ADAPTER_PEM_MAX (1024 * 1024)      /* bytes of a PEM file (CA bundles) */
+#define GW_VALUE_SPEC_MAX_DEPTH 8             /* nesting of value-specs */
+#define GW_VALUE_SPEC_MAX_MEMBERS 32          /* members of one "object" */
+#define GW_VALUE_SPEC_MAX_NODES 256           /* value-spec nodes in one adapter */
+#define GW_VALUE_SPEC_MAX_ENUM 64             /* entries of one enum "values" */
+#define GW_VALUE_SPEC_MAX_BOOL 16             /* entries of true_values/false_values */
 
 enum gw_protocol {
   GW_PROTO_SOAP11 = 0,
@@ -192,8 +206,10 @@ struct gw_adapter {
   char *api_key;               /* resolved secret; never logged */
 
   enum gw_verify_type verify;
-  char *verify_cert;           /* xmldsig: PEM of the agency's signing cert */
-  char *verify_key;            /* jws: PEM public key */
+  char *verify_cert;           /* xmldsig: PEM text of the agency's signing
+                                  cert (the file's contents, read and checked
+                                  at load, so a loaded version never changes) */
+  char *verify_key;            /* jws: PEM text of the public key (likewise) */
   char *verify_alg;            /* jws: "ES256" */
   char *signed_node;           /* xmldsig: XPath of the node that must be signed */
 
@@ -205,7 +221,8 @@ struct gw_adapter {
   struct gw_result_rule not_found;
   struct gw_result_rule fault;
 
-  struct gw_fact_mapping mappings[GW_ADAPTER_MAX_FACTS];
+  struct gw_fact_mapping mappings[GW_ADAPTER_MAX_FACTS];  /* in facts[] order:
+                                  mappings[i].fact equals facts[i] */
   size_t n_mappings;
 
   struct gw_policy policy;
