@@ -9,12 +9,14 @@
  */
 #include "gw/xmlsig.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <libxml/tree.h>
 #include <libxml/valid.h>
+#include <openssl/bio.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <xmlsec/xmlsec.h>
@@ -110,31 +112,56 @@ void gw_xmlsig_global_cleanup(void)
   xmlSecShutdown();
 }
 
-struct gw_xmlsig_verifier *gw_xmlsig_verifier_new(const char *cert_pem,
-                                                  char *err, size_t errlen)
+struct gw_xmlsig_verifier *gw_xmlsig_verifier_new_pem(const char *pem, size_t len,
+                                                      char *err, size_t errlen)
 {
   struct gw_xmlsig_verifier *v = gw_calloc(1, sizeof(*v));
-  FILE *fp = fopen(cert_pem, "r");
-  if(!fp) {
-    snprintf(err, errlen, "%s: cannot open", cert_pem);
+  BIO *bio = BIO_new_mem_buf(pem, (int)len);
+  if(!bio || len > INT_MAX) {
+    snprintf(err, errlen, "cannot read the certificate");
     goto fail;
   }
-  v->cert = PEM_read_X509(fp, NULL, NULL, NULL);
-  fclose(fp);
+  v->cert = PEM_read_bio_X509(bio, NULL, NULL, NULL);
   if(!v->cert) {
-    snprintf(err, errlen, "%s: not a PEM X.509 certificate", cert_pem);
+    snprintf(err, errlen, "not a PEM X.509 certificate");
     goto fail;
   }
-  v->key = xmlSecOpenSSLAppKeyLoad(cert_pem, xmlSecKeyDataFormatCertPem, NULL, NULL, NULL);
+  v->key = xmlSecOpenSSLAppKeyLoadMemory((const xmlSecByte *)pem, (xmlSecSize)len,
+                                         xmlSecKeyDataFormatCertPem, NULL, NULL, NULL);
   if(!v->key) {
-    snprintf(err, errlen, "%s: libxmlsec1 cannot load the certificate's key", cert_pem);
+    snprintf(err, errlen, "libxmlsec1 cannot load the certificate's key");
     goto fail;
   }
+  BIO_free(bio);
   return v;
 
 fail:
+  BIO_free(bio);
   gw_xmlsig_verifier_free(v);
   return NULL;
+}
+
+struct gw_xmlsig_verifier *gw_xmlsig_verifier_new(const char *cert_pem,
+                                                  char *err, size_t errlen)
+{
+  char buf[64 * 1024], reason[200];
+  struct gw_xmlsig_verifier *v;
+  size_t n;
+  FILE *fp = fopen(cert_pem, "r");
+  if(!fp) {
+    snprintf(err, errlen, "%s: cannot open", cert_pem);
+    return NULL;
+  }
+  n = fread(buf, 1, sizeof(buf), fp);
+  fclose(fp);
+  if(n == sizeof(buf)) {
+    snprintf(err, errlen, "%s: larger than %zu bytes", cert_pem, sizeof(buf) - 1);
+    return NULL;
+  }
+  v = gw_xmlsig_verifier_new_pem(buf, n, reason, sizeof(reason));
+  if(!v)
+    snprintf(err, errlen, "%s: %s", cert_pem, reason);
+  return v;
 }
 
 void gw_xmlsig_verifier_free(struct gw_xmlsig_verifier *v)

@@ -48,6 +48,9 @@ void gw_xmlsig_global_cleanup(void);
  * Returns NULL with a reason in err.  Free with gw_xmlsig_verifier_free. */
 struct gw_xmlsig_verifier *gw_xmlsig_verifier_new(const char *cert_pem,
                                                   char *err, size_t errlen);
+/* The same from PEM text in memory (len bytes). */
+struct gw_xmlsig_verifier *gw_xmlsig_verifier_new_pem(const char *pem, size_t len,
+                                                      char *err, size_t errlen);
 void gw_xmlsig_verifier_free(struct gw_xmlsig_verifier *v);
 
 /* Verifies the one signature in `doc`, which must sign `mapped` (the node
