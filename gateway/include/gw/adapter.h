@@ -68,7 +68,7 @@
 /* Further caps the loader enforces (each refused with "at most N"); the
  * reference of every field is docs/adapter-format.md. */
 #define GW_ADAPTER_FILE_MAX (256 * 1024)      /* bytes of one adapter file */
-#define GW_ADAPTER_BODY_MAX (64 * 1024)       /* bytes of request.body */
+#define GW_ADAPTER_BODY_MAX (32 * 1024)       /* bytes of request.body (gw/template.h) */
 #define GW_ADAPTER_VALUE_MAX 1024             /* bytes of a header/query template */
 #define GW_ADAPTER_EXPR_MAX 1024              /* bytes of one XPath, pointer or test */
 #define GW_ADAPTER_SECRET_MAX 4096            /* bytes of a resolved secret */
