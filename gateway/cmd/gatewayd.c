@@ -21,9 +21,12 @@
 #include <openssl/ssl.h>
 
 #include "gw/alloc.h"
+#include "gw/app.h"
+#include "gw/audit.h"
 #include "gw/config.h"
 #include "gw/front.h"
 #include "gw/log.h"
+#include "gw/query.h"
 #include "gw/tls.h"
 #include "gw/worker.h"
 
@@ -31,7 +34,9 @@
 
 struct daemon {
   struct gw_config *cfg;
+  struct gw_app *app;
   struct event_base *base;
+  struct event *checkpoint;
   atomic_int ready;
   int api_port, ops_port;
 };
@@ -45,10 +50,34 @@ static void health(struct gw_req *req, void *arg)
 static void readiness(struct gw_req *req, void *arg)
 {
   struct daemon *d = arg;
-  if(atomic_load(&d->ready))
-    gw_req_respond(req, 200, "application/json", "{\"status\":\"ready\"}", 18);
-  else
+  char why[160];
+  if(!atomic_load(&d->ready))
     gw_req_problem(req, 503, "not-ready", "the gateway is starting or stopping");
+  else if(d->app && d->app->audit && !gw_audit_ready(d->app->audit, why, sizeof(why)))
+    gw_req_problem(req, 503, "audit-unavailable", why);
+  else
+    gw_req_respond(req, 200, "application/json", "{\"status\":\"ready\"}", 18);
+}
+
+static void *worker_init(struct event_base *base, void *arg)
+{
+  return gw_worker_ctx_new(arg, base);
+}
+
+static void worker_fini(void *ctx)
+{
+  gw_worker_ctx_free(ctx);
+}
+
+/* Signed checkpoints at the configured interval, made off the loop. */
+static void on_checkpoint(evutil_socket_t fd, short what, void *arg)
+{
+  struct daemon *d = arg;
+  enum gw_audit_result r;
+  (void)fd; (void)what;
+  r = gw_audit_checkpoint_async(d->app->audit);
+  if(r != GW_AUDIT_OK)
+    gw_log(GW_LOG_WARN, "checkpoint_failed", "%s", gw_audit_strerror(r));
 }
 
 static void on_stop(evutil_socket_t sig, short what, void *arg)
@@ -114,7 +143,8 @@ int main(int argc, char **argv)
   struct gw_listener *ops_listener = NULL;
   struct gw_workers *workers = NULL;
   struct event *sig_term = NULL, *sig_int = NULL, *sig_hup = NULL;
-  struct gw_route api_routes[2], ops_routes[2];
+  struct gw_route api_routes[6], ops_routes[2];
+  struct gw_worker_hooks hooks;
 
   memset(&d, 0, sizeof(d));
   while((opt = getopt_long(argc, argv, "c:kp:Vh", opts, NULL)) != -1) {
@@ -138,6 +168,12 @@ int main(int argc, char **argv)
   gw_log_set_level(d.cfg->log_level);
   ssl = gw_tls_server_ctx_new(d.cfg, err, sizeof(err));
   if(!ssl) {
+    fprintf(stderr, "%s: %s\n", config_path, err);
+    rc = 2;
+    goto out;
+  }
+  d.app = gw_app_new(d.cfg, check_only, err, sizeof(err));
+  if(!d.app) {
     fprintf(stderr, "%s: %s\n", config_path, err);
     rc = 2;
     goto out;
@@ -177,9 +213,13 @@ int main(int argc, char **argv)
 
   api_routes[0] = (struct gw_route){ "GET", "/healthz", health, &d };
   api_routes[1] = (struct gw_route){ "GET", "/readyz", readiness, &d };
+  api_routes[2] = (struct gw_route){ "POST", "/v1/facts/query", gw_query_handle, d.app };
+  api_routes[3] = (struct gw_route){ "GET", "/v1/facts/catalogue", gw_query_catalogue, d.app };
+  api_routes[4] = (struct gw_route){ "GET", "/v1/keys", gw_query_keys, d.app };
+  api_routes[5] = (struct gw_route){ "GET", "/v1/agencies", gw_query_agencies, d.app };
   ops_routes[0] = api_routes[0];
   ops_routes[1] = api_routes[1];
-  api = gw_server_new(d.cfg, ssl, api_routes, 2, "api");
+  api = gw_server_new(d.cfg, ssl, api_routes, 6, "api");
   ops = gw_server_new(d.cfg, NULL, ops_routes, 2, "ops");
 
   d.base = event_base_new();
@@ -190,7 +230,10 @@ int main(int argc, char **argv)
     goto out;
   }
   ops_listener = gw_listener_new(ops, d.base, ops_fd);
-  workers = gw_workers_start(api, fds, d.cfg->workers, err, sizeof(err));
+  hooks.init = worker_init;
+  hooks.fini = worker_fini;
+  hooks.arg = d.app;
+  workers = gw_workers_start(api, fds, d.cfg->workers, &hooks, err, sizeof(err));
   if(!ops_listener || !workers) {
     gw_log(GW_LOG_ERROR, "startup_failed", "%s", workers ? "ops listener" : err);
     goto out;
@@ -202,6 +245,11 @@ int main(int argc, char **argv)
      evsignal_add(sig_int, NULL) || evsignal_add(sig_hup, NULL)) {
     gw_log(GW_LOG_ERROR, "startup_failed", "cannot install signal handlers");
     goto out;
+  }
+  d.checkpoint = event_new(d.base, -1, EV_PERSIST, on_checkpoint, &d);
+  if(d.checkpoint) {
+    struct timeval tv = { d.cfg->audit_checkpoint_interval_s, 0 };
+    event_add(d.checkpoint, &tv);
   }
   if(ports_file && write_ports_file(ports_file, d.api_port, d.ops_port)) {
     gw_log(GW_LOG_ERROR, "startup_failed", "cannot write %s: %s", ports_file, strerror(errno));
@@ -232,12 +280,15 @@ out:
     event_free(sig_int);
   if(sig_hup)
     event_free(sig_hup);
+  if(d.checkpoint)
+    event_free(d.checkpoint);
   if(d.base)
     event_base_free(d.base);
   gw_server_free(api);
   gw_server_free(ops);
   gw_free(fds);
   SSL_CTX_free(ssl);
+  gw_app_free(d.app);
   if(rc == 0 && !check_only)
     gw_log(GW_LOG_INFO, "stopped", NULL);
   gw_config_free(d.cfg);

@@ -361,6 +361,14 @@ struct gw_cache_entry *gw_cache_finish(struct gw_cache *c, struct gw_cache_fligh
                                        struct gw_cache_value *value, int negative,
                                        int64_t now_ms, int64_t ttl_ms, int64_t stale_ms)
 {
+  return gw_cache_finish_ex(c, f, value, negative, now_ms, ttl_ms, stale_ms, 0);
+}
+
+struct gw_cache_entry *gw_cache_finish_ex(struct gw_cache *c, struct gw_cache_flight *f,
+                                          struct gw_cache_value *value, int negative,
+                                          int64_t now_ms, int64_t ttl_ms, int64_t stale_ms,
+                                          int failed)
+{
   struct shard *s = f->shard;
   struct droplist drop = { .n = 0 };
   struct gw_cache_entry *result = NULL, *e;
@@ -383,21 +391,25 @@ struct gw_cache_entry *gw_cache_finish(struct gw_cache *c, struct gw_cache_fligh
     result = e;
   }
   pthread_mutex_lock(&s->lock);
-  if(result) {
+  if(result && !failed) {
     if(ttl_ms > 0 || stale_ms > 0)
       table_insert(s, result, &drop);
   }
   else {
+    /* The fetch failed: what is kept for stale-if-error beats the failure. */
     e = table_find(s, f->key, f->hash);
     if(e && now_ms < e->keep_until_ms) {
+      if(result)
+        drop_later(&drop, result);    /* the failure record, never stored */
       result = entry_ref(e);
       s->stale_served++;
+      failed = 2;                     /* serving stale */
     }
   }
   for(w = f->waiters; w; w = next) {
     next = w->next;
     w->result = result ? entry_ref(result) : NULL;
-    if(result && !value)
+    if(failed == 2)
       s->stale_served++;
     w->done = 1;
     w->flight = NULL;

@@ -189,6 +189,96 @@ static char *get_path(struct reader *r, json_t *parent, const char *prefix,
   return s;
 }
 
+/* A directory path (made absolute); it need not exist yet. */
+static char *get_dir(struct reader *r, json_t *parent, const char *prefix,
+                     const char *key, int must_exist)
+{
+  char path[256], full[PATH_MAX];
+  char *s;
+  join(path, sizeof(path), prefix, key);
+  if(!json_object_get(parent, key)) {
+    fail(r, path, "missing (a directory path is required)");
+    return NULL;
+  }
+  s = get_string(r, parent, prefix, key, NULL);
+  if(!s)
+    return NULL;
+  if(s[0] != '/') {
+    if(snprintf(full, sizeof(full), "%s/%s", r->dir, s) >= (int)sizeof(full)) {
+      fail(r, path, "path too long");
+      gw_free(s);
+      return NULL;
+    }
+    gw_free(s);
+    s = gw_strdup(full);
+  }
+  if(must_exist && access(s, R_OK | X_OK)) {
+    fail(r, path, "cannot read directory %s: %s", s, strerror(errno));
+    gw_free(s);
+    return NULL;
+  }
+  return s;
+}
+
+static void read_keys(struct reader *r, json_t *root, struct gw_config *cfg)
+{
+  static const char *const known[] = { "attestation", "previous", "subject_secret", NULL };
+  json_t *obj = get_object(r, root, "", "keys", 1), *prev, *item;
+  size_t i;
+  if(!obj)
+    return;
+  cfg->attest_key = get_path(r, obj, "keys", "attestation", 1);
+  cfg->subject_secret = get_path(r, obj, "keys", "subject_secret", 1);
+  prev = json_object_get(obj, "previous");
+  if(prev && (!json_is_array(prev) || json_array_size(prev) > 7)) {
+    fail(r, "keys.previous", "must be an array of at most 7 key files");
+    prev = NULL;
+  }
+  if(prev && json_array_size(prev)) {
+    cfg->attest_previous = gw_calloc(json_array_size(prev), sizeof(char *));
+    json_array_foreach(prev, i, item) {
+      char field[32], *p;
+      json_t *wrap = json_object();
+      snprintf(field, sizeof(field), "[%zu]", i);
+      json_object_set(wrap, field, item);
+      p = get_path(r, wrap, "keys.previous", field, 1);
+      json_decref(wrap);
+      if(!p)
+        break;
+      cfg->attest_previous[cfg->n_attest_previous++] = p;
+    }
+  }
+  check_unknown(r, obj, "keys", known);
+}
+
+static void read_audit(struct reader *r, json_t *root, struct gw_config *cfg)
+{
+  static const char *const known[] = { "dir", "checkpoint_key", "seal_cert",
+                                       "checkpoint_interval_s", NULL };
+  json_t *obj = get_object(r, root, "", "audit", 1);
+  if(!obj)
+    return;
+  cfg->audit_dir = get_dir(r, obj, "audit", "dir", 0);
+  cfg->audit_checkpoint_key = get_path(r, obj, "audit", "checkpoint_key", 1);
+  cfg->audit_seal_cert = get_path(r, obj, "audit", "seal_cert", 1);
+  cfg->audit_checkpoint_interval_s = (int)get_int(r, obj, "audit", "checkpoint_interval_s",
+                                                  60, 1, 86400);
+  check_unknown(r, obj, "audit", known);
+}
+
+static void read_cache(struct reader *r, json_t *root, struct gw_config *cfg)
+{
+  static const char *const known[] = { "max_bytes", NULL };
+  json_t *obj = get_object(r, root, "", "cache", 0);
+  cfg->cache_max_bytes = 256u * 1024 * 1024;
+  if(!obj)
+    return;
+  cfg->cache_max_bytes = (size_t)get_int(r, obj, "cache", "max_bytes",
+                                         (long long)cfg->cache_max_bytes, 1024 * 1024,
+                                         64LL * 1024 * 1024 * 1024);
+  check_unknown(r, obj, "cache", known);
+}
+
 static void read_listen(struct reader *r, json_t *root, const char *key,
                         struct gw_listen *out, const char *dflt_addr, int dflt_port)
 {
@@ -263,12 +353,16 @@ static void read_limits(struct reader *r, json_t *root, struct gw_limits *l)
 
 static void read_query(struct reader *r, json_t *root, struct gw_config *cfg)
 {
-  static const char *const known[] = { "deadline_default_ms", "deadline_max_ms", NULL };
+  static const char *const known[] = { "deadline_default_ms", "deadline_max_ms",
+                                       "max_age_default_s", NULL };
   json_t *obj = get_object(r, root, "", "query", 0);
   cfg->deadline_default_ms = 3000;
   cfg->deadline_max_ms = 10000;
+  cfg->max_age_default_s = 86400;
   if(!obj)
     return;
+  cfg->max_age_default_s = (int)get_int(r, obj, "query", "max_age_default_s",
+                                        cfg->max_age_default_s, 0, 31 * 86400);
   cfg->deadline_max_ms = (int)get_int(r, obj, "query", "deadline_max_ms",
                                       cfg->deadline_max_ms, 10, 120000);
   cfg->deadline_default_ms = (int)get_int(r, obj, "query", "deadline_default_ms",
@@ -283,7 +377,8 @@ int gw_config_load(const char *path, struct gw_config **out, char *err, size_t e
 {
   static const char *const known[] = { "gateway_id", "workers", "log_level",
                                        "listen", "ops_listen", "tls", "query",
-                                       "limits", NULL };
+                                       "limits", "adapters_dir", "schemas_dir", "acl",
+                                       "keys", "cache", "audit", NULL };
   struct reader r = { path, NULL, err, errlen, 0 };
   struct gw_config *cfg = gw_calloc(1, sizeof(*cfg));
   json_error_t jerr;
@@ -333,6 +428,12 @@ int gw_config_load(const char *path, struct gw_config **out, char *err, size_t e
   read_tls(&r, root, cfg);
   read_query(&r, root, cfg);
   read_limits(&r, root, &cfg->limits);
+  cfg->adapters_dir = get_dir(&r, root, "", "adapters_dir", 1);
+  cfg->schemas_dir = get_dir(&r, root, "", "schemas_dir", 1);
+  cfg->acl_file = get_path(&r, root, "", "acl", 1);
+  read_keys(&r, root, cfg);
+  read_cache(&r, root, cfg);
+  read_audit(&r, root, cfg);
   check_unknown(&r, root, "", known);
   if(r.failed)
     goto fail;
@@ -342,7 +443,7 @@ int gw_config_load(const char *path, struct gw_config **out, char *err, size_t e
   }
   json_decref(root);
   gw_free(level);
-  gw_free(r.dir);
+  cfg->dir = r.dir;
   *out = cfg;
   return 0;
 
@@ -365,5 +466,17 @@ void gw_config_free(struct gw_config *cfg)
   gw_free(cfg->tls_cert);
   gw_free(cfg->tls_key);
   gw_free(cfg->tls_client_ca);
+  gw_free(cfg->dir);
+  gw_free(cfg->adapters_dir);
+  gw_free(cfg->schemas_dir);
+  gw_free(cfg->acl_file);
+  gw_free(cfg->attest_key);
+  for(size_t i = 0; i < cfg->n_attest_previous; i++)
+    gw_free(cfg->attest_previous[i]);
+  gw_free(cfg->attest_previous);
+  gw_free(cfg->subject_secret);
+  gw_free(cfg->audit_dir);
+  gw_free(cfg->audit_checkpoint_key);
+  gw_free(cfg->audit_seal_cert);
   gw_free(cfg);
 }

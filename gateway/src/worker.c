@@ -16,6 +16,7 @@
 
 struct worker {
   int id;
+  const struct gw_worker_hooks *hooks;
   pthread_t thread;
   int started;
   struct event_base *base;
@@ -30,14 +31,23 @@ struct gw_workers {
 static void *worker_main(void *arg)
 {
   struct worker *w = arg;
+  void *ctx = NULL;
+  if(w->hooks && w->hooks->init)
+    ctx = w->hooks->init(w->base, w->hooks->arg);
   gw_log(GW_LOG_DEBUG, "worker_started", "worker %d", w->id);
   event_base_dispatch(w->base);
   gw_log(GW_LOG_DEBUG, "worker_stopped", "worker %d", w->id);
+  /* Connections first (they may hold requests that reference the context). */
+  gw_listener_free(w->listener);
+  w->listener = NULL;
+  if(w->hooks && w->hooks->fini)
+    w->hooks->fini(ctx);
   return NULL;
 }
 
 struct gw_workers *gw_workers_start(struct gw_server *srv, const evutil_socket_t *fds,
-                                    int n, char *err, size_t errlen)
+                                    int n, const struct gw_worker_hooks *hooks,
+                                    char *err, size_t errlen)
 {
   struct gw_workers *ws = gw_calloc(1, sizeof(*ws));
   sigset_t all, old;
@@ -48,6 +58,7 @@ struct gw_workers *gw_workers_start(struct gw_server *srv, const evutil_socket_t
   for(i = 0; i < n; i++) {
     struct worker *w = &ws->w[i];
     w->id = i;
+    w->hooks = hooks;
     w->base = event_base_new();
     if(!w->base) {
       snprintf(err, errlen, "worker %d: cannot create an event base", i);

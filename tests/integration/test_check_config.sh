@@ -9,7 +9,11 @@ trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 bash "$src/certs/gen-pki.sh" "$tmp/pki" >/dev/null
-tls='"tls": {"cert": "pki/gateway/server.pem", "key": "pki/gateway/server.key", "client_ca": "pki/client-ca.pem"}'
+mkdir -p "$tmp/adapters"
+rest="\"adapters_dir\": \"adapters\", \"schemas_dir\": \"$src/schemas/facts\", \"acl\": \"$src/scripts/stack.acl.json\",
+  \"keys\": {\"attestation\": \"pki/gateway/attest.key\", \"subject_secret\": \"pki/gateway/subject-ref.secret\"},
+  \"audit\": {\"dir\": \"audit\", \"checkpoint_key\": \"pki/gateway/checkpoint.key\", \"seal_cert\": \"pki/auditor/seal.pem\"}"
+tls="\"tls\": {\"cert\": \"pki/gateway/server.pem\", \"key\": \"pki/gateway/server.key\", \"client_ca\": \"pki/client-ca.pem\"}, $rest"
 
 check() {   # check NAME JSON WANT_RC WANT_TEXT
   printf '%s\n' "$2" >"$tmp/$1.json"
@@ -26,11 +30,21 @@ check typo "{\"gateway_id\": \"g\", \"ops_listen\": {\"adress\": \"127.0.0.1\"},
   "ops_listen.adress: unknown field"
 check workers "{\"gateway_id\": \"g\", \"workers\": \"two\", $tls}" 2 \
   "workers: must be an integer"
-check nocert "{\"gateway_id\": \"g\", \"tls\": {\"cert\": \"pki/missing.pem\", \"key\": \"pki/gateway/server.key\", \"client_ca\": \"pki/client-ca.pem\"}}" 2 \
+check nocert "{\"gateway_id\": \"g\", \"tls\": {\"cert\": \"pki/missing.pem\", \"key\": \"pki/gateway/server.key\", \"client_ca\": \"pki/client-ca.pem\"}, $rest}" 2 \
   "tls.cert: cannot read $tmp/pki/missing.pem: No such file or directory"
 # a key that does not belong to the certificate is caught before start
-printf '{"gateway_id": "g", "tls": {"cert": "pki/gateway/server.pem", "key": "pki/clients/engine.key", "client_ca": "pki/client-ca.pem"}}\n' >"$tmp/mismatch.json"
+printf '{"gateway_id": "g", "tls": {"cert": "pki/gateway/server.pem", "key": "pki/clients/engine.key", "client_ca": "pki/client-ca.pem"}, %s}\n' "$rest" >"$tmp/mismatch.json"
 rc=0; out=$("$gatewayd" --config "$tmp/mismatch.json" --check-config 2>&1) || rc=$?
 [ "$rc" = 2 ] || fail "mismatched key: exit $rc"
 [[ "$out" == "$tmp/mismatch.json: tls.key"* ]] || fail "mismatched key: $out"
+# a broken adapter is named by file and field, and the audit log is not touched
+cp -r "$src/adapters" "$tmp/adapters-bad"
+jq '.mapping["education.degrees"].item.object.level.type = "datetime"' "$src/adapters/chsi.json" \
+  >"$tmp/adapters-bad/chsi.json"
+printf '{"gateway_id": "g", %s}\n' "${tls/\"adapters\"/\"adapters-bad\"}" >"$tmp/badadapter.json"
+rc=0; out=$("$gatewayd" --config "$tmp/badadapter.json" --check-config 2>&1) || rc=$?
+[ "$rc" = 2 ] || fail "broken adapter: exit $rc ($out)"
+[[ "$out" == *"chsi.json: mapping.education.degrees.item.object.level.type: must be one of"* ]] \
+  || fail "broken adapter: $out"
+[ ! -e "$tmp/audit" ] || fail "--check-config created the audit log"
 echo "ok"

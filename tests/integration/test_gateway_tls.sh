@@ -21,13 +21,17 @@ fail() { echo "FAIL: $*" >&2; echo "--- gateway log:" >&2; tail -20 "$tmp/gw.log
 
 bash "$src/certs/gen-pki.sh" "$tmp/pki" >/dev/null
 pki=$tmp/pki
+mkdir -p "$tmp/adapters"
 cat >"$tmp/gw.json" <<JSON
 { "gateway_id": "gw-it", "workers": 2, "log_level": "info",
   "listen": {"address": "127.0.0.1", "port": 0},
   "ops_listen": {"address": "127.0.0.1", "port": 0},
   "tls": {"cert": "pki/gateway/server.pem", "key": "pki/gateway/server.key",
           "client_ca": "pki/client-ca.pem", "require_client_cert": true},
-  "limits": {"max_header_bytes": 4096, "max_headers": 16, "max_body_bytes": 1024} }
+  "limits": {"max_header_bytes": 4096, "max_headers": 16, "max_body_bytes": 1024},
+  "adapters_dir": "adapters", "schemas_dir": "$src/schemas/facts", "acl": "$src/scripts/stack.acl.json",
+  "keys": {"attestation": "pki/gateway/attest.key", "subject_secret": "pki/gateway/subject-ref.secret"},
+  "audit": {"dir": "audit", "checkpoint_key": "pki/gateway/checkpoint.key", "seal_cert": "pki/auditor/seal.pem"} }
 JSON
 
 "$gatewayd" --config "$tmp/gw.json" --ports-file "$tmp/ports.json" 2>"$tmp/gw.log" &

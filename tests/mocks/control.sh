@@ -11,7 +11,8 @@ check "stack.json: seven agencies with https URLs and ports" \
   '["chsi:true:true","mps:true:true","si:true:true","credit:true:true","cscse:true:true","qual:true:true","talent:true:true"]'
 check "stack.json: pki files exist" \
   "$(jq -r '[.pki.gateway_ca, .pki.agency_ca, .pki.auditor_unseal_key, (.pki.clients[] | .cert, .key)] | .[]' "$S" | xargs ls >/dev/null 2>&1 && echo yes)" yes
-check "stack.json: gateway not yet part of the stack" "$(jq -c .gateway "$S")" null
+check "stack.json: gateway section per the contract" \
+  "$(jq -r '.gateway | [(.url | test("^https://127\\.0\\.0\\.1:[0-9]+$")), (.ops_url | test("^http://127\\.0\\.0\\.1:[0-9]+$")), (.pid > 0), (.config | length > 0), (.audit_dir | length > 0)] | all' "$S")" true
 
 # ---- stats
 control GET /stats

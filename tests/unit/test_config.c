@@ -36,6 +36,11 @@ static int setup(void **state)
   write_file("server.pem", "x");
   write_file("server.key", "x");
   write_file("ca.pem", "x");
+  write_file("acl.json", "x");
+  write_file("attest.key", "x");
+  write_file("secret", "x");
+  write_file("ckpt.key", "x");
+  write_file("seal.pem", "x");
   snprintf(cfgpath, sizeof(cfgpath), "%s/gw.json", dir);
   return 0;
 }
@@ -48,7 +53,11 @@ static int teardown(void **state)
   return system(cmd) == 0 ? 0 : -1;
 }
 
-#define TLS_OK "\"tls\": {\"cert\": \"server.pem\", \"key\": \"server.key\", \"client_ca\": \"ca.pem\"}"
+#define TLS_ONLY "\"tls\": {\"cert\": \"server.pem\", \"key\": \"server.key\", \"client_ca\": \"ca.pem\"}"
+#define REST "\"adapters_dir\": \".\", \"schemas_dir\": \".\", \"acl\": \"acl.json\", " \
+  "\"keys\": {\"attestation\": \"attest.key\", \"subject_secret\": \"secret\"}, " \
+  "\"audit\": {\"dir\": \"audit\", \"checkpoint_key\": \"ckpt.key\", \"seal_cert\": \"seal.pem\"}"
+#define TLS_OK TLS_ONLY ", " REST
 
 /* Loads `text` and expects failure with exactly "cfgpath: " + `want`. */
 static void expect_error(const char *text, const char *want)
@@ -94,8 +103,8 @@ static void field_errors_are_named(void **state)
   expect_error("{\"gateway_id\": \"g\", \"listen\": {\"address\": \"localhost\"}, " TLS_OK "}",
                "listen.address: must be a numeric IPv4 or IPv6 address");
   expect_error("{\"gateway_id\": \"g\", \"tls\": {\"cert\": \"nope.pem\", \"key\": \"server.key\", "
-               "\"client_ca\": \"ca.pem\"}}", "tls.cert: cannot read");
-  expect_error("{\"gateway_id\": \"g\", \"tls\": {\"cert\": \"server.pem\", \"key\": \"server.key\"}}",
+               "\"client_ca\": \"ca.pem\"}, " REST "}", "tls.cert: cannot read");
+  expect_error("{\"gateway_id\": \"g\", \"tls\": {\"cert\": \"server.pem\", \"key\": \"server.key\"}, " REST "}",
                "tls.client_ca: missing: required when tls.require_client_cert is true");
   expect_error("{\"gateway_id\": \"g\", \"log_level\": \"loud\", " TLS_OK "}",
                "log_level: must be one of debug, info, warn, error (got \"loud\")");
@@ -106,6 +115,15 @@ static void field_errors_are_named(void **state)
                "query.deadline_default_ms: must not exceed query.deadline_max_ms (5000)");
   expect_error("{\"gateway_id\": \"g\", \"extra\": true, " TLS_OK "}", "extra: unknown field");
   expect_error("{\"gateway_id\": \"g\"}", "tls: missing (an object is required)");
+  expect_error("{\"gateway_id\": \"g\", " TLS_ONLY "}",
+               "adapters_dir: missing (a directory path is required)");
+  expect_error("{\"gateway_id\": \"g\", " TLS_ONLY ", \"adapters_dir\": \"nodir\"}",
+               "adapters_dir: cannot read directory");
+  expect_error("{\"gateway_id\": \"g\", " TLS_ONLY ", \"adapters_dir\": \".\", \"schemas_dir\": \".\", "
+               "\"acl\": \"acl.json\", \"keys\": {\"attestation\": \"attest.key\"}}",
+               "keys.subject_secret: missing (a file path is required)");
+  expect_error("{\"gateway_id\": \"g\", " TLS_OK ", \"cache\": {\"max_bytes\": 10}}",
+               "cache.max_bytes: must be between 1048576 and");
 }
 
 static void syntax_errors_have_positions(void **state)

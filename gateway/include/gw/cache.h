@@ -83,6 +83,15 @@ struct gw_cache_entry *gw_cache_finish(struct gw_cache *c, struct gw_cache_fligh
                                        struct gw_cache_value *value, int negative,
                                        int64_t now_ms, int64_t ttl_ms, int64_t stale_ms);
 
+/* As gw_cache_finish, with `failed`: the fetch failed but `value` records
+ * how (so waiters learn the same reasons).  If an entry is kept inside its
+ * stale-if-error window it is served instead and `value` is dropped;
+ * otherwise `value` is served to this flight without being stored. */
+struct gw_cache_entry *gw_cache_finish_ex(struct gw_cache *c, struct gw_cache_flight *flight,
+                                          struct gw_cache_value *value, int negative,
+                                          int64_t now_ms, int64_t ttl_ms, int64_t stale_ms,
+                                          int failed);
+
 /* The outcome of a waiter, valid inside its callback: an entry (one
  * reference, the caller's, to release with gw_cache_entry_unref), or NULL if
  * the flight failed with nothing stale to serve.  Frees the waiter. */

@@ -31,6 +31,7 @@ struct gw_listen {
 
 struct gw_config {
   char *path;                  /* the file this was read from */
+  char *dir;                   /* its directory (relative paths resolve here) */
   char *gateway_id;            /* "iss" of attestations, audit origin */
   struct gw_listen api;        /* HTTPS API listener */
   struct gw_listen ops;        /* plain-HTTP ops listener (loopback) */
@@ -42,7 +43,21 @@ struct gw_config {
   enum gw_log_level log_level;
   int deadline_default_ms;     /* query deadline when the request omits it */
   int deadline_max_ms;         /* cap on a requested deadline */
+  int max_age_default_s;       /* cache age a query accepts when it omits max_age_s */
   struct gw_limits limits;
+
+  char *adapters_dir;          /* adapter definitions (*.json) */
+  char *schemas_dir;           /* fact schemas (schemas/facts) */
+  char *acl_file;              /* client ACL */
+  char *attest_key;            /* PEM P-256 private key signing attestations */
+  char **attest_previous;      /* PEM keys kept in the JWKS after a rotation */
+  size_t n_attest_previous;
+  char *subject_secret;        /* hex HMAC key for subject_ref */
+  size_t cache_max_bytes;
+  char *audit_dir;             /* the audit log directory (created if missing) */
+  char *audit_checkpoint_key;  /* PEM Ed25519 key signing checkpoints */
+  char *audit_seal_cert;       /* PEM certificate the raw subject is sealed to */
+  int audit_checkpoint_interval_s;
 };
 
 /* Reads and validates `path`.  On success returns 0 and sets *out (caller

@@ -13,14 +13,24 @@
 
 #include <event2/util.h>
 
+struct event_base;
 struct gw_server;
 struct gw_workers;
 
+/* Called on each worker's own thread: init before its loop runs (its
+ * result is handed to fini after the loop ended).  Either may be NULL. */
+struct gw_worker_hooks {
+  void *(*init)(struct event_base *base, void *arg);
+  void (*fini)(void *ctx);
+  void *arg;
+};
+
 /* Starts n workers, worker i accepting on fds[i] for `srv` (fd ownership
- * passes to the workers, also on failure).  Returns NULL on error with a
- * reason in err. */
+ * passes to the workers, also on failure).  `hooks` may be NULL.  Returns
+ * NULL on error with a reason in err. */
 struct gw_workers *gw_workers_start(struct gw_server *srv, const evutil_socket_t *fds,
-                                    int n, char *err, size_t errlen)
+                                    int n, const struct gw_worker_hooks *hooks,
+                                    char *err, size_t errlen)
   __attribute__((warn_unused_result));
 
 /* Stops accepting, ends every worker loop, joins the threads, frees. */

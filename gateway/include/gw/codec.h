@@ -1,0 +1,120 @@
+/*
+ * gw/codec.h - turning an adapter definition into a request, and an agency's
+ * answer into verified, normalized facts.
+ *
+ * Five protocol families (soap11, soap12, json, xml over GET, JWS-bodied
+ * JSON) share one shape: build() expands the adapter's templates with the
+ * escaping right for each context; process() classifies the answer (fault,
+ * not found, error status), verifies the agency's signature, maps each fact
+ * and checks it against the fact's schema.  Both are pure: no I/O, no
+ * clock, no logging of values, so every decision is unit-testable with the
+ * mock agencies' own handlers and fuzzable.
+ *
+ * What process() decides, in this order:
+ *   1. an empty or unparsable body, a DOCTYPE, over-deep XML: bad_response
+ *   2. the adapter's fault rule matches: agency_fault
+ *   3. the status is not an ok_status: not_found if the not_found rule
+ *      matches, else agency_fault (5xx, 401/403/429...) or bad_response
+ *   4. signature (xmldsig / jws) over the node that is mapped: bad_signature
+ *   5. the not_found rule matches: not_found (for every fact)
+ *   6. each fact mapped and schema-checked: ok, or bad_response for it alone
+ */
+#ifndef GW_CODEC_H
+#define GW_CODEC_H
+
+#include <stddef.h>
+#include <time.h>
+#include <jansson.h>
+
+#include "gw/adapter.h"
+
+struct gw_factschema_set;
+struct gw_xmlsig_verifier;
+struct gw_jws_key;
+
+enum gw_fact_status {
+  GW_FACT_OK = 0,
+  GW_FACT_NOT_FOUND,
+  GW_FACT_UNAVAILABLE,
+  GW_FACT_DENIED
+};
+
+/* The codes of "unavailable" (DESIGN section 3). */
+enum gw_fact_error {
+  GW_FERR_NONE = 0,
+  GW_FERR_TIMEOUT,
+  GW_FERR_CIRCUIT_OPEN,
+  GW_FERR_AGENCY_FAULT,
+  GW_FERR_TRANSPORT,
+  GW_FERR_BAD_RESPONSE,
+  GW_FERR_BAD_SIGNATURE,
+  GW_FERR_RATE_LIMITED
+};
+
+const char *gw_fact_status_name(enum gw_fact_status s);
+const char *gw_fact_error_name(enum gw_fact_error e);
+
+struct gw_fact_result {
+  enum gw_fact_status status;
+  enum gw_fact_error error;    /* GW_FACT_UNAVAILABLE only */
+  json_t *value;               /* GW_FACT_OK only; owned by the result */
+  char detail[192];            /* never holds a raw identity number */
+};
+
+/* What one agency answer meant, fact by fact (in adapter->facts order). */
+struct gw_codec_result {
+  struct gw_fact_result facts[GW_ADAPTER_MAX_FACTS];
+  size_t n_facts;
+  const char *signature;       /* "xmldsig" | "jws" | "none": what verified */
+  int retryable;               /* a fresh attempt might succeed (5xx, 429) */
+  int auth_rejected;           /* 401: an OAuth token should be refreshed */
+  int negative;                /* not found: cache as a negative entry */
+};
+
+/* Releases the values held by a result (the struct itself is the caller's). */
+void gw_codec_result_clear(struct gw_codec_result *r);
+
+/* Marks every fact of `r` (n facts) unavailable with `e` and `detail`. */
+void gw_codec_result_fail(struct gw_codec_result *r, size_t n, enum gw_fact_error e,
+                          const char *detail);
+
+/* The verification material of one adapter version, made once at load. */
+struct gw_codec_keys {
+  struct gw_xmlsig_verifier *xmlsig;
+  struct gw_jws_key *jws;
+};
+
+int gw_codec_keys_init(struct gw_codec_keys *k, const struct gw_adapter *a,
+                       char *err, size_t errlen)
+  __attribute__((warn_unused_result));
+void gw_codec_keys_clear(struct gw_codec_keys *k);
+
+#define GW_CODEC_MAX_HEADERS (GW_ADAPTER_MAX_HEADERS + 2)
+
+/* A request ready for the upstream engine; strings owned by it. */
+struct gw_codec_request {
+  char *url;                   /* endpoint + expanded, URL-encoded query */
+  const char *method;          /* borrowed from the adapter */
+  char *header_names[GW_CODEC_MAX_HEADERS];
+  char *header_values[GW_CODEC_MAX_HEADERS];
+  size_t n_headers;
+  char *body;
+  size_t body_len;
+};
+
+/* Expands the adapter's templates for one subject.  Returns 0, or -1 with
+ * a reason in err (never echoing the values). */
+int gw_codec_build(const struct gw_adapter *a, const char *subject_id,
+                   const char *subject_name, const char *request_id, time_t now,
+                   struct gw_codec_request *out, char *err, size_t errlen)
+  __attribute__((warn_unused_result));
+void gw_codec_request_clear(struct gw_codec_request *r);
+
+/* Processes one complete answer.  `schemas` may be NULL (no schema check,
+ * for tools).  Fills *out (cleared first); never fails as a call — every
+ * problem becomes a per-fact status. */
+void gw_codec_process(const struct gw_adapter *a, const struct gw_codec_keys *keys,
+                      const struct gw_factschema_set *schemas, int http_status,
+                      const unsigned char *body, size_t len, struct gw_codec_result *out);
+
+#endif

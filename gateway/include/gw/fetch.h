@@ -1,0 +1,93 @@
+/*
+ * gw/fetch.h - one agency call: admission, auth, exchange, retries,
+ * verification and mapping, for one adapter and one subject.
+ *
+ * A fetch runs on one worker's event loop and owns everything it started
+ * there (a limiter slot, a breaker permit, a token wait, an upstream
+ * exchange, timers).  Its life, one state at a time:
+ *
+ *   QUEUED (concurrency slot) -> ADMIT (rate, breaker) -> AUTH (token)
+ *     -> SEND (exchange) -> done, or BACKOFF -> ADMIT again
+ *
+ * One deadline bounds all of it; when it passes, whatever is pending is
+ * cancelled and every fact is "unavailable/timeout".  The completion
+ * callback runs exactly once, from the loop (never inside gw_fetch_start),
+ * unless gw_fetch_cancel() came first; the fetch is freed right after the
+ * callback returns.
+ *
+ * The per-adapter runtime (struct gw_adapter_rt) holds what must be shared
+ * by every fetch of one adapter version across workers: the adapter itself,
+ * its verification keys and its policy state (breaker, budget, limits).
+ */
+#ifndef GW_FETCH_H
+#define GW_FETCH_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gw/adapter.h"
+#include "gw/codec.h"
+#include "gw/oauth.h"
+
+struct event_base;
+struct gw_upstream;
+struct gw_oauth;
+struct gw_factschema_set;
+struct gw_policy_state;
+
+struct gw_adapter_rt {
+  atomic_int refs;
+  struct gw_adapter *adapter;        /* one reference */
+  struct gw_codec_keys keys;
+  struct gw_policy_state *policy;
+  struct gw_oauth_client oauth;      /* GW_AUTH_OAUTH2 only; strings borrowed from adapter */
+  const char *channel;               /* "mtls" with a client certificate, else "tls" */
+};
+
+/* Builds the runtime of an adapter version (takes its own reference).
+ * NULL with a reason in err when its keys do not load. */
+struct gw_adapter_rt *gw_adapter_rt_new(struct gw_adapter *a, char *err, size_t errlen);
+struct gw_adapter_rt *gw_adapter_rt_ref(struct gw_adapter_rt *rt);
+void gw_adapter_rt_unref(struct gw_adapter_rt *rt);
+
+/* What a worker lends its fetches. */
+struct gw_fetch_env {
+  struct event_base *base;
+  struct gw_upstream *up;
+  struct gw_oauth *oauth;
+  const struct gw_factschema_set *schemas;     /* may be NULL (tools) */
+  const unsigned char *hmac_key;               /* for request_hmac */
+  size_t hmac_key_len;
+};
+
+struct gw_fetch_result {
+  struct gw_codec_result codec;      /* the facts, in adapter->facts order */
+  const struct gw_adapter_rt *rt;
+  const char *outcome;               /* "ok", "circuit_open", "rate_limited",
+                                      * "timeout", or an upstream outcome */
+  int http_status;                   /* of the last attempt; 0 if none */
+  unsigned attempts;
+  int64_t latency_us;                /* start to done */
+  int64_t fetched_at;                /* Unix seconds when the answer arrived */
+  char evidence[65];                 /* hex SHA-256 of the response bytes */
+  char request_hmac[65];             /* hex HMAC-SHA256 of the request bytes */
+};
+
+typedef void gw_fetch_done_fn(const struct gw_fetch_result *res, void *arg);
+
+struct gw_fetch;
+
+/* Starts a fetch.  `subject_id` is normalized; it and `subject_name` are
+ * copied (and wiped when the fetch ends).  deadline_ms is on the
+ * gw_policy_now_ms() clock.  Never NULL. */
+struct gw_fetch *gw_fetch_start(struct gw_fetch_env *env, struct gw_adapter_rt *rt,
+                                const char *subject_id, const char *subject_name,
+                                const char *request_id, uint64_t deadline_ms,
+                                gw_fetch_done_fn *cb, void *arg);
+
+/* Stops a fetch before its callback: the callback will not run and
+ * everything pending is released.  On the fetch's loop thread only. */
+void gw_fetch_cancel(struct gw_fetch *f);
+
+#endif

@@ -1,0 +1,983 @@
+/*
+ * query.c - POST /v1/facts/query and its companions.
+ *
+ * A query owns its groups (one per adapter it needs).  A group is answered
+ * by a cache hit, by a flight this query leads, or by waiting on another
+ * request's flight.  A flight is owned by nobody but itself: it outlives a
+ * query whose deadline passed, so the answer still reaches the cache, the
+ * audit log and every other waiter.  The query answers only after its audit
+ * record is durable.
+ */
+#include "gw/query.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include "gw/acl.h"
+#include "gw/alloc.h"
+#include "gw/app.h"
+#include "gw/attest.h"
+#include "gw/audit.h"
+#include "gw/b64.h"
+#include "gw/cache.h"
+#include "gw/config.h"
+#include "gw/facts.h"
+#include "gw/factschema.h"
+#include "gw/front.h"
+#include "gw/idnum.h"
+#include "gw/log.h"
+#include "gw/policy.h"
+#include "gw/seal.h"
+
+#define QUERY_MAX_FACTS 16
+#define QUERY_MAX_DEPTH 8
+#define QUERY_NAME_MAX_BYTES 256
+#define QUERY_MAX_AGE_S (31 * 86400)
+#define QUERY_MAGIC 0x71756572U      /* "quer" */
+
+/* ---- what the cache holds: one agency answer, signed fact by fact --------- */
+
+struct cached_fact {
+  enum gw_fact_status status;
+  enum gw_fact_error error;
+  char detail[192];
+  json_t *value;                /* ok only */
+  char *attestation;            /* ok only */
+};
+
+struct cached_fetch {
+  struct cached_fact facts[GW_ADAPTER_MAX_FACTS];
+  size_t n;
+  char *adapter_id;
+  int adapter_version;
+  char *agency;
+  const char *signature;        /* static storage */
+  int64_t fetched_at;
+};
+
+static void cached_fetch_free(void *p)
+{
+  struct cached_fetch *cf = p;
+  for(size_t i = 0; i < cf->n; i++) {
+    json_decref(cf->facts[i].value);
+    gw_free(cf->facts[i].attestation);
+  }
+  gw_free(cf->adapter_id);
+  gw_free(cf->agency);
+  gw_free(cf);
+}
+
+/* ---- a query ------------------------------------------------------------ */
+
+struct query;
+
+struct flight {
+  struct gw_app *app;
+  struct gw_adapter_rt *rt;
+  struct gw_cache_flight *cf;
+  struct gw_fetch *fetch;
+  struct qgroup *g;             /* NULL once the query stopped waiting */
+  char subject_ref[GW_SUBJECT_REF_LEN + 1];
+  char query_id[48];
+};
+
+enum group_state { G_PENDING, G_DONE };
+
+struct qgroup {
+  struct query *q;
+  struct gw_adapter_rt *rt;     /* borrowed from the query's rtset */
+  enum group_state state;
+  struct gw_cache_entry *entry; /* the answer, when there is one */
+  int cached;                   /* fetched before this query began */
+  int stale;
+  struct gw_cache_waiter *waiter;
+  struct flight *flight;
+  enum gw_fact_error error;     /* no entry: why */
+  char detail[192];
+};
+
+struct qfact {
+  const char *name;             /* catalogue storage */
+  int allowed;
+  struct qgroup *g;
+  size_t index;                 /* in the adapter's facts */
+};
+
+struct query {
+  unsigned magic;
+  struct gw_req *req;
+  struct gw_app *app;
+  struct gw_worker_ctx *w;
+  struct gw_rtset *rts;
+  char query_id[48];
+  char subject_id[GW_IDNUM_LEN + 1];
+  char *subject_name;
+  char subject_ref[GW_SUBJECT_REF_LEN + 1];
+  char subject_key[GW_SUBJECT_REF_LEN + 1];   /* id + name */
+  char purpose[40];
+  char case_ref[65];
+  char client[128];
+  int sign;
+  int64_t max_age_ms;
+  int64_t started_ms;           /* wall clock */
+  uint64_t deadline_ms;         /* monotonic */
+  struct qfact facts[QUERY_MAX_FACTS];
+  size_t n_facts;
+  struct qgroup groups[QUERY_MAX_FACTS];
+  size_t n_groups;
+  size_t pending;
+  struct event *deadline;
+  struct event *done_ev;
+  int finishing;
+  json_t *response;             /* built at finish, completed by the audit callback */
+};
+
+static int64_t wall_ms(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void hexify(const unsigned char *in, size_t n, char *out)
+{
+  static const char d[] = "0123456789abcdef";
+  for(size_t i = 0; i < n; i++) {
+    out[2 * i] = d[in[i] >> 4];
+    out[2 * i + 1] = d[in[i] & 15];
+  }
+  out[2 * n] = '\0';
+}
+
+static void query_free(struct query *q)
+{
+  for(size_t i = 0; i < q->n_groups; i++)
+    gw_cache_entry_unref(q->groups[i].entry);
+  if(q->deadline)
+    event_free(q->deadline);
+  if(q->done_ev)
+    event_free(q->done_ev);
+  gw_rtset_release(q->rts);
+  OPENSSL_cleanse(q->subject_id, sizeof(q->subject_id));
+  if(q->subject_name) {
+    OPENSSL_cleanse(q->subject_name, strlen(q->subject_name));
+    gw_free(q->subject_name);
+  }
+  json_decref(q->response);
+  q->magic = 0;
+  gw_free(q);
+}
+
+static void query_finish(struct query *q);
+
+static void group_done(struct qgroup *g)
+{
+  struct query *q = g->q;
+  if(g->state == G_DONE)
+    return;
+  g->state = G_DONE;
+  if(--q->pending == 0 && !q->finishing) {
+    /* finish on the loop, not inside a cache or fetch callback */
+    event_active(q->done_ev, 0, 0);
+  }
+}
+
+/* ---- flights: fetch, attest, audit, cache ---------------------------------- */
+
+static void on_fetch_audited(const struct gw_audit_append_result *r, void *arg)
+{
+  (void)arg;
+  if(r->status != GW_AUDIT_OK)
+    gw_log(GW_LOG_ERROR, "audit_append_failed", "fetch record %llu: %s",
+           (unsigned long long)r->index, gw_audit_strerror(r->status));
+}
+
+/* The fetch record: what was asked, what came back, how it was judged. */
+static void audit_fetch(struct flight *fl, const struct gw_fetch_result *res)
+{
+  const struct gw_adapter *a = fl->rt->adapter;
+  json_t *rec = json_object(), *facts = json_object();
+  char *text;
+  for(size_t i = 0; i < res->codec.n_facts; i++) {
+    const struct gw_fact_result *f = &res->codec.facts[i];
+    json_t *o = json_object();
+    json_object_set_new(o, "status", json_string(gw_fact_status_name(f->status)));
+    if(f->status == GW_FACT_UNAVAILABLE)
+      json_object_set_new(o, "error", json_string(gw_fact_error_name(f->error)));
+    json_object_set_new(facts, a->facts[i], o);
+  }
+  json_object_set_new(rec, "kind", json_string("fetch"));
+  json_object_set_new(rec, "time", json_integer(wall_ms()));
+  json_object_set_new(rec, "query_id", json_string(fl->query_id));
+  json_object_set_new(rec, "subject_ref", json_string(fl->subject_ref));
+  json_object_set_new(rec, "agency", json_string(a->agency));
+  json_object_set_new(rec, "adapter", json_string(a->id));
+  json_object_set_new(rec, "adapter_version", json_integer(a->version));
+  json_object_set_new(rec, "outcome", json_string(res->outcome));
+  json_object_set_new(rec, "http_status", json_integer(res->http_status));
+  json_object_set_new(rec, "attempts", json_integer(res->attempts));
+  json_object_set_new(rec, "latency_us", json_integer(res->latency_us));
+  json_object_set_new(rec, "request_hmac", json_string(res->request_hmac));
+  json_object_set_new(rec, "response_sha256", json_string(res->evidence));
+  json_object_set_new(rec, "agency_signature", json_string(res->codec.signature));
+  json_object_set_new(rec, "facts", facts);
+  text = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS);
+  json_decref(rec);
+  if(text) {
+    enum gw_audit_result ar = gw_audit_append(fl->app->audit, text, strlen(text),
+                                              on_fetch_audited, NULL,
+                                              gw_worker_current()->base);
+    if(ar != GW_AUDIT_OK)
+      gw_log(GW_LOG_ERROR, "audit_append_failed", "fetch record: %s", gw_audit_strerror(ar));
+    free(text);
+  }
+}
+
+/* Turns a fetch result into the immutable cached form, signing every ok fact. */
+static struct cached_fetch *make_cached(struct flight *fl, const struct gw_fetch_result *res,
+                                        size_t *bytes, int *negative, int *failed)
+{
+  const struct gw_adapter *a = fl->rt->adapter;
+  struct cached_fetch *cf = gw_calloc(1, sizeof(*cf));
+  size_t total = sizeof(*cf);
+  int ok = 0, nf = 0, unavailable = 0;
+
+  cf->n = res->codec.n_facts;
+  cf->adapter_id = gw_strdup(a->id);
+  cf->adapter_version = a->version;
+  cf->agency = gw_strdup(a->agency);
+  cf->signature = res->codec.signature;
+  cf->fetched_at = res->fetched_at ? res->fetched_at : (int64_t)time(NULL);
+  for(size_t i = 0; i < cf->n; i++) {
+    const struct gw_fact_result *f = &res->codec.facts[i];
+    struct cached_fact *c = &cf->facts[i];
+    c->status = f->status;
+    c->error = f->error;
+    snprintf(c->detail, sizeof(c->detail), "%s", f->detail);
+    if(f->status == GW_FACT_OK) {
+      struct gw_attest_src src = { a->agency, a->id, a->version, fl->rt->channel,
+                                   res->codec.signature, res->evidence };
+      char err[160];
+      c->attestation = gw_attest_make(fl->app->signer, fl->subject_ref, a->facts[i], f->value,
+                                       &src, cf->fetched_at, cf->fetched_at + a->ttl_s,
+                                       err, sizeof(err));
+      if(!c->attestation) {
+        /* never serve a fact we could not sign */
+        c->status = GW_FACT_UNAVAILABLE;
+        c->error = GW_FERR_BAD_RESPONSE;
+        snprintf(c->detail, sizeof(c->detail), "attestation: %s", err);
+        unavailable++;
+        continue;
+      }
+      c->value = json_incref(f->value);
+      total += strlen(c->attestation) * 2 + 64;   /* value + attestation, roughly */
+      ok++;
+    }
+    else if(f->status == GW_FACT_NOT_FOUND)
+      nf++;
+    else
+      unavailable++;
+  }
+  *bytes = total;
+  *negative = !ok && nf && !unavailable;
+  *failed = unavailable > 0;
+  return cf;
+}
+
+static void flight_free(struct flight *fl)
+{
+  gw_adapter_rt_unref(fl->rt);
+  gw_free(fl);
+}
+
+static void on_fetch_done(const struct gw_fetch_result *res, void *arg)
+{
+  struct flight *fl = arg;
+  const struct gw_adapter *a = fl->rt->adapter;
+  struct gw_cache_value v;
+  struct gw_cache_entry *e;
+  size_t bytes;
+  int negative, failed;
+  struct cached_fetch *cf;
+
+  fl->fetch = NULL;
+  audit_fetch(fl, res);
+  cf = make_cached(fl, res, &bytes, &negative, &failed);
+  v.data = cf;
+  v.bytes = bytes;
+  v.free_fn = cached_fetch_free;
+  e = gw_cache_finish_ex(fl->app->cache, fl->cf, &v, negative, wall_ms(),
+                         (int64_t)(negative ? a->negative_ttl_s : a->ttl_s) * 1000,
+                         negative ? 0 : (int64_t)a->stale_if_error_s * 1000, failed);
+  if(fl->g) {
+    struct qgroup *g = fl->g;
+    g->flight = NULL;
+    g->entry = e;
+    g->cached = 0;
+    g->stale = e && gw_cache_entry_data(e) != cf;   /* stale-if-error served */
+    group_done(g);
+  }
+  else
+    gw_cache_entry_unref(e);
+  flight_free(fl);
+}
+
+static void on_waited(struct gw_cache_waiter *w, void *arg)
+{
+  struct qgroup *g = arg;
+  g->waiter = NULL;
+  g->entry = gw_cache_waiter_take(w);
+  if(g->entry) {
+    const struct cached_fetch *cf = gw_cache_entry_data(g->entry);
+    g->cached = cf->fetched_at * 1000 < g->q->started_ms - 1000;
+    g->stale = gw_cache_entry_stale(g->entry, wall_ms());
+  }
+  else {
+    g->error = GW_FERR_TRANSPORT;
+    snprintf(g->detail, sizeof(g->detail), "the shared fetch failed");
+  }
+  group_done(g);
+}
+
+/* ---- answering -------------------------------------------------------------- */
+
+static void add_error(json_t *o, enum gw_fact_error e, const char *agency, const char *detail)
+{
+  json_t *err = json_object();
+  json_object_set_new(err, "code", json_string(gw_fact_error_name(e)));
+  if(agency)
+    json_object_set_new(err, "agency", json_string(agency));
+  json_object_set_new(err, "detail", json_string(detail ? detail : ""));
+  json_object_set_new(o, "error", err);
+}
+
+/* The per-fact answer; also fills the audit view of it. */
+static json_t *fact_answer(const struct query *q, const struct qfact *f, json_t *audit_fact,
+                           int *definitive)
+{
+  json_t *o = json_object();
+  const struct qgroup *g = f->g;
+  const struct cached_fetch *cf;
+  const struct cached_fact *c;
+  int64_t now = wall_ms();
+
+  *definitive = 0;
+  if(!f->allowed) {
+    json_object_set_new(o, "status", json_string("denied"));
+    json_object_set_new(o, "error", json_pack("{s:s, s:s}", "code", "denied", "detail",
+                                              "not allowed for this client and purpose"));
+    json_object_set_new(audit_fact, "status", json_string("denied"));
+    return o;
+  }
+  if(!g || !g->entry) {
+    enum gw_fact_error e = g ? g->error : GW_FERR_TRANSPORT;
+    json_object_set_new(o, "status", json_string("unavailable"));
+    add_error(o, e, g ? g->rt->adapter->agency : NULL,
+              g ? g->detail : "no adapter serves this fact");
+    json_object_set_new(audit_fact, "status", json_string("unavailable"));
+    json_object_set_new(audit_fact, "error", json_string(gw_fact_error_name(e)));
+    if(g)
+      json_object_set_new(audit_fact, "adapter", json_string(g->rt->adapter->id));
+    return o;
+  }
+  cf = gw_cache_entry_data(g->entry);
+  c = &cf->facts[f->index];
+  json_object_set_new(audit_fact, "adapter", json_string(cf->adapter_id));
+  json_object_set_new(audit_fact, "adapter_version", json_integer(cf->adapter_version));
+  json_object_set_new(audit_fact, "cached", json_boolean(g->cached));
+  json_object_set_new(o, "status", json_string(gw_fact_status_name(c->status)));
+  json_object_set_new(audit_fact, "status", json_string(gw_fact_status_name(c->status)));
+  if(c->status == GW_FACT_OK) {
+    unsigned char md[32];
+    char hex[65];
+    json_object_set(o, "value", c->value);
+    json_object_set_new(o, "source", json_string(cf->agency));
+    json_object_set_new(o, "cached", json_boolean(g->cached));
+    json_object_set_new(o, "age_s", json_integer((now / 1000) - cf->fetched_at));
+    if(g->stale)
+      json_object_set_new(o, "stale", json_true());
+    json_object_set_new(o, "attestation", json_string(c->attestation));
+    EVP_Digest(c->attestation, strlen(c->attestation), md, NULL, EVP_sha256(), NULL);
+    hexify(md, 32, hex);
+    json_object_set_new(audit_fact, "attestation_sha256", json_string(hex));
+    *definitive = 1;
+  }
+  else if(c->status == GW_FACT_NOT_FOUND) {
+    json_object_set_new(o, "source", json_string(cf->agency));
+    json_object_set_new(o, "cached", json_boolean(g->cached));
+    json_object_set_new(o, "age_s", json_integer((now / 1000) - cf->fetched_at));
+    *definitive = 1;
+  }
+  else {
+    add_error(o, c->error, cf->agency, c->detail);
+    json_object_set_new(audit_fact, "error", json_string(gw_fact_error_name(c->error)));
+  }
+  (void)q;
+  return o;
+}
+
+static void respond_with_audit(const struct gw_audit_append_result *r, void *arg)
+{
+  struct query *q = arg;
+  char *body, *leaf = NULL;
+  size_t leaf_len;
+
+  if(r->status != GW_AUDIT_OK) {
+    gw_log(GW_LOG_ERROR, "audit_append_failed", "query %s: %s", q->query_id,
+           gw_audit_strerror(r->status));
+    gw_req_problem(q->req, 503, "audit-unavailable",
+                   "the audit log could not record this query; nothing is served unrecorded");
+    query_free(q);
+    return;
+  }
+  if(gw_b64_encode_alloc(GW_B64_STD, r->leaf_hash, sizeof(r->leaf_hash), &leaf, &leaf_len)
+     != GW_B64_OK)
+    leaf = NULL;
+  json_object_set_new(q->response, "audit",
+                      json_pack("{s:s, s:I, s:s}", "log_id", gw_audit_log_id(q->app->audit),
+                                "index", (json_int_t)r->index, "leaf_hash", leaf ? leaf : ""));
+  gw_free(leaf);
+  body = json_dumps(q->response, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  if(!body) {
+    gw_req_problem(q->req, 500, "internal", "could not serialize the answer");
+    query_free(q);
+    return;
+  }
+  if(q->sign) {
+    char *sig = gw_attest_sign_body(q->app->signer, body, strlen(body));
+    if(sig) {
+      gw_req_set_header(q->req, "Gateway-Signature", sig);
+      gw_free(sig);
+    }
+  }
+  gw_req_respond(q->req, 200, "application/json", body, strlen(body));
+  free(body);
+  query_free(q);
+}
+
+static void query_finish(struct query *q)
+{
+  json_t *facts = json_object(), *audit_facts = json_object(), *rec;
+  char *sealed = NULL, *text;
+  size_t sealed_len;
+  int complete = 1;
+  enum gw_audit_result ar;
+
+  q->finishing = 1;
+  evtimer_del(q->deadline);
+  for(size_t i = 0; i < q->n_facts; i++) {
+    json_t *af = json_object();
+    int definitive;
+    json_object_set_new(facts, q->facts[i].name, fact_answer(q, &q->facts[i], af, &definitive));
+    json_object_set_new(audit_facts, q->facts[i].name, af);
+    complete &= definitive;
+  }
+  q->response = json_object();
+  json_object_set_new(q->response, "query_id", json_string(q->query_id));
+  json_object_set_new(q->response, "subject_ref", json_string(q->subject_ref));
+  json_object_set_new(q->response, "purpose", json_string(q->purpose));
+  if(q->case_ref[0])
+    json_object_set_new(q->response, "case_ref", json_string(q->case_ref));
+  json_object_set_new(q->response, "complete", json_boolean(complete));
+  json_object_set_new(q->response, "facts", facts);
+
+  /* The query record: the raw number only sealed to the auditors. */
+  if(gw_seal_seal(q->app->seal, q->subject_id, strlen(q->subject_id), GW_SEAL_B64_DER,
+                  &sealed, &sealed_len) != GW_SEAL_OK)
+    sealed = NULL;
+  rec = json_object();
+  json_object_set_new(rec, "kind", json_string("query"));
+  json_object_set_new(rec, "time", json_integer(wall_ms()));
+  json_object_set_new(rec, "query_id", json_string(q->query_id));
+  json_object_set_new(rec, "request_id", json_string(gw_req_id(q->req)));
+  json_object_set_new(rec, "case_ref", q->case_ref[0] ? json_string(q->case_ref) : json_null());
+  json_object_set_new(rec, "client", json_string(q->client));
+  json_object_set_new(rec, "purpose", json_string(q->purpose));
+  json_object_set_new(rec, "subject_ref", json_string(q->subject_ref));
+  json_object_set_new(rec, "subject_sealed", sealed ? json_string(sealed) : json_null());
+  json_object_set_new(rec, "sealed_to", json_string(gw_seal_fingerprint(q->app->seal)));
+  json_object_set_new(rec, "complete", json_boolean(complete));
+  json_object_set_new(rec, "facts", audit_facts);
+  gw_free(sealed);
+  text = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS);
+  json_decref(rec);
+  if(!text || !sealed_len) {
+    free(text);
+    gw_req_problem(q->req, 500, "internal", "could not build the audit record");
+    query_free(q);
+    return;
+  }
+  ar = gw_audit_append(q->app->audit, text, strlen(text), respond_with_audit, q, q->w->base);
+  free(text);
+  if(ar != GW_AUDIT_OK) {
+    gw_log(GW_LOG_ERROR, "audit_append_failed", "query %s: %s", q->query_id,
+           gw_audit_strerror(ar));
+    gw_req_problem(q->req, 503, "audit-unavailable",
+                   "the audit log could not record this query; nothing is served unrecorded");
+    query_free(q);
+  }
+}
+
+static void on_done_event(evutil_socket_t fd, short what, void *arg)
+{
+  (void)fd; (void)what;
+  query_finish(arg);
+}
+
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+  struct query *q = arg;
+  (void)fd; (void)what;
+  for(size_t i = 0; i < q->n_groups; i++) {
+    struct qgroup *g = &q->groups[i];
+    if(g->state == G_DONE)
+      continue;
+    if(g->waiter) {
+      gw_cache_waiter_cancel(g->waiter);
+      g->waiter = NULL;
+    }
+    if(g->flight) {
+      g->flight->g = NULL;      /* the flight finishes on its own */
+      g->flight = NULL;
+    }
+    g->error = GW_FERR_TIMEOUT;
+    snprintf(g->detail, sizeof(g->detail), "no answer within the query deadline");
+    g->state = G_DONE;
+  }
+  q->pending = 0;
+  query_finish(q);
+}
+
+/* ---- validation --------------------------------------------------------------- */
+
+static int json_depth(const json_t *v, int depth)
+{
+  const char *k;
+  json_t *x;
+  size_t i;
+  int max = depth;
+  if(depth > QUERY_MAX_DEPTH)
+    return depth;
+  if(json_is_object(v)) {
+    json_object_foreach((json_t *)v, k, x) {
+      int d = json_depth(x, depth + 1);
+      if(d > max)
+        max = d;
+    }
+  }
+  else if(json_is_array(v)) {
+    json_array_foreach(v, i, x) {
+      int d = json_depth(x, depth + 1);
+      if(d > max)
+        max = d;
+    }
+  }
+  return max;
+}
+
+static int valid_case_ref(const char *s)
+{
+  size_t n = strlen(s);
+  if(!n || n > 64)
+    return 0;
+  for(; *s; s++)
+    if(!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+         *s == '.' || *s == '_' || *s == '-'))
+      return 0;
+  return 1;
+}
+
+static int valid_name(const char *s, size_t len)
+{
+  if(!len || len > QUERY_NAME_MAX_BYTES || strlen(s) != len)
+    return 0;
+  for(size_t i = 0; i < len; i++)
+    if((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+      return 0;
+  return 1;
+}
+
+/* Fills q from the body; on error answers 400 and returns -1. */
+static int parse_request(struct query *q, const char *body, size_t len)
+{
+  static const char *const known[] = { "subject", "facts", "purpose", "case_ref",
+                                       "deadline_ms", "max_age_s", "sign", NULL };
+  const struct gw_config *cfg = q->app->cfg;
+  json_error_t jerr;
+  json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+  json_t *subj, *facts, *v, *item;
+  const char *key, *s;
+  char detail[256];
+  size_t i;
+  enum gw_idnum_result ir;
+
+  detail[0] = '\0';
+  if(!root) {
+    snprintf(detail, sizeof(detail), "body is not valid JSON: %s (line %d, column %d)",
+             jerr.text, jerr.line, jerr.column);
+    goto bad;
+  }
+  if(!json_is_object(root)) {
+    snprintf(detail, sizeof(detail), "body must be a JSON object");
+    goto bad;
+  }
+  if(json_depth(root, 1) > QUERY_MAX_DEPTH) {
+    snprintf(detail, sizeof(detail), "body nests deeper than %d levels", QUERY_MAX_DEPTH);
+    goto bad;
+  }
+  json_object_foreach(root, key, v) {
+    int ok = 0;
+    for(const char *const *k = known; *k; k++)
+      ok |= !strcmp(*k, key);
+    if(!ok) {
+      snprintf(detail, sizeof(detail), "%.64s: unknown field", key);
+      goto bad;
+    }
+  }
+  subj = json_object_get(root, "subject");
+  if(!json_is_object(subj) || json_object_size(subj) != 3) {
+    snprintf(detail, sizeof(detail), "subject: must be an object with id_type, id and name");
+    goto bad;
+  }
+  s = json_string_value(json_object_get(subj, "id_type"));
+  if(!s || strcmp(s, "cn-resident-id")) {
+    snprintf(detail, sizeof(detail), "subject.id_type: must be \"cn-resident-id\"");
+    goto bad;
+  }
+  s = json_string_value(json_object_get(subj, "id"));
+  if(!s) {
+    snprintf(detail, sizeof(detail), "subject.id: must be a string");
+    goto bad;
+  }
+  ir = gw_idnum_normalize(s, q->subject_id, 0);
+  if(ir != GW_IDNUM_OK) {
+    snprintf(detail, sizeof(detail), "subject.id: %s", gw_idnum_strerror(ir));
+    goto bad;
+  }
+  v = json_object_get(subj, "name");
+  if(!json_is_string(v) || !valid_name(json_string_value(v), json_string_length(v))) {
+    snprintf(detail, sizeof(detail), "subject.name: must be 1 to %d bytes of text",
+             QUERY_NAME_MAX_BYTES);
+    goto bad;
+  }
+  q->subject_name = gw_strdup(json_string_value(v));
+
+  facts = json_object_get(root, "facts");
+  if(!json_is_array(facts) || !json_array_size(facts) ||
+     json_array_size(facts) > QUERY_MAX_FACTS) {
+    snprintf(detail, sizeof(detail), "facts: must be an array of 1 to %d fact names",
+             QUERY_MAX_FACTS);
+    goto bad;
+  }
+  json_array_foreach(facts, i, item) {
+    const struct gw_fact_def *def = json_is_string(item) ? gw_fact_find(json_string_value(item))
+                                                         : NULL;
+    if(!def) {
+      snprintf(detail, sizeof(detail), "facts[%zu]: not a fact in the catalogue (GET /v1/facts/catalogue)", i);
+      goto bad;
+    }
+    for(size_t j = 0; j < q->n_facts; j++)
+      if(q->facts[j].name == def->name) {
+        snprintf(detail, sizeof(detail), "facts[%zu]: %s is listed twice", i, def->name);
+        goto bad;
+      }
+    q->facts[q->n_facts++].name = def->name;
+  }
+  s = json_string_value(json_object_get(root, "purpose"));
+  if(!s || !gw_purpose_known(s)) {
+    snprintf(detail, sizeof(detail), "purpose: must be one of talent.graduate, talent.inservice, "
+             "talent.overseas, talent.postdoc, talent.highlevel");
+    goto bad;
+  }
+  snprintf(q->purpose, sizeof(q->purpose), "%s", s);
+  v = json_object_get(root, "case_ref");
+  if(v) {
+    if(!json_is_string(v) || !valid_case_ref(json_string_value(v))) {
+      snprintf(detail, sizeof(detail), "case_ref: must be 1 to 64 of A-Z a-z 0-9 . _ -");
+      goto bad;
+    }
+    snprintf(q->case_ref, sizeof(q->case_ref), "%s", json_string_value(v));
+  }
+  q->deadline_ms = (uint64_t)cfg->deadline_default_ms;
+  v = json_object_get(root, "deadline_ms");
+  if(v) {
+    if(!json_is_integer(v) || json_integer_value(v) < 1 ||
+       json_integer_value(v) > cfg->deadline_max_ms) {
+      snprintf(detail, sizeof(detail), "deadline_ms: must be an integer from 1 to %d",
+               cfg->deadline_max_ms);
+      goto bad;
+    }
+    q->deadline_ms = (uint64_t)json_integer_value(v);
+  }
+  q->max_age_ms = (int64_t)cfg->max_age_default_s * 1000;
+  v = json_object_get(root, "max_age_s");
+  if(v) {
+    if(!json_is_integer(v) || json_integer_value(v) < 0 ||
+       json_integer_value(v) > QUERY_MAX_AGE_S) {
+      snprintf(detail, sizeof(detail), "max_age_s: must be an integer from 0 to %d",
+               QUERY_MAX_AGE_S);
+      goto bad;
+    }
+    q->max_age_ms = (int64_t)json_integer_value(v) * 1000;
+  }
+  v = json_object_get(root, "sign");
+  if(v) {
+    if(!json_is_boolean(v)) {
+      snprintf(detail, sizeof(detail), "sign: must be true or false");
+      goto bad;
+    }
+    q->sign = json_is_true(v);
+  }
+  json_decref(root);
+  return 0;
+
+bad:
+  json_decref(root);
+  gw_req_problem(q->req, 400, "invalid-request", detail);
+  return -1;
+}
+
+/* HMAC of id "\n" name, for cache keys of adapters whose answer depends on
+ * the name as well as the number. */
+static void subject_key(struct query *q)
+{
+  unsigned char mac[32];
+  unsigned int len = 0;
+  size_t n;
+  char buf[GW_IDNUM_LEN + 2 + QUERY_NAME_MAX_BYTES];
+  n = (size_t)snprintf(buf, sizeof(buf), "%s\n%s", q->subject_id, q->subject_name);
+  HMAC(EVP_sha256(), q->app->secret, (int)q->app->secret_len, (unsigned char *)buf, n, mac, &len);
+  OPENSSL_cleanse(buf, sizeof(buf));
+  if(gw_b64_encode(GW_B64_URL, mac, 32, q->subject_key, sizeof(q->subject_key), &n) != GW_B64_OK)
+    q->subject_key[0] = '\0';
+  else
+    q->subject_key[n] = '\0';
+}
+
+static int uses_name(const struct gw_adapter *a)
+{
+  if(a->body_template && strstr(a->body_template, "{{subject.name}}"))
+    return 1;
+  for(size_t i = 0; i < a->n_query; i++)
+    if(strstr(a->query[i].value, "{{subject.name}}"))
+      return 1;
+  return 0;
+}
+
+static void start_group(struct query *q, struct qgroup *g)
+{
+  const struct gw_adapter *a = g->rt->adapter;
+  char key[256];
+  struct gw_cache_entry *e;
+  struct gw_cache_flight *cfl;
+  struct gw_cache_waiter *w;
+
+  snprintf(key, sizeof(key), "%s@%d:%s", a->id, a->version,
+           uses_name(a) ? q->subject_key : q->subject_ref);
+  switch(gw_cache_get(q->app->cache, key, q->started_ms, q->max_age_ms, q->w->base,
+                      on_waited, g, &e, &cfl, &w)) {
+  case GW_CACHE_HIT:
+    g->entry = e;
+    g->cached = 1;
+    g->state = G_DONE;
+    q->pending--;
+    break;
+  case GW_CACHE_WAIT:
+    g->waiter = w;
+    break;
+  case GW_CACHE_LEAD: {
+    struct flight *fl = gw_calloc(1, sizeof(*fl));
+    fl->app = q->app;
+    fl->rt = gw_adapter_rt_ref(g->rt);
+    fl->cf = cfl;
+    fl->g = g;
+    memcpy(fl->subject_ref, q->subject_ref, sizeof(fl->subject_ref));
+    snprintf(fl->query_id, sizeof(fl->query_id), "%s", q->query_id);
+    g->flight = fl;
+    fl->fetch = gw_fetch_start(&q->w->env, g->rt, q->subject_id, q->subject_name,
+                               q->query_id, gw_policy_now_ms() + q->deadline_ms,
+                               on_fetch_done, fl);
+    break;
+  }
+  }
+}
+
+void gw_query_handle(struct gw_req *req, void *arg)
+{
+  struct gw_app *app = arg;
+  struct gw_worker_ctx *w = gw_worker_current();
+  const char *client = gw_req_client(req);
+  const char *ctype;
+  const char *body;
+  size_t len, ctlen;
+  struct query *q;
+  unsigned char rnd[12];
+  char rhex[25];
+
+  if(!(gw_acl_roles(app->acl, client) & GW_ROLE_CLIENT)) {
+    gw_req_problem(req, 403, "forbidden", "this client may not query facts");
+    return;
+  }
+  ctype = gw_req_header(req, "content-type", &ctlen);
+  if(!ctype || ctlen < 16 || strncasecmp(ctype, "application/json", 16) ||
+     (ctlen > 16 && ctype[16] != ';' && ctype[16] != ' ')) {
+    gw_req_problem(req, 415, "unsupported-media-type", "send the query as application/json");
+    return;
+  }
+  if(!w) {
+    gw_req_problem(req, 503, "not-ready", "no worker context");
+    return;
+  }
+  q = gw_calloc(1, sizeof(*q));
+  q->magic = QUERY_MAGIC;
+  q->req = req;
+  q->app = app;
+  q->w = w;
+  snprintf(q->client, sizeof(q->client), "%s", client);
+  body = gw_req_body(req, &len);
+  if(parse_request(q, body, len)) {
+    query_free(q);
+    return;
+  }
+  if(!gw_acl_purpose_allowed(app->acl, client, q->purpose)) {
+    gw_req_problem(req, 403, "purpose-not-allowed",
+                   "this client may not state that purpose");
+    query_free(q);
+    return;
+  }
+  if(RAND_bytes(rnd, sizeof(rnd)) != 1)
+    memset(rnd, 0, sizeof(rnd));
+  hexify(rnd, sizeof(rnd), rhex);
+  snprintf(q->query_id, sizeof(q->query_id), "q_%s", rhex);
+  if(gw_subject_ref(app->secret, app->secret_len, q->subject_id, q->subject_ref)) {
+    gw_req_problem(req, 500, "internal", "cannot compute the subject reference");
+    query_free(q);
+    return;
+  }
+  subject_key(q);
+  q->started_ms = wall_ms();
+  q->rts = gw_app_rts_acquire(app);
+  q->deadline = evtimer_new(w->base, on_deadline, q);
+  q->done_ev = event_new(w->base, -1, 0, on_done_event, q);
+
+  /* plan: facts onto adapters, one group per adapter */
+  for(size_t i = 0; i < q->n_facts; i++) {
+    struct qfact *f = &q->facts[i];
+    struct gw_adapter_rt *rt;
+    f->allowed = gw_acl_fact_allowed(app->acl, client, q->purpose, f->name);
+    if(!f->allowed)
+      continue;
+    rt = gw_rtset_for_fact(q->rts, f->name);
+    if(!rt)
+      continue;
+    for(size_t k = 0; k < rt->adapter->n_facts; k++)
+      if(!strcmp(rt->adapter->facts[k], f->name))
+        f->index = k;
+    for(size_t gi = 0; gi < q->n_groups; gi++)
+      if(q->groups[gi].rt == rt)
+        f->g = &q->groups[gi];
+    if(!f->g) {
+      f->g = &q->groups[q->n_groups++];
+      f->g->q = q;
+      f->g->rt = rt;
+      f->g->state = G_PENDING;
+    }
+  }
+  q->pending = q->n_groups;
+  {
+    struct timeval tv = { (time_t)(q->deadline_ms / 1000),
+                          (suseconds_t)((q->deadline_ms % 1000) * 1000) };
+    evtimer_add(q->deadline, &tv);
+  }
+  for(size_t gi = 0; gi < q->n_groups; gi++)
+    start_group(q, &q->groups[gi]);
+  if(!q->pending)
+    event_active(q->done_ev, 0, 0);
+}
+
+/* ---- catalogue, keys, agencies -------------------------------------------------- */
+
+void gw_query_catalogue(struct gw_req *req, void *arg)
+{
+  static const char *const purposes[] = { "talent.graduate", "talent.inservice",
+                                          "talent.overseas", "talent.postdoc",
+                                          "talent.highlevel" };
+  struct gw_app *app = arg;
+  const char *client = gw_req_client(req);
+  const struct gw_fact_def *defs;
+  struct gw_rtset *rts;
+  json_t *out, *list;
+  size_t n;
+
+  if(!(gw_acl_roles(app->acl, client) & GW_ROLE_CLIENT)) {
+    gw_req_problem(req, 403, "forbidden", "this client may not read the catalogue");
+    return;
+  }
+  rts = gw_app_rts_acquire(app);
+  defs = gw_fact_all(&n);
+  list = json_array();
+  for(size_t i = 0; i < n; i++) {
+    const struct gw_factschema *fs = gw_factschema_set_get(app->schemas, defs[i].name);
+    struct gw_adapter_rt *rt = gw_rtset_for_fact(rts, defs[i].name);
+    json_t *o = json_object(), *allowed = json_array();
+    json_object_set_new(o, "name", json_string(defs[i].name));
+    json_object_set_new(o, "agency", json_string(defs[i].agency));
+    json_object_set_new(o, "summary", json_string(defs[i].summary));
+    json_object_set_new(o, "adapter", rt ? json_string(rt->adapter->id) : json_null());
+    json_object_set_new(o, "schema", fs ? json_loads(gw_factschema_text(fs), 0, NULL) : json_null());
+    for(size_t p = 0; p < sizeof(purposes) / sizeof(purposes[0]); p++)
+      if(gw_acl_fact_allowed(app->acl, client, purposes[p], defs[i].name))
+        json_array_append_new(allowed, json_string(purposes[p]));
+    json_object_set_new(o, "allowed_purposes", allowed);
+    json_array_append_new(list, o);
+  }
+  gw_rtset_release(rts);
+  out = json_object();
+  json_object_set_new(out, "facts", list);
+  gw_req_respond_json(req, 200, out);
+}
+
+void gw_query_keys(struct gw_req *req, void *arg)
+{
+  struct gw_app *app = arg;
+  char *jwks = gw_attest_jwks(app->signer);
+  if(!jwks) {
+    gw_req_problem(req, 500, "internal", "cannot build the JWKS");
+    return;
+  }
+  gw_req_set_header(req, "Cache-Control", "max-age=300");
+  gw_req_respond(req, 200, "application/jwk-set+json", jwks, strlen(jwks));
+  gw_free(jwks);
+}
+
+void gw_query_agencies(struct gw_req *req, void *arg)
+{
+  struct gw_app *app = arg;
+  unsigned roles = gw_acl_roles(app->acl, gw_req_client(req));
+  struct gw_rtset *rts;
+  json_t *out, *list;
+
+  if(!(roles & (GW_ROLE_CLIENT | GW_ROLE_ADMIN))) {
+    gw_req_problem(req, 403, "forbidden", "this client may not read agency health");
+    return;
+  }
+  rts = gw_app_rts_acquire(app);
+  list = json_array();
+  for(size_t i = 0; i < rts->n; i++) {
+    json_t *o = gw_policy_state_snapshot(rts->rt[i]->policy, gw_policy_now_ms());
+    json_object_set_new(o, "agency", json_string(rts->rt[i]->adapter->agency));
+    json_object_set_new(o, "adapter_version", json_integer(rts->rt[i]->adapter->version));
+    json_array_append_new(list, o);
+  }
+  gw_rtset_release(rts);
+  out = json_object();
+  json_object_set_new(out, "agencies", list);
+  gw_req_respond_json(req, 200, out);
+}
