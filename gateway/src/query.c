@@ -407,6 +407,9 @@ static json_t *fact_answer(const struct query *q, const struct qfact *f, json_t 
     EVP_Digest(c->attestation, strlen(c->attestation), md, NULL, EVP_sha256(), NULL);
     hexify(md, 32, hex);
     json_object_set_new(audit_fact, "attestation_sha256", json_string(hex));
+    /* The signed statement itself: auditors read from the log exactly what
+     * the decision rested on (it names the subject only by subject_ref). */
+    json_object_set_new(audit_fact, "attestation", json_string(c->attestation));
     *definitive = 1;
   }
   else if(c->status == GW_FACT_NOT_FOUND) {
@@ -466,7 +469,7 @@ static void query_finish(struct query *q)
 {
   json_t *facts = json_object(), *audit_facts = json_object(), *rec;
   char *sealed = NULL, *text;
-  size_t sealed_len;
+  size_t sealed_len = 0;
   int complete = 1;
   enum gw_audit_result ar;
 
@@ -488,10 +491,17 @@ static void query_finish(struct query *q)
   json_object_set_new(q->response, "complete", json_boolean(complete));
   json_object_set_new(q->response, "facts", facts);
 
-  /* The query record: the raw number only sealed to the auditors. */
-  if(gw_seal_seal(q->app->seal, q->subject_id, strlen(q->subject_id), GW_SEAL_B64_DER,
-                  &sealed, &sealed_len) != GW_SEAL_OK)
-    sealed = NULL;
+  /* The query record: the raw number (and the name, which re-checks of
+   * identity.match need) only sealed to the auditors, as "id\nname". */
+  {
+    size_t n = strlen(q->subject_id) + 1 + strlen(q->subject_name);
+    char *plain = gw_malloc(n + 1);
+    snprintf(plain, n + 1, "%s\n%s", q->subject_id, q->subject_name);
+    if(gw_seal_seal(q->app->seal, plain, n, GW_SEAL_B64_DER, &sealed, &sealed_len) != GW_SEAL_OK)
+      sealed = NULL;
+    OPENSSL_cleanse(plain, n);
+    gw_free(plain);
+  }
   rec = json_object();
   json_object_set_new(rec, "kind", json_string("query"));
   json_object_set_new(rec, "time", json_integer(wall_ms()));
