@@ -6,9 +6,11 @@
  * the gateway does (what testers reach for when an agency refuses one).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gw/idnum.h"
+#include "gw/log.h"
 #include "gwctl_int.h"
 
 static void usage(FILE *fp)
@@ -16,6 +18,10 @@ static void usage(FILE *fp)
   fprintf(fp,
           "usage: gwctl COMMAND ...\n"
           "  idnum check ID...       validate GB 11643 identity numbers\n"
+          "  adapter validate FILE...\n"
+          "                          check adapter definitions as the gateway loads them\n"
+          "  adapter test FILE --subject ID --name NAME [--schemas DIR] [--deadline MS] [--json]\n"
+          "                          one real exchange with the agency: facts, signature, timing\n"
           "  verify --jwks FILE|URL [--cacert CA] [--json] [INPUT]\n"
           "                          check attestations offline (a query response,\n"
           "                          or one compact JWS per line)\n");
@@ -40,6 +46,8 @@ static int idnum_check(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+  /* The library's JSON log lines are for the daemon; a CLI shows problems only. */
+  gw_log_set_level(getenv("GWCTL_DEBUG") ? GW_LOG_DEBUG : GW_LOG_WARN);
   if(argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
     usage(stdout);
     return 0;
@@ -48,6 +56,8 @@ int main(int argc, char **argv)
     return idnum_check(argc - 3, argv + 3);
   if(argc >= 2 && !strcmp(argv[1], "verify"))
     return gwctl_verify(argc - 1, argv + 1);
+  if(argc >= 2 && !strcmp(argv[1], "adapter"))
+    return gwctl_adapter(argc - 1, argv + 1);
   usage(stderr);
   return 2;
 }

@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 int gwctl_verify(int argc, char **argv);
+int gwctl_adapter(int argc, char **argv);
 
 /* Reads a file, or a URL with https:// (with optional CA file), into a
  * NUL-terminated buffer of at most `cap` bytes (caller frees with gw_free).

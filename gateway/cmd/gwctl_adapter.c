@@ -1,0 +1,243 @@
+/*
+ * gwctl_adapter.c - "gwctl adapter validate|test": what an agency IT team
+ * runs before pushing an adapter.
+ *
+ *   gwctl adapter validate FILE...
+ *   gwctl adapter test FILE --subject ID --name NAME [--schemas DIR]
+ *                           [--deadline MS] [--json]
+ *
+ * validate loads each file exactly as the gateway would and prints either
+ * "FILE: ok" or the loader's "FILE: FIELD: PROBLEM".  test runs one real
+ * exchange with the agency through the gateway's own engine (TLS, auth,
+ * policy, verification, mapping, schema check) and prints the normalized
+ * facts, the verification result and the timing.  The identity number is
+ * validated first and never printed.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "gw/adapter.h"
+#include "gw/alloc.h"
+#include "gw/factschema.h"
+#include "gw/fetch.h"
+#include "gw/idnum.h"
+#include "gw/oauth.h"
+#include "gw/policy.h"
+#include "gw/upstream.h"
+#include "gw/xmlsafe.h"
+#include "gw/xmlsig.h"
+#include "gwctl_int.h"
+
+static int validate(int argc, char **argv)
+{
+  int bad = 0;
+  if(argc < 1) {
+    fprintf(stderr, "usage: gwctl adapter validate FILE...\n");
+    return 2;
+  }
+  for(int i = 0; i < argc; i++) {
+    struct gw_adapter *a;
+    char err[1024];
+    if(gw_adapter_load(argv[i], &a, err, sizeof(err))) {
+      printf("%s\n", err);
+      bad = 1;
+      continue;
+    }
+    printf("%s: ok (%s version %d, agency %s, protocol %s, %zu fact%s)\n", argv[i], a->id,
+           a->version, a->agency, gw_protocol_name(a->protocol), a->n_facts,
+           a->n_facts == 1 ? "" : "s");
+    gw_adapter_unref(a);
+  }
+  return bad;
+}
+
+struct test_run {
+  struct event_base *base;
+  json_t *out;
+  int done;
+};
+
+static void on_done(const struct gw_fetch_result *res, void *arg)
+{
+  struct test_run *t = arg;
+  const struct gw_adapter *a = res->rt->adapter;
+  json_t *facts = json_object();
+  for(size_t i = 0; i < res->codec.n_facts; i++) {
+    const struct gw_fact_result *f = &res->codec.facts[i];
+    json_t *o = json_object();
+    json_object_set_new(o, "status", json_string(gw_fact_status_name(f->status)));
+    if(f->status == GW_FACT_OK)
+      json_object_set(o, "value", f->value);
+    if(f->status == GW_FACT_UNAVAILABLE)
+      json_object_set_new(o, "error", json_string(gw_fact_error_name(f->error)));
+    if(f->detail[0])
+      json_object_set_new(o, "detail", json_string(f->detail));
+    json_object_set_new(facts, a->facts[i], o);
+  }
+  t->out = json_object();
+  json_object_set_new(t->out, "adapter", json_string(a->id));
+  json_object_set_new(t->out, "version", json_integer(a->version));
+  json_object_set_new(t->out, "agency", json_string(a->agency));
+  json_object_set_new(t->out, "outcome", json_string(res->outcome));
+  json_object_set_new(t->out, "http_status", json_integer(res->http_status));
+  json_object_set_new(t->out, "attempts", json_integer(res->attempts));
+  json_object_set_new(t->out, "duration_ms", json_real((double)res->latency_us / 1000.0));
+  json_object_set_new(t->out, "channel", json_string(res->rt->channel));
+  json_object_set_new(t->out, "agency_signature", json_string(res->codec.signature));
+  json_object_set_new(t->out, "response_sha256", json_string(res->evidence));
+  json_object_set_new(t->out, "facts", facts);
+  t->done = 1;
+  event_base_loopbreak(t->base);
+}
+
+static int test(int argc, char **argv)
+{
+  static const struct option opts[] = {
+    { "subject", required_argument, NULL, 's' },
+    { "name", required_argument, NULL, 'n' },
+    { "schemas", required_argument, NULL, 'S' },
+    { "deadline", required_argument, NULL, 'd' },
+    { "json", no_argument, NULL, 'j' },
+    { NULL, 0, NULL, 0 }
+  };
+  const char *subject = NULL, *name = NULL, *schemas_dir = NULL;
+  char id[GW_IDNUM_LEN + 1], err[1024];
+  long deadline = 5000;
+  int opt, json_out = 0, rc = 2;
+  struct gw_adapter *a = NULL;
+  struct gw_adapter_rt *rt = NULL;
+  struct gw_factschema_set *schemas = NULL;
+  struct gw_upstream *up = NULL;
+  struct gw_oauth *oauth = NULL;
+  struct gw_fetch_env env;
+  struct test_run t = { NULL, NULL, 0 };
+  enum gw_idnum_result ir;
+
+  optind = 1;
+  while((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    switch(opt) {
+    case 's': subject = optarg; break;
+    case 'n': name = optarg; break;
+    case 'S': schemas_dir = optarg; break;
+    case 'd': deadline = strtol(optarg, NULL, 10); break;
+    case 'j': json_out = 1; break;
+    default: goto usage;
+    }
+  }
+  if(argc - optind != 1 || !subject || !name || deadline < 1 || deadline > 120000)
+    goto usage;
+  ir = gw_idnum_normalize(subject, id, 0);
+  if(ir != GW_IDNUM_OK) {
+    fprintf(stderr, "gwctl adapter test: --subject: %s\n", gw_idnum_strerror(ir));
+    return 2;
+  }
+  if(!schemas_dir && !access("schemas/facts", R_OK))
+    schemas_dir = "schemas/facts";
+  if(gw_adapter_load(argv[optind], &a, err, sizeof(err))) {
+    printf("%s\n", err);
+    return 1;
+  }
+  gw_xml_init();
+  if(gw_xmlsig_global_init() || gw_upstream_global_init(err, sizeof(err))) {
+    fprintf(stderr, "gwctl adapter test: cannot initialize libxmlsec1/libcurl\n");
+    goto out;
+  }
+  if(schemas_dir && gw_factschema_set_load(schemas_dir, &schemas, err, sizeof(err))) {
+    fprintf(stderr, "gwctl adapter test: --schemas: %s\n", err);
+    goto out;
+  }
+  rt = gw_adapter_rt_new(a, err, sizeof(err));
+  if(!rt) {
+    printf("%s: %s\n", argv[optind], err);
+    rc = 1;
+    goto out;
+  }
+  t.base = event_base_new();
+  up = t.base ? gw_upstream_new(t.base, NULL, err, sizeof(err)) : NULL;
+  if(!up) {
+    fprintf(stderr, "gwctl adapter test: %s\n", err);
+    goto out;
+  }
+  oauth = gw_oauth_new(up, NULL, NULL);
+  memset(&env, 0, sizeof(env));
+  env.base = t.base;
+  env.up = up;
+  env.oauth = oauth;
+  env.schemas = schemas;
+  (void)gw_fetch_start(&env, rt, id, name, "gwctl-adapter-test",
+                       gw_policy_now_ms() + (uint64_t)deadline, on_done, &t);
+  event_base_dispatch(t.base);
+  if(!t.done) {
+    fprintf(stderr, "gwctl adapter test: the exchange did not finish\n");
+    goto out;
+  }
+  if(json_out) {
+    char *s = json_dumps(t.out, JSON_INDENT(2));
+    printf("%s\n", s);
+    free(s);
+  }
+  else {
+    const char *k;
+    json_t *f;
+    printf("adapter    %s v%lld (%s)\n", json_string_value(json_object_get(t.out, "adapter")),
+           (long long)json_integer_value(json_object_get(t.out, "version")),
+           json_string_value(json_object_get(t.out, "agency")));
+    printf("exchange   %s, HTTP %lld, %lld attempt(s), %.1f ms, channel %s\n",
+           json_string_value(json_object_get(t.out, "outcome")),
+           (long long)json_integer_value(json_object_get(t.out, "http_status")),
+           (long long)json_integer_value(json_object_get(t.out, "attempts")),
+           json_real_value(json_object_get(t.out, "duration_ms")),
+           json_string_value(json_object_get(t.out, "channel")));
+    printf("signature  %s\n", json_string_value(json_object_get(t.out, "agency_signature")));
+    json_object_foreach(json_object_get(t.out, "facts"), k, f) {
+      char *v = json_object_get(f, "value") ? json_dumps(json_object_get(f, "value"),
+                                                         JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+      printf("fact       %-34s %-12s %s%s%s\n", k, json_string_value(json_object_get(f, "status")),
+             v ? v : (json_string_value(json_object_get(f, "error")) ?
+                      json_string_value(json_object_get(f, "error")) : ""),
+             json_object_get(f, "detail") ? "  " : "",
+             json_object_get(f, "detail") ? json_string_value(json_object_get(f, "detail")) : "");
+      free(v);
+    }
+  }
+  rc = 0;
+  {
+    const char *k;
+    json_t *f;
+    json_object_foreach(json_object_get(t.out, "facts"), k, f)
+      if(!strcmp(json_string_value(json_object_get(f, "status")), "unavailable"))
+        rc = 1;
+  }
+
+out:
+  memset(id, 0, sizeof(id));
+  json_decref(t.out);
+  gw_oauth_free(oauth);
+  gw_upstream_free(up);
+  if(t.base)
+    event_base_free(t.base);
+  gw_adapter_rt_unref(rt);
+  gw_adapter_unref(a);
+  gw_factschema_set_free(schemas);
+  return rc;
+
+usage:
+  fprintf(stderr, "usage: gwctl adapter test FILE --subject ID --name NAME [--schemas DIR] "
+                  "[--deadline MS] [--json]\n");
+  return 2;
+}
+
+int gwctl_adapter(int argc, char **argv)
+{
+  if(argc >= 2 && !strcmp(argv[1], "validate"))
+    return validate(argc - 2, argv + 2);
+  if(argc >= 2 && !strcmp(argv[1], "test"))
+    return test(argc - 1, argv + 1);
+  fprintf(stderr, "usage: gwctl adapter validate FILE... | gwctl adapter test FILE --subject ID --name NAME\n");
+  return 2;
+}
