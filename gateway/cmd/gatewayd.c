@@ -26,6 +26,7 @@
 #include "gw/config.h"
 #include "gw/front.h"
 #include "gw/log.h"
+#include "gw/observe.h"
 #include "gw/query.h"
 #include "gw/tls.h"
 #include "gw/worker.h"
@@ -57,6 +58,19 @@ static void readiness(struct gw_req *req, void *arg)
     gw_req_problem(req, 503, "audit-unavailable", why);
   else
     gw_req_respond(req, 200, "application/json", "{\"status\":\"ready\"}", 18);
+}
+
+static void metrics(struct gw_req *req, void *arg)
+{
+  size_t len;
+  char *text = gw_obs_render(&len);
+  (void)arg;
+  if(!text) {
+    gw_req_problem(req, 500, "internal", "cannot render the metrics");
+    return;
+  }
+  gw_req_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
+  gw_free(text);
 }
 
 static void *worker_init(struct event_base *base, void *arg)
@@ -143,7 +157,7 @@ int main(int argc, char **argv)
   struct gw_listener *ops_listener = NULL;
   struct gw_workers *workers = NULL;
   struct event *sig_term = NULL, *sig_int = NULL, *sig_hup = NULL;
-  struct gw_route api_routes[6], ops_routes[2];
+  struct gw_route api_routes[6], ops_routes[3];
   struct gw_worker_hooks hooks;
 
   memset(&d, 0, sizeof(d));
@@ -219,8 +233,13 @@ int main(int argc, char **argv)
   api_routes[5] = (struct gw_route){ "GET", "/v1/agencies", gw_query_agencies, d.app };
   ops_routes[0] = api_routes[0];
   ops_routes[1] = api_routes[1];
+  ops_routes[2] = (struct gw_route){ "GET", "/metrics", metrics, NULL };
   api = gw_server_new(d.cfg, ssl, api_routes, 6, "api");
-  ops = gw_server_new(d.cfg, NULL, ops_routes, 2, "ops");
+  ops = gw_server_new(d.cfg, NULL, ops_routes, 3, "ops");
+  if(gw_obs_init(d.app, GATEWAYD_VERSION))
+    gw_log(GW_LOG_WARN, "metrics_unavailable", "metric registration failed");
+  gw_obs_bind_listener("api", api);
+  gw_obs_bind_listener("ops", ops);
 
   d.base = event_base_new();
   if(!d.base) {

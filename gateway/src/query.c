@@ -33,6 +33,7 @@
 #include "gw/front.h"
 #include "gw/idnum.h"
 #include "gw/log.h"
+#include "gw/observe.h"
 #include "gw/policy.h"
 #include "gw/seal.h"
 
@@ -234,7 +235,9 @@ static void audit_fetch(struct flight *fl, const struct gw_fetch_result *res)
     enum gw_audit_result ar = gw_audit_append(fl->app->audit, text, strlen(text),
                                               on_fetch_audited, NULL,
                                               gw_worker_current()->base);
-    if(ar != GW_AUDIT_OK)
+    if(ar == GW_AUDIT_OK)
+      gw_obs_audit("fetch");
+    else
       gw_log(GW_LOG_ERROR, "audit_append_failed", "fetch record: %s", gw_audit_strerror(ar));
     free(text);
   }
@@ -462,6 +465,9 @@ static void respond_with_audit(const struct gw_audit_append_result *r, void *arg
   }
   gw_req_respond(q->req, 200, "application/json", body, strlen(body));
   free(body);
+  gw_obs_query(q->purpose, json_is_true(json_object_get(q->response, "complete")) ? "complete"
+                                                                                   : "partial",
+               (wall_ms() - q->started_ms) * 1000);
   query_free(q);
 }
 
@@ -479,6 +485,7 @@ static void query_finish(struct query *q)
     json_t *af = json_object();
     int definitive;
     json_object_set_new(facts, q->facts[i].name, fact_answer(q, &q->facts[i], af, &definitive));
+    gw_obs_query_fact(q->facts[i].name, json_string_value(json_object_get(af, "status")));
     json_object_set_new(audit_facts, q->facts[i].name, af);
     complete &= definitive;
   }
@@ -526,6 +533,8 @@ static void query_finish(struct query *q)
   }
   ar = gw_audit_append(q->app->audit, text, strlen(text), respond_with_audit, q, q->w->base);
   free(text);
+  if(ar == GW_AUDIT_OK)
+    gw_obs_audit("query");
   if(ar != GW_AUDIT_OK) {
     gw_log(GW_LOG_ERROR, "audit_append_failed", "query %s: %s", q->query_id,
            gw_audit_strerror(ar));

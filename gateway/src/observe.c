@@ -1,0 +1,263 @@
+/*
+ * observe.c - registration of the gateway's metrics and the event hooks.
+ *
+ * Hot paths look a series up by label values (lock-free for series that
+ * exist); values read from other subsystems (cache statistics, audit log,
+ * breaker states, open connections) are bound functions evaluated only
+ * when /metrics is scraped.
+ */
+#include "gw/observe.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "gw/alloc.h"
+#include "gw/app.h"
+#include "gw/audit.h"
+#include "gw/cache.h"
+#include "gw/front.h"
+#include "gw/log.h"
+#include "gw/metrics.h"
+#include "gw/policy.h"
+
+static const double latency_bounds[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                         0.25, 0.5, 1, 2.5, 5, 10 };
+#define N_BOUNDS (sizeof(latency_bounds) / sizeof(latency_bounds[0]))
+
+static struct {
+  atomic_int ready;
+  struct gw_app *app;
+  struct gw_metric *http_requests, *http_duration, *open_conns;
+  struct gw_metric *query_duration, *query_facts;
+  struct gw_metric *upstream_requests, *upstream_duration, *fetches;
+  struct gw_metric *breaker_state;
+  struct gw_metric *cache_hits, *cache_misses, *cache_coalesced, *cache_stale, *cache_evictions;
+  struct gw_metric *cache_bytes, *cache_entries;
+  struct gw_metric *audit_entries, *audit_fsync_seconds, *audit_fsyncs, *audit_tree_size;
+  struct gw_metric *build_info;
+} obs;
+
+/* ---- values read at render time --------------------------------------------- */
+
+enum cache_field { C_HITS, C_MISSES, C_COALESCED, C_STALE, C_EVICTIONS, C_BYTES, C_ENTRIES };
+
+static double cache_value(void *arg)
+{
+  struct gw_cache_stats st;
+  if(!obs.app || !obs.app->cache)
+    return 0;
+  gw_cache_get_stats(obs.app->cache, &st);
+  switch((enum cache_field)(intptr_t)arg) {
+  case C_HITS:      return (double)st.hits;
+  case C_MISSES:    return (double)st.misses;
+  case C_COALESCED: return (double)st.coalesced;
+  case C_STALE:     return (double)st.stale_served;
+  case C_EVICTIONS: return (double)st.evictions;
+  case C_BYTES:     return (double)st.bytes;
+  case C_ENTRIES:   return (double)st.entries;
+  }
+  return 0;
+}
+
+static double audit_fsync_sum(void *arg)
+{
+  struct gw_audit_metrics m;
+  (void)arg;
+  gw_audit_metrics(obs.app->audit, &m);
+  return m.fsync_sum_s;
+}
+
+static double audit_fsync_count(void *arg)
+{
+  struct gw_audit_metrics m;
+  (void)arg;
+  gw_audit_metrics(obs.app->audit, &m);
+  return (double)m.fsync_count;
+}
+
+static double audit_tree_size(void *arg)
+{
+  (void)arg;
+  return (double)gw_audit_size(obs.app->audit);
+}
+
+static double breaker_value(void *arg)
+{
+  struct gw_adapter_rt *rt = arg;
+  struct gw_policy_breaker_info info;
+  gw_policy_breaker_info(gw_policy_state_breaker(rt->policy), gw_policy_now_ms(), &info);
+  return info.state == GW_POLICY_BREAKER_CLOSED ? 0 : info.state == GW_POLICY_BREAKER_OPEN ? 1 : 2;
+}
+
+static double open_connections(void *arg)
+{
+  return (double)gw_server_open_connections(arg);
+}
+
+static double one(void *arg)
+{
+  (void)arg;
+  return 1;
+}
+
+/* ---- registration ------------------------------------------------------------- */
+
+static int bind0(struct gw_metric *m, double (*fn)(void *), void *arg)
+{
+  struct gw_metric_series *s = gw_metric_series(m, NULL);
+  return gw_metric_bind(s, fn, arg) == GW_METRICS_OK ? 0 : -1;
+}
+
+int gw_obs_init(struct gw_app *app, const char *version)
+{
+  struct gw_metrics *r = gw_metrics_default();
+  struct gw_rtset *rts;
+  int bad = 0;
+
+#define REG(call) do { if((call) != GW_METRICS_OK) bad = 1; } while(0)
+  REG(gw_metrics_counter(r, "gw_http_requests_total", "HTTP requests answered on both listeners.",
+                         GW_LABELS("route", "method", "status"), &obs.http_requests));
+  REG(gw_metrics_histogram(r, "gw_http_request_duration_seconds",
+                           "Time from a request's complete head to its answer.",
+                           GW_LABELS("route"), latency_bounds, N_BOUNDS, &obs.http_duration));
+  REG(gw_metrics_gauge(r, "gw_http_open_connections", "Client connections open now.",
+                       GW_LABELS("listener"), &obs.open_conns));
+  REG(gw_metrics_histogram(r, "gw_query_duration_seconds",
+                           "Time to answer one fact query, to a durable audit record.",
+                           GW_LABELS("purpose", "result"), latency_bounds, N_BOUNDS,
+                           &obs.query_duration));
+  REG(gw_metrics_counter(r, "gw_query_facts_total", "Facts answered in queries.",
+                         GW_LABELS("fact", "status"), &obs.query_facts));
+  REG(gw_metrics_counter(r, "gw_upstream_requests_total",
+                         "HTTP exchanges attempted with an agency, retries included.",
+                         GW_LABELS("adapter", "outcome"), &obs.upstream_requests));
+  REG(gw_metrics_histogram(r, "gw_upstream_request_duration_seconds",
+                           "Time of one exchange with an agency.", GW_LABELS("adapter"),
+                           latency_bounds, N_BOUNDS, &obs.upstream_duration));
+  REG(gw_metrics_counter(r, "gw_adapter_fetches_total",
+                         "Fetches of facts from an agency after retries, verification and mapping.",
+                         GW_LABELS("adapter", "result"), &obs.fetches));
+  REG(gw_metrics_gauge(r, "gw_breaker_state",
+                       "Circuit breaker state: 0 closed, 1 open, 2 half-open.",
+                       GW_LABELS("adapter"), &obs.breaker_state));
+  REG(gw_metrics_counter(r, "gw_cache_hits_total", "Cache lookups answered from the cache.",
+                         NULL, &obs.cache_hits));
+  REG(gw_metrics_counter(r, "gw_cache_misses_total", "Cache lookups that found no usable entry.",
+                         NULL, &obs.cache_misses));
+  REG(gw_metrics_counter(r, "gw_cache_coalesced_total",
+                         "Misses that waited for a fetch of the same key already in flight.",
+                         NULL, &obs.cache_coalesced));
+  REG(gw_metrics_counter(r, "gw_cache_stale_served_total",
+                         "Failed fetches answered with a stale entry (stale-if-error).",
+                         NULL, &obs.cache_stale));
+  REG(gw_metrics_counter(r, "gw_cache_evictions_total",
+                         "Entries evicted to stay within the cache's byte cap.",
+                         NULL, &obs.cache_evictions));
+  REG(gw_metrics_gauge(r, "gw_cache_bytes", "Bytes held by the fact cache.", NULL,
+                       &obs.cache_bytes));
+  REG(gw_metrics_gauge(r, "gw_cache_entries", "Entries held by the fact cache.", NULL,
+                       &obs.cache_entries));
+  REG(gw_metrics_counter(r, "gw_audit_entries_total", "Records appended to the audit log.",
+                         GW_LABELS("kind"), &obs.audit_entries));
+  REG(gw_metrics_counter(r, "gw_audit_fsync_seconds_total",
+                         "Time spent making audit group commits durable (fdatasync).",
+                         NULL, &obs.audit_fsync_seconds));
+  REG(gw_metrics_counter(r, "gw_audit_fsyncs_total", "Audit group commits made durable.",
+                         NULL, &obs.audit_fsyncs));
+  REG(gw_metrics_gauge(r, "gw_audit_tree_size", "Records in the audit log's Merkle tree.",
+                       NULL, &obs.audit_tree_size));
+  REG(gw_metrics_gauge(r, "gw_build_info", "Always 1; carries the gateway's version.",
+                       GW_LABELS("version"), &obs.build_info));
+#undef REG
+  if(bad)
+    return -1;
+  obs.app = app;
+  bad |= bind0(obs.cache_hits, cache_value, (void *)(intptr_t)C_HITS);
+  bad |= bind0(obs.cache_misses, cache_value, (void *)(intptr_t)C_MISSES);
+  bad |= bind0(obs.cache_coalesced, cache_value, (void *)(intptr_t)C_COALESCED);
+  bad |= bind0(obs.cache_stale, cache_value, (void *)(intptr_t)C_STALE);
+  bad |= bind0(obs.cache_evictions, cache_value, (void *)(intptr_t)C_EVICTIONS);
+  bad |= bind0(obs.cache_bytes, cache_value, (void *)(intptr_t)C_BYTES);
+  bad |= bind0(obs.cache_entries, cache_value, (void *)(intptr_t)C_ENTRIES);
+  bad |= bind0(obs.audit_fsync_seconds, audit_fsync_sum, NULL);
+  bad |= bind0(obs.audit_fsyncs, audit_fsync_count, NULL);
+  bad |= bind0(obs.audit_tree_size, audit_tree_size, NULL);
+  bad |= gw_metric_bind(gw_metric_series(obs.build_info, GW_LABELS(version)), one, NULL)
+         != GW_METRICS_OK;
+  /* Breakers of the adapters loaded at start (a reload rebinds them). */
+  rts = gw_app_rts_acquire(app);
+  for(size_t i = 0; i < rts->n; i++)
+    bad |= gw_metric_bind(gw_metric_series(obs.breaker_state,
+                                           GW_LABELS(rts->rt[i]->adapter->id)),
+                          breaker_value, rts->rt[i]) != GW_METRICS_OK;
+  gw_rtset_release(rts);   /* the app keeps the set (and its runtimes) alive */
+  atomic_store(&obs.ready, !bad);
+  return bad ? -1 : 0;
+}
+
+void gw_obs_bind_listener(const char *name, const struct gw_server *srv)
+{
+  if(!atomic_load(&obs.ready))
+    return;
+  if(gw_metric_bind(gw_metric_series(obs.open_conns, GW_LABELS(name)), open_connections,
+                    (void *)srv) != GW_METRICS_OK)
+    gw_log(GW_LOG_WARN, "metrics_unavailable", "cannot bind open connections of %s", name);
+}
+
+static void status_label(int status, char *buf, size_t len)
+{
+  snprintf(buf, len, "%d", status);
+}
+
+void gw_obs_http(const char *route, const char *method, int status, int64_t duration_us)
+{
+  char st[8];
+  if(!atomic_load_explicit(&obs.ready, memory_order_relaxed))
+    return;
+  status_label(status, st, sizeof(st));
+  gw_metric_inc_labels(obs.http_requests, GW_LABELS(route, method, st));
+  gw_metric_observe_labels(obs.http_duration, GW_LABELS(route), (double)duration_us / 1e6);
+}
+
+void gw_obs_query(const char *purpose, const char *result, int64_t duration_us)
+{
+  if(!atomic_load_explicit(&obs.ready, memory_order_relaxed))
+    return;
+  gw_metric_observe_labels(obs.query_duration, GW_LABELS(purpose, result),
+                           (double)duration_us / 1e6);
+}
+
+void gw_obs_query_fact(const char *fact, const char *status)
+{
+  if(atomic_load_explicit(&obs.ready, memory_order_relaxed))
+    gw_metric_inc_labels(obs.query_facts, GW_LABELS(fact, status));
+}
+
+void gw_obs_upstream(const char *adapter, const char *outcome, int64_t duration_us)
+{
+  if(!atomic_load_explicit(&obs.ready, memory_order_relaxed))
+    return;
+  gw_metric_inc_labels(obs.upstream_requests, GW_LABELS(adapter, outcome));
+  gw_metric_observe_labels(obs.upstream_duration, GW_LABELS(adapter), (double)duration_us / 1e6);
+}
+
+void gw_obs_fetch(const char *adapter, const char *result)
+{
+  if(atomic_load_explicit(&obs.ready, memory_order_relaxed))
+    gw_metric_inc_labels(obs.fetches, GW_LABELS(adapter, result));
+}
+
+void gw_obs_audit(const char *kind)
+{
+  if(atomic_load_explicit(&obs.ready, memory_order_relaxed))
+    gw_metric_inc_labels(obs.audit_entries, GW_LABELS(kind));
+}
+
+char *gw_obs_render(size_t *len)
+{
+  char *out = NULL;
+  if(gw_metrics_render(gw_metrics_default(), &out, len) != GW_METRICS_OK)
+    return NULL;
+  return out;
+}

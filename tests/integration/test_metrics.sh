@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# /metrics on the live gateway: valid Prometheus exposition (promtool, which
+# we did not write), counters that count what happened, and no identity
+# number, name or token in any label.
+set -euo pipefail
+build=$1
+src=$2
+tmp=$(mktemp -d)
+cleanup() { "$src/scripts/stack" down --dir "$tmp/stack" >/dev/null 2>&1 || true; rm -rf "$tmp"; }
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+command -v promtool >/dev/null || fail "promtool missing (Debian package prometheus)"
+
+"$src/scripts/stack" up --dir "$tmp/stack" --build "$build" >/dev/null
+S=$tmp/stack/stack.json
+GW=$(jq -r .gateway.url "$S")
+OPS=$(jq -r .gateway.ops_url "$S")
+P=$tmp/stack/pki
+q() {
+  curl -fsS --cacert "$P/gateway-ca.pem" --cert "$P/clients/engine.pem" --key "$P/clients/engine.key" \
+    -H 'Content-Type: application/json' -d "$1" "$GW/v1/facts/query"
+}
+ID=$(jq -r '.subjects[] | select(.scenario == "graduate-master") | .id' "$S")
+NAME=$(jq -r '.subjects[] | select(.scenario == "graduate-master") | .name' "$S")
+body="{\"subject\":{\"id_type\":\"cn-resident-id\",\"id\":\"$ID\",\"name\":\"$NAME\"},\"facts\":[\"identity.match\",\"education.degrees\",\"credit.status\"],\"purpose\":\"talent.graduate\"}"
+q "$body" >/dev/null
+q "$body" >/dev/null          # the second is served from the cache
+
+curl -fsS "$OPS/metrics" >"$tmp/metrics.txt"
+promtool check metrics <"$tmp/metrics.txt" || fail "promtool check metrics failed"
+metric() { awk -v k="$1" '$1 == k { print $2 }' "$tmp/metrics.txt"; }
+[ "$(metric 'gw_query_facts_total{fact="education.degrees",status="ok"}')" = 2 ] \
+  || fail "education.degrees ok count: $(grep gw_query_facts_total "$tmp/metrics.txt")"
+[ "$(metric 'gw_audit_entries_total{kind="query"}')" = 2 ] || fail "audit query count"
+[ "$(metric 'gw_audit_entries_total{kind="fetch"}')" = 3 ] || fail "audit fetch count (3 agencies once)"
+[ "$(metric gw_cache_hits_total)" = 3 ] || fail "cache hits: $(metric gw_cache_hits_total)"
+[ "$(metric gw_cache_misses_total)" = 3 ] || fail "cache misses: $(metric gw_cache_misses_total)"
+[ "$(metric 'gw_breaker_state{adapter="chsi.degrees"}')" = 0 ] || fail "breaker state"
+[ "$(metric 'gw_query_duration_seconds_count{purpose="talent.graduate",result="complete"}')" = 2 ] \
+  || fail "query duration count"
+# nothing personal in any label or value
+! grep -q -- "$ID" "$tmp/metrics.txt" || fail "identity number in /metrics"
+! grep -q -- "$NAME" "$tmp/metrics.txt" || fail "name in /metrics"
+echo ok
