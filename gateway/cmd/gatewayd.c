@@ -103,11 +103,17 @@ static void on_stop(evutil_socket_t sig, short what, void *arg)
   event_base_loopexit(d->base, NULL);
 }
 
+/* SIGHUP: re-read adapters and ACL; a broken set is refused and logged,
+ * and the running one keeps serving. */
 static void on_hup(evutil_socket_t sig, short what, void *arg)
 {
-  (void)sig; (void)what; (void)arg;
-  /* Reload of adapters, ACL and keys arrives with those subsystems. */
-  gw_log(GW_LOG_WARN, "reload_unsupported", "SIGHUP ignored: nothing reloadable yet");
+  struct daemon *d = arg;
+  char err[1024];
+  (void)sig; (void)what;
+  if(gw_app_reload(d->app, err, sizeof(err)))
+    gw_log(GW_LOG_ERROR, "reload_refused", "%s", err);
+  else
+    gw_log(GW_LOG_INFO, "reloaded", "adapters and ACL re-read");
 }
 
 /* Writes {"api": P, "ops": P} atomically, for tests and the stack launcher
@@ -307,6 +313,7 @@ out:
   gw_server_free(ops);
   gw_free(fds);
   SSL_CTX_free(ssl);
+  gw_obs_shutdown();
   gw_app_free(d.app);
   if(rc == 0 && !check_only)
     gw_log(GW_LOG_INFO, "stopped", NULL);

@@ -19,6 +19,7 @@
 #include "gw/factschema.h"
 #include "gw/log.h"
 #include "gw/oauth.h"
+#include "gw/observe.h"
 #include "gw/registry.h"
 #include "gw/seal.h"
 #include "gw/upstream.h"
@@ -168,10 +169,68 @@ fail:
   return NULL;
 }
 
+static void retire(struct gw_app *app, void *p, void (*fn)(void *))
+{
+  app->retired = gw_realloc(app->retired, (app->n_retired + 1) * sizeof(*app->retired));
+  app->retired_free = gw_realloc(app->retired_free,
+                                 (app->n_retired + 1) * sizeof(*app->retired_free));
+  app->retired[app->n_retired] = p;
+  app->retired_free[app->n_retired] = fn;
+  app->n_retired++;
+}
+
+static void acl_free_fn(void *p) { gw_acl_free(p); }
+static void registry_free_fn(void *p) { gw_registry_free(p); }
+
+int gw_app_reload(struct gw_app *app, char *err, size_t errlen)
+{
+  struct gw_registry *reg = gw_registry_new();
+  struct gw_rtset *rts = NULL, *old;
+  struct gw_acl *acl = NULL;
+  char why[512];
+
+  if(gw_registry_load_dir(reg, app->cfg->adapters_dir, why, sizeof(why))) {
+    snprintf(err, errlen, "adapters_dir: %s", why);
+    goto fail;
+  }
+  rts = build_rts(reg, why, sizeof(why));
+  if(!rts) {
+    snprintf(err, errlen, "adapters_dir: %s", why);
+    goto fail;
+  }
+  acl = gw_acl_load(app->cfg->acl_file, why, sizeof(why));
+  if(!acl) {
+    snprintf(err, errlen, "acl: %s", why);
+    goto fail;
+  }
+  /* Readers may still hold the old ACL and registry pointers: they are
+   * retired, not freed, until exit (reloads are rare and small). */
+  pthread_mutex_lock(app->rts_lock);
+  old = app->rts;
+  app->rts = rts;
+  retire(app, app->acl, acl_free_fn);
+  app->acl = acl;
+  retire(app, app->registry, registry_free_fn);
+  app->registry = reg;
+  pthread_mutex_unlock(app->rts_lock);
+  gw_obs_rebind_breakers(app);
+  gw_rtset_release(old);
+  return 0;
+
+fail:
+  gw_rtset_release(rts);
+  gw_registry_free(reg);
+  return -1;
+}
+
 void gw_app_free(struct gw_app *app)
 {
   if(!app)
     return;
+  for(size_t i = 0; i < app->n_retired; i++)
+    app->retired_free[i](app->retired[i]);
+  gw_free(app->retired);
+  gw_free(app->retired_free);
   if(app->audit)
     gw_audit_close(app->audit);
   gw_cache_free(app->cache);

@@ -28,6 +28,7 @@ static const double latency_bounds[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05
 static struct {
   atomic_int ready;
   struct gw_app *app;
+  struct gw_rtset *bound;        /* the runtimes gw_breaker_state reads */
   struct gw_metric *http_requests, *http_duration, *open_conns;
   struct gw_metric *query_duration, *query_facts;
   struct gw_metric *upstream_requests, *upstream_duration, *fetches;
@@ -185,15 +186,40 @@ int gw_obs_init(struct gw_app *app, const char *version)
   bad |= bind0(obs.audit_tree_size, audit_tree_size, NULL);
   bad |= gw_metric_bind(gw_metric_series(obs.build_info, GW_LABELS(version)), one, NULL)
          != GW_METRICS_OK;
-  /* Breakers of the adapters loaded at start (a reload rebinds them). */
-  rts = gw_app_rts_acquire(app);
-  for(size_t i = 0; i < rts->n; i++)
-    bad |= gw_metric_bind(gw_metric_series(obs.breaker_state,
-                                           GW_LABELS(rts->rt[i]->adapter->id)),
-                          breaker_value, rts->rt[i]) != GW_METRICS_OK;
-  gw_rtset_release(rts);   /* the app keeps the set (and its runtimes) alive */
   atomic_store(&obs.ready, !bad);
+  if(!bad)
+    gw_obs_rebind_breakers(app);
+  (void)rts;
   return bad ? -1 : 0;
+}
+
+void gw_obs_rebind_breakers(struct gw_app *app)
+{
+  struct gw_rtset *rts, *old = obs.bound;
+  if(!atomic_load(&obs.ready))
+    return;
+  rts = gw_app_rts_acquire(app);
+  /* Old bindings first, so no render can call into a runtime about to go. */
+  for(size_t i = 0; old && i < old->n; i++)
+    (void)!gw_metric_bind(gw_metric_series(obs.breaker_state,
+                                           GW_LABELS(old->rt[i]->adapter->id)), NULL, NULL);
+  for(size_t i = 0; i < rts->n; i++)
+    if(gw_metric_bind(gw_metric_series(obs.breaker_state, GW_LABELS(rts->rt[i]->adapter->id)),
+                      breaker_value, rts->rt[i]) != GW_METRICS_OK)
+      gw_log(GW_LOG_WARN, "metrics_unavailable", "breaker state of %s", rts->rt[i]->adapter->id);
+  obs.bound = rts;              /* keeps the bound runtimes alive */
+  gw_rtset_release(old);
+}
+
+void gw_obs_shutdown(void)
+{
+  struct gw_rtset *old = obs.bound;
+  atomic_store(&obs.ready, 0);
+  for(size_t i = 0; old && i < old->n; i++)
+    (void)!gw_metric_bind(gw_metric_series(obs.breaker_state,
+                                           GW_LABELS(old->rt[i]->adapter->id)), NULL, NULL);
+  obs.bound = NULL;
+  gw_rtset_release(old);
 }
 
 void gw_obs_bind_listener(const char *name, const struct gw_server *srv)

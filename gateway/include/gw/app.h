@@ -56,6 +56,9 @@ struct gw_app {
   struct gw_seal *seal;
   atomic_int ready;
   atomic_int draining;
+  void **retired;                    /* replaced ACLs and registries, freed at exit */
+  void (**retired_free)(void *);
+  size_t n_retired;
 };
 
 struct gw_worker_ctx {
@@ -72,6 +75,14 @@ struct gw_worker_ctx {
  * Returns NULL with "what: why" in err. */
 struct gw_app *gw_app_new(const struct gw_config *cfg, int check_only, char *err, size_t errlen);
 void gw_app_free(struct gw_app *app);
+
+/* Re-reads the adapters directory and the ACL (SIGHUP).  Everything is
+ * loaded and checked first; only if all of it is valid is the new set
+ * published, atomically: requests in flight finish on what they started
+ * with.  On error returns -1 with "what: why" in err and changes nothing.
+ * Main thread only. */
+int gw_app_reload(struct gw_app *app, char *err, size_t errlen)
+  __attribute__((warn_unused_result));
 
 /* The current adapter runtimes, with a reference (release when done). */
 struct gw_rtset *gw_app_rts_acquire(struct gw_app *app);

@@ -21,6 +21,13 @@ struct gw_server;
  * at render time (cache, audit, breakers).  Start-up thread only. */
 int gw_obs_init(struct gw_app *app, const char *version) __attribute__((warn_unused_result));
 
+/* After a reload: binds gw_breaker_state to the new adapter runtimes and
+ * unbinds the old ones before they can be freed.  Main thread only. */
+void gw_obs_rebind_breakers(struct gw_app *app);
+
+/* Drops the module's references (at exit, before the app is freed). */
+void gw_obs_shutdown(void);
+
 /* Binds gw_http_open_connections{listener=name} to the server's count. */
 void gw_obs_bind_listener(const char *name, const struct gw_server *srv);
 
