@@ -86,6 +86,12 @@ void gw_adl_spec_free(struct gw_value_spec *s)
   gw_free(s->member_names);
   gw_free(s->members);
   gw_adl_spec_free(s->item);
+  for(size_t i = 0; i < s->n_where; i++) {
+    gw_free(s->where[i].name);
+    gw_free(s->where[i].value);
+  }
+  gw_free(s->where);
+  gw_free(s->default_json);
   gw_free(s);
 }
 
@@ -113,6 +119,10 @@ static void adapter_free(struct gw_adapter *a)
   free_kvs(a->headers, a->n_headers);
   gw_free(a->body_template);
   free_kvs(a->query, a->n_query);
+  gw_free(a->paging.page_param);
+  gw_free(a->paging.size_param);
+  gw_free(a->paging.total_pages);
+  gw_free(a->paging.items);
   gw_free(a->ca_file);
   gw_free(a->client_cert);
   gw_free(a->client_key);
@@ -130,6 +140,7 @@ static void adapter_free(struct gw_adapter *a)
   free_kvs(a->namespaces, a->n_namespaces);
   gw_free(a->not_found.test);
   gw_free(a->fault.test);
+  gw_free(a->subject_path);
   for(size_t i = 0; i < a->n_mappings; i++) {
     gw_free(a->mappings[i].fact);
     gw_adl_spec_free(a->mappings[i].spec);

@@ -6,7 +6,8 @@
  *                    the mapping, read in a fixed order
  *   adapter_read.c   typed member accessors that know the dotted path of
  *                    what they read
- *   adapter_spec.c   value-specs, the mapping, and the response rules
+ *   adapter_spec.c   value-specs, the mapping, the response rules and
+ *                    the subject binding
  *   adapter_files.c  file paths, PEM certificates and keys, secrets
  *   adapter_check.c  syntax checks (templates, URLs, CIDRs, pins, JSON
  *                    Pointers, XPath, request bodies) with no knowledge of
@@ -108,6 +109,8 @@ void gw_adl_read_mapping(struct gw_adl *r, json_t *root);
 /* Reads response.not_found / response.fault into *rule. */
 void gw_adl_read_rule(struct gw_adl *r, json_t *response, const char *key,
                       struct gw_result_rule *rule);
+/* Reads response.subject into r->a->subject_path / subject_form. */
+void gw_adl_read_subject(struct gw_adl *r, json_t *response);
 /* Frees a value-spec tree (NULL is fine). */
 void gw_adl_spec_free(struct gw_value_spec *s);
 

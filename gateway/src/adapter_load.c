@@ -398,9 +398,99 @@ static int media_type_ok(const char *s)
   return gw_adl_is_token(type) && gw_adl_is_token(slash + 1);
 }
 
+static int query_name_ok(const char *name)
+{
+  return *name && strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                               "0123456789._~-") == strlen(name);
+}
+
+/* Is `name` already a parameter of request.query or of endpoint.url? */
+static int query_name_taken(const struct gw_adapter *a, const char *name)
+{
+  const char *q = a->url ? strchr(a->url, '?') : NULL;
+  size_t n = strlen(name);
+  for(size_t i = 0; i < a->n_query; i++)
+    if(!strcmp(a->query[i].name, name))
+      return 1;
+  for(const char *p = q ? q + 1 : NULL; p && *p;) {
+    size_t len = strcspn(p, "=&#");
+    if(len == n && !memcmp(p, name, n))
+      return 1;
+    p += strcspn(p, "&#");
+    p = *p == '&' ? p + 1 : NULL;
+  }
+  return 0;
+}
+
+static char *read_paging_param(struct gw_adl *r, json_t *pg, const char *key, int required)
+{
+  char field[GW_ADL_FIELD_MAX];
+  char *s = gw_adl_string(r, pg, "request.paging", key, required, 64);
+  gw_adl_join(field, sizeof(field), "request.paging", key);
+  if(s && !query_name_ok(s))
+    gw_adl_fail(r, field, "a query parameter name may hold only letters, digits "
+                "and . _ ~ -");
+  else if(s && query_name_taken(r->a, s))
+    gw_adl_fail(r, field, "\"%s\" is already a parameter of request.query or "
+                "endpoint.url; the gateway sets it for each page", s);
+  return s;
+}
+
+static char *read_paging_pointer(struct gw_adl *r, json_t *pg, const char *key)
+{
+  char field[GW_ADL_FIELD_MAX];
+  char *s = gw_adl_string(r, pg, "request.paging", key, 1, GW_ADAPTER_EXPR_MAX);
+  gw_adl_join(field, sizeof(field), "request.paging", key);
+  if(s && s[0] != '/')
+    gw_adl_fail(r, field, "must be a JSON Pointer into the answer, starting with "
+                "\"/\" (got \"%.40s\")", s);
+  else if(s)
+    gw_adl_expr(r, s, field, 0);
+  return s;
+}
+
+/* request.paging: JSON answers only, the page number (and size) sent as
+ * query parameters the gateway adds for each page. */
+static void read_paging(struct gw_adl *r, json_t *req)
+{
+  static const char *const known[] = { "page_param", "size_param", "size", "first",
+                                       "total_pages", "items", "max_pages", NULL };
+  struct gw_adapter *a = r->a;
+  struct gw_paging *pg = &a->paging;
+  json_t *obj = gw_adl_object(r, req, "request", "paging", 0);
+
+  if(!obj || gw_adl_unknown(r, obj, "request.paging", known))
+    return;
+  if(a->protocol != GW_PROTO_JSON) {
+    gw_adl_fail(r, "request.paging", "only for protocol json (got %s): the pages' "
+                "item arrays are joined as JSON", gw_protocol_name(a->protocol));
+    return;
+  }
+  pg->page_param = read_paging_param(r, obj, "page_param", 1);
+  if(!r->failed)
+    pg->size_param = read_paging_param(r, obj, "size_param", 0);
+  if(!r->failed && pg->size_param && !strcmp(pg->size_param, pg->page_param))
+    gw_adl_fail(r, "request.paging.size_param", "must differ from page_param");
+  if(!r->failed && pg->size_param && !json_object_get(obj, "size"))
+    gw_adl_fail(r, "request.paging.size", "missing: required with "
+                "request.paging.size_param (the page size to ask for)");
+  else if(!r->failed && !pg->size_param && json_object_get(obj, "size"))
+    gw_adl_fail(r, "request.paging.size", "only with request.paging.size_param "
+                "(the parameter that carries it)");
+  pg->size = (int)gw_adl_int(r, obj, "request.paging", "size", 0, 1, 10000);
+  pg->first = (int)gw_adl_int(r, obj, "request.paging", "first", 1, 0, 1);
+  if(!r->failed)
+    pg->total_pages = read_paging_pointer(r, obj, "total_pages");
+  if(!r->failed)
+    pg->items = read_paging_pointer(r, obj, "items");
+  pg->max_pages = (int)gw_adl_int(r, obj, "request.paging", "max_pages", 20, 1,
+                                  GW_ADAPTER_MAX_PAGES);
+}
+
 static void read_request(struct gw_adl *r, json_t *root)
 {
-  static const char *const known[] = { "content_type", "headers", "body", "query", NULL };
+  static const char *const known[] = { "content_type", "headers", "body", "query",
+                                       "paging", NULL };
   struct gw_adapter *a = r->a;
   int get = a->method && !strcmp(a->method, "GET");
   json_t *req = gw_adl_object(r, root, "", "request", 0);
@@ -453,6 +543,8 @@ static void read_request(struct gw_adl *r, json_t *root)
   a->n_headers = read_templates(r, req, "headers", a->headers, 1);
   if(!r->failed)
     a->n_query = read_templates(r, req, "query", a->query, 0);
+  if(!r->failed)
+    read_paging(r, req);
 }
 
 /* --- tls and auth ------------------------------------------------------ */
@@ -614,7 +706,7 @@ static void read_namespaces(struct gw_adl *r, json_t *resp)
 static void read_response(struct gw_adl *r, json_t *root)
 {
   static const char *const known[] = { "max_bytes", "ok_status", "namespaces",
-                                       "not_found", "fault", NULL };
+                                       "subject", "not_found", "fault", NULL };
   struct gw_adapter *a = r->a;
   json_t *resp = gw_adl_object(r, root, "", "response", 0), *arr;
 
@@ -638,9 +730,17 @@ static void read_response(struct gw_adl *r, json_t *root)
     return;
   }
   if(resp) {
+    gw_adl_read_subject(r, resp);
     gw_adl_read_rule(r, resp, "not_found", &a->not_found);
     gw_adl_read_rule(r, resp, "fault", &a->fault);
   }
+  /* every page is held until the last arrives */
+  if(!r->failed && a->paging.page_param &&
+     (long long)a->paging.max_pages * (long long)a->max_response_bytes >
+     GW_ADAPTER_PAGED_MAX_BYTES)
+    gw_adl_fail(r, "request.paging.max_pages", "%d pages of response.max_bytes (%zu) "
+                "exceed %d bytes; lower one of them", a->paging.max_pages,
+                a->max_response_bytes, GW_ADAPTER_PAGED_MAX_BYTES);
 }
 
 static void read_verify(struct gw_adl *r, json_t *root)

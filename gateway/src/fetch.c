@@ -8,10 +8,20 @@
  * a success when the agency answered properly (data or "not found"), a
  * failure when it timed out, broke the transport, faulted or sent something
  * unverifiable, and cancelled otherwise (our deadline, a token refresh).
+ *
+ * Paged adapters (request.paging): page 1 is fetched as any answer; when
+ * gw_codec_page_total says it carries data and counts more pages, the next
+ * page's request is built and the fetch goes back to ADMIT, so every page
+ * is a full exchange of its own (rate token, breaker permit, token, retries
+ * with the retry count reset per page), all under the one deadline and the
+ * one concurrency slot.  The pages are kept (bounded by the loader:
+ * max_pages x response.max_bytes) until the last, then processed together;
+ * the evidence is SHA-256 over the pages' SHA-256 digests in page order.
  */
 #include "gw/fetch.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -42,6 +52,14 @@ static const char *const state_names[] = {
   "queued", "admit", "rate_wait", "auth", "send", "backoff", "done"
 };
 
+/* One page of a paged answer, kept until the last arrives. */
+struct fetch_page {
+  unsigned char *body;         /* a copy; wiped when freed */
+  size_t len;
+  int status;
+  unsigned char md[32];        /* SHA-256 of the exact bytes */
+};
+
 struct gw_fetch {
   unsigned magic;
   enum fetch_state state;
@@ -64,6 +82,9 @@ struct gw_fetch {
   int refreshed;
   struct gw_upstream_exchange *ex;
   unsigned retries;
+  struct fetch_page *pages;    /* paged adapters: paging.max_pages slots */
+  size_t n_pages;
+  long long want_pages;        /* what page 1 counted; 0 until then */
   struct gw_fetch_result result;
   gw_fetch_done_fn *cb;
   void *arg;
@@ -192,8 +213,22 @@ static void release_all(struct gw_fetch *f, enum gw_policy_outcome breaker_outco
   evtimer_del(f->step);
 }
 
+static void drop_last_page(struct gw_fetch *f)
+{
+  struct fetch_page *p;
+  if(!f->n_pages)
+    return;
+  p = &f->pages[--f->n_pages];
+  OPENSSL_cleanse(p->body, p->len);
+  gw_free(p->body);
+  memset(p, 0, sizeof(*p));
+}
+
 static void fetch_free(struct gw_fetch *f)
 {
+  while(f->n_pages)
+    drop_last_page(f);
+  gw_free(f->pages);
   gw_codec_result_clear(&f->result.codec);
   gw_codec_request_clear(&f->req);
   if(f->subject_id)
@@ -232,6 +267,8 @@ static void log_exchange(const struct gw_fetch *f)
   json_object_set_new(o, "outcome", json_string(f->result.outcome));
   json_object_set_new(o, "http_status", json_integer(f->result.http_status));
   json_object_set_new(o, "attempts", json_integer(f->result.attempts));
+  if(f->rt->adapter->paging.page_param)
+    json_object_set_new(o, "pages", json_integer(f->result.pages));
   json_object_set_new(o, "duration_us", json_integer(f->result.latency_us));
   json_object_set_new(o, "signature", json_string(f->result.codec.signature));
   gw_log_fields(GW_LOG_INFO, "agency_exchange", o);
@@ -315,10 +352,80 @@ static int all_answered(const struct gw_codec_result *r)
   return 1;
 }
 
+/* Keeps the page just received; when it counts more pages than we have,
+ * starts the next one and returns 1.  0: the pages are complete, or this
+ * page decides the outcome (gw_codec_process_pages says how). */
+static int next_page(struct gw_fetch *f, const struct gw_upstream_result *res,
+                     const unsigned char *md)
+{
+  const struct gw_adapter *a = f->rt->adapter;
+  struct fetch_page *p;
+  long long total;
+  char err[256];
+
+  if(!f->pages)
+    f->pages = gw_calloc((size_t)a->paging.max_pages, sizeof(*f->pages));
+  if(f->n_pages >= (size_t)a->paging.max_pages)
+    return 0;                  /* cannot happen: we stop at max_pages */
+  p = &f->pages[f->n_pages++];
+  p->body = gw_malloc(res->body_len ? res->body_len : 1);
+  if(res->body_len)
+    memcpy(p->body, res->body, res->body_len);
+  p->len = res->body_len;
+  p->status = (int)res->status;
+  memcpy(p->md, md, sizeof(p->md));
+  f->result.pages = (unsigned)f->n_pages;
+  if(gw_log_enabled(GW_LOG_DEBUG))
+    gw_log(GW_LOG_DEBUG, "agency_page", "%s %s: page %zu: HTTP %d, %zu bytes", a->id,
+           f->request_id, f->n_pages, p->status, p->len);
+  if(gw_codec_page_total(a, &f->rt->keys, f->subject_id, p->status, p->body, p->len, &total))
+    return 0;
+  if(f->n_pages == 1)
+    f->want_pages = total ? total : 1;
+  if(f->want_pages > a->paging.max_pages || (long long)f->n_pages >= f->want_pages)
+    return 0;
+  report(f, GW_POLICY_SUCCESS);
+  f->retries = 0;
+  gw_codec_request_clear(&f->req);
+  if(gw_codec_build_page(a, f->subject_id, f->subject_name, f->request_id, time(NULL),
+                         a->paging.first + (long)f->n_pages, &f->req, err, sizeof(err))) {
+    fail_all(f, GW_FERR_TRANSPORT, "request", err);
+    finish(f);
+    return 1;
+  }
+  fetch_set_state(f, F_ADMIT);
+  attempt(f);
+  return 1;
+}
+
+/* Processes the pages kept so far; evidence over their digests. */
+static void process_pages(struct gw_fetch *f)
+{
+  struct gw_codec_page pages[GW_ADAPTER_MAX_PAGES];
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int mdlen = 0;
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+  if(!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL))
+    abort();                   /* out of memory in OpenSSL: the alloc policy */
+  for(size_t i = 0; i < f->n_pages; i++) {
+    pages[i].http_status = f->pages[i].status;
+    pages[i].body = f->pages[i].body;
+    pages[i].len = f->pages[i].len;
+    EVP_DigestUpdate(ctx, f->pages[i].md, sizeof(f->pages[i].md));
+  }
+  EVP_DigestFinal_ex(ctx, md, &mdlen);
+  EVP_MD_CTX_free(ctx);
+  hex(md, mdlen, f->result.evidence);
+  gw_codec_process_pages(f->rt->adapter, &f->rt->keys, f->env->schemas, f->subject_id,
+                         pages, f->n_pages, &f->result.codec);
+}
+
 static void on_exchange(struct gw_upstream_exchange *ex, const struct gw_upstream_result *res,
                         void *arg)
 {
   struct gw_fetch *f = arg;
+  int paged = f->rt->adapter->paging.page_param != NULL;
   (void)ex;
   f->ex = NULL;
   f->result.attempts++;
@@ -337,19 +444,27 @@ static void on_exchange(struct gw_upstream_exchange *ex, const struct gw_upstrea
       finish(f);
     return;
   }
+  f->result.fetched_at = (int64_t)time(NULL);
+  gw_codec_result_clear(&f->result.codec);
   {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
     EVP_Digest(res->body, res->body_len, md, &mdlen, EVP_sha256(), NULL);
-    hex(md, mdlen, f->result.evidence);
+    if(paged) {
+      if(next_page(f, res, md))
+        return;
+      process_pages(f);
+    }
+    else {
+      hex(md, mdlen, f->result.evidence);
+      gw_codec_process(f->rt->adapter, &f->rt->keys, f->env->schemas, f->subject_id,
+                       (int)res->status, res->body, res->body_len, &f->result.codec);
+    }
   }
-  f->result.fetched_at = (int64_t)time(NULL);
-  gw_codec_result_clear(&f->result.codec);
-  gw_codec_process(f->rt->adapter, &f->rt->keys, f->env->schemas, (int)res->status,
-                   res->body, res->body_len, &f->result.codec);
   f->result.outcome = "ok";
   if(f->result.codec.auth_rejected && f->rt->adapter->auth == GW_AUTH_OAUTH2 && !f->refreshed) {
     /* one refresh on a 401: the token may have expired early */
+    drop_last_page(f);
     f->refreshed = 1;
     (void)gw_oauth_invalidate(f->env->oauth, &f->rt->oauth, f->token ? f->token : "");
     report(f, GW_POLICY_CANCEL);
@@ -366,8 +481,10 @@ static void on_exchange(struct gw_upstream_exchange *ex, const struct gw_upstrea
     return;
   }
   report(f, GW_POLICY_FAILURE);
-  if(f->result.codec.retryable)
+  if(f->result.codec.retryable) {
+    drop_last_page(f);         /* the same page is asked again */
     maybe_retry(f);
+  }
   else
     finish(f);
 }

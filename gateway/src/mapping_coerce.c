@@ -114,6 +114,26 @@ enum gw_map_result gw_map_absent(struct gw_map_run *run, const struct gw_value_s
   return gw_map_fail(run, GW_MAP_ABSENT, path, "required value is absent");
 }
 
+enum gw_map_result gw_map_no_match(struct gw_map_run *run, const struct gw_value_spec *spec,
+                                   json_t **out)
+{
+  enum gw_map_result r;
+  json_t *v;
+
+  if(!spec->default_json)
+    return gw_map_fail(run, GW_MAP_NOT_FOUND, spec->path, "no item matches");
+  v = json_loads(spec->default_json, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, NULL);
+  if(!v)
+    return gw_map_fail(run, GW_MAP_BAD_PATH, spec->path, "the default is not JSON");
+  r = gw_map_charge(run, spec->path, strlen(spec->default_json));
+  if(r != GW_MAP_OK) {
+    json_decref(v);
+    return r;
+  }
+  *out = v;
+  return GW_MAP_OK;
+}
+
 /* Writes s[0..n) into buf as a double-quoted, escaped, possibly cut string
  * for a message; never more than QUOTE_MAX input bytes, never splitting a
  * UTF-8 sequence. */
@@ -469,6 +489,7 @@ const char *gw_mapping_strerror(enum gw_map_result r)
   case GW_MAP_AMBIGUOUS: return "ambiguous";
   case GW_MAP_BAD_PATH: return "bad_path";
   case GW_MAP_TOO_LARGE: return "too_large";
+  case GW_MAP_NOT_FOUND: return "not_found";
   }
   return "unknown";
 }

@@ -51,6 +51,12 @@ enum gw_map_result gw_map_absent(struct gw_map_run *run, const struct gw_value_s
                                  const char *path, json_t **out)
   __attribute__((warn_unused_result));
 
+/* A "first" that matched nothing: its default (a new reference in *out),
+ * or GW_MAP_NOT_FOUND without one. */
+enum gw_map_result gw_map_no_match(struct gw_map_run *run, const struct gw_value_spec *spec,
+                                   json_t **out)
+  __attribute__((warn_unused_result));
+
 /* "an integer", "a date"... for messages.  Static storage. */
 const char *gw_map_type_name(enum gw_value_type t);
 

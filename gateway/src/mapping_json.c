@@ -7,7 +7,8 @@
  * bug, found by the loader through gw_mapping_pointer_check) and never
  * confused with "the agency did not send that member" (GW_MAP_ABSENT, a
  * property of one response).  Locations in messages are full pointers: the
- * list's pointer, the item index, then the item's pointer.
+ * list's pointer, the item index, then the item's pointer.  A "first"
+ * selection compares values exactly as the rule tests do (value_equals).
  */
 #include "mapping_int.h"
 
@@ -140,6 +141,7 @@ static enum gw_map_result resolve(struct gw_map_run *run, const json_t *ctx, con
 
 static enum gw_map_result map_spec(struct gw_map_run *run, const struct gw_value_spec *spec,
                                    const json_t *ctx, json_t **out);
+static int value_equals(const json_t *v, const char *want, size_t n);
 
 static enum gw_map_result map_scalar(struct gw_map_run *run, const struct gw_value_spec *spec,
                                      const json_t *ctx, json_t **out)
@@ -220,6 +222,75 @@ static enum gw_map_result map_list(struct gw_map_run *run, const struct gw_value
   return GW_MAP_OK;
 }
 
+/* Does `item` hold every value of spec->where? */
+static enum gw_map_result item_matches(struct gw_map_run *run, const struct gw_value_spec *spec,
+                                       const json_t *item, int *match)
+{
+  *match = 1;
+  for(size_t c = 0; c < spec->n_where && *match; c++) {
+    json_t *v;
+    enum gw_map_result r = resolve(run, item, spec->where[c].name, &v);
+    if(r == GW_MAP_ABSENT) {
+      *match = 0;
+      continue;
+    }
+    if(r != GW_MAP_OK)
+      return r;
+    *match = value_equals(v, spec->where[c].value, strlen(spec->where[c].value));
+  }
+  return GW_MAP_OK;
+}
+
+static enum gw_map_result map_first(struct gw_map_run *run, const struct gw_value_spec *spec,
+                                    const json_t *ctx, json_t **out)
+{
+  json_t *arr;
+  enum gw_map_result r = resolve(run, ctx, spec->path, &arr);
+  size_t n;
+
+  if(r == GW_MAP_ABSENT || (r == GW_MAP_OK && json_is_null(arr)))
+    return gw_map_fail(run, GW_MAP_ABSENT, spec->path, "required list is absent");
+  if(r != GW_MAP_OK)
+    return r;
+  if(!json_is_array(arr))
+    return gw_map_fail(run, GW_MAP_BAD_VALUE, spec->path, "is not an array");
+  if(!spec->item)
+    return gw_map_fail(run, GW_MAP_BAD_PATH, spec->path, "first spec has no item spec");
+  n = json_array_size(arr);
+  if(n > GW_MAP_MAX_LIST_ITEMS)
+    return gw_map_fail(run, GW_MAP_TOO_LARGE, spec->path, "has %zu items, over the cap of %u",
+                       n, GW_MAP_MAX_LIST_ITEMS);
+  for(size_t i = 0; i < n; i++) {
+    const json_t *item = json_array_get(arr, i);
+    size_t mark = gw_map_where_push(run, "%s/%zu", spec->path, i);
+    int match;
+    r = item_matches(run, spec, item, &match);
+    if(r == GW_MAP_OK && match)
+      r = map_spec(run, spec->item, item, out);
+    gw_map_where_pop(run, mark);
+    if(r != GW_MAP_OK || match)
+      return r;
+  }
+  return gw_map_no_match(run, spec, out);
+}
+
+/* when_absent: is what `spec` reads absent from ctx? */
+static int spec_absent(const struct gw_value_spec *spec, const json_t *ctx)
+{
+  json_t *v;
+  if(!spec)
+    return 0;
+  if(spec->kind == GW_VALUE_OBJECT) {
+    for(size_t i = 0; i < spec->n_members; i++)
+      if(!spec_absent(spec->members[i], ctx))
+        return 0;
+    return spec->n_members > 0;
+  }
+  if(gw_mapping_pointer_check(spec->path, NULL, 0))
+    return 0;                  /* mapping reports the bad path */
+  return walk(ctx, spec->path, &v) != GW_MAP_OK || json_is_null(v);
+}
+
 static enum gw_map_result map_object(struct gw_map_run *run, const struct gw_value_spec *spec,
                                      const json_t *ctx, json_t **out)
 {
@@ -262,6 +333,8 @@ static enum gw_map_result map_spec(struct gw_map_run *run, const struct gw_value
   }
   if(spec->kind == GW_VALUE_LIST)
     r = map_list(run, spec, ctx, out);
+  else if(spec->kind == GW_VALUE_FIRST)
+    r = map_first(run, spec, ctx, out);
   else
     r = map_object(run, spec, ctx, out);
   run->depth--;
@@ -277,6 +350,9 @@ enum gw_map_result gw_mapping_json(const struct gw_value_spec *spec, const json_
   gw_map_run_init(&run, err, errlen);
   if(!doc)
     return gw_map_fail(&run, GW_MAP_BAD_PATH, "", "no document");
+  if(spec && spec->when_absent == GW_ABSENT_NOT_FOUND && spec_absent(spec, doc))
+    return gw_map_fail(&run, GW_MAP_NOT_FOUND, spec->path ? spec->path : "",
+                       "absent (when_absent: not_found)");
   return map_spec(&run, spec, doc, out);
 }
 

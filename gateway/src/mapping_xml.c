@@ -242,6 +242,114 @@ out:
   return r;
 }
 
+static int is_xml_space(char c)
+{
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Does the string-value of `res` (trimmed of XML whitespace) equal want? */
+static enum gw_map_result result_equals(struct xml_run *run, const char *path,
+                                        xmlXPathObjectPtr res, const char *want, int *match)
+{
+  xmlChar *text = NULL;
+  const char *s;
+  size_t n;
+
+  *match = 0;
+  if(res->type == XPATH_NODESET) {
+    int count = res->nodesetval ? res->nodesetval->nodeNr : 0;
+    if(count == 0)
+      return GW_MAP_OK;
+    if(count > 1)
+      return gw_map_fail(&run->m, GW_MAP_AMBIGUOUS, path,
+                         "selects %d nodes where one is expected", count);
+    text = xmlXPathCastNodeToString(res->nodesetval->nodeTab[0]);
+  }
+  else
+    text = xmlXPathCastToString(res);
+  if(!text)
+    return gw_map_fail(&run->m, GW_MAP_BAD_VALUE, path, "has no string value");
+  s = (const char *)text;
+  n = strlen(s);
+  while(n && is_xml_space(*s)) {
+    s++;
+    n--;
+  }
+  while(n && is_xml_space(s[n - 1]))
+    n--;
+  *match = n == strlen(want) && !memcmp(s, want, n);
+  xmlFree(text);
+  return GW_MAP_OK;
+}
+
+static enum gw_map_result map_first(struct xml_run *run, const struct gw_value_spec *spec,
+                                    xmlNodePtr node, json_t **out)
+{
+  xmlXPathObjectPtr res;
+  enum gw_map_result r = eval(run, spec->path, node, &res);
+  int n;
+
+  if(r != GW_MAP_OK)
+    return r;
+  if(res->type != XPATH_NODESET) {
+    r = gw_map_fail(&run->m, GW_MAP_BAD_PATH, spec->path, "first XPath does not select nodes");
+    goto out;
+  }
+  if(!spec->item) {
+    r = gw_map_fail(&run->m, GW_MAP_BAD_PATH, spec->path, "first spec has no item spec");
+    goto out;
+  }
+  n = res->nodesetval ? res->nodesetval->nodeNr : 0;
+  if((size_t)n > GW_MAP_MAX_LIST_ITEMS) {
+    r = gw_map_fail(&run->m, GW_MAP_TOO_LARGE, spec->path,
+                    "selects %d items, over the cap of %u", n, GW_MAP_MAX_LIST_ITEMS);
+    goto out;
+  }
+  for(int i = 0; i < n; i++) {
+    xmlNodePtr item = res->nodesetval->nodeTab[i];
+    size_t mark = gw_map_where_push(&run->m, "%s[%d]/", spec->path, i + 1);
+    int match = 1;
+    for(size_t c = 0; c < spec->n_where && match && r == GW_MAP_OK; c++) {
+      xmlXPathObjectPtr cond;
+      r = eval(run, spec->where[c].name, item, &cond);
+      if(r == GW_MAP_OK) {
+        r = result_equals(run, spec->where[c].name, cond, spec->where[c].value, &match);
+        xmlXPathFreeObject(cond);
+      }
+    }
+    if(r == GW_MAP_OK && match)
+      r = map_spec(run, spec->item, item, out);
+    gw_map_where_pop(&run->m, mark);
+    if(r != GW_MAP_OK || match)
+      goto out;
+  }
+  r = gw_map_no_match(&run->m, spec, out);
+
+out:
+  xmlXPathFreeObject(res);
+  return r;
+}
+
+/* when_absent: is what `spec` reads absent at `node`? */
+static int spec_absent(struct xml_run *run, const struct gw_value_spec *spec, xmlNodePtr node)
+{
+  xmlXPathObjectPtr res;
+  int absent;
+  if(!spec)
+    return 0;
+  if(spec->kind == GW_VALUE_OBJECT) {
+    for(size_t i = 0; i < spec->n_members; i++)
+      if(!spec_absent(run, spec->members[i], node))
+        return 0;
+    return spec->n_members > 0;
+  }
+  if(eval(run, spec->path, node, &res) != GW_MAP_OK)
+    return 0;                  /* mapping reports the bad path */
+  absent = res->type == XPATH_NODESET && (!res->nodesetval || !res->nodesetval->nodeNr);
+  xmlXPathFreeObject(res);
+  return absent;
+}
+
 static enum gw_map_result map_object(struct xml_run *run, const struct gw_value_spec *spec,
                                      xmlNodePtr node, json_t **out)
 {
@@ -284,6 +392,8 @@ static enum gw_map_result map_spec(struct xml_run *run, const struct gw_value_sp
   }
   if(spec->kind == GW_VALUE_LIST)
     r = map_list(run, spec, node, out);
+  else if(spec->kind == GW_VALUE_FIRST)
+    r = map_first(run, spec, node, out);
   else
     r = map_object(run, spec, node, out);
   run->m.depth--;
@@ -304,7 +414,12 @@ enum gw_map_result gw_mapping_xml(const struct gw_adapter *a, const struct gw_va
     return gw_map_fail(&run.m, GW_MAP_BAD_PATH, "", "no document");
   gw_xml_errors_redirect(&saved, NULL, NULL);
   r = run_open(&run, a ? a->namespaces : NULL, a ? a->n_namespaces : 0, doc);
-  if(r == GW_MAP_OK)
+  if(r == GW_MAP_OK && spec && spec->when_absent == GW_ABSENT_NOT_FOUND &&
+     spec_absent(&run, spec, (xmlNodePtr)doc)) {
+    r = gw_map_fail(&run.m, GW_MAP_NOT_FOUND, spec->path ? spec->path : "",
+                    "absent (when_absent: not_found)");
+  }
+  else if(r == GW_MAP_OK)
     r = map_spec(&run, spec, (xmlNodePtr)doc, out);
   run_close(&run);
   gw_xml_errors_restore(&saved);

@@ -189,6 +189,28 @@ static const char json_mtls[] =
   "   `hukou.region`: {`object`: {`province`: {`path`: `/hukou/province`, `type`: `string`},"
   "                              `is_shenzhen`: {`path`: `/hukou/sz`, `type`: `bool`}}}}}";
 
+/* Paging, subject binding, first/where/default and when_absent. */
+static const char json_paged[] =
+  "{`id`: `talent`, `version`: 1, `agency`: `talent`, `facts`: [`talent.level`, `postdoc.status`],"
+  " `protocol`: `json`,"
+  " `endpoint`: {`url`: `https://127.0.0.1:8447/talent/v1/persons?v=2`, `method`: `GET`},"
+  " `request`: {`query`: {`id_number`: `{{subject.id}}`},"
+  "   `paging`: {`page_param`: `page`, `size_param`: `page_size`, `size`: 50, `first`: 1,"
+  "              `total_pages`: `/data/total_pages`, `items`: `/data/records`, `max_pages`: 20}},"
+  " `tls`: {`ca_file`: `ca.pem`},"
+  " `auth`: {`type`: `api_key`, `header`: `X-Api-Key`, `key`: `env:GW_TEST_SECRET`},"
+  " `verify`: {`type`: `none`},"
+  " `response`: {`max_bytes`: 262144, `subject`: {`path`: `/data/id_number`, `form`: `id`},"
+  "              `fault`: {`status`: [500]}},"
+  " `mapping`: {"
+  "   `talent.level`: {`first`: `/data/records`,"
+  "     `where`: {`/record_type`: `talent_recognition`, `/status`: `current`},"
+  "     `item`: {`path`: `/level`, `type`: `enum`, `values`: {`A`: `A`, `B`: `B`}},"
+  "     `default`: `none`},"
+  "   `postdoc.status`: {`first`: `/data/records`, `where`: {`/record_type`: `postdoc`},"
+  "     `item`: {`object`: {`in_station`: {`path`: `/in_station`, `type`: `bool`}}},"
+  "     `when_absent`: `not_found`}}}";
+
 /* Backquotes become double quotes; the caller frees. */
 static char *q(const char *text)
 {
@@ -436,6 +458,67 @@ static void json_mtls_client_cert(void **state)
   gw_adapter_unref(a);
 }
 
+static void json_paged_first_subject(void **state)
+{
+  struct gw_adapter *a = load_ok(json_paged);
+  const struct gw_value_spec *s;
+  (void)state;
+  assert_string_equal(a->paging.page_param, "page");
+  assert_string_equal(a->paging.size_param, "page_size");
+  assert_int_equal(a->paging.size, 50);
+  assert_int_equal(a->paging.first, 1);
+  assert_string_equal(a->paging.total_pages, "/data/total_pages");
+  assert_string_equal(a->paging.items, "/data/records");
+  assert_int_equal(a->paging.max_pages, 20);
+  assert_string_equal(a->subject_path, "/data/id_number");
+  assert_int_equal(a->subject_form, GW_SUBJECT_ID);
+  s = a->mappings[0].spec;
+  assert_int_equal(s->kind, GW_VALUE_FIRST);
+  assert_string_equal(s->path, "/data/records");
+  assert_int_equal(s->n_where, 2);
+  assert_string_equal(s->where[0].name, "/record_type");        /* file order */
+  assert_string_equal(s->where[0].value, "talent_recognition");
+  assert_string_equal(s->where[1].name, "/status");
+  assert_string_equal(s->default_json, "\"none\"");
+  assert_int_equal(s->item->type, GW_TYPE_ENUM);
+  assert_int_equal(s->when_absent, GW_ABSENT_BAD_RESPONSE);
+  s = a->mappings[1].spec;
+  assert_int_equal(s->kind, GW_VALUE_FIRST);
+  assert_null(s->default_json);
+  assert_int_equal(s->when_absent, GW_ABSENT_NOT_FOUND);
+  assert_int_equal(s->item->kind, GW_VALUE_OBJECT);
+  gw_adapter_unref(a);
+
+  /* the defaults: no size, first page 1, 20 pages; sha256 form */
+  {
+    char *text = q(json_paged);
+    json_t *root = json_loads(text, 0, NULL), *pg;
+    char *out;
+    assert_non_null(root);
+    pg = json_object_get(json_object_get(root, "request"), "paging");
+    json_object_del(pg, "size_param");
+    json_object_del(pg, "size");
+    json_object_del(pg, "first");
+    json_object_del(pg, "max_pages");
+    json_object_set_new(json_object_get(json_object_get(root, "response"), "subject"), "form",
+                        json_string("sha256"));
+    out = json_dumps(root, 0);
+    write_file("a.json", out);
+    free(out);
+    free(text);
+    json_decref(root);
+    {
+      char err[1024];
+      assert_int_equal(gw_adapter_load(apath, &a, err, sizeof(err)), 0);
+    }
+    assert_null(a->paging.size_param);
+    assert_int_equal(a->paging.first, 1);
+    assert_int_equal(a->paging.max_pages, 20);
+    assert_int_equal(a->subject_form, GW_SUBJECT_SHA256);
+    gw_adapter_unref(a);
+  }
+}
+
 /* --- broken variants ----------------------------------------------------- */
 
 struct variant {
@@ -446,6 +529,66 @@ struct variant {
 };
 
 static const struct variant variants[] = {
+  /* paging, subject, first/where/default, when_absent */
+  { json_paged, "request/paging/pages", "1",
+    "request.paging.pages: unknown field (known here: page_param, size_param, size, first, "
+    "total_pages, items, max_pages)" },
+  { json_paged, "request/paging/page_param", NULL, "request.paging.page_param: missing (a string is required)" },
+  { json_paged, "request/paging/page_param", "`p age`",
+    "request.paging.page_param: a query parameter name may hold only letters, digits and . _ ~ -" },
+  { json_paged, "request/paging/page_param", "`id_number`",
+    "request.paging.page_param: \"id_number\" is already a parameter of request.query or endpoint.url" },
+  { json_paged, "request/paging/page_param", "`v`",
+    "request.paging.page_param: \"v\" is already a parameter of request.query or endpoint.url" },
+  { json_paged, "request/paging/size_param", "`page`", "request.paging.size_param: must differ from page_param" },
+  { json_paged, "request/paging/size", NULL,
+    "request.paging.size: missing: required with request.paging.size_param" },
+  { json_paged, "request/paging/size", "0", "request.paging.size: must be between 1 and 10000 (got 0)" },
+  { json_paged, "request/paging/first", "2", "request.paging.first: must be between 0 and 1 (got 2)" },
+  { json_paged, "request/paging/max_pages", "101", "request.paging.max_pages: must be between 1 and 100 (got 101)" },
+  { json_paged, "request/paging/total_pages", "``",
+    "request.paging.total_pages: must not be empty" },
+  { json_paged, "request/paging/items", "`data`",
+    "request.paging.items: must be a JSON Pointer into the answer, starting with \"/\" (got \"data\")" },
+  { json_paged, "response/max_bytes", "67108864",
+    "request.paging.max_pages: 20 pages of response.max_bytes (67108864) exceed 67108864 bytes" },
+  { jws_json, "request/paging", "{`page_param`: `p`, `total_pages`: `/n`, `items`: `/i`}",
+    "request.paging: only for protocol json (got jws-json)" },
+  { json_paged, "response/subject/form", "`sha1`",
+    "response.subject.form: must be one of id, sha256 (got \"sha1\")" },
+  { json_paged, "response/subject/path", NULL, "response.subject.path: missing (a JSON Pointer naming the subject" },
+  { json_paged, "response/subject/path", "``",
+    "response.subject.path: must point into the answer (not \"\", the whole document)" },
+  { json_paged, "response/subject/at", "1", "response.subject.at: unknown field (known here: path, form)" },
+  { soap11, "response/subject", "{`path`: `/s:Envelope/x:id`}",
+    "response.subject.path: uses namespace prefix \"x\", which response.namespaces does not declare" },
+  { json_paged, "mapping/talent.level/where", "{}",
+    "mapping.talent.level.where: must not be empty (leave \"where\" out to take the first item)" },
+  { json_paged, "mapping/talent.level/where", "{`/status`: 1}",
+    "mapping.talent.level.where./status: must be a string" },
+  { json_paged, "mapping/talent.level/where", "{`status`: `x`}",
+    "mapping.talent.level.where.status: must be a JSON Pointer (RFC 6901)" },
+  { json_paged, "mapping/talent.level/item", NULL,
+    "mapping.talent.level.item: missing (a first value-spec needs an item value-spec)" },
+  { json_paged, "mapping/talent.level/list", "`/x`",
+    "mapping.talent.level: must have only one of \"path\", \"object\", \"list\", \"first\" (got list first)" },
+  { json_paged, "mapping/talent.level/item/where", "{`/a`: `b`}",
+    "mapping.talent.level.item.where: only for a first value-spec (one with \"first\")" },
+  { json_paged, "mapping/talent.level/item/default", "1",
+    "mapping.talent.level.item.default: only for a first value-spec (one with \"first\")" },
+  { json_paged, "mapping/postdoc.status/item/object/in_station/when_absent", "`not_found`",
+    "mapping.postdoc.status.item.object.in_station.when_absent: only on a fact's own value-spec" },
+  { json_paged, "mapping/postdoc.status/when_absent", "`null`",
+    "mapping.postdoc.status.when_absent: must be \"not_found\" (the only choice" },
+  { soap11, "mapping/education.degrees/item/object/institution/first", "`v:x`",
+    "mapping.education.degrees.item.object.institution: must have only one of \"path\", "
+    "\"object\", \"list\", \"first\" (got path first)" },
+  { soap11, "mapping/education.degrees/item/object/minor",
+    "{`first`: `/v:x`, `item`: {`path`: `v:y`, `type`: `string`}}",
+    "mapping.education.degrees.item.object.minor.first: must be relative to the list item" },
+  { soap11, "mapping/education.degrees/item/object/minor",
+    "{`first`: `v:x`, `where`: {`/v:k`: `a`}, `item`: {`path`: `v:y`, `type`: `string`}}",
+    "mapping.education.degrees.item.object.minor.where./v:k: must be relative to the list item" },
   /* identity */
   { soap11, "nope", "1", "nope: unknown field (known here: $schema, id, version" },
   { soap11, "$schema", "1", "$schema: must be a string" },
@@ -668,7 +811,8 @@ static const struct variant variants[] = {
   { soap11, "mapping/education.degrees/optional", "true",
     "mapping.education.degrees.optional: only for a scalar value-spec (one with \"path\")" },
   { soap11, "mapping/education.degrees/path", "`/x`",
-    "mapping.education.degrees: must have only one of \"path\", \"object\", \"list\" (got path list)" },
+    "mapping.education.degrees: must have only one of \"path\", \"object\", \"list\", "
+    "\"first\" (got path list)" },
   { soap11, "mapping/education.degrees/item", NULL,
     "mapping.education.degrees.item: missing (a list needs an item value-spec)" },
   { soap11, "mapping/education.degrees/item/object/institution/item", "{}",
@@ -1063,6 +1207,7 @@ int main(void)
     cmocka_unit_test(jws_json_es256),
     cmocka_unit_test(xml_get_api_key_file_secret),
     cmocka_unit_test(json_mtls_client_cert),
+    cmocka_unit_test(json_paged_first_subject),
     cmocka_unit_test(broken_variants),
     cmocka_unit_test(caps),
     cmocka_unit_test(secrets_never_echoed),

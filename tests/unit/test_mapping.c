@@ -3,8 +3,10 @@
  * namespaces into a list of degree objects, a JSON hukou response into an
  * object, every coercion's accepted and refused spellings, optional versus
  * required absence, ambiguous XPath, JSON Pointer escapes, the caps, and
- * result rules (status only, test only, both) for XML and JSON.  Mapped
- * values are compared as exact compact JSON text, errors as exact messages.
+ * result rules (status only, test only, both) for XML and JSON, "first"
+ * selections (where conditions, default, not found) and when_absent.
+ * Mapped values are compared as exact compact JSON text, errors as exact
+ * messages.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -109,10 +111,45 @@ static struct gw_value_spec *list(const char *path, struct gw_value_spec *item)
   return s;
 }
 
+/* first(path, item, default JSON or NULL, "where path", "value", ..., NULL) */
+static struct gw_value_spec *first(const char *path, struct gw_value_spec *item,
+                                   const char *dflt, ...)
+{
+  struct gw_value_spec *s = gw_calloc(1, sizeof(*s));
+  const char *k;
+  va_list ap;
+
+  s->kind = GW_VALUE_FIRST;
+  s->path = gw_strdup(path);
+  s->item = item;
+  s->default_json = dflt ? gw_strdup(dflt) : NULL;
+  s->where = gw_calloc(8, sizeof(struct gw_kv));
+  va_start(ap, dflt);
+  while((k = va_arg(ap, const char *)) != NULL) {
+    s->where[s->n_where].name = gw_strdup(k);
+    s->where[s->n_where].value = gw_strdup(va_arg(ap, const char *));
+    s->n_where++;
+  }
+  va_end(ap);
+  return s;
+}
+
+static struct gw_value_spec *absent_nf(struct gw_value_spec *s)
+{
+  s->when_absent = GW_ABSENT_NOT_FOUND;
+  return s;
+}
+
 static void spec_free(struct gw_value_spec *s)
 {
   if(!s)
     return;
+  for(size_t i = 0; i < s->n_where; i++) {
+    gw_free(s->where[i].name);
+    gw_free(s->where[i].value);
+  }
+  gw_free(s->where);
+  gw_free(s->default_json);
   gw_free(s->path);
   for(size_t i = 0; i < s->n_enum; i++) {
     gw_free(s->enum_map[i].name);
@@ -774,6 +811,140 @@ static void json_rules(void **state)
   assert_int_equal(gw_mapping_json_test_check("", err, sizeof(err)), -1);
 }
 
+
+/* ---- first / where / default, when_absent ---- */
+
+static const char talent_text[] =
+  "{\"code\": \"0\", \"data\": {\"id_number\": \"11010519491231002X\", \"records\": ["
+  "{\"record_type\": \"talent_recognition\", \"level\": \"C\", \"status\": \"superseded\", \"rank\": 2},"
+  "{\"record_type\": \"talent_recognition\", \"level\": \"B\", \"status\": \"current\", \"rank\": 1,"
+  " \"valid\": true},"
+  "{\"record_type\": \"postdoc\", \"in_station\": false, \"station\": \"清华大学\","
+  " \"entered_on\": \"2016-09-01\", \"left_on\": null}]}}";
+
+static void json_first(void **state)
+{
+  (void)state;
+  /* the first item holding every value; conditions in any order */
+  expect_json(talent_text, first("/data/records", scalar("/level", GW_TYPE_STRING), NULL,
+                                 "/status", "current", "/record_type", "talent_recognition",
+                                 (const char *)NULL), GW_MAP_OK, "\"B\"");
+  /* integers by their decimal form, booleans by their spelling */
+  expect_json(talent_text, first("/data/records", scalar("/level", GW_TYPE_STRING), NULL,
+                                 "/rank", "2", (const char *)NULL), GW_MAP_OK, "\"C\"");
+  expect_json(talent_text, first("/data/records", scalar("/level", GW_TYPE_STRING), NULL,
+                                 "/valid", "true", (const char *)NULL), GW_MAP_OK, "\"B\"");
+  /* no "where": the first item */
+  expect_json(talent_text, first("/data/records", scalar("/level", GW_TYPE_STRING), NULL,
+                                 (const char *)NULL), GW_MAP_OK, "\"C\"");
+  /* an object item, null members optional */
+  expect_json(talent_text,
+              first("/data/records",
+                    object(3, "in_station", scalar("/in_station", GW_TYPE_BOOL),
+                           "station", opt(scalar("/station", GW_TYPE_STRING)),
+                           "left_on", opt(scalar("/left_on", GW_TYPE_DATE))), NULL,
+                    "/record_type", "postdoc", (const char *)NULL),
+              GW_MAP_OK, "{\"in_station\":false,\"station\":\"清华大学\",\"left_on\":null}");
+  /* none matches: the default, or not found */
+  expect_json(talent_text, first("/data/records", scalar("/level", GW_TYPE_STRING), "\"none\"",
+                                 "/status", "current", "/level", "A", (const char *)NULL),
+              GW_MAP_OK, "\"none\"");
+  expect_json(talent_text, first("/data/records", scalar("/level", GW_TYPE_STRING),
+                                 "{\"in_station\":false}", "/record_type", "award",
+                                 (const char *)NULL), GW_MAP_OK, "{\"in_station\":false}");
+  expect_json(talent_text, first("/data/records", scalar("/level", GW_TYPE_STRING), NULL,
+                                 "/record_type", "award", (const char *)NULL),
+              GW_MAP_NOT_FOUND, "/data/records: no item matches");
+  expect_json("{\"data\": {\"records\": []}}",
+              first("/data/records", scalar("/level", GW_TYPE_STRING), NULL, (const char *)NULL),
+              GW_MAP_NOT_FOUND, "/data/records: no item matches");
+  /* the matching item maps as usual, errors located in it */
+  expect_json(talent_text, first("/data/records", scalar("/level", GW_TYPE_INT), NULL,
+                                 "/status", "current", (const char *)NULL),
+              GW_MAP_BAD_VALUE, NULL);
+  expect_json(talent_text, first("/data/records", scalar("/grade", GW_TYPE_STRING), NULL,
+                                 "/status", "current", (const char *)NULL),
+              GW_MAP_ABSENT, "/data/records/1/grade: required value is absent");
+  /* the list itself must be there and be an array */
+  expect_json("{\"data\": {}}", first("/data/records", scalar("/level", GW_TYPE_STRING),
+                                      "\"none\"", (const char *)NULL),
+              GW_MAP_ABSENT, "/data/records: required list is absent");
+  expect_json("{\"data\": {\"records\": {}}}", first("/data/records", scalar("/level", GW_TYPE_STRING),
+                                                     "\"none\"", (const char *)NULL),
+              GW_MAP_BAD_VALUE, "/data/records: is not an array");
+}
+
+static void json_when_absent(void **state)
+{
+  (void)state;
+  /* si: a person without an employer has "employer": null */
+  expect_json("{\"data\": {\"employer\": null}}",
+              absent_nf(object(2, "name", scalar("/data/employer/name", GW_TYPE_STRING),
+                               "uscc", scalar("/data/employer/uscc", GW_TYPE_STRING))),
+              GW_MAP_NOT_FOUND, "(document): absent (when_absent: not_found)");
+  expect_json("{\"data\": {}}",
+              absent_nf(object(2, "name", scalar("/data/employer/name", GW_TYPE_STRING),
+                               "uscc", scalar("/data/employer/uscc", GW_TYPE_STRING))),
+              GW_MAP_NOT_FOUND, NULL);
+  /* half there is still an error, not "not found" */
+  expect_json("{\"data\": {\"employer\": {\"name\": \"x\"}}}",
+              absent_nf(object(2, "name", scalar("/data/employer/name", GW_TYPE_STRING),
+                               "uscc", scalar("/data/employer/uscc", GW_TYPE_STRING))),
+              GW_MAP_ABSENT, "/data/employer/uscc: required value is absent");
+  expect_json("{\"data\": {\"employer\": {\"name\": \"x\", \"uscc\": \"y\"}}}",
+              absent_nf(object(2, "name", scalar("/data/employer/name", GW_TYPE_STRING),
+                               "uscc", scalar("/data/employer/uscc", GW_TYPE_STRING))),
+              GW_MAP_OK, "{\"name\":\"x\",\"uscc\":\"y\"}");
+  /* scalars, lists and firsts by their path */
+  expect_json("{\"months\": null}", absent_nf(scalar("/months", GW_TYPE_INT)),
+              GW_MAP_NOT_FOUND, "/months: absent (when_absent: not_found)");
+  expect_json("{}", absent_nf(list("/items", scalar("", GW_TYPE_STRING))), GW_MAP_NOT_FOUND, NULL);
+  expect_json("{\"items\": []}", absent_nf(list("/items", scalar("", GW_TYPE_STRING))),
+              GW_MAP_OK, "[]");
+  expect_json("{}", absent_nf(first("/data/records", scalar("/level", GW_TYPE_STRING), "\"none\"",
+                                    (const char *)NULL)), GW_MAP_NOT_FOUND, NULL);
+  /* without when_absent, absence stays an error */
+  expect_json("{\"data\": {\"employer\": null}}",
+              object(1, "name", scalar("/data/employer/name", GW_TYPE_STRING)),
+              GW_MAP_ABSENT, "/data/employer/name: required value is absent");
+}
+
+static void xml_first_and_absent(void **state)
+{
+  xmlDoc *doc = xml("<r xmlns=\"" NS_CHSI "\"><rec><type>award</type><level>C</level></rec>"
+                    "<rec><type> talent </type><status>current</status><level>B</level></rec>"
+                    "<rec><type>talent</type><status>current</status><status>x</status></rec>"
+                    "</r>");
+  (void)state;
+  expect_xml(doc, first("/c:r/c:rec", scalar("c:level", GW_TYPE_STRING), NULL,
+                        "c:type", "talent", "c:status", "current", (const char *)NULL),
+             GW_MAP_OK, "\"B\"");
+  expect_xml(doc, first("/c:r/c:rec", scalar("c:level", GW_TYPE_STRING), NULL,
+                        "string(c:type)", "award", (const char *)NULL), GW_MAP_OK, "\"C\"");
+  expect_xml(doc, first("/c:r/c:rec", scalar("c:level", GW_TYPE_STRING), NULL,
+                        "count(c:status)", "2", (const char *)NULL), GW_MAP_ABSENT,
+             "/c:r/c:rec[3]/c:level: required value is absent");
+  expect_xml(doc, first("/c:r/c:rec", scalar("c:level", GW_TYPE_STRING), "\"none\"",
+                        "c:type", "postdoc", (const char *)NULL), GW_MAP_OK, "\"none\"");
+  expect_xml(doc, first("/c:r/c:rec", scalar("c:level", GW_TYPE_STRING), NULL,
+                        "c:type", "postdoc", (const char *)NULL), GW_MAP_NOT_FOUND,
+             "/c:r/c:rec: no item matches");
+  /* a condition selecting several nodes is ambiguous, not "the first" */
+  expect_xml(doc, first("/c:r/c:rec", scalar("c:level", GW_TYPE_STRING), NULL,
+                        "c:status", "x", (const char *)NULL),
+             GW_MAP_AMBIGUOUS, "/c:r/c:rec[3]/c:status: selects 2 nodes where one is expected");
+  expect_xml(doc, first("string(/c:r)", scalar("c:level", GW_TYPE_STRING), NULL,
+                        (const char *)NULL), GW_MAP_BAD_PATH, NULL);
+  /* when_absent: no node is not found; an empty list without it is [] */
+  expect_xml(doc, absent_nf(list("/c:r/c:degree", scalar(".", GW_TYPE_STRING))),
+             GW_MAP_NOT_FOUND, "/c:r/c:degree: absent (when_absent: not_found)");
+  expect_xml(doc, list("/c:r/c:degree", scalar(".", GW_TYPE_STRING)), GW_MAP_OK, "[]");
+  expect_xml(doc, absent_nf(object(1, "l", scalar("/c:r/c:rec[1]/c:level", GW_TYPE_STRING))),
+             GW_MAP_OK, "{\"l\":\"C\"}");
+  expect_xml(doc, absent_nf(scalar("concat('', /c:r/c:none)", GW_TYPE_STRING)), GW_MAP_OK, "\"\"");
+  xmlFreeDoc(doc);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -790,6 +961,9 @@ int main(void)
     cmocka_unit_test(output_cap),
     cmocka_unit_test(xml_rules),
     cmocka_unit_test(json_rules),
+    cmocka_unit_test(json_first),
+    cmocka_unit_test(json_when_absent),
+    cmocka_unit_test(xml_first_and_absent),
   };
   gw_xml_init();
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,13 +17,16 @@
  *   protocol: soap11 | soap12 | json | xml | jws-json
  *   endpoint: {url, method, allow_addresses: ["127.0.0.0/8", ...]}
  *   request: {content_type, headers: {name: template}, body: template,
- *             query: {name: template}}
+ *             query: {name: template},
+ *             paging: {page_param, size_param, size, first, total_pages,
+ *                      items, max_pages}}
  *   tls: {ca_file, client_cert, client_key, pin_sha256}
  *   auth: {type: none|mtls|oauth2|api_key, token_url, client_id,
  *          client_secret, scope, header, key}
  *   verify: {type: none|xmldsig|jws, cert (xmldsig signer certificate),
  *            key (jws public key PEM), alg, signed_node (XPath)}
  *   response: {max_bytes, ok_status: [200], namespaces: {prefix: uri},
+ *              subject: {path: P, form: id | sha256},
  *              not_found: {status: [...], test: expr},
  *              fault: {status: [...], test: expr}}
  *   mapping: {fact: value-spec, ...}
@@ -44,6 +47,15 @@
  *   {"object": {"member": spec, ...}}  an object built member by member
  *   {"list": P, "item": spec}          one item per node/element P selects;
  *                                      the item's paths are relative to it
+ *   {"first": P, "where": {Q: "v", ...}, "item": spec, "default": JSON}
+ *                                      the first item P selects whose value
+ *                                      at every relative Q is "v", mapped
+ *                                      with item; none: default, or else
+ *                                      the fact is not_found
+ * A fact's own value-spec (not one inside it) may add
+ * "when_absent": "not_found": when what it reads is absent (JSON null or
+ * missing, no XPath node; for an object, every member), the fact is
+ * not_found instead of a bad_response.
  * P is an XPath 1.0 expression (with the adapter's namespace prefixes) for
  * XML protocols and a JSON Pointer (RFC 6901) for JSON ones.  T is one of
  * string, int, number, bool, date (YYYY-MM-DD, from YYYY-MM-DD, YYYYMMDD or
@@ -78,6 +90,10 @@
 #define GW_VALUE_SPEC_MAX_NODES 256           /* value-spec nodes in one adapter */
 #define GW_VALUE_SPEC_MAX_ENUM 64             /* entries of one enum "values" */
 #define GW_VALUE_SPEC_MAX_BOOL 16             /* entries of true_values/false_values */
+#define GW_VALUE_SPEC_MAX_WHERE 8             /* conditions of one "where" */
+#define GW_VALUE_SPEC_DEFAULT_MAX 1024        /* bytes of a "default", as compact JSON */
+#define GW_ADAPTER_MAX_PAGES 100              /* request.paging.max_pages */
+#define GW_ADAPTER_PAGED_MAX_BYTES (64 * 1024 * 1024)  /* max_pages x response.max_bytes */
 
 enum gw_protocol {
   GW_PROTO_SOAP11 = 0,
@@ -103,7 +119,21 @@ enum gw_verify_type {
 enum gw_value_kind {
   GW_VALUE_SCALAR = 0,
   GW_VALUE_OBJECT,
-  GW_VALUE_LIST
+  GW_VALUE_LIST,
+  GW_VALUE_FIRST               /* the first list item matching "where" */
+};
+
+/* What a fact's value-spec means when what it reads is absent. */
+enum gw_when_absent {
+  GW_ABSENT_BAD_RESPONSE = 0,  /* the default: absence is an error */
+  GW_ABSENT_NOT_FOUND          /* "when_absent": "not_found" */
+};
+
+/* How response.subject names the person an answer is about. */
+enum gw_subject_form {
+  GW_SUBJECT_NONE = 0,         /* no response.subject: not checked */
+  GW_SUBJECT_ID,               /* the normalized identity number itself */
+  GW_SUBJECT_SHA256            /* lowercase hex SHA-256 of it (cscse) */
 };
 
 enum gw_value_type {
@@ -135,7 +165,11 @@ struct gw_value_spec {
   char **member_names;         /* object: member names, in file order */
   struct gw_value_spec **members;
   size_t n_members;
-  struct gw_value_spec *item;  /* list: spec of each item */
+  struct gw_value_spec *item;  /* list, first: spec of each item */
+  struct gw_kv *where;         /* first: relative path -> value it must hold */
+  size_t n_where;
+  char *default_json;          /* first: compact JSON text of "default", or NULL */
+  enum gw_when_absent when_absent;  /* a fact's root spec only */
 };
 
 struct gw_fact_mapping {
@@ -150,6 +184,20 @@ struct gw_result_rule {
   int status[GW_ADAPTER_MAX_STATUS];
   size_t n_status;
   char *test;                  /* or NULL */
+};
+
+/* request.paging: the answer comes in pages, fetched one after another
+ * (page_param, and size_param when given, appended to the query), and the
+ * arrays at `items` are concatenated into page 1's document before it is
+ * mapped.  JSON protocol only.  page_param == NULL: no paging. */
+struct gw_paging {
+  char *page_param;            /* "page" */
+  char *size_param;            /* "page_size", or NULL: not sent */
+  int size;                    /* sent as size_param */
+  int first;                   /* number of the first page: 0 or 1 */
+  char *total_pages;           /* JSON Pointer of the page count (page 1) */
+  char *items;                 /* JSON Pointer of each page's item array */
+  int max_pages;               /* more pages than this: bad_response */
 };
 
 struct gw_policy {
@@ -191,6 +239,7 @@ struct gw_adapter {
   char *body_template;         /* or NULL */
   struct gw_kv query[GW_ADAPTER_MAX_HEADERS];     /* value = template */
   size_t n_query;
+  struct gw_paging paging;
 
   char *ca_file;
   char *client_cert;
@@ -220,6 +269,8 @@ struct gw_adapter {
   size_t n_namespaces;
   struct gw_result_rule not_found;
   struct gw_result_rule fault;
+  char *subject_path;          /* response.subject.path (XPath or pointer), or NULL */
+  enum gw_subject_form subject_form;
 
   struct gw_fact_mapping mappings[GW_ADAPTER_MAX_FACTS];  /* in facts[] order:
                                   mappings[i].fact equals facts[i] */

@@ -16,8 +16,25 @@
  *   3. the status is not an ok_status: not_found if the not_found rule
  *      matches, else agency_fault (5xx, 401/403/429...) or bad_response
  *   4. signature (xmldsig / jws) over the node that is mapped: bad_signature
+ *   4b. subject binding (response.subject): the answer must name the
+ *      subject asked about (the normalized id, or its lowercase hex SHA-256),
+ *      else every fact is bad_response "the answer is about another
+ *      subject" (or "... does not name its subject" when the path finds
+ *      nothing); checked on every answer with an ok_status, so also before
+ *      a "no record" there is believed
  *   5. the not_found rule matches: not_found (for every fact)
- *   6. each fact mapped and schema-checked: ok, or bad_response for it alone
+ *   6. each fact mapped and schema-checked: ok, or bad_response for it
+ *      alone, or not_found for it alone when its mapping says the answer
+ *      holds no such fact (a "first" without match or default, or
+ *      when_absent "not_found"; gw/mapping.h GW_MAP_NOT_FOUND)
+ *
+ * Paged answers (request.paging, JSON only): every page goes through steps
+ * 1 to 4b on its own; then page 1's paging.total_pages must be a count of
+ * at most paging.max_pages, exactly that many pages (at least one) must be
+ * there, every page must give the same count, and the arrays at
+ * paging.items are joined, in page order, into page 1's document, which
+ * then goes through steps 5 and 6 once.  A failure on page N > 1 reports
+ * "page N of M: ..."; a "no record" on such a page is a bad_response.
  */
 #ifndef GW_CODEC_H
 #define GW_CODEC_H
@@ -103,18 +120,58 @@ struct gw_codec_request {
 };
 
 /* Expands the adapter's templates for one subject.  Returns 0, or -1 with
- * a reason in err (never echoing the values). */
+ * a reason in err (never echoing the values).  For a paged adapter this is
+ * the first page (gw_codec_build_page with paging.first). */
 int gw_codec_build(const struct gw_adapter *a, const char *subject_id,
                    const char *subject_name, const char *request_id, time_t now,
                    struct gw_codec_request *out, char *err, size_t errlen)
   __attribute__((warn_unused_result));
+
+/* The same for page `page` (in the agency's numbering, from paging.first)
+ * of a paged adapter: the query gains paging.page_param=page and, when
+ * given, paging.size_param=paging.size.  -1 for an adapter without paging
+ * or a page before paging.first. */
+int gw_codec_build_page(const struct gw_adapter *a, const char *subject_id,
+                        const char *subject_name, const char *request_id, time_t now,
+                        long page, struct gw_codec_request *out, char *err, size_t errlen)
+  __attribute__((warn_unused_result));
 void gw_codec_request_clear(struct gw_codec_request *r);
 
 /* Processes one complete answer.  `schemas` may be NULL (no schema check,
- * for tools).  Fills *out (cleared first); never fails as a call — every
- * problem becomes a per-fact status. */
+ * for tools).  `subject_id` is the normalized identity number the request
+ * was about (what gw_codec_build got); NULL only for tools, and then an
+ * adapter with response.subject fails every fact ("no subject to bind the
+ * answer to").  Fills *out (cleared first); never fails as a call — every
+ * problem becomes a per-fact status.  A paged adapter's answer given here
+ * is taken as its only page (gw_codec_process_pages with n = 1). */
 void gw_codec_process(const struct gw_adapter *a, const struct gw_codec_keys *keys,
-                      const struct gw_factschema_set *schemas, int http_status,
-                      const unsigned char *body, size_t len, struct gw_codec_result *out);
+                      const struct gw_factschema_set *schemas, const char *subject_id,
+                      int http_status, const unsigned char *body, size_t len,
+                      struct gw_codec_result *out);
+
+/* One page of a paged answer, as received (borrowed). */
+struct gw_codec_page {
+  int http_status;
+  const unsigned char *body;
+  size_t len;
+};
+
+/* Processes the pages of one paged answer, in page order (pages[0] is
+ * paging.first); as gw_codec_process otherwise.  For an adapter without
+ * request.paging only n == 1 is meaningful. */
+void gw_codec_process_pages(const struct gw_adapter *a, const struct gw_codec_keys *keys,
+                            const struct gw_factschema_set *schemas, const char *subject_id,
+                            const struct gw_codec_page *pages, size_t n,
+                            struct gw_codec_result *out);
+
+/* For the fetch: does this page (any page) carry data, about subject_id,
+ * and how many pages does the answer say it has?  0 with *total_pages
+ * (>= 0; 0 means one empty page) when the page passes steps 1 to 4b and
+ * holds an integer at paging.total_pages; -1 otherwise, and then the pages
+ * received so far go to gw_codec_process_pages, which says why. */
+int gw_codec_page_total(const struct gw_adapter *a, const struct gw_codec_keys *keys,
+                        const char *subject_id, int http_status, const unsigned char *body,
+                        size_t len, long long *total_pages)
+  __attribute__((warn_unused_result));
 
 #endif

@@ -7,7 +7,8 @@
  * exchange, timers).  Its life, one state at a time:
  *
  *   QUEUED (concurrency slot) -> ADMIT (rate, breaker) -> AUTH (token)
- *     -> SEND (exchange) -> done, or BACKOFF -> ADMIT again
+ *     -> SEND (exchange) -> done, or BACKOFF -> ADMIT again,
+ *     or (a paged adapter, more pages counted) ADMIT for the next page
  *
  * One deadline bounds all of it; when it passes, whatever is pending is
  * cancelled and every fact is "unavailable/timeout".  The completion
@@ -67,10 +68,14 @@ struct gw_fetch_result {
   const char *outcome;               /* "ok", "circuit_open", "rate_limited",
                                       * "timeout", or an upstream outcome */
   int http_status;                   /* of the last attempt; 0 if none */
-  unsigned attempts;
+  unsigned attempts;                 /* agency exchanges, every page and retry */
+  unsigned pages;                    /* paged adapters: pages received (the
+                                      * last may be the one that failed) */
   int64_t latency_us;                /* start to done */
   int64_t fetched_at;                /* Unix seconds when the answer arrived */
-  char evidence[65];                 /* hex SHA-256 of the response bytes */
+  char evidence[65];                 /* hex SHA-256 of the response bytes; for a
+                                      * paged adapter SHA-256(d1 || ... || dn),
+                                      * di the raw SHA-256 of page i's bytes */
   char request_hmac[65];             /* hex HMAC-SHA256 of the request bytes */
 };
 

@@ -48,6 +48,25 @@
  * empty node-set) and GW_MAP_ABSENT for JSON unless the list spec is
  * optional (then []).
  *
+ * Selection ("first"): the list path is resolved as for a list (JSON: it
+ * must reach an array; absent or null is GW_MAP_ABSENT; XML: a node-set),
+ * then each item in order is tested against every "where" condition: the
+ * relative path must reach a string equal to the value (JSON: also an
+ * integer whose decimal form is the value, or true/false spelled so;
+ * XML: the string-value of a single node, or a string/number/boolean
+ * result, XML whitespace trimmed; no node never matches, several nodes are
+ * GW_MAP_AMBIGUOUS).  The first item that passes is mapped with `item`;
+ * when none does, the spec's "default" (parsed from default_json) is the
+ * value, or, without one, the result is GW_MAP_NOT_FOUND.
+ *
+ * when_absent (a fact's root spec only): with GW_ABSENT_NOT_FOUND the root
+ * is looked at before mapping, and when what it reads is absent the result
+ * is GW_MAP_NOT_FOUND.  Absent means: a scalar's, list's or first's path
+ * reaches nothing or JSON null (XML: an empty node-set; an XPath that
+ * yields a string, number or boolean is always present); an object is
+ * absent when every member is absent.  Anything present is mapped as
+ * usual, so a half-present object is still a GW_MAP_ABSENT error.
+ *
  * Every evaluation is bounded: items per list, bytes per string, total
  * output bytes, spec nesting, and XPath operations per evaluation.
  * All functions are thread-safe; specs and adapters are only read.
@@ -78,7 +97,11 @@ enum gw_map_result {
   GW_MAP_BAD_PATH,             /* the path does not compile or evaluate, a
                                 * list XPath does not yield a node-set, a
                                 * malformed pointer or test expression */
-  GW_MAP_TOO_LARGE             /* a list, string or the output over its cap */
+  GW_MAP_TOO_LARGE,            /* a list, string or the output over its cap */
+  GW_MAP_NOT_FOUND             /* the answer holds no such fact: a "first"
+                                * with no match and no default, or an absent
+                                * root under when_absent "not_found"; the
+                                * codec makes the fact not_found */
 };
 
 enum gw_rule_result {
