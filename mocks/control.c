@@ -204,7 +204,8 @@ static int post_reset(struct mock_server *srv, struct mock_response *resp)
     set_fault(ag, &none);
     counters_zero(ag);
   }
-  fprintf(stderr, "mock-agencies: control: reset every fault and counter\n");
+  mock_population_override_reset();
+  fprintf(stderr, "mock-agencies: control: reset every fault, counter and override\n");
   return reply(resp, 200, json_pack("{s:b}", "reset", 1));
 }
 
@@ -339,6 +340,40 @@ static int agency_fault(struct mock_server *srv, struct mock_agency *ag,
   return reply(resp, 200, json_pack("{s:s, s:o}", "agency", ag->ops->name, "fault", fault_json(&f)));
 }
 
+/* PUT|DELETE|GET /people/{id}/override: change what every agency knows about
+ * one person, for post-approval spot checks (population.c applies it). */
+static int person_override(const char *id, const struct mock_request *req,
+                           struct mock_response *resp)
+{
+  char err[512];
+  json_t *doc;
+  int r;
+
+  if(!strcmp(req->method, "PUT")) {
+    r = mock_population_override_set(id, req->body, req->body_len, err, sizeof(err));
+    if(r)
+      return reply_error(resp, r == -2 ? 409 : 400, "%s", err);
+    fprintf(stderr, "mock-agencies: control: person override set\n");
+    return reply(resp, 200, json_pack("{s:s, s:o}", "id", id,
+                                      "override", mock_population_override_get(id)));
+  }
+  if(!strcmp(req->method, "DELETE")) {
+    r = mock_population_override_clear(id);
+    if(r < 0)
+      return reply_error(resp, 400, "not a valid GB 11643 identity number");
+    if(r)
+      fprintf(stderr, "mock-agencies: control: person override cleared\n");
+    return reply(resp, 200, json_pack("{s:s, s:b}", "id", id, "cleared", r));
+  }
+  if(!strcmp(req->method, "GET")) {
+    doc = mock_population_override_get(id);
+    return reply(resp, 200, json_pack("{s:s, s:o}", "id", id, "override", doc ? doc : json_null()));
+  }
+  if(mock_response_add_header(resp, "Allow", "GET, PUT, DELETE"))
+    return -1;
+  return reply_error(resp, 405, "method %s not allowed here (GET, PUT, DELETE)", req->method);
+}
+
 static int only(const struct mock_request *req, const char *method, struct mock_response *resp)
 {
   if(!strcmp(req->method, method))
@@ -375,6 +410,16 @@ int mock_control_handle(struct mock_server *srv, const struct mock_request *req,
                          (int)(nlen > 64 ? 64 : nlen), name);
     return agency_fault(srv, ag, req, resp);
   }
+  if(!strncmp(path, "/people/", 8) && plen > 8 + 9 && !strcmp(path + plen - 9, "/override")) {
+    char id[24];
+    size_t idlen = plen - 8 - 9;
+    if(idlen >= sizeof(id) || memchr(path + 8, '/', idlen))
+      return reply_error(resp, 400, "not a valid GB 11643 identity number");
+    memcpy(id, path + 8, idlen);
+    id[idlen] = '\0';
+    return person_override(id, req, resp);
+  }
   return reply_error(resp, 404, "no control endpoint %.*s (GET /stats, POST /reset, "
-                     "PUT|DELETE|GET /agencies/{agency}/fault)", (int)(plen > 128 ? 128 : plen), path);
+                     "PUT|DELETE|GET /agencies/{agency}/fault, PUT|DELETE|GET /people/{id}/override)",
+                     (int)(plen > 128 ? 128 : plen), path);
 }

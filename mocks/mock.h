@@ -243,4 +243,26 @@ int mock_population_sample(const struct mock_population *pop, unsigned long n,
                            uint64_t seed, FILE *out)
   __attribute__((warn_unused_result));
 
+/* ---- Added: per-person overrides (population.c; control endpoint) ------ */
+
+/* People overridden at once, at most. */
+#define MOCK_OVERRIDES_MAX 1024
+
+/* From now on, lookups of `id` (any valid number, curated or synthetic)
+ * return the person with the sections named in the JSON object body[0..len)
+ * replaced: "name", "exists", and "mps", "degrees", "overseas", "si",
+ * "credit", "qualifications", "talent" in the curated file's format (null
+ * removes that agency's record).  Replaces an earlier override of `id`.
+ * Returns 0; -1 for a bad id or body, -2 when MOCK_OVERRIDES_MAX people are
+ * overridden (message in err).  Thread-safe. */
+int mock_population_override_set(const char *id, const char *body, size_t len,
+                                 char *err, size_t errlen)
+  __attribute__((warn_unused_result));
+/* Drops the override of `id`: 1 dropped, 0 there was none, -1 bad id. */
+int mock_population_override_clear(const char *id);
+/* Drops every override. */
+void mock_population_override_reset(void);
+/* A copy of the override of `id` as given (caller decrefs), or NULL. */
+struct json_t *mock_population_override_get(const char *id);
+
 #endif

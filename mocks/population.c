@@ -19,6 +19,8 @@
 
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -768,25 +770,241 @@ static void synth_person(const char id[GW_IDNUM_LEN + 1], struct mock_person *p)
   synth_work(&r, p, by);
 }
 
+/* ---- overrides: PUT /people/{id}/override of the control endpoint ---------- */
+
+/* Spot checks need a person whose agency data changed after a decision.  An
+ * override replaces whole sections of one person (the curated file's
+ * format, checked by the same parsers); lookups apply it after the curated
+ * or synthetic person is found.  The table is the process's (mock-agencies
+ * serves one population), guarded by one mutex that lookups take only while
+ * some override exists. */
+enum ovr_section {
+  OVR_NAME = 1 << 0, OVR_EXISTS = 1 << 1, OVR_MPS = 1 << 2, OVR_DEGREES = 1 << 3,
+  OVR_OVERSEAS = 1 << 4, OVR_SI = 1 << 5, OVR_CREDIT = 1 << 6, OVR_QUALS = 1 << 7,
+  OVR_TALENT = 1 << 8
+};
+
+struct override {
+  unsigned sections;           /* enum ovr_section bits */
+  int exists;
+  struct mock_person p;        /* id and the overridden sections */
+  json_t *doc;                 /* as given, for GET */
+};
+
+static pthread_mutex_t ovr_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct override *ovr_table;   /* MOCK_OVERRIDES_MAX slots */
+static size_t ovr_n;
+static atomic_int ovr_any;
+
+static struct override *ovr_find(const char *norm)
+{
+  for(size_t i = 0; i < ovr_n; i++)
+    if(!strcmp(ovr_table[i].p.id, norm))
+      return &ovr_table[i];
+  return NULL;
+}
+
+static void ovr_apply(const struct override *o, struct mock_person *p, int *exists)
+{
+  const struct mock_person *v = &o->p;
+  if(o->sections & OVR_EXISTS)
+    *exists = o->exists;
+  if(o->sections & OVR_NAME)
+    memcpy(p->name, v->name, sizeof(p->name));
+  if(o->sections & OVR_MPS) {
+    p->in_mps = v->in_mps;
+    memcpy(p->birth_date, v->birth_date, sizeof(p->birth_date));
+    memcpy(p->hukou_province, v->hukou_province, sizeof(p->hukou_province));
+    memcpy(p->hukou_city, v->hukou_city, sizeof(p->hukou_city));
+    memcpy(p->hukou_district, v->hukou_district, sizeof(p->hukou_district));
+    p->hukou_is_shenzhen = v->hukou_is_shenzhen;
+  }
+  if(o->sections & OVR_DEGREES) {
+    p->n_degrees = v->n_degrees;
+    memcpy(p->degrees, v->degrees, sizeof(p->degrees));
+  }
+  if(o->sections & OVR_OVERSEAS) {
+    p->n_overseas = v->n_overseas;
+    memcpy(p->overseas, v->overseas, sizeof(p->overseas));
+  }
+  if(o->sections & OVR_SI) {
+    p->in_si = v->in_si;
+    p->si_shenzhen_months = v->si_shenzhen_months;
+    memcpy(p->employer_name, v->employer_name, sizeof(p->employer_name));
+    memcpy(p->employer_uscc, v->employer_uscc, sizeof(p->employer_uscc));
+  }
+  if(o->sections & OVR_CREDIT) {
+    memcpy(p->credit_status, v->credit_status, sizeof(p->credit_status));
+    p->n_credit = v->n_credit;
+    memcpy(p->credit, v->credit, sizeof(p->credit));
+  }
+  if(o->sections & OVR_QUALS) {
+    p->n_quals = v->n_quals;
+    memcpy(p->quals, v->quals, sizeof(p->quals));
+  }
+  if(o->sections & OVR_TALENT) {
+    memcpy(p->talent_level, v->talent_level, sizeof(p->talent_level));
+    p->postdoc_known = v->postdoc_known;
+    p->postdoc_in_station = v->postdoc_in_station;
+    memcpy(p->postdoc_station, v->postdoc_station, sizeof(p->postdoc_station));
+    memcpy(p->postdoc_entered_on, v->postdoc_entered_on, sizeof(p->postdoc_entered_on));
+    memcpy(p->postdoc_left_on, v->postdoc_left_on, sizeof(p->postdoc_left_on));
+  }
+}
+
+int mock_population_override_set(const char *id, const char *body, size_t len,
+                                 char *err, size_t errlen)
+{
+  static const char *const keys[] = { "name", "exists", "mps", "degrees", "overseas", "si",
+                                      "credit", "qualifications", "talent", NULL };
+  static const struct { const char *key; unsigned bit; } bits[] = {
+    { "name", OVR_NAME }, { "exists", OVR_EXISTS }, { "mps", OVR_MPS },
+    { "degrees", OVR_DEGREES }, { "overseas", OVR_OVERSEAS }, { "si", OVR_SI },
+    { "credit", OVR_CREDIT }, { "qualifications", OVR_QUALS }, { "talent", OVR_TALENT },
+  };
+  char norm[GW_IDNUM_LEN + 1];
+  struct override o, *slot;
+  struct load_ctx lc = { "override", 0, NULL, err, errlen };
+  json_error_t jerr;
+  json_t *doc, *ex;
+  int rc = -1;
+
+  memset(&o, 0, sizeof(o));
+  if(!id || gw_idnum_normalize(id, norm, 0) != GW_IDNUM_OK) {
+    snprintf(err, errlen, "not a valid GB 11643 identity number");
+    return -1;
+  }
+  doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+  if(!doc) {
+    snprintf(err, errlen, "body is not JSON: %s", jerr.text);
+    return -1;
+  }
+  lc.scenario = norm;
+  memcpy(o.p.id, norm, sizeof(norm));
+  if(check_keys(&lc, doc, "", keys))
+    goto out;
+  for(size_t i = 0; i < N_OF(bits); i++)
+    if(json_object_get(doc, bits[i].key))
+      o.sections |= bits[i].bit;
+  if(!o.sections) {
+    snprintf(err, errlen, "an override names at least one of name, exists, mps, degrees, "
+             "overseas, si, credit, qualifications, talent");
+    goto out;
+  }
+  ex = json_object_get(doc, "exists");
+  if(ex && !json_is_boolean(ex)) {
+    fail_at(&lc, "", "exists", "must be true or false");
+    goto out;
+  }
+  o.exists = !ex || json_is_true(ex);
+  if(((o.sections & OVR_NAME) &&
+      get_str(&lc, doc, "", "name", o.p.name, sizeof(o.p.name), STR_REQUIRED)) ||
+     parse_mps(&lc, json_object_get(doc, "mps"), &o.p) ||
+     parse_degrees(&lc, json_object_get(doc, "degrees"), &o.p) ||
+     parse_overseas(&lc, json_object_get(doc, "overseas"), &o.p) ||
+     parse_si(&lc, json_object_get(doc, "si"), &o.p) ||
+     parse_credit(&lc, json_object_get(doc, "credit"), &o.p) ||
+     parse_quals(&lc, json_object_get(doc, "qualifications"), &o.p) ||
+     parse_talent(&lc, json_object_get(doc, "talent"), &o.p))
+    goto out;
+  pthread_mutex_lock(&ovr_lock);
+  if(!ovr_table)
+    ovr_table = calloc(MOCK_OVERRIDES_MAX, sizeof(*ovr_table));
+  slot = ovr_table ? ovr_find(norm) : NULL;
+  if(slot)
+    json_decref(slot->doc);
+  else if(ovr_table && ovr_n < MOCK_OVERRIDES_MAX)
+    slot = &ovr_table[ovr_n++];
+  if(slot) {
+    o.doc = doc;
+    doc = NULL;
+    *slot = o;
+    atomic_store(&ovr_any, 1);
+    rc = 0;
+  }
+  else {
+    snprintf(err, errlen, "at most %d people can be overridden at once", MOCK_OVERRIDES_MAX);
+    rc = -2;
+  }
+  pthread_mutex_unlock(&ovr_lock);
+out:
+  json_decref(doc);
+  return rc;
+}
+
+int mock_population_override_clear(const char *id)
+{
+  char norm[GW_IDNUM_LEN + 1];
+  struct override *o;
+  int rc = 0;
+
+  if(!id || gw_idnum_normalize(id, norm, 0) != GW_IDNUM_OK)
+    return -1;
+  pthread_mutex_lock(&ovr_lock);
+  if((o = ovr_table ? ovr_find(norm) : NULL)) {
+    json_decref(o->doc);
+    *o = ovr_table[--ovr_n];
+    memset(&ovr_table[ovr_n], 0, sizeof(*ovr_table));
+    atomic_store(&ovr_any, ovr_n > 0);
+    rc = 1;
+  }
+  pthread_mutex_unlock(&ovr_lock);
+  return rc;
+}
+
+void mock_population_override_reset(void)
+{
+  pthread_mutex_lock(&ovr_lock);
+  for(size_t i = 0; i < ovr_n; i++) {
+    json_decref(ovr_table[i].doc);
+    ovr_table[i].doc = NULL;
+  }
+  ovr_n = 0;
+  atomic_store(&ovr_any, 0);
+  pthread_mutex_unlock(&ovr_lock);
+}
+
+json_t *mock_population_override_get(const char *id)
+{
+  char norm[GW_IDNUM_LEN + 1];
+  struct override *o;
+  json_t *copy = NULL;
+
+  if(!id || gw_idnum_normalize(id, norm, 0) != GW_IDNUM_OK)
+    return NULL;
+  pthread_mutex_lock(&ovr_lock);
+  if((o = ovr_table ? ovr_find(norm) : NULL))
+    copy = json_deep_copy(o->doc);
+  pthread_mutex_unlock(&ovr_lock);
+  return copy;
+}
+
 enum mock_lookup mock_population_lookup(const struct mock_population *pop,
                                         const char *id, struct mock_person *out)
 {
   char norm[GW_IDNUM_LEN + 1];
   struct mock_curated key;
   const struct mock_curated *hit;
+  int exists = 1;
 
   if(!id || gw_idnum_normalize(id, norm, 0) != GW_IDNUM_OK)
     return MOCK_LOOKUP_INVALID;
   memcpy(key.person.id, norm, sizeof(norm));
   hit = pop ? bsearch(&key, pop->people, pop->n, sizeof(*pop->people), by_id) : NULL;
   if(hit) {
-    if(!hit->exists)
-      return MOCK_LOOKUP_NO_RECORD;
+    exists = hit->exists;
     *out = hit->person;
-    return MOCK_LOOKUP_FOUND;
   }
-  synth_person(norm, out);
-  return MOCK_LOOKUP_FOUND;
+  else
+    synth_person(norm, out);
+  if(atomic_load_explicit(&ovr_any, memory_order_acquire)) {
+    const struct override *o;
+    pthread_mutex_lock(&ovr_lock);
+    if((o = ovr_find(norm)))
+      ovr_apply(o, out, &exists);
+    pthread_mutex_unlock(&ovr_lock);
+  }
+  return exists ? MOCK_LOOKUP_FOUND : MOCK_LOOKUP_NO_RECORD;
 }
 
 /* ---- sampling ---------------------------------------------------------------- */

@@ -20,9 +20,11 @@
 #include <event2/thread.h>
 #include <openssl/ssl.h>
 
+#include "gw/admin.h"
 #include "gw/alloc.h"
 #include "gw/app.h"
 #include "gw/audit.h"
+#include "gw/audit_http.h"
 #include "gw/config.h"
 #include "gw/front.h"
 #include "gw/log.h"
@@ -163,7 +165,7 @@ int main(int argc, char **argv)
   struct gw_listener *ops_listener = NULL;
   struct gw_workers *workers = NULL;
   struct event *sig_term = NULL, *sig_int = NULL, *sig_hup = NULL;
-  struct gw_route api_routes[6], ops_routes[3];
+  struct gw_route api_routes[16], ops_routes[3];
   struct gw_worker_hooks hooks;
 
   memset(&d, 0, sizeof(d));
@@ -237,10 +239,22 @@ int main(int argc, char **argv)
   api_routes[3] = (struct gw_route){ "GET", "/v1/facts/catalogue", gw_query_catalogue, d.app };
   api_routes[4] = (struct gw_route){ "GET", "/v1/keys", gw_query_keys, d.app };
   api_routes[5] = (struct gw_route){ "GET", "/v1/agencies", gw_query_agencies, d.app };
+  api_routes[6] = (struct gw_route){ "GET", "/v1/adapters", gw_admin_list, d.app };
+  api_routes[7] = (struct gw_route){ "PUT", "/v1/adapters/*", gw_admin_adapter, d.app };
+  api_routes[8] = (struct gw_route){ "DELETE", "/v1/adapters/*", gw_admin_adapter, d.app };
+  api_routes[9] = (struct gw_route){ "POST", "/v1/adapters/*", gw_admin_adapter, d.app };
+  api_routes[10] = (struct gw_route){ "GET", "/v1/adapters/*", gw_admin_adapter, d.app };
+  api_routes[11] = (struct gw_route){ "GET", "/v1/audit/checkpoint", gw_audit_http_checkpoint, d.app };
+  api_routes[12] = (struct gw_route){ "GET", "/v1/audit/checkpoint-key",
+                                      gw_audit_http_checkpoint_key, d.app };
+  api_routes[13] = (struct gw_route){ "GET", "/v1/audit/proof", gw_audit_http_proof, d.app };
+  api_routes[14] = (struct gw_route){ "GET", "/v1/audit/consistency",
+                                      gw_audit_http_consistency, d.app };
+  api_routes[15] = (struct gw_route){ "GET", "/v1/audit/entries", gw_audit_http_entries, d.app };
   ops_routes[0] = api_routes[0];
   ops_routes[1] = api_routes[1];
   ops_routes[2] = (struct gw_route){ "GET", "/metrics", metrics, NULL };
-  api = gw_server_new(d.cfg, ssl, api_routes, 6, "api");
+  api = gw_server_new(d.cfg, ssl, api_routes, sizeof(api_routes) / sizeof(api_routes[0]), "api");
   ops = gw_server_new(d.cfg, NULL, ops_routes, 3, "ops");
   if(gw_obs_init(d.app, GATEWAYD_VERSION))
     gw_log(GW_LOG_WARN, "metrics_unavailable", "metric registration failed");

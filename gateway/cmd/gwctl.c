@@ -24,7 +24,19 @@ static void usage(FILE *fp)
           "                          one real exchange with the agency: facts, signature, timing\n"
           "  verify --jwks FILE|URL [--cacert CA] [--json] [INPUT]\n"
           "                          check attestations offline (a query response,\n"
-          "                          or one compact JWS per line)\n");
+          "                          or one compact JWS per line)\n"
+          "  audit verify DIR [--key VKEY|--key-file FILE]\n"
+          "                          check a log directory offline: records, tree,\n"
+          "                          checkpoint signatures\n"
+          "  audit proof (--stack S|--url URL ...) (--index N|--query-response FILE)\n"
+          "                          prove a record is under the signed checkpoint\n"
+          "  audit sample --stack S --fraction F --seed N [--unseal-key KEY]\n"
+          "                          re-check past queries at the agencies\n"
+          "  query [--stack DIR/stack.json | --url URL --cacert CA --cert C --key K]\n"
+          "        --id ID --name NAME --facts a,b,c --purpose P [--case-ref R]\n"
+          "        [--max-age S] [--deadline MS] [--sign] [--save FILE] [--json]\n"
+          "                          ask the gateway for facts; show them as a table\n"
+          "                          with every attestation checked against /v1/keys\n");
 }
 
 static int idnum_check(int argc, char **argv)
@@ -56,6 +68,10 @@ int main(int argc, char **argv)
     return idnum_check(argc - 3, argv + 3);
   if(argc >= 2 && !strcmp(argv[1], "verify"))
     return gwctl_verify(argc - 1, argv + 1);
+  if(argc >= 2 && !strcmp(argv[1], "audit"))
+    return gwctl_audit(argc - 1, argv + 1);
+  if(argc >= 2 && !strcmp(argv[1], "query"))
+    return gwctl_query(argc - 1, argv + 1);
   if(argc >= 2 && !strcmp(argv[1], "adapter"))
     return gwctl_adapter(argc - 1, argv + 1);
   usage(stderr);

@@ -11,6 +11,8 @@
 #include <stddef.h>
 
 int gwctl_verify(int argc, char **argv);
+int gwctl_audit(int argc, char **argv);
+int gwctl_query(int argc, char **argv);
 int gwctl_adapter(int argc, char **argv);
 
 /* Reads a file, or a URL with https:// (with optional CA file), into a

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include <curl/curl.h>
@@ -41,6 +42,7 @@
 #define QUERY_VALUE_COLS 44             /* display columns of the VALUE cell */
 #define QUERY_KID_SHOWN 12              /* kid characters shown in the table */
 #define QUERY_TIMEOUT_SLACK_MS 10000    /* transport bound beyond the deadline */
+#define QUERY_DEFAULT_BOUND_MS 120000   /* no --deadline: the largest the gateway allows */
 
 struct conn {
   char *url;                    /* base URL, no trailing slash */
@@ -252,7 +254,7 @@ static void cell(const char *text, int cols, int last)
   while(*s) {
     size_t n = u8_decode(s, &cp);
     int w = cp_width(cp);
-    if(total > cols && used + w > cols - 1) {
+    if(cols > 0 && total > cols && used + w > cols - 1) {
       fputs("\xe2\x80\xa6", stdout);      /* U+2026 */
       used++;
       break;
@@ -270,16 +272,106 @@ static void cell(const char *text, int cols, int last)
   putchar(last ? '\n' : ' ');
 }
 
-/* The VALUE cell: strings bare, everything else compact JSON. */
+/* ---- the VALUE cell: agency data as short text ------------------------------- */
+
+struct text {
+  char *buf;
+  size_t len, cap;
+};
+
+static void text_add(struct text *t, const char *s, size_t n)
+{
+  if(t->len + n + 1 > t->cap) {
+    t->cap = (t->len + n + 1) * 2;
+    t->buf = gw_realloc(t->buf, t->cap);
+  }
+  memcpy(t->buf + t->len, s, n);
+  t->len += n;
+  t->buf[t->len] = '\0';
+}
+
+static void text_adds(struct text *t, const char *s)
+{
+  text_add(t, s, strlen(s));
+}
+
+static void scalar_text(struct text *t, const json_t *v)
+{
+  char *d;
+  if(json_is_string(v)) {
+    text_add(t, json_string_value(v), json_string_length(v));
+    return;
+  }
+  d = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+  text_adds(t, d ? d : "?");
+  free(d);
+}
+
+/* Strings bare; an object as its members separated by blanks (strings by
+ * value alone, since they speak for themselves, other scalars as key=value,
+ * nested lists as key=[n]); a list as "n× item; item".  The table cell is
+ * cut to its width anyway: what matters comes first. */
+static void value_render(struct text *t, const json_t *v, int depth)
+{
+  const char *k;
+  json_t *m;
+  size_t i;
+  int first = 1;
+  char num[32];
+
+  if(json_is_object(v)) {
+    if(depth > 1) {
+      text_adds(t, "{\xe2\x80\xa6}");
+      return;
+    }
+    json_object_foreach((json_t *)v, k, m) {
+      if(json_is_null(m))
+        continue;
+      if(!first)
+        text_adds(t, " ");
+      first = 0;
+      if(json_is_string(m))
+        scalar_text(t, m);
+      else if(json_is_array(m)) {
+        snprintf(num, sizeof(num), "=[%zu]", json_array_size(m));
+        text_adds(t, k);
+        text_adds(t, num);
+      }
+      else if(json_is_object(m)) {
+        text_adds(t, k);
+        text_adds(t, "={\xe2\x80\xa6}");
+      }
+      else {
+        text_adds(t, k);
+        text_adds(t, "=");
+        scalar_text(t, m);
+      }
+    }
+  }
+  else if(json_is_array(v)) {
+    if(!json_array_size(v) || depth > 0) {
+      snprintf(num, sizeof(num), "[%zu]", json_array_size(v));
+      text_adds(t, num);
+      return;
+    }
+    snprintf(num, sizeof(num), "%zu\xc3\x97 ", json_array_size(v));   /* U+00D7 */
+    text_adds(t, num);
+    json_array_foreach(v, i, m) {
+      if(i)
+        text_adds(t, "; ");
+      value_render(t, m, depth + 1);
+    }
+  }
+  else
+    scalar_text(t, v);
+}
+
 static char *value_text(const json_t *v)
 {
-  char *dumped, *out;
-  if(json_is_string(v))
-    return gw_strdup(json_string_value(v));
-  dumped = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
-  out = gw_strdup(dumped ? dumped : "?");
-  free(dumped);
-  return out;
+  struct text t = { gw_malloc(64), 0, 64 };
+  t.buf[0] = '\0';
+  value_render(&t, v, 0);
+  return t.buf;
 }
 
 /* Checks one attestation against the JWKS and the response it came in;
@@ -340,7 +432,7 @@ static void print_table(const json_t *resp, struct gw_jws_key **keys, size_t n_k
     const char *jws = json_string_value(json_object_get(f, "attestation"));
     const json_t *err = json_object_get(f, "error");
     const char *source = json_string_value(json_object_get(f, "source"));
-    char *value = NULL, age[48], sig[160];
+    char *value = NULL, age[48], sig[700];
 
     if(!status)
       status = "?";
@@ -348,6 +440,9 @@ static void print_table(const json_t *resp, struct gw_jws_key **keys, size_t n_k
       value = value_text(json_object_get(f, "value"));
     else if(!strcmp(status, "not_found"))
       value = gw_strdup("(the agency has no record)");
+    else if(err && !strcmp(status, "denied"))
+      value = gw_strdup(json_string_value(json_object_get(err, "detail")) ?
+                        json_string_value(json_object_get(err, "detail")) : "denied");
     else if(err) {
       const char *code = json_string_value(json_object_get(err, "code"));
       const char *detail = json_string_value(json_object_get(err, "detail"));
@@ -544,7 +639,7 @@ int gwctl_query(int argc, char **argv)
   struct gw_jws_key **keys = NULL;
   size_t n_keys = 0;
   json_t *req = NULL, *facts = NULL, *resp = NULL;
-  char *body = NULL, err[512], jwks_problem[256] = "";
+  char *body = NULL, err[512], jwks_problem[600] = "";
 
   optind = 1;
   while((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -619,8 +714,9 @@ int gwctl_query(int argc, char **argv)
   body = json_dumps(req, JSON_COMPACT | JSON_PRESERVE_ORDER);
 
   rc = 1;
+  /* the gateway bounds the query by its deadline; this only guards the transport */
   if(http_call(&c, "/v1/facts/query", body, QUERY_MAX_RESPONSE,
-               (deadline >= 0 ? deadline : 0) + 120000 * (deadline < 0) + QUERY_TIMEOUT_SLACK_MS,
+               (deadline >= 0 ? deadline : QUERY_DEFAULT_BOUND_MS) + QUERY_TIMEOUT_SLACK_MS,
                &r, err, sizeof(err))) {
     fprintf(stderr, "gwctl query: %s\n", err);
     goto out;
@@ -680,8 +776,10 @@ int gwctl_query(int argc, char **argv)
   if(sign) {
     const struct gw_jws_key *used = NULL;
     enum gw_jws_result vr;
-    if(!r.signature)
-      printf("response signature  MISSING (asked with --sign)\n"), invalid++;
+    if(!r.signature) {
+      printf("response signature  MISSING (asked with --sign)\n");
+      invalid++;
+    }
     else if(!n_keys)
       printf("response signature  unchecked (%s)\n", jwks_problem);
     else if((vr = gw_jws_verify_detached_set((const struct gw_jws_key *const *)keys, n_keys,

@@ -323,7 +323,8 @@ static void read_limits(struct reader *r, json_t *root, struct gw_limits *l)
 {
   static const char *const known[] = {
     "max_header_bytes", "max_headers", "max_body_bytes", "max_connections",
-    "header_timeout_ms", "idle_timeout_ms", "read_timeout_ms", NULL };
+    "header_timeout_ms", "idle_timeout_ms", "read_timeout_ms",
+    "max_requests_per_connection_per_s", "max_requests_per_connection", NULL };
   json_t *obj = get_object(r, root, "", "limits", 0);
 
   l->max_header_bytes = 16 * 1024;
@@ -333,6 +334,8 @@ static void read_limits(struct reader *r, json_t *root, struct gw_limits *l)
   l->header_timeout_ms = 10000;
   l->idle_timeout_ms = 60000;
   l->read_timeout_ms = 10000;
+  l->max_requests_per_connection_per_s = 1000;
+  l->max_requests_per_connection = 10000;
   if(!obj)
     return;
   l->max_header_bytes = (size_t)get_int(r, obj, "limits", "max_header_bytes",
@@ -348,6 +351,12 @@ static void read_limits(struct reader *r, json_t *root, struct gw_limits *l)
                                     l->idle_timeout_ms, 100, 3600000);
   l->read_timeout_ms = (int)get_int(r, obj, "limits", "read_timeout_ms",
                                     l->read_timeout_ms, 100, 600000);
+  l->max_requests_per_connection_per_s =
+    (int)get_int(r, obj, "limits", "max_requests_per_connection_per_s",
+                 l->max_requests_per_connection_per_s, 0, 1000000);
+  l->max_requests_per_connection =
+    (int)get_int(r, obj, "limits", "max_requests_per_connection",
+                 l->max_requests_per_connection, 0, 1000000000);
   check_unknown(r, obj, "limits", known);
 }
 

@@ -11,7 +11,11 @@
  * deadline counted from its first byte (slow clients are cut off, not
  * waited for), the body by max_body_bytes and its own deadline.  Reading is
  * paused while a request is handled and its answer written, so a pipelining
- * client cannot make us buffer without bound.  Connections are closed only
+ * client cannot make us buffer without bound.  What a connection may ask is
+ * bounded too: a token bucket per connection (max_requests_per_connection_per_s,
+ * breaches answered 429 with Retry-After, the connection kept) and a
+ * keep-alive cap (max_requests_per_connection: the last answer says
+ * "Connection: close").  Connections are closed only
  * from event callbacks or the timer, never from inside a handler: an answer
  * just queues bytes, and the deferred write callback decides what is next.
  */
@@ -24,6 +28,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -83,6 +88,9 @@ struct gw_conn {
   struct event *timer;
   int timer_counts_head;       /* the head deadline is armed (first byte seen) */
   int keep_alive;              /* after the answer being written */
+  unsigned long requests;      /* dispatched on this connection so far */
+  double rate_tokens;          /* request token bucket (see rate_admit) */
+  struct timespec rate_last;   /* when rate_tokens was last refilled */
   char client[128];            /* verified certificate CN, "" when none */
   struct gw_req *req;          /* the request being read or handled */
 };
@@ -417,9 +425,25 @@ void gw_req_problem(struct gw_req *req, int status, const char *slug, const char
   free(text);
 }
 
+/* True once a TLS connection finished its handshake (always for plain). */
+static int conn_handshaken(const struct gw_conn *c)
+{
+  SSL *ssl;
+  if(!c->srv->ssl)
+    return 1;
+  ssl = bufferevent_openssl_get_ssl(c->bev);
+  return ssl && SSL_is_init_finished(ssl);
+}
+
 /* Answers a request the front itself refuses, and closes after it. */
 static void conn_refuse(struct gw_conn *c, int status, const char *slug, const char *detail)
 {
+  if(!conn_handshaken(c)) {
+    /* No channel to answer on: an answer would only wait for a handshake
+     * that is not coming, holding the connection for another timeout. */
+    conn_close(c, "refused before the TLS handshake finished");
+    return;
+  }
   if(!c->req)
     c->req = req_new(c);
   if(!c->req) {
@@ -459,18 +483,78 @@ static void conn_close(struct gw_conn *c, const char *why)
   gw_free(c);
 }
 
+/* Token bucket of one connection: `rate` tokens a second, at most `rate`
+ * banked (a burst of one second's worth), one token a request.  Returns 1
+ * when the request may go on, else 0 with the whole seconds until a token is
+ * there in *retry_after_s (at least 1). */
+static int rate_admit(struct gw_conn *c, int *retry_after_s)
+{
+  int rate = c->srv->cfg->limits.max_requests_per_connection_per_s;
+  struct timespec now;
+  double dt, wait;
+
+  if(rate <= 0)
+    return 1;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  if(c->requests == 1) {         /* first request: a full bucket */
+    c->rate_tokens = rate;
+  }
+  else {
+    dt = (double)(now.tv_sec - c->rate_last.tv_sec) +
+         (double)(now.tv_nsec - c->rate_last.tv_nsec) / 1e9;
+    if(dt > 0)
+      c->rate_tokens += dt * rate;
+    if(c->rate_tokens > rate)
+      c->rate_tokens = rate;
+  }
+  c->rate_last = now;
+  if(c->rate_tokens >= 1.0) {
+    c->rate_tokens -= 1.0;
+    return 1;
+  }
+  wait = (1.0 - c->rate_tokens) / rate;          /* seconds, > 0 */
+  *retry_after_s = (double)(int)wait < wait ? (int)wait + 1 : (int)wait;
+  if(*retry_after_s < 1)
+    *retry_after_s = 1;
+  return 0;
+}
+
+/* An exact path, or a prefix when the pattern ends in a star. */
+static int route_matches(const char *pattern, const char *path)
+{
+  size_t n = strlen(pattern);
+  if(n && pattern[n - 1] == '*')
+    return !strncmp(pattern, path, n - 1) && path[n - 1];
+  return !strcmp(pattern, path);
+}
+
 static void dispatch(struct gw_conn *c)
 {
   struct gw_req *r = c->req;
+  const struct gw_limits *lim = &c->srv->cfg->limits;
   const struct gw_route *path_match = NULL;
   char allow[128] = "";
+  int retry_after_s;
 
   conn_set_state(c, CONN_HANDLING);
   bufferevent_disable(c->bev, EV_READ);
   c->keep_alive = r->head.keep_alive;
+  c->requests++;
+  if(lim->max_requests_per_connection > 0 &&
+     c->requests >= (unsigned long)lim->max_requests_per_connection)
+    c->keep_alive = 0;          /* the last answer on this connection */
+  if(!rate_admit(c, &retry_after_s)) {
+    char ra[16];
+    snprintf(ra, sizeof(ra), "%d", retry_after_s);
+    gw_req_set_header(r, "Retry-After", ra);
+    gw_req_problem(r, 429, "too-many-requests",
+                   "this connection sends requests faster than the gateway accepts; "
+                   "retry after the time in Retry-After");
+    return;
+  }
   for(size_t i = 0; i < c->srv->n_routes; i++) {
     const struct gw_route *rt = &c->srv->routes[i];
-    if(strcmp(rt->path, r->path))
+    if(!route_matches(rt->path, r->path))
       continue;
     path_match = rt;
     if(!strcmp(rt->method, r->method) ||
@@ -506,6 +590,30 @@ static int req_take_head(struct gw_req *r)
   return strlen(r->path) == plen ? 0 : -1;   /* no NUL inside the path */
 }
 
+/* How many times the head carries header `name`. */
+static int header_count(const struct gw_http_head *h, const char *name)
+{
+  int n = 0;
+  for(int i = 0; i < h->n_headers; i++)
+    if(h->headers[i].name_len == strlen(name) &&
+       !strncasecmp(h->headers[i].name, name, h->headers[i].name_len))
+      n++;
+  return n;
+}
+
+/* Fields that must appear once (Host, RFC 9112 3.2) or at most once
+ * (Content-Type: a handler reads the first, a proxy in front may have acted
+ * on the last).  Returns a problem detail, or NULL when the head is fine. */
+static const char *singleton_problem(const struct gw_http_head *h)
+{
+  int hosts = header_count(h, "host");
+  if(hosts > 1 || (hosts == 0 && h->minor_version == 1))
+    return "an HTTP/1.1 request carries exactly one Host header";
+  if(header_count(h, "content-type") > 1)
+    return "the request repeats Content-Type";
+  return NULL;
+}
+
 static void read_head(struct gw_conn *c)
 {
   struct evbuffer *in = bufferevent_get_input(c->bev);
@@ -514,6 +622,7 @@ static void read_head(struct gw_conn *c)
   struct evbuffer_ptr end;
   enum gw_http_parse pr;
   size_t head_len;
+  const char *detail;
 
   if(!avail)
     return;
@@ -551,6 +660,10 @@ static void read_head(struct gw_conn *c)
   }
   if(req_take_head(c->req)) {
     conn_refuse(c, 400, "bad-request", "the request target is not valid");
+    return;
+  }
+  if((detail = singleton_problem(&c->req->head))) {
+    conn_refuse(c, 400, "bad-request", detail);
     return;
   }
   if(c->req->head.chunked) {

@@ -22,6 +22,9 @@ struct gw_limits {
   int header_timeout_ms;       /* whole request head must arrive within */
   int idle_timeout_ms;         /* keep-alive idle connection */
   int read_timeout_ms;         /* gap between body reads */
+  int max_requests_per_connection_per_s; /* token bucket refill, burst the
+                                            same; 0 = no rate cap */
+  int max_requests_per_connection;       /* keep-alive cap; 0 = none */
 };
 
 struct gw_listen {

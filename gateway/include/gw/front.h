@@ -30,7 +30,8 @@ struct gw_req;
 
 struct gw_route {
   const char *method;          /* "GET", "POST", ... */
-  const char *path;            /* exact path, e.g. "/healthz" */
+  const char *path;            /* exact path, e.g. "/healthz", or a prefix
+                                  ending in a star: "/v1/adapters/" + '*' */
   void (*handler)(struct gw_req *req, void *arg);
   void *arg;
 };
