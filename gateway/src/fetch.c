@@ -32,6 +32,7 @@
 
 #include "gw/alloc.h"
 #include "gw/log.h"
+#include "gw/observe.h"
 #include "gw/policy.h"
 #include "gw/upstream.h"
 
@@ -255,9 +256,24 @@ static void deliver(evutil_socket_t fd, short what, void *arg)
   fetch_free(f);
 }
 
+/* What the fetch came to, for gw_adapter_fetches_total: "ok", "not_found",
+ * or the first unavailable fact's error code. */
+static const char *fetch_result(const struct gw_fetch *f)
+{
+  const struct gw_codec_result *r = &f->result.codec;
+  int nf = 0;
+  for(size_t i = 0; i < r->n_facts; i++) {
+    if(r->facts[i].status == GW_FACT_UNAVAILABLE)
+      return gw_fact_error_name(r->facts[i].error);
+    nf += r->facts[i].status == GW_FACT_NOT_FOUND;
+  }
+  return r->n_facts && (size_t)nf == r->n_facts ? "not_found" : "ok";
+}
+
 static void log_exchange(const struct gw_fetch *f)
 {
   json_t *o;
+  gw_obs_fetch(f->rt->adapter->id, fetch_result(f));
   if(!gw_log_enabled(GW_LOG_INFO))
     return;
   o = json_object();
@@ -430,6 +446,7 @@ static void on_exchange(struct gw_upstream_exchange *ex, const struct gw_upstrea
   f->ex = NULL;
   f->result.attempts++;
   f->result.http_status = (int)res->status;
+  gw_obs_upstream(f->rt->adapter->id, gw_upstream_outcome_name(res->outcome), res->total_us);
   if(res->outcome != GW_UP_OK) {
     int retryable;
     char detail[GW_UP_DETAIL_LEN + 32];

@@ -36,6 +36,9 @@ metric() { awk -v k="$1" '$1 == k { print $2 }' "$tmp/metrics.txt"; }
 [ "$(metric gw_cache_hits_total)" = 3 ] || fail "cache hits: $(metric gw_cache_hits_total)"
 [ "$(metric gw_cache_misses_total)" = 3 ] || fail "cache misses: $(metric gw_cache_misses_total)"
 [ "$(metric 'gw_breaker_state{adapter="chsi.degrees"}')" = 0 ] || fail "breaker state"
+[ "$(metric 'gw_upstream_requests_total{adapter="chsi.degrees",outcome="ok"}')" = 1 ] || fail "upstream count"
+[ "$(metric 'gw_adapter_fetches_total{adapter="chsi.degrees",result="ok"}')" = 1 ] || fail "fetch count"
+[ "$(metric 'gw_upstream_request_duration_seconds_count{adapter="credit.status"}')" = 1 ] || fail "upstream histogram"
 [ "$(metric 'gw_query_duration_seconds_count{purpose="talent.graduate",result="complete"}')" = 2 ] \
   || fail "query duration count"
 # nothing personal in any label or value
