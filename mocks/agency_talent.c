@@ -80,7 +80,7 @@ static json_t *all_records(const struct mock_person *p)
   /* the current recognition is from 2019-2024; each earlier rung three years before */
   for(int r = top, first = top > 1 ? top - 2 : 0; recs && r >= first; r--) {
     int year = 2019 + digits % 6 - 3 * (top - r);
-    char on[11], until[11], no[32];
+    char on[24], until[24], no[32];
     const char *status = r == top ? "current" : r == 0 ? "expired" : "superseded";
     snprintf(on, sizeof(on), "%04d-05-20", year);
     snprintf(until, sizeof(until), "%04d-05-19", year + 5);

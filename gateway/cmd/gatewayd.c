@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -40,6 +41,11 @@ struct daemon {
   struct gw_app *app;
   struct event_base *base;
   struct event *checkpoint;
+  struct event *drain;         /* polls until the API listener is quiet */
+  struct gw_workers *workers;
+  struct gw_server *api;
+  struct timespec drain_started;
+  int draining;
   atomic_int ready;
   int api_port, ops_port;
 };
@@ -96,13 +102,56 @@ static void on_checkpoint(evutil_socket_t fd, short what, void *arg)
     gw_log(GW_LOG_WARN, "checkpoint_failed", "%s", gw_audit_strerror(r));
 }
 
+/* How long a drain waits for answers in progress: the longest deadline a
+ * query may have, twice (agency answer, then the audit commit). */
+static long drain_grace_ms(const struct daemon *d)
+{
+  long ms = 2L * d->cfg->deadline_max_ms;
+  return ms > 60000 ? 60000 : ms;
+}
+
+static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
+{
+  struct daemon *d = arg;
+  struct timespec now;
+  long waited;
+  int open;
+  (void)fd; (void)what;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  waited = (long)(now.tv_sec - d->drain_started.tv_sec) * 1000 +
+           (now.tv_nsec - d->drain_started.tv_nsec) / 1000000;
+  open = gw_server_open_connections(d->api);
+  if(open && waited < drain_grace_ms(d))
+    return;
+  if(open)
+    gw_log(GW_LOG_WARN, "drain_timeout", "%d connections still open after %ld ms", open, waited);
+  else
+    gw_log(GW_LOG_INFO, "drained", "every accepted request answered in %ld ms", waited);
+  event_del(d->drain);
+  event_base_loopexit(d->base, NULL);
+}
+
+/* SIGTERM/SIGINT: stop accepting, answer every accepted request (within a
+ * grace period), then stop; the audit log is made durable at close.  A
+ * second signal stops at once. */
 static void on_stop(evutil_socket_t sig, short what, void *arg)
 {
   struct daemon *d = arg;
+  struct timeval tick = { 0, 20000 };
   (void)what;
-  gw_log(GW_LOG_INFO, "stopping", "signal %d", (int)sig);
   atomic_store(&d->ready, 0);
-  event_base_loopexit(d->base, NULL);
+  if(d->draining) {
+    gw_log(GW_LOG_WARN, "stopping", "signal %d again: stopping without waiting", (int)sig);
+    event_base_loopexit(d->base, NULL);
+    return;
+  }
+  d->draining = 1;
+  gw_log(GW_LOG_INFO, "stopping", "signal %d: draining", (int)sig);
+  clock_gettime(CLOCK_MONOTONIC, &d->drain_started);
+  gw_workers_drain(d->workers);
+  d->drain = event_new(d->base, -1, EV_PERSIST, on_drain_tick, d);
+  if(!d->drain || event_add(d->drain, &tick))
+    event_base_loopexit(d->base, NULL);
 }
 
 /* SIGHUP: re-read adapters and ACL; a broken set is refused and logged,
@@ -273,6 +322,8 @@ int main(int argc, char **argv)
   hooks.fini = worker_fini;
   hooks.arg = d.app;
   workers = gw_workers_start(api, fds, d.cfg->workers, &hooks, err, sizeof(err));
+  d.workers = workers;
+  d.api = api;
   if(!ops_listener || !workers) {
     gw_log(GW_LOG_ERROR, "startup_failed", "%s", workers ? "ops listener" : err);
     goto out;
@@ -321,6 +372,8 @@ out:
     event_free(sig_hup);
   if(d.checkpoint)
     event_free(d.checkpoint);
+  if(d.drain)
+    event_free(d.drain);
   if(d.base)
     event_base_free(d.base);
   gw_server_free(api);

@@ -771,7 +771,9 @@ static void page_prefix(struct gw_codec_result *out, size_t page, size_t n)
 {
   for(size_t i = 0; i < out->n_facts; i++) {
     char detail[sizeof(out->facts[i].detail)];
-    snprintf(detail, sizeof(detail), "page %zu of %zu: %s", page, n, out->facts[i].detail);
+    /* the detail is cut to fit; %.150s keeps the compiler's arithmetic exact */
+    snprintf(detail, sizeof(detail), "page %zu of %zu: %.150s", page % 1000, n % 1000,
+             out->facts[i].detail);
     memcpy(out->facts[i].detail, detail, sizeof(detail));
   }
 }

@@ -64,6 +64,7 @@ struct gw_listener {
   struct gw_server *srv;
   struct evconnlistener *lev;
   struct gw_conn *conns;       /* open connections, for shutdown */
+  int draining;                /* no new connections; close after each answer */
 };
 
 enum conn_state {
@@ -222,6 +223,24 @@ struct gw_listener *gw_listener_new(struct gw_server *srv, struct event_base *ba
     return NULL;
   }
   return l;
+}
+
+void gw_listener_drain(struct gw_listener *l)
+{
+  struct gw_conn *c, *next;
+  if(!l || l->draining)
+    return;
+  l->draining = 1;
+  evconnlistener_disable(l->lev);
+  for(c = l->conns; c; c = next) {
+    next = c->next;
+    /* idle keep-alive connections have nothing accepted: close them now;
+     * the others close once their answer is written */
+    if(c->state == CONN_READ_HEAD && !evbuffer_get_length(bufferevent_get_input(c->bev)))
+      conn_close(c, "draining");
+    else
+      c->keep_alive = 0;
+  }
 }
 
 void gw_listener_free(struct gw_listener *l)
@@ -538,7 +557,7 @@ static void dispatch(struct gw_conn *c)
 
   conn_set_state(c, CONN_HANDLING);
   bufferevent_disable(c->bev, EV_READ);
-  c->keep_alive = r->head.keep_alive;
+  c->keep_alive = r->head.keep_alive && !c->listener->draining;
   c->requests++;
   if(lim->max_requests_per_connection > 0 &&
      c->requests >= (unsigned long)lim->max_requests_per_connection)

@@ -35,7 +35,9 @@ static void *worker_main(void *arg)
   if(w->hooks && w->hooks->init)
     ctx = w->hooks->init(w->base, w->hooks->arg);
   gw_log(GW_LOG_DEBUG, "worker_started", "worker %d", w->id);
-  event_base_dispatch(w->base);
+  /* Not "until nothing is pending": a drained worker may have nothing
+   * pending while an audit commit it waits for is on another thread. */
+  event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
   gw_log(GW_LOG_DEBUG, "worker_stopped", "worker %d", w->id);
   /* Connections first (they may hold requests that reference the context). */
   gw_listener_free(w->listener);
@@ -91,6 +93,22 @@ fail:
     close(fds[j]);
   gw_workers_stop(ws);
   return NULL;
+}
+
+static void drain_on_worker(evutil_socket_t fd, short what, void *arg)
+{
+  (void)fd; (void)what;
+  gw_listener_drain(arg);
+}
+
+void gw_workers_drain(struct gw_workers *ws)
+{
+  if(!ws)
+    return;
+  for(int i = 0; i < ws->n; i++)
+    if(ws->w[i].started && ws->w[i].listener)
+      (void)event_base_once(ws->w[i].base, -1, EV_TIMEOUT, drain_on_worker,
+                            ws->w[i].listener, NULL);
 }
 
 void gw_workers_stop(struct gw_workers *ws)

@@ -62,6 +62,11 @@ struct gw_listener *gw_listener_new(struct gw_server *srv, struct event_base *ba
                                     evutil_socket_t fd);
 void gw_listener_free(struct gw_listener *l);
 
+/* Graceful shutdown: stops accepting, closes idle connections, and lets
+ * every connection with a request in progress finish it and then close.
+ * On the listener's own thread. */
+void gw_listener_drain(struct gw_listener *l);
+
 /* Request accessors: all returned strings are owned by the request and valid
  * until it is answered.  Header lookups are case-insensitive. */
 const char *gw_req_method(const struct gw_req *req);

@@ -33,6 +33,11 @@ struct gw_workers *gw_workers_start(struct gw_server *srv, const evutil_socket_t
                                     char *err, size_t errlen)
   __attribute__((warn_unused_result));
 
+/* Asks every worker to drain its listener (gw_listener_drain, run on the
+ * worker's own thread).  Returns at once; watch the server's open
+ * connections to know when it is done. */
+void gw_workers_drain(struct gw_workers *w);
+
 /* Stops accepting, ends every worker loop, joins the threads, frees. */
 void gw_workers_stop(struct gw_workers *w);
 
