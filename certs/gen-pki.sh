@@ -198,13 +198,17 @@ for a in "${AGENCIES[@]}"; do
 done
 
 # ---- agency response signing ------------------------------------------------------
-key_rsa "$OUT/signing/chsi.key" 2048
+# chsi's XML-DSig key is P-256 (ecdsa-sha256): the mock signs every answer,
+# and RSA 2048 signing helped cap it far below the 5,000 answers/s a mock must
+# sustain (docs/mocks-xml.md).
+key_ec "$OUT/signing/chsi.key"
 leaf agency-ca "$OUT/agency-ca.pem" sign_ext "/O=Mock Agencies/CN=chsi signing" \
      "$OUT/signing/chsi.key" "$OUT/signing/chsi.pem"
 key_ec "$OUT/signing/cscse.key"
 pubout "$OUT/signing/cscse.key" "$OUT/signing/cscse.pub.pem"
-# wrong_signer fault: same subject as chsi's signing cert, issued by the unknown CA
-key_rsa "$OUT/signing/rogue.key" 2048
+# wrong_signer fault: same subject and key type as chsi's signing cert, issued
+# by the unknown CA
+key_ec "$OUT/signing/rogue.key"
 leaf unknown-ca "$OUT/negative/unknown-ca.pem" sign_ext "/O=Mock Agencies/CN=chsi signing" \
      "$OUT/signing/rogue.key" "$OUT/signing/rogue.pem"
 key_ec "$OUT/signing/rogue-jws.key"

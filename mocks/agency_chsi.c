@@ -4,11 +4,13 @@
  * POST /chsi/DegreeService takes a VerifyDegrees(idNumber, name) envelope
  * and answers with the subject's degrees in a soap:Body that carries a
  * wsu:Id and ends with an enveloped XML-DSig over that Body (exc-c14n,
- * rsa-sha256, the agency certificate in KeyInfo).  The one idea: answers are
- * built as text, parsed once, signed by Id, and only then bent for the
- * content faults, so every hostile variant starts from a genuinely signed
- * document the way a real attacker's would.  "No record" is a signed answer,
- * never a fault; faults (soap:Client, soap:Server) are not signed.
+ * ecdsa-sha256 with the agency's P-256 signing key, the agency certificate
+ * in KeyInfo; mock_xml_dsig_sign() picks the method from the key, so an RSA
+ * key would give rsa-sha256).  The one idea: answers are built as text,
+ * parsed once, signed by Id, and only then bent for the content faults, so
+ * every hostile variant starts from a genuinely signed document the way a
+ * real attacker's would.  "No record" is a signed answer, never a fault;
+ * faults (soap:Client, soap:Server) are not signed.
  * GET /chsi/DegreeService?wsdl and GET /chsi/chsi.xsd serve the contract,
  * byte for byte the files in schemas/agencies/.
  */

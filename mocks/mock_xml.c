@@ -10,7 +10,11 @@
  *
  * Signing follows the two conventional shapes the gateway verifies: an
  * enveloped XML-DSig over an element referenced by Id (libxmlsec1), and an
- * ES256 compact JWS with the raw r||s signature (OpenSSL EVP).
+ * ES256 compact JWS with the raw r||s signature (OpenSSL EVP).  A signature
+ * per response is the mocks' most expensive step, so nothing in it is done
+ * twice: the signer takes references to the caller's key and certificate
+ * instead of copies (an X509_dup per response, which re-decodes the public
+ * key through OpenSSL 3's decoders, cost six times the ECDSA signature).
  */
 #include "mock_xml.h"
 #include "gw/idnum.h"
@@ -606,11 +610,38 @@ int mock_media_type_param(const char *ctype, const char *name, char *out, size_t
 
 /* ---- XML-DSig ------------------------------------------------------------------ */
 
+/* 1 for an EC key on P-256 (what ES256 and ecdsa-sha256 sign with). */
+static int is_p256(EVP_PKEY *key)
+{
+  char group[32];
+  size_t glen = 0;
+
+  if(!key || !EVP_PKEY_is_a(key, "EC"))
+    return 0;
+  if(EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group,
+                                    sizeof(group), &glen) != 1)
+    return 0;
+  return strcmp(group, "prime256v1") == 0 || strcmp(group, "P-256") == 0;
+}
+
+/* The SignatureMethod for `key`: rsa-sha256 for RSA, ecdsa-sha256 for P-256,
+ * NULL (refused) for anything else. */
+static xmlSecTransformId sign_method(EVP_PKEY *key)
+{
+  if(EVP_PKEY_is_a(key, "RSA"))
+    return xmlSecTransformRsaSha256Id;
+  if(is_p256(key))
+    return xmlSecTransformEcdsaSha256Id;
+  return NULL;
+}
+
+/* An xmlsec key over `pkey` with `cert` for KeyInfo, both referenced (up_ref),
+ * never copied: the pair is shared read-only by every signature. */
 static xmlSecKeyPtr make_sign_key(EVP_PKEY *pkey, X509 *cert)
 {
   xmlSecKeyPtr key = NULL;
   xmlSecKeyDataPtr value = NULL, x509;
-  X509 *copy = NULL;
+  X509 *ref = NULL;
 
   if(EVP_PKEY_up_ref(pkey) != 1)
     goto fail;
@@ -624,12 +655,14 @@ static xmlSecKeyPtr make_sign_key(EVP_PKEY *pkey, X509 *cert)
     goto fail;
   value = NULL;                /* owned by key now */
   x509 = xmlSecKeyEnsureData(key, xmlSecOpenSSLKeyDataX509Id);
-  copy = X509_dup(cert);
-  if(!x509 || !copy || xmlSecOpenSSLKeyDataX509AdoptCert(x509, copy) < 0)
+  if(!x509 || X509_up_ref(cert) != 1)
+    goto fail;
+  ref = cert;
+  if(xmlSecOpenSSLKeyDataX509AdoptCert(x509, ref) < 0)
     goto fail;
   return key;
 fail:
-  X509_free(copy);
+  X509_free(ref);
   if(value)
     xmlSecKeyDataDestroy(value);
   if(key)
@@ -660,10 +693,14 @@ int mock_xml_dsig_sign(xmlDocPtr doc, xmlNodePtr node, const char *id,
   xmlSecKeyPtr skey = NULL;
   xmlNodePtr sig = NULL, ref, ki, x509;
   xmlAttrPtr attr;
+  xmlSecTransformId method;
   char uri[MOCK_XML_MAX_FIELD + 2];
   int rc = -1;
 
   if(mock_xml_init() < 0 || !key || !cert)
+    return -1;
+  method = sign_method(key);
+  if(!method)
     return -1;
   attr = find_id_attr(node, id);
   if(!attr || snprintf(uri, sizeof(uri), "#%s", id) >= (int)sizeof(uri))
@@ -671,8 +708,8 @@ int mock_xml_dsig_sign(xmlDocPtr doc, xmlNodePtr node, const char *id,
   if(xmlGetID(doc, BAD_CAST id) != attr && !xmlAddID(NULL, doc, BAD_CAST id, attr))
     return -1;
 
-  sig = xmlSecTmplSignatureCreateNsPref(doc, xmlSecTransformExclC14NId,
-                                        xmlSecTransformRsaSha256Id, NULL, BAD_CAST "ds");
+  sig = xmlSecTmplSignatureCreateNsPref(doc, xmlSecTransformExclC14NId, method, NULL,
+                                        BAD_CAST "ds");
   if(!sig)
     goto out;
   if(!xmlAddChild(node, sig)) {
@@ -889,19 +926,6 @@ int mock_b64url_decode(const char *in, size_t len, unsigned char **out, size_t *
   *out = d;
   *out_len = o;
   return 0;
-}
-
-static int is_p256(EVP_PKEY *key)
-{
-  char group[32];
-  size_t glen = 0;
-
-  if(!key || !EVP_PKEY_is_a(key, "EC"))
-    return 0;
-  if(EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group,
-                                    sizeof(group), &glen) != 1)
-    return 0;
-  return strcmp(group, "prime256v1") == 0 || strcmp(group, "P-256") == 0;
 }
 
 int mock_jws_es256(EVP_PKEY *key, const char *kid, const char *payload, size_t len,

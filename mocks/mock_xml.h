@@ -191,9 +191,13 @@ int mock_media_type_param(const char *ctype, const char *name, char *out, size_t
 
 /* Signs `node` (which carries an Id attribute of any namespace whose value is
  * `id`) with an enveloped signature appended as its last child:
- * exc-c14n, rsa-sha256, one Reference URI="#id" with sha256 and the
- * enveloped-signature + exc-c14n transforms, KeyInfo/X509Data holding
- * `cert`.  `key` and `cert` are not consumed.  Returns 0 or -1. */
+ * exc-c14n, a SignatureMethod that follows the key (rsa-sha256 for RSA,
+ * ecdsa-sha256 for EC P-256, whose SignatureValue is the raw 64-byte r||s;
+ * any other key is refused and nothing is added), one Reference URI="#id"
+ * with sha256 and the enveloped-signature + exc-c14n transforms,
+ * KeyInfo/X509Data holding `cert`.  `key` and `cert` are not consumed and
+ * not copied (only referenced while signing), so one pair may sign for
+ * several threads at once.  Returns 0 or -1. */
 int mock_xml_dsig_sign(xmlDocPtr doc, xmlNodePtr node, const char *id,
                        EVP_PKEY *key, X509 *cert) __attribute__((warn_unused_result));
 

@@ -244,8 +244,8 @@ key_is_p256 signing/cscse.key
 key_is_p256 signing/rogue-jws.key
 key_is_ed25519 gateway/checkpoint.key
 key_is_rsa auditor/seal.key 3072
-key_is_rsa signing/chsi.key 2048
-key_is_rsa signing/rogue.key 2048
+key_is_p256 signing/chsi.key
+key_is_p256 signing/rogue.key
 for k in gateway/server.key gateway/agency-client.key; do key_is_p256 "$k"; done
 for c in "${CLIENTS[@]}";  do key_is_p256 "clients/$c.key"; done
 for a in "${AGENCIES[@]}"; do key_is_p256 "agencies/$a.key"; done
@@ -255,6 +255,8 @@ matches signing/cscse.pub.pem signing/cscse.key
 matches signing/rogue-jws.pub.pem signing/rogue-jws.key
 [[ $(openssl pkey -pubin -in "$D/signing/cscse.pub.pem" -pubout) != "$(openssl pkey -pubin -in "$D/signing/rogue-jws.pub.pem" -pubout)" ]] \
   && ok || fail "rogue-jws key must differ from cscse's"
+[[ $(cert_pub "$D/signing/chsi.pem") != "$(cert_pub "$D/signing/rogue.pem")" ]] \
+  && ok || fail "rogue signing key must differ from chsi's"
 
 # Every private key: unencrypted PKCS#8 PEM, mode 0600.
 while IFS= read -r k; do

@@ -25,6 +25,8 @@ static char *signed_ok;      /* signed by the agency key */
 static char *signed_rogue;   /* signed by the rogue key, rogue cert in KeyInfo */
 static struct gw_xmlsig_verifier *verifier;
 
+/* SignatureMethod matches the key type of signing/chsi.key and rogue.key,
+ * both P-256 (certs/gen-pki.sh): xmlsec1 refuses a mismatched template. */
 static const char tmpl[] =
   "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
   "<soap:Envelope xmlns:soap=\"" SOAP_NS "\" xmlns:wsu=\"" WSU_NS "\">"
@@ -33,7 +35,7 @@ static const char tmpl[] =
   "</r:Degrees>"
   "<ds:Signature xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"><ds:SignedInfo>"
   "<ds:CanonicalizationMethod Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/>"
-  "<ds:SignatureMethod Algorithm=\"http://www.w3.org/2001/04/xmldsig-more#rsa-sha256\"/>"
+  "<ds:SignatureMethod Algorithm=\"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256\"/>"
   "<ds:Reference URI=\"#body-1\"><ds:Transforms>"
   "<ds:Transform Algorithm=\"http://www.w3.org/2000/09/xmldsig#enveloped-signature\"/>"
   "<ds:Transform Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/></ds:Transforms>"

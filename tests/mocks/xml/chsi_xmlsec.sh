@@ -11,6 +11,8 @@
 . "$(dirname "$0")/xt_lib.sh"
 need xmlsec1 xmlsec1
 need xmllint libxml2-utils
+need openssl openssl
+need base64 coreutils
 
 SOAP=http://schemas.xmlsoap.org/soap/envelope/
 verify() {
@@ -28,6 +30,28 @@ sid=$(xp 'substring-after(string(//*[local-name()="Reference"]/@URI), "#")' "$T/
 bid=$(xp "string($BODY/@*[local-name()='Id'])" "$T/found.xml")
 [ -n "$sid" ] && [ "$sid" = "$bid" ] || fail "found: Reference #$sid is not the soap:Body ($bid)"
 ok "found: the one Reference points at the soap:Body ($sid)"
+DS='/*[local-name()="Envelope"]/*[local-name()="Body"]/*[local-name()="Signature"]'
+alg=$(xp "string($DS/*[local-name()='SignedInfo']/*[local-name()='SignatureMethod']/@Algorithm)" "$T/found.xml")
+[ "$alg" = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256" ] ||
+  fail "found: SignatureMethod is $alg, want ecdsa-sha256 (chsi's key is P-256)"
+ok "found: SignatureMethod ecdsa-sha256"
+# keyinfo_cert FILE: the X509Certificate in KeyInfo, whitespace removed.
+keyinfo_cert() {
+  xp "string(//*[local-name()='KeyInfo']/*[local-name()='X509Data']/*[local-name()='X509Certificate'])" "$1" |
+    tr -d ' \n\r\t'
+}
+der_b64() { openssl x509 -in "$1" -outform DER | base64 | tr -d '\n'; }
+[ "$(keyinfo_cert "$T/found.xml")" = "$(der_b64 "$PKI/signing/chsi.pem")" ] ||
+  fail "found: KeyInfo/X509Data does not carry signing/chsi.pem"
+ok "found: KeyInfo/X509Data carries signing/chsi.pem"
+# By the chsi key alone, ignoring the chain: it verifies, and only with that key.
+xmlsec1 --verify --pubkey-cert-pem "$PKI/signing/chsi.pem" --id-attr:Id "$SOAP:Body" \
+  "$T/found.xml" >/dev/null 2>&1 || fail "found: does not verify with the chsi key alone"
+if xmlsec1 --verify --pubkey-cert-pem "$PKI/signing/rogue.pem" --id-attr:Id "$SOAP:Body" \
+     "$T/found.xml" >/dev/null 2>&1; then
+  fail "found: verifies with the rogue key"
+fi
+ok "found: verifies with the chsi key alone, not with the rogue key"
 
 render chsi "$ID_NOBODY" 某人 >"$T/none.xml"
 verify "$T/none.xml" || fail "no record: xmlsec1 rejects a genuine no-record answer"
@@ -52,6 +76,12 @@ if verify "$T/wrong.xml"; then fail "wrong_signer: xmlsec1 accepts a rogue signe
 # ...although the signature itself is sound under the rogue CA.
 xmlsec1 --verify --trusted-pem "$PKI/negative/unknown-ca.pem" --id-attr:Id "$SOAP:Body" \
   "$T/wrong.xml" >/dev/null 2>&1 || fail "wrong_signer: not even valid under the rogue CA"
+[ "$(keyinfo_cert "$T/wrong.xml")" = "$(der_b64 "$PKI/signing/rogue.pem")" ] ||
+  fail "wrong_signer: KeyInfo/X509Data does not carry signing/rogue.pem"
+if xmlsec1 --verify --pubkey-cert-pem "$PKI/signing/chsi.pem" --id-attr:Id "$SOAP:Body" \
+     "$T/wrong.xml" >/dev/null 2>&1; then
+  fail "wrong_signer: verifies with the chsi key"
+fi
 ok "wrong_signer: rejected with the agency CA, valid only under the unknown CA"
 
 render chsi "$ID_GRADUATE" "$NAME_GRADUATE" signature_wrapping >"$T/wrap.xml"

@@ -5,8 +5,9 @@
  * what was escaped, the builder never passes its cap, hostile requests are
  * refused before any entity is read, base64url matches RFC 4648, an ES256
  * JWS verifies with plain OpenSSL once r||s is turned back into DER, an
- * enveloped XML-DSig verifies with libxmlsec1 and stops verifying when a
- * signed byte changes, and GB18030 round-trips Chinese text.
+ * enveloped XML-DSig (ecdsa-sha256 for a P-256 key, rsa-sha256 for RSA)
+ * verifies with libxmlsec1 and stops verifying when a signed byte changes,
+ * and GB18030 round-trips Chinese text.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -342,28 +343,56 @@ static void test_jws_round_trip(void **state)
 
 /* ---- XML-DSig ------------------------------------------------------------------ */
 
+#define DSIG_TEST_DOC \
+  "<e:Envelope xmlns:e=\"" MOCK_NS_SOAP11 "\" xmlns:wsu=\"" MOCK_NS_WSU "\">" \
+  "<e:Body wsu:Id=\"Body-1\"><p:v xmlns:p=\"urn:p\">张伟</p:v></e:Body></e:Envelope>"
+
+/* The base64 text of the SignatureValue in `out`, whitespace removed, into
+ * b64[cap]; its length. */
+static size_t signature_value_b64(const char *out, char *b64, size_t cap)
+{
+  const char *p = strstr(out, "<ds:SignatureValue>"), *end;
+  size_t n = 0;
+
+  assert_non_null(p);
+  p += strlen("<ds:SignatureValue>");
+  end = strstr(p, "</ds:SignatureValue>");
+  assert_non_null(end);
+  for(; p < end; p++)
+    if(*p != '\n' && *p != '\r' && *p != ' ' && *p != '\t') {
+      assert_true(n + 1 < cap);
+      b64[n++] = *p;
+    }
+  b64[n] = '\0';
+  return n;
+}
+
 static void test_dsig_enveloped(void **state)
 {
-  static const char text[] =
-    "<e:Envelope xmlns:e=\"" MOCK_NS_SOAP11 "\" xmlns:wsu=\"" MOCK_NS_WSU "\">"
-    "<e:Body wsu:Id=\"Body-1\"><p:v xmlns:p=\"urn:p\">张伟</p:v></e:Body></e:Envelope>";
+  static const char text[] = DSIG_TEST_DOC;
   struct mock_keys k;
   xmlDocPtr doc;
   xmlNodePtr body;
-  char *out;
+  char *out, b64[512];
   size_t len;
   (void)state;
 
-  assert_int_equal(xt_keys_generate(&k), 0);
+  assert_int_equal(xt_keys_generate(&k), 0);   /* P-256, like the PKI's chsi key */
   doc = xmlReadMemory(text, sizeof(text) - 1, NULL, NULL, XML_PARSE_NONET);
   body = xmlDocGetRootElement(doc)->children;
   assert_int_equal(mock_xml_dsig_sign(doc, body, "Body-1", k.chsi_key, k.chsi_cert), 0);
   assert_int_equal(mock_xml_dump(doc, &out, &len), 0);
   assert_non_null(strstr(out, "<ds:Reference URI=\"#Body-1\">"));
-  assert_non_null(strstr(out, "Algorithm=\"http://www.w3.org/2001/04/xmldsig-more#rsa-sha256\""));
+  assert_non_null(strstr(out, "<ds:SignatureMethod "
+                              "Algorithm=\"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256\"/>"));
+  assert_null(strstr(out, "rsa-sha256"));
+  assert_non_null(strstr(out, "Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\""));
   assert_non_null(strstr(out, "Algorithm=\"http://www.w3.org/2000/09/xmldsig#enveloped-signature\""));
   assert_non_null(strstr(out, "Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\""));
   assert_non_null(strstr(out, "<ds:X509Certificate>"));
+  /* XML-DSig ECDSA values are the raw 64-byte r||s (RFC 4050), not DER. */
+  assert_int_equal(signature_value_b64(out, b64, sizeof(b64)), 88);
+  assert_string_equal(b64 + 86, "==");
   assert_ptr_equal(xmlDocGetRootElement(doc)->children->children->next->parent, body);
   assert_int_equal(xt_dsig_verify(doc, k.chsi_key), 1);
   assert_int_equal(xt_dsig_verify(doc, k.wrong_key), 0);
@@ -384,6 +413,81 @@ static void test_dsig_enveloped(void **state)
   assert_int_equal(mock_xml_dsig_sign(doc, xmlDocGetRootElement(doc)->children, "Body-2",
                                       k.chsi_key, k.chsi_cert), -1);
   xmlFreeDoc(doc);
+  xt_keys_free(&k);
+}
+
+/* The SignatureMethod follows the key: RSA signs rsa-sha256; keys with no
+ * method here (Ed25519, P-384) are refused and nothing is added. */
+static void test_dsig_method_follows_key(void **state)
+{
+  static const char text[] = DSIG_TEST_DOC;
+  EVP_PKEY *rsa = EVP_RSA_gen(2048), *ec = EVP_EC_gen("P-256");
+  EVP_PKEY *others[] = { EVP_PKEY_Q_keygen(NULL, NULL, "ED25519"), EVP_EC_gen("P-384") };
+  X509 *cert = rsa ? xt_self_signed(rsa, "chsi signing") : NULL;
+  xmlDocPtr doc;
+  xmlNodePtr body;
+  char *out, b64[512];
+  size_t len;
+  (void)state;
+
+  assert_non_null(cert);
+  assert_non_null(ec);
+  doc = xmlReadMemory(text, sizeof(text) - 1, NULL, NULL, XML_PARSE_NONET);
+  body = xmlDocGetRootElement(doc)->children;
+  assert_int_equal(mock_xml_dsig_sign(doc, body, "Body-1", rsa, cert), 0);
+  assert_int_equal(mock_xml_dump(doc, &out, &len), 0);
+  assert_non_null(strstr(out, "<ds:SignatureMethod "
+                              "Algorithm=\"http://www.w3.org/2001/04/xmldsig-more#rsa-sha256\"/>"));
+  assert_null(strstr(out, "ecdsa-sha256"));
+  assert_non_null(strstr(out, "<ds:X509Certificate>"));
+  assert_int_equal(signature_value_b64(out, b64, sizeof(b64)), 344);   /* 256 bytes */
+  assert_int_equal(xt_dsig_verify(doc, rsa), 1);
+  assert_int_equal(xt_dsig_verify(doc, ec), 0);
+  xmlFreeDoc(doc);
+  free(out);
+
+  /* Refused for the key alone (the certificate is never looked at). */
+  for(size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+    assert_non_null(others[i]);
+    doc = xmlReadMemory(text, sizeof(text) - 1, NULL, NULL, XML_PARSE_NONET);
+    body = xmlDocGetRootElement(doc)->children;
+    assert_int_equal(mock_xml_dsig_sign(doc, body, "Body-1", others[i], cert), -1);
+    assert_int_equal(xt_dsig_verify(doc, others[i]), -1);    /* no Signature added */
+    xmlFreeDoc(doc);
+    EVP_PKEY_free(others[i]);
+  }
+  X509_free(cert);
+  EVP_PKEY_free(rsa);
+  EVP_PKEY_free(ec);
+}
+
+/* The server signs every response with the same key and certificate, so
+ * signing must leave the pair as it was: every signature verifies, the
+ * certificate's DER is unchanged, and a reference not given back shows up
+ * as a leak under ASan or valgrind. */
+static void test_dsig_reuses_key(void **state)
+{
+  static const char text[] = DSIG_TEST_DOC;
+  struct mock_keys k;
+  unsigned char *der0 = NULL, *der1 = NULL;
+  int n0, n1;
+  (void)state;
+
+  assert_int_equal(xt_keys_generate(&k), 0);
+  n0 = i2d_X509(k.chsi_cert, &der0);
+  for(int i = 0; i < 50; i++) {
+    xmlDocPtr doc = xmlReadMemory(text, sizeof(text) - 1, NULL, NULL, XML_PARSE_NONET);
+    xmlNodePtr body = xmlDocGetRootElement(doc)->children;
+    assert_int_equal(mock_xml_dsig_sign(doc, body, "Body-1", k.chsi_key, k.chsi_cert), 0);
+    assert_int_equal(xt_dsig_verify(doc, k.chsi_key), 1);
+    xmlFreeDoc(doc);
+  }
+  n1 = i2d_X509(k.chsi_cert, &der1);
+  assert_true(n0 > 0);
+  assert_int_equal(n0, n1);
+  assert_memory_equal(der0, der1, (size_t)n0);
+  OPENSSL_free(der0);
+  OPENSSL_free(der1);
   xt_keys_free(&k);
 }
 
@@ -437,6 +541,8 @@ int main(void)
     cmocka_unit_test(test_b64url_vectors),
     cmocka_unit_test(test_jws_round_trip),
     cmocka_unit_test(test_dsig_enveloped),
+    cmocka_unit_test(test_dsig_method_follows_key),
+    cmocka_unit_test(test_dsig_reuses_key),
     cmocka_unit_test(test_gb18030_round_trip),
     cmocka_unit_test(test_small_things),
   };

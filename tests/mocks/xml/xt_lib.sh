@@ -47,7 +47,8 @@ make_pki() {
       -keyout negative/unknown-ca.key -out negative/unknown-ca.pem -days 30
     for n in chsi:agency-ca.pem:negative/agency-ca.key rogue:negative/unknown-ca.pem:negative/unknown-ca.key; do
       name=${n%%:*}; rest=${n#*:}; ca=${rest%%:*}; cakey=${rest#*:}
-      q req -newkey rsa:2048 -nodes -subj "/CN=chsi signing" -keyout signing/$name.key -out $name.csr
+      q req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=chsi signing" \
+        -keyout signing/$name.key -out $name.csr
       q x509 -req -in $name.csr -CA "$ca" -CAkey "$cakey" -set_serial 7 -days 30 -out signing/$name.pem
     done
     q genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out signing/cscse.key

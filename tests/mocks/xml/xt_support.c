@@ -119,7 +119,7 @@ enum mock_lookup mock_population_lookup(const struct mock_population *pop,
 
 /* ---- keys ------------------------------------------------------------- */
 
-static X509 *self_signed(EVP_PKEY *key, const char *cn)
+X509 *xt_self_signed(EVP_PKEY *key, const char *cn)
 {
   X509 *x = X509_new();
   X509_NAME *name;
@@ -146,14 +146,14 @@ fail:
 int xt_keys_generate(struct mock_keys *k)
 {
   memset(k, 0, sizeof(*k));
-  k->chsi_key = EVP_RSA_gen(2048);
-  k->wrong_key = EVP_RSA_gen(2048);
+  k->chsi_key = EVP_EC_gen("P-256");    /* as certs/gen-pki.sh makes them */
+  k->wrong_key = EVP_EC_gen("P-256");
   k->cscse_key = EVP_EC_gen("P-256");
   k->cscse_wrong_key = EVP_EC_gen("P-256");
   if(!k->chsi_key || !k->wrong_key || !k->cscse_key || !k->cscse_wrong_key)
     goto fail;
-  k->chsi_cert = self_signed(k->chsi_key, "chsi signing");
-  k->wrong_cert = self_signed(k->wrong_key, "chsi signing");
+  k->chsi_cert = xt_self_signed(k->chsi_key, "chsi signing");
+  k->wrong_cert = xt_self_signed(k->wrong_key, "chsi signing");
   if(!k->chsi_cert || !k->wrong_cert)
     goto fail;
   snprintf(k->cscse_kid, sizeof(k->cscse_kid), "%s", "xt-kid");

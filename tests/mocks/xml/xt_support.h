@@ -27,10 +27,14 @@ const struct mock_population *xt_population(void);
 /* The person record behind `id`, or NULL. */
 const struct mock_person *xt_person(const char *id);
 
-/* Fills *k with fresh in-memory keys: RSA chsi and wrong keys with
- * self-signed certificates, P-256 cscse keys, kid "xt-kid", API key
- * "xt-api-key".  0 or -1.  Free with xt_keys_free(). */
+/* Fills *k with fresh in-memory keys: P-256 chsi and wrong keys (the key
+ * type certs/gen-pki.sh makes) with self-signed certificates, P-256 cscse
+ * keys, kid "xt-kid", API key "xt-api-key".  0 or -1.  Free with
+ * xt_keys_free(). */
 int xt_keys_generate(struct mock_keys *k);
+/* A self-signed certificate CN=cn for `key` (not consumed), valid for 30
+ * days; NULL on error.  Caller frees (X509_free). */
+X509 *xt_self_signed(EVP_PKEY *key, const char *cn);
 /* Loads keys from a gen-pki.sh folder: signing/chsi.{key,pem},
  * signing/rogue.{key,pem}, signing/cscse.key, signing/rogue-jws.key,
  * secrets/qual-api-key; kid "cscse-signing-1".  0 or -1 (message on stderr). */
