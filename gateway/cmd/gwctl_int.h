@@ -21,4 +21,8 @@ int gwctl_adapter(int argc, char **argv);
 char *gwctl_read_source(const char *src, const char *cacert, size_t cap, size_t *len,
                         char *err, size_t errlen);
 
+/* Client certificate and key for the HTTPS reads of gwctl_read_source
+ * (NULL: none).  The gateway asks every client for one. */
+void gwctl_set_client_cert(const char *cert, const char *key);
+
 #endif

@@ -10,6 +10,14 @@
 #include "gw/alloc.h"
 #include "gwctl_int.h"
 
+static const char *client_cert, *client_key;
+
+void gwctl_set_client_cert(const char *cert, const char *key)
+{
+  client_cert = cert;
+  client_key = key;
+}
+
 struct sink {
   char *buf;
   size_t len, cap;
@@ -52,6 +60,10 @@ static char *read_url(const char *url, const char *cacert, size_t cap, size_t *l
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
   if(cacert)
     curl_easy_setopt(c, CURLOPT_CAINFO, cacert);
+  if(client_cert && client_key) {
+    curl_easy_setopt(c, CURLOPT_SSLCERT, client_cert);
+    curl_easy_setopt(c, CURLOPT_SSLKEY, client_key);
+  }
   rc = curl_easy_perform(c);
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
   curl_easy_cleanup(c);

@@ -1,7 +1,7 @@
 /*
  * gwctl_verify.c - "gwctl verify": checks attestations offline.
  *
- *   gwctl verify --jwks FILE|URL [--cacert CA] [--json] [INPUT]
+ *   gwctl verify --jwks FILE|URL [--cacert CA] [--cert C --key K] [--json] [INPUT]
  *
  * INPUT (default "-", standard input) is either a query response of
  * POST /v1/facts/query — every facts.*.attestation in it is checked — or
@@ -105,7 +105,7 @@ static int check_response(struct verifier *v, json_t *resp)
 
 static void usage(FILE *fp)
 {
-  fprintf(fp, "usage: gwctl verify --jwks FILE|URL [--cacert CA] [--json] [INPUT|-]\n");
+  fprintf(fp, "usage: gwctl verify --jwks FILE|URL [--cacert CA] [--cert C --key K] [--json] [INPUT|-]\n");
 }
 
 int gwctl_verify(int argc, char **argv)
@@ -113,11 +113,13 @@ int gwctl_verify(int argc, char **argv)
   static const struct option opts[] = {
     { "jwks", required_argument, NULL, 'j' },
     { "cacert", required_argument, NULL, 'c' },
+    { "cert", required_argument, NULL, 'C' },
+    { "key", required_argument, NULL, 'K' },
     { "json", no_argument, NULL, 'J' },
     { NULL, 0, NULL, 0 }
   };
   struct verifier v = { NULL, 0, 0, 0, json_array() };
-  const char *jwks_src = NULL, *cacert = NULL, *input = "-";
+  const char *jwks_src = NULL, *cacert = NULL, *input = "-", *cert = NULL, *key = NULL;
   char err[512], *jwks = NULL, *text = NULL;
   size_t len;
   json_t *resp = NULL;
@@ -128,6 +130,8 @@ int gwctl_verify(int argc, char **argv)
     switch(opt) {
     case 'j': jwks_src = optarg; break;
     case 'c': cacert = optarg; break;
+    case 'C': cert = optarg; break;
+    case 'K': key = optarg; break;
     case 'J': v.json = 1; break;
     default: usage(stderr); goto out;
     }
@@ -138,6 +142,7 @@ int gwctl_verify(int argc, char **argv)
   }
   if(optind < argc)
     input = argv[optind];
+  gwctl_set_client_cert(cert, key);
   jwks = gwctl_read_source(jwks_src, cacert, VERIFY_MAX_JWKS, &len, err, sizeof(err));
   if(!jwks) {
     fprintf(stderr, "gwctl verify: %s\n", err);

@@ -401,6 +401,9 @@ void gw_req_respond(struct gw_req *req, int status, const char *content_type,
   evbuffer_add_buffer(out, req->resp_headers);
   if(!c->keep_alive)
     evbuffer_add(out, "Connection: close\r\n", 19);
+  else if(req->head.minor_version == 0)
+    /* HTTP/1.0 closes by default: say that this one stays open */
+    evbuffer_add(out, "Connection: keep-alive\r\n", 24);
   evbuffer_add(out, "\r\n", 2);
   if(len && strcmp(req->method ? req->method : "", "HEAD"))
     evbuffer_add(out, body, len);
@@ -490,6 +493,13 @@ static void conn_close(struct gw_conn *c, const char *why)
     c->req = NULL;
   }
   event_free(c->timer);
+  if(c->srv->ssl && c->state == CONN_WRITING) {
+    /* an orderly end after an answer: close_notify, so clients can tell it
+     * from a truncation (best effort: the socket is non-blocking) */
+    SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+    if(ssl && SSL_is_init_finished(ssl))
+      (void)SSL_shutdown(ssl);
+  }
   bufferevent_free(c->bev);
   if(c->prev)
     c->prev->next = c->next;

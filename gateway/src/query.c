@@ -100,7 +100,7 @@ struct qgroup {
   int stale;
   struct gw_cache_waiter *waiter;
   struct flight *flight;
-  enum gw_fact_error error;     /* no entry: why */
+  enum gw_fact_error error;     /* no entry: why; stale entry: why the refresh failed */
   char detail[192];
 };
 
@@ -323,8 +323,18 @@ static void on_fetch_done(const struct gw_fetch_result *res, void *arg)
     struct qgroup *g = fl->g;
     g->flight = NULL;
     g->entry = e;
-    g->cached = 0;
     g->stale = e && gw_cache_entry_data(e) != cf;   /* stale-if-error served */
+    g->cached = g->stale;
+    if(g->stale) {
+      /* say why the refresh failed: a hostile or failing agency must stay
+       * visible even when an older answer is served */
+      for(size_t i = 0; i < res->codec.n_facts; i++)
+        if(res->codec.facts[i].status == GW_FACT_UNAVAILABLE) {
+          g->error = res->codec.facts[i].error;
+          snprintf(g->detail, sizeof(g->detail), "%s", res->codec.facts[i].detail);
+          break;
+        }
+    }
     group_done(g);
   }
   else
@@ -339,8 +349,8 @@ static void on_waited(struct gw_cache_waiter *w, void *arg)
   g->entry = gw_cache_waiter_take(w);
   if(g->entry) {
     const struct cached_fetch *cf = gw_cache_entry_data(g->entry);
-    g->cached = cf->fetched_at * 1000 < g->q->started_ms - 1000;
     g->stale = gw_cache_entry_stale(g->entry, wall_ms());
+    g->cached = g->stale || cf->fetched_at * 1000 < g->q->started_ms - 1000;
   }
   else {
     g->error = GW_FERR_TRANSPORT;
@@ -404,8 +414,14 @@ static json_t *fact_answer(const struct query *q, const struct qfact *f, json_t 
     json_object_set_new(o, "source", json_string(cf->agency));
     json_object_set_new(o, "cached", json_boolean(g->cached));
     json_object_set_new(o, "age_s", json_integer((now / 1000) - cf->fetched_at));
-    if(g->stale)
+    if(g->stale) {
       json_object_set_new(o, "stale", json_true());
+      if(g->error != GW_FERR_NONE)
+        json_object_set_new(o, "refresh_error",
+                            json_pack("{s:s, s:s}", "code", gw_fact_error_name(g->error),
+                                      "detail", g->detail));
+      json_object_set_new(audit_fact, "stale", json_true());
+    }
     json_object_set_new(o, "attestation", json_string(c->attestation));
     EVP_Digest(c->attestation, strlen(c->attestation), md, NULL, EVP_sha256(), NULL);
     hexify(md, 32, hex);
