@@ -47,6 +47,8 @@
 #include "http_int.h"
 
 #define CONN_MAGIC 0x636f6e6eU   /* "conn" */
+#define GW_LINGER_MS 2000            /* how long a refused client may keep sending */
+#define GW_LINGER_MAX_BYTES (1u << 20)
 #define REQ_MAGIC  0x72657175U   /* "requ" */
 #define GW_MAX_RESPONSE_HEADERS 4096  /* bytes of handler-added headers */
 
@@ -71,11 +73,12 @@ enum conn_state {
   CONN_READ_HEAD,
   CONN_READ_BODY,
   CONN_HANDLING,
-  CONN_WRITING
+  CONN_WRITING,
+  CONN_LINGERING               /* refused: answer sent, discarding what is still coming */
 };
 
 static const char *const conn_state_names[] = {
-  "read_head", "read_body", "handling", "writing"
+  "read_head", "read_body", "handling", "writing", "lingering"
 };
 
 struct gw_conn {
@@ -89,6 +92,8 @@ struct gw_conn {
   struct event *timer;
   int timer_counts_head;       /* the head deadline is armed (first byte seen) */
   int keep_alive;              /* after the answer being written */
+  int linger;                  /* refused mid-request: linger before closing */
+  size_t lingered;             /* bytes discarded while lingering */
   unsigned long requests;      /* dispatched on this connection so far */
   double rate_tokens;          /* request token bucket (see rate_admit) */
   struct timespec rate_last;   /* when rate_tokens was last refilled */
@@ -116,6 +121,7 @@ struct gw_req {
 
 static void conn_close(struct gw_conn *c, const char *why);
 static void conn_process(struct gw_conn *c);
+static void start_linger(struct gw_conn *c);
 
 /* ---- server and listener ------------------------------------------------ */
 
@@ -473,6 +479,7 @@ static void conn_refuse(struct gw_conn *c, int status, const char *slug, const c
     return;
   }
   c->keep_alive = 0;
+  c->linger = 1;
   bufferevent_disable(c->bev, EV_READ);
   conn_set_state(c, CONN_HANDLING);
   gw_req_problem(c->req, status, slug, detail);
@@ -745,6 +752,14 @@ static void read_cb(struct bufferevent *bev, void *arg)
 {
   struct gw_conn *c = arg;
   (void)bev;
+  if(c->state == CONN_LINGERING) {
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    c->lingered += evbuffer_get_length(in);
+    evbuffer_drain(in, evbuffer_get_length(in));
+    if(c->lingered > GW_LINGER_MAX_BYTES)
+      conn_close(c, "lingering: too much data");
+    return;
+  }
   if(!c->client[0] && c->srv->ssl) {
     SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
     if(ssl && gw_tls_peer_cn(ssl, c->client, sizeof(c->client)))
@@ -753,12 +768,37 @@ static void read_cb(struct bufferevent *bev, void *arg)
   conn_process(c);
 }
 
+/* A refused request's client may still be sending the body we will never
+ * read.  Closing at once with unread data makes the kernel send a reset,
+ * which can destroy our answer before the client reads it; so, like nginx's
+ * lingering close, end our side (close_notify, FIN) and discard what
+ * arrives for a bounded time. */
+static void start_linger(struct gw_conn *c)
+{
+  int fd = (int)bufferevent_getfd(c->bev);
+  if(c->srv->ssl) {
+    SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+    if(ssl && SSL_is_init_finished(ssl))
+      (void)SSL_shutdown(ssl);
+  }
+  if(fd >= 0)
+    shutdown(fd, SHUT_WR);
+  conn_set_state(c, CONN_LINGERING);
+  evbuffer_drain(bufferevent_get_input(c->bev), evbuffer_get_length(bufferevent_get_input(c->bev)));
+  arm_timer(c, GW_LINGER_MS);
+  bufferevent_enable(c->bev, EV_READ);
+}
+
 static void write_cb(struct bufferevent *bev, void *arg)
 {
   struct gw_conn *c = arg;
   (void)bev;
   if(c->state != CONN_WRITING)
     return;
+  if(!c->keep_alive && c->linger) {
+    start_linger(c);
+    return;
+  }
   if(!c->keep_alive) {
     conn_close(c, "answered, not keep-alive");
     return;
@@ -801,6 +841,8 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
   }
   if(c->state == CONN_WRITING)
     conn_close(c, "write timeout");
+  else if(c->state == CONN_LINGERING)
+    conn_close(c, "lingered");
 }
 
 static void conn_new(struct gw_listener *l, struct event_base *base, evutil_socket_t fd)
