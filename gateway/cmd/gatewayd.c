@@ -46,6 +46,8 @@ struct daemon {
   struct gw_server *api;
   struct timespec drain_started;
   int draining;
+  SSL_CTX *old_ssl[64];        /* contexts made by reloads, freed at exit */
+  size_t n_old_ssl;
   atomic_int ready;
   int api_port, ops_port;
 };
@@ -160,11 +162,31 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 {
   struct daemon *d = arg;
   char err[1024];
+  SSL_CTX *ssl;
   (void)sig; (void)what;
-  if(gw_app_reload(d->app, err, sizeof(err)))
+  /* certificates first: nothing changes unless everything loads */
+  ssl = gw_tls_server_ctx_new(d->cfg, err, sizeof(err));
+  if(!ssl) {
+    gw_log(GW_LOG_ERROR, "reload_refused", "tls: %s", err);
+    return;
+  }
+  if(gw_app_reload(d->app, err, sizeof(err))) {
+    SSL_CTX_free(ssl);
     gw_log(GW_LOG_ERROR, "reload_refused", "%s", err);
-  else
-    gw_log(GW_LOG_INFO, "reloaded", "adapters and ACL re-read");
+    return;
+  }
+  /* Connections already open keep the context they started with; every
+   * context stays allocated until exit (rotations are rare). */
+  if(d->n_old_ssl < sizeof(d->old_ssl) / sizeof(d->old_ssl[0])) {
+    d->old_ssl[d->n_old_ssl++] = ssl;
+    (void)gw_server_set_ssl(d->api, ssl);
+    gw_log(GW_LOG_INFO, "reloaded", "adapters, ACL, attestation keys and TLS certificates re-read");
+  }
+  else {
+    SSL_CTX_free(ssl);
+    gw_log(GW_LOG_WARN, "reloaded", "adapters, ACL and keys re-read; TLS certificates kept "
+           "(restart to rotate them again)");
+  }
 }
 
 /* Writes {"api": P, "ops": P} atomically, for tests and the stack launcher
@@ -380,6 +402,8 @@ out:
   gw_server_free(ops);
   gw_free(fds);
   SSL_CTX_free(ssl);
+  for(size_t i = 0; i < d.n_old_ssl; i++)
+    SSL_CTX_free(d.old_ssl[i]);
   gw_obs_shutdown();
   gw_app_free(d.app);
   if(rc == 0 && !check_only)

@@ -181,12 +181,14 @@ static void retire(struct gw_app *app, void *p, void (*fn)(void *))
 
 static void acl_free_fn(void *p) { gw_acl_free(p); }
 static void registry_free_fn(void *p) { gw_registry_free(p); }
+static void signer_free_fn(void *p) { gw_attest_signer_free(p); }
 
 int gw_app_reload(struct gw_app *app, char *err, size_t errlen)
 {
   struct gw_registry *reg = gw_registry_new();
   struct gw_rtset *rts = NULL, *old;
   struct gw_acl *acl = NULL;
+  struct gw_attest_signer *signer = NULL;
   char why[512];
 
   if(gw_registry_load_dir(reg, app->cfg->adapters_dir, why, sizeof(why))) {
@@ -203,6 +205,13 @@ int gw_app_reload(struct gw_app *app, char *err, size_t errlen)
     snprintf(err, errlen, "acl: %s", why);
     goto fail;
   }
+  signer = gw_attest_signer_new(app->cfg->gateway_id, app->cfg->attest_key,
+                                (const char *const *)app->cfg->attest_previous,
+                                app->cfg->n_attest_previous, why, sizeof(why));
+  if(!signer) {
+    snprintf(err, errlen, "keys.attestation: %s", why);
+    goto fail;
+  }
   /* Readers may still hold the old ACL and registry pointers: they are
    * retired, not freed, until exit (reloads are rare and small). */
   pthread_mutex_lock(app->rts_lock);
@@ -212,12 +221,16 @@ int gw_app_reload(struct gw_app *app, char *err, size_t errlen)
   app->acl = acl;
   retire(app, app->registry, registry_free_fn);
   app->registry = reg;
+  retire(app, app->signer, signer_free_fn);
+  app->signer = signer;
   pthread_mutex_unlock(app->rts_lock);
   gw_obs_rebind_breakers(app);
   gw_rtset_release(old);
   return 0;
 
 fail:
+  gw_attest_signer_free(signer);
+  gw_acl_free(acl);
   gw_rtset_release(rts);
   gw_registry_free(reg);
   return -1;

@@ -54,7 +54,8 @@
 
 struct gw_server {
   const struct gw_config *cfg;
-  SSL_CTX *ssl;
+  SSL_CTX *ssl;                /* NULL: plain; fixed at creation */
+  _Atomic(SSL_CTX *) ssl_current;  /* the context new connections use (reload swaps it) */
   const struct gw_route *routes;
   size_t n_routes;
   char name[16];
@@ -132,6 +133,7 @@ struct gw_server *gw_server_new(const struct gw_config *cfg, SSL_CTX *ssl,
   struct gw_server *srv = gw_calloc(1, sizeof(*srv));
   srv->cfg = cfg;
   srv->ssl = ssl;
+  atomic_init(&srv->ssl_current, ssl);
   srv->routes = routes;
   srv->n_routes = n_routes;
   snprintf(srv->name, sizeof(srv->name), "%s", name);
@@ -143,6 +145,14 @@ struct gw_server *gw_server_new(const struct gw_config *cfg, SSL_CTX *ssl,
 void gw_server_free(struct gw_server *srv)
 {
   gw_free(srv);
+}
+
+int gw_server_set_ssl(struct gw_server *srv, SSL_CTX *ssl)
+{
+  if(!srv->ssl || !ssl)
+    return -1;
+  atomic_store(&srv->ssl_current, ssl);
+  return 0;
 }
 
 int gw_server_open_connections(const struct gw_server *srv)
@@ -858,7 +868,7 @@ static void conn_new(struct gw_listener *l, struct event_base *base, evutil_sock
   c->base = base;
   c->state = CONN_READ_HEAD;
   if(srv->ssl) {
-    SSL *ssl = SSL_new(srv->ssl);
+    SSL *ssl = SSL_new(atomic_load(&srv->ssl_current));
     if(!ssl) {
       close(fd);
       gw_free(c);

@@ -64,4 +64,28 @@ grep '"event":"reload_refused"' "$LOG" | head -1 | grep -q 'chsi.json' || fail "
 v=$(curl -fsS --cacert "$P/gateway-ca.pem" --cert "$P/clients/engine.pem" --key "$P/clients/engine.key" \
       "$GW/v1/agencies" | jq -r '.agencies[] | select(.adapter == "chsi.degrees") | .adapter_version')
 [ "$v" = 11 ] || fail "chsi adapter version after reloads: $v (want 11)"
-echo "ok: $n requests, 0 failed, across 10 reloads"
+
+# rotation: a new server certificate and a new attestation key, then SIGHUP;
+# new connections see the new certificate, /v1/keys the new kid
+serial() {
+  echo | openssl s_client -connect "${GW#https://}" -cert "$P/clients/engine.pem" -key "$P/clients/engine.key" \
+    -CAfile "$P/gateway-ca.pem" 2>/dev/null | openssl x509 -noout -serial
+}
+kid() {
+  curl -fsS --cacert "$P/gateway-ca.pem" --cert "$P/clients/engine.pem" --key "$P/clients/engine.key" \
+    "$GW/v1/keys" | jq -r '.keys[0].kid'
+}
+old_serial=$(serial)
+old_kid=$(kid)
+openssl req -new -key "$P/gateway/server.key" -subj /CN=gateway -out "$tmp/server.csr" 2>/dev/null
+printf 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\nextendedKeyUsage=serverAuth\n' >"$tmp/ext"
+openssl x509 -req -in "$tmp/server.csr" -CA "$P/gateway-ca.pem" -CAkey "$P/private/gateway-ca.key" \
+  -set_serial 0x1234567 -days 30 -extfile "$tmp/ext" -out "$P/gateway/server.pem" 2>/dev/null
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$P/gateway/attest.key" 2>/dev/null
+before=$(reloads)
+kill -HUP "$PID"
+for _ in $(seq 1 200); do [ "$(reloads)" -gt "$before" ] && break; sleep 0.05; done
+new_serial=$(serial)
+[ "$new_serial" = "serial=01234567" ] || fail "certificate not rotated: $old_serial -> $new_serial"
+[ "$(kid)" != "$old_kid" ] || fail "attestation key not rotated"
+echo "ok: $n requests, 0 failed, across 10 reloads; certificate and attestation key rotated"

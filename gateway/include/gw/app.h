@@ -76,7 +76,8 @@ struct gw_worker_ctx {
 struct gw_app *gw_app_new(const struct gw_config *cfg, int check_only, char *err, size_t errlen);
 void gw_app_free(struct gw_app *app);
 
-/* Re-reads the adapters directory and the ACL (SIGHUP).  Everything is
+/* Re-reads the adapters directory, the ACL and the attestation keys
+ * (SIGHUP; the TLS certificates are the daemon's, see gatewayd.c).  Everything is
  * loaded and checked first; only if all of it is valid is the new set
  * published, atomically: requests in flight finish on what they started
  * with.  On error returns -1 with "what: why" in err and changes nothing.

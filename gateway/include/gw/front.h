@@ -44,6 +44,11 @@ struct gw_server *gw_server_new(const struct gw_config *cfg, SSL_CTX *ssl,
                                 const char *name);
 void gw_server_free(struct gw_server *srv);
 
+/* Switches a TLS server to a new context (certificate rotation): new
+ * connections use `ssl`, open ones keep theirs.  `ssl` (borrowed) and every
+ * earlier context must outlive the server.  -1 for a plain server. */
+int gw_server_set_ssl(struct gw_server *srv, SSL_CTX *ssl);
+
 /* Connections currently open on this server, across workers. */
 int gw_server_open_connections(const struct gw_server *srv);
 
