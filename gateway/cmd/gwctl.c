@@ -22,6 +22,10 @@ static void usage(FILE *fp)
           "                          check adapter definitions as the gateway loads them\n"
           "  adapter test FILE --subject ID --name NAME [--schemas DIR] [--deadline MS] [--json]\n"
           "                          one real exchange with the agency: facts, signature, timing\n"
+          "  adapter push FILE (--stack S | --url URL --cacert CA --cert C --key K)\n"
+          "                          validate, then register or replace through the admin API\n"
+          "  status (--stack S | --url URL --cacert CA --cert C --key K [--ops URL]) [--json]\n"
+          "                          readiness, audit log size, breaker state per adapter\n"
           "  verify --jwks FILE|URL [--cacert CA] [--json] [INPUT]\n"
           "                          check attestations offline (a query response,\n"
           "                          or one compact JWS per line)\n"
@@ -74,6 +78,8 @@ int main(int argc, char **argv)
     return gwctl_query(argc - 1, argv + 1);
   if(argc >= 2 && !strcmp(argv[1], "adapter"))
     return gwctl_adapter(argc - 1, argv + 1);
+  if(argc >= 2 && !strcmp(argv[1], "status"))
+    return gwctl_status(argc - 1, argv + 1);
   usage(stderr);
   return 2;
 }

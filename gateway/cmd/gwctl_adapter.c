@@ -238,6 +238,9 @@ int gwctl_adapter(int argc, char **argv)
     return validate(argc - 2, argv + 2);
   if(argc >= 2 && !strcmp(argv[1], "test"))
     return test(argc - 1, argv + 1);
-  fprintf(stderr, "usage: gwctl adapter validate FILE... | gwctl adapter test FILE --subject ID --name NAME\n");
+  if(argc >= 2 && !strcmp(argv[1], "push"))
+    return gwctl_adapter_push(argc - 1, argv + 1);
+  fprintf(stderr, "usage: gwctl adapter validate FILE... | test FILE --subject ID --name NAME | "
+                  "push FILE --stack S\n");
   return 2;
 }

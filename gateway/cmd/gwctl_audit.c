@@ -184,6 +184,9 @@ int gwctl_stack_load(const char *path, struct gwctl_stack *st, char *err, size_t
   st->engine_key = dup_path(root, "pki", "clients", "engine", "key");
   st->auditor_cert = dup_path(root, "pki", "clients", "auditor", "cert");
   st->auditor_key = dup_path(root, "pki", "clients", "auditor", "key");
+  st->admin_cert = dup_path(root, "pki", "clients", "admin", "cert");
+  st->admin_key = dup_path(root, "pki", "clients", "admin", "key");
+  st->ops_url = dup_path(root, "gateway", "ops_url", NULL, NULL);
   st->unseal_key = dup_path(root, "pki", "auditor_unseal_key", NULL, NULL);
   st->pki_dir = dup_path(root, "pki", "dir", NULL, NULL);
   json_decref(root);
@@ -202,6 +205,9 @@ void gwctl_stack_free(struct gwctl_stack *st)
   gw_free(st->engine_cert);
   gw_free(st->engine_key);
   gw_free(st->auditor_cert);
+  gw_free(st->admin_cert);
+  gw_free(st->admin_key);
+  gw_free(st->ops_url);
   gw_free(st->auditor_key);
   gw_free(st->unseal_key);
   gw_free(st->pki_dir);

@@ -50,6 +50,8 @@ struct gwctl_stack {
   char *url, *gateway_ca;
   char *engine_cert, *engine_key;
   char *auditor_cert, *auditor_key;
+  char *admin_cert, *admin_key;
+  char *ops_url;
   char *unseal_key, *pki_dir;
 };
 

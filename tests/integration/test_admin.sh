@@ -87,4 +87,18 @@ r=$(as admin PUT /v1/adapters/chsi.degrees --data-binary "@$tmp/v2.json")
 [ "$(status "$r")" = 201 ] || fail "re-create: $r"
 r=$(query); [ "$(body "$r" | jq -r '.facts["education.degrees"].status')" = ok ] || fail "re-created adapter: $r"
 r=$(as admin DELETE /v1/adapters/nope.nope); [ "$(status "$r")" = 404 ] || fail "delete unknown: $r"
+
+# the same through gwctl: push (validated locally first) and status
+gwctl=$build/gateway/gwctl
+jq '.version = 3' "$tmp/v2.json" >"$A/../v3.json"
+mkdir -p "$tmp/stack/push" && mv "$A/../v3.json" "$tmp/stack/push/chsi.json"
+out=$("$gwctl" adapter push "$tmp/stack/push/chsi.json" --stack "$S") || fail "gwctl push: $out"
+[[ "$out" == *"chsi.degrees version 3 active"* ]] || fail "gwctl push: $out"
+jq '.version = 4 | .policy.retries = "many"' "$tmp/v2.json" >"$tmp/stack/push/chsi.json"
+rc=0; out=$("$gwctl" adapter push "$tmp/stack/push/chsi.json" --stack "$S") || rc=$?
+[ "$rc" = 1 ] || fail "gwctl push of a broken adapter: exit $rc"
+[ "$out" = "$tmp/stack/push/chsi.json: policy.retries: must be an integer" ] || fail "gwctl push: $out"
+out=$("$gwctl" status --stack "$S") || fail "gwctl status: $out"
+grep -q '^gateway .* ready$' <<<"$out" || fail "status readiness: $out"
+grep -qE '^chsi\.degrees +chsi +closed ' <<<"$out" || fail "status adapters: $out"
 echo ok
