@@ -136,7 +136,9 @@ enum gw_map_result gw_map_no_match(struct gw_map_run *run, const struct gw_value
 
 /* Writes s[0..n) into buf as a double-quoted, escaped, possibly cut string
  * for a message; never more than QUOTE_MAX input bytes, never splitting a
- * UTF-8 sequence. */
+ * UTF-8 sequence.  Digits are shown as '#': a message says what shape of
+ * value was wrong ("####-##-##"), but an agency value may hold an identity
+ * number, and messages reach answers and the cache. */
 static void quote(const char *s, size_t n, char *buf, size_t buflen)
 {
   static const char hex[] = "0123456789abcdef";
@@ -158,6 +160,8 @@ static void quote(const char *s, size_t n, char *buf, size_t buflen)
       buf[o++] = hex[c >> 4];
       buf[o++] = hex[c & 0xF];
     }
+    else if(c >= '0' && c <= '9')
+      buf[o++] = '#';
     else
       buf[o++] = (char)c;
   }
