@@ -43,6 +43,7 @@
 #include "gw/alloc.h"
 #include "gw/config.h"
 #include "gw/log.h"
+#include "gw/observe.h"
 #include "gw/tls.h"
 #include "http_int.h"
 
@@ -363,6 +364,8 @@ static long long elapsed_us(const struct timespec *t0)
 static void log_request(const struct gw_req *req, const struct gw_conn *c, int status)
 {
   json_t *f;
+  gw_obs_http(req->route ? req->route : "(unmatched)", req->method ? req->method : "-", status,
+              elapsed_us(&req->started));
   if(!gw_log_enabled(GW_LOG_INFO))
     return;
   f = json_object();

@@ -32,6 +32,8 @@ metric() { awk -v k="$1" '$1 == k { print $2 }' "$tmp/metrics.txt"; }
 [ "$(metric 'gw_query_facts_total{fact="education.degrees",status="ok"}')" = 2 ] \
   || fail "education.degrees ok count: $(grep gw_query_facts_total "$tmp/metrics.txt")"
 [ "$(metric 'gw_audit_entries_total{kind="query"}')" = 2 ] || fail "audit query count"
+[ "$(metric 'gw_http_requests_total{route="/v1/facts/query",method="POST",status="200"}')" = 2 ] \
+  || fail "http request count: $(grep gw_http_requests_total "$tmp/metrics.txt")"
 [ "$(metric 'gw_audit_entries_total{kind="fetch"}')" = 3 ] || fail "audit fetch count (3 agencies once)"
 [ "$(metric gw_cache_hits_total)" = 3 ] || fail "cache hits: $(metric gw_cache_hits_total)"
 [ "$(metric gw_cache_misses_total)" = 3 ] || fail "cache misses: $(metric gw_cache_misses_total)"
