@@ -136,8 +136,9 @@ static enum gw_audit_result open_files(struct gw_audit_log *log, struct gw_audit
   }
   if(fd < 0)
     return io_error(rep, "cannot open log-id");
-  n = read(fd, text, sizeof(text));
+  n = read(fd, text, sizeof(text) - 1);
   close(fd);
+  text[n > 0 ? n : 0] = '\0';            /* strspn below needs a string */
   if(n != GW_AUDIT_LOG_ID_LEN + 1 || text[GW_AUDIT_LOG_ID_LEN] != '\n' ||
      strspn(text, "0123456789abcdef") != GW_AUDIT_LOG_ID_LEN)
     return corrupt(rep, 0, 0, "log-id is not 32 lowercase hex characters and a newline");

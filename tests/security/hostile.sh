@@ -145,7 +145,13 @@ for forged in 中国科学院大学 核科学与技术 临床医学 "University 
 done
 
 grown=$(((RSS_MAX - RSS_START) / 1024))
-check_le "huge_body x6 (64 MiB each): RSS grew ${grown} MiB (< 32)" "$grown" 31
+if [ "${GW_SANITIZED:-0}" = 1 ]; then
+  # ASan keeps freed memory in quarantine, so RSS says nothing here; the
+  # bound is asserted in the plain build
+  echo "info - huge_body x6 (64 MiB each): RSS grew ${grown} MiB under ASan (not asserted)"
+else
+  check_le "huge_body x6 (64 MiB each): RSS grew ${grown} MiB (< 32)" "$grown" 31
+fi
 note "gateway RSS ${RSS_START} KiB before huge_body, at most ${RSS_MAX} KiB after"
 
 check "/etc/passwd in no answer" "$(grep -c -F "$PASSWD_LINE" "$ANSWERS" || true)" 0
