@@ -562,14 +562,19 @@ static void query_finish(struct query *q)
 
 static void on_done_event(evutil_socket_t fd, short what, void *arg)
 {
+  struct query *q = arg;
   (void)fd; (void)what;
-  query_finish(arg);
+  if(!q->finishing)            /* the deadline may have finished it first */
+    query_finish(q);
 }
 
 static void on_deadline(evutil_socket_t fd, short what, void *arg)
 {
   struct query *q = arg;
   (void)fd; (void)what;
+  if(q->finishing)             /* every group answered in this same loop turn */
+    return;
+  event_del(q->done_ev);
   for(size_t i = 0; i < q->n_groups; i++) {
     struct qgroup *g = &q->groups[i];
     if(g->state == G_DONE)
