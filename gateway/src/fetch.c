@@ -20,7 +20,9 @@
  */
 #include "gw/fetch.h"
 
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -100,6 +102,8 @@ struct gw_adapter_rt *gw_adapter_rt_new(struct gw_adapter *a, char *err, size_t 
 {
   struct gw_adapter_rt *rt = gw_calloc(1, sizeof(*rt));
   atomic_init(&rt->refs, 1);
+  rt->recent.lock = gw_malloc(sizeof(pthread_mutex_t));
+  pthread_mutex_init(rt->recent.lock, NULL);
   rt->adapter = gw_adapter_ref(a);
   if(gw_codec_keys_init(&rt->keys, a, err, errlen))
     goto fail;
@@ -141,6 +145,8 @@ void gw_adapter_rt_unref(struct gw_adapter_rt *rt)
   if(!rt || atomic_fetch_sub(&rt->refs, 1) != 1)
     return;
   gw_codec_keys_clear(&rt->keys);
+  pthread_mutex_destroy(rt->recent.lock);
+  gw_free(rt->recent.lock);
   if(rt->policy)
     gw_policy_state_free(rt->policy);
   gw_adapter_unref(rt->adapter);
@@ -270,10 +276,68 @@ static const char *fetch_result(const struct gw_fetch *f)
   return r->n_facts && (size_t)nf == r->n_facts ? "not_found" : "ok";
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+json_t *gw_adapter_rt_recent(struct gw_adapter_rt *rt)
+{
+  struct gw_rt_recent *r = &rt->recent;
+  uint32_t lat[GW_RT_RECENT];
+  size_t n, failed = 0;
+  json_t *o = json_object();
+  pthread_mutex_lock(r->lock);
+  n = r->count;
+  memcpy(lat, r->latency_us, n * sizeof(lat[0]));
+  for(size_t i = 0; i < n; i++)
+    failed += r->failed[i];
+  json_object_set_new(o, "fetches", json_integer((json_int_t)r->total));
+  json_object_set_new(o, "window", json_integer((json_int_t)n));
+  json_object_set_new(o, "last_error", r->last_error
+    ? json_pack("{s:s, s:I}", "code", r->last_error, "at", (json_int_t)r->last_error_at)
+    : json_null());
+  pthread_mutex_unlock(r->lock);
+  qsort(lat, n, sizeof(lat[0]), cmp_u32);
+  if(n)
+    json_object_set_new(o, "latency_ms",
+                        json_pack("{s:f, s:f, s:f}", "p50", lat[(n - 1) / 2] / 1000.0,
+                                  "p90", lat[(n - 1) * 9 / 10] / 1000.0,
+                                  "p99", lat[(n - 1) * 99 / 100] / 1000.0));
+  else
+    json_object_set_new(o, "latency_ms", json_null());
+  json_object_set_new(o, "error_rate", json_real(n ? (double)failed / (double)n : 0.0));
+  return o;
+}
+
+/* Records a finished fetch in the adapter's recent figures. */
+static void note_recent(const struct gw_fetch *f, const char *result)
+{
+  struct gw_rt_recent *r = &f->rt->recent;
+  int bad = strcmp(result, "ok") && strcmp(result, "not_found");
+  pthread_mutex_lock(r->lock);
+  r->latency_us[r->next] = f->result.latency_us > UINT32_MAX ? UINT32_MAX
+                                                             : (uint32_t)f->result.latency_us;
+  r->failed[r->next] = (uint8_t)bad;
+  r->next = (r->next + 1) % GW_RT_RECENT;
+  if(r->count < GW_RT_RECENT)
+    r->count++;
+  r->total++;
+  if(bad) {
+    r->total_failed++;
+    r->last_error = result;
+    r->last_error_at = (int64_t)time(NULL);
+  }
+  pthread_mutex_unlock(r->lock);
+}
+
 static void log_exchange(const struct gw_fetch *f)
 {
   json_t *o;
-  gw_obs_fetch(f->rt->adapter->id, fetch_result(f));
+  const char *result = fetch_result(f);
+  gw_obs_fetch(f->rt->adapter->id, result);
+  note_recent(f, result);
   if(!gw_log_enabled(GW_LOG_INFO))
     return;
   o = json_object();

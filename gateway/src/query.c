@@ -1013,6 +1013,7 @@ void gw_query_agencies(struct gw_req *req, void *arg)
   for(size_t i = 0; i < rts->n; i++) {
     json_t *o = gw_policy_state_snapshot(rts->rt[i]->policy, gw_policy_now_ms());
     json_object_set_new(o, "agency", json_string(rts->rt[i]->adapter->agency));
+    json_object_set_new(o, "recent", gw_adapter_rt_recent(rts->rt[i]));
     json_object_set_new(o, "adapter_version", json_integer(rts->rt[i]->adapter->version));
     json_array_append_new(list, o);
   }

@@ -43,6 +43,23 @@ metric() { awk -v k="$1" '$1 == k { print $2 }' "$tmp/metrics.txt"; }
 [ "$(metric 'gw_upstream_request_duration_seconds_count{adapter="credit.status"}')" = 1 ] || fail "upstream histogram"
 [ "$(metric 'gw_query_duration_seconds_count{purpose="talent.graduate",result="complete"}')" = 2 ] \
   || fail "query duration count"
+# GET /v1/agencies: recent latency percentiles, error rate, last error
+ag() {
+  curl -fsS --cacert "$P/gateway-ca.pem" --cert "$P/clients/engine.pem" --key "$P/clients/engine.key" \
+    "$GW/v1/agencies" | jq -c --arg a "$1" '.agencies[] | select(.adapter == $a) | .recent'
+}
+r=$(ag chsi.degrees)
+[ "$(jq .fetches <<<"$r")" = 1 ] || fail "chsi recent fetches: $r"
+jq -e '.latency_ms.p50 > 0 and .latency_ms.p99 >= .latency_ms.p50 and .error_rate == 0 and .last_error == null' \
+  <<<"$r" >/dev/null || fail "chsi recent figures: $r"
+CONTROL=$(jq -r .mocks.control_url "$S")
+curl -fsS -X PUT -d '{"mode":"http_500"}' "$CONTROL/agencies/credit/fault" >/dev/null
+q "{\"subject\":{\"id_type\":\"cn-resident-id\",\"id\":\"$ID\",\"name\":\"$NAME\"},\"facts\":[\"credit.status\"],\"purpose\":\"talent.graduate\",\"max_age_s\":0}" >/dev/null
+curl -fsS -X DELETE "$CONTROL/agencies/credit/fault" >/dev/null
+r=$(ag credit.status)
+jq -e '.fetches == 2 and .error_rate == 0.5 and .last_error.code == "agency_fault" and .last_error.at > 0' \
+  <<<"$r" >/dev/null || fail "credit recent figures after a fault: $r"
+
 # nothing personal in any label or value
 ! grep -q -- "$ID" "$tmp/metrics.txt" || fail "identity number in /metrics"
 ! grep -q -- "$NAME" "$tmp/metrics.txt" || fail "name in /metrics"

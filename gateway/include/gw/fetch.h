@@ -26,6 +26,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <jansson.h>
 
 #include "gw/adapter.h"
 #include "gw/codec.h"
@@ -37,6 +38,19 @@ struct gw_oauth;
 struct gw_factschema_set;
 struct gw_policy_state;
 
+#define GW_RT_RECENT 256              /* fetches kept for /v1/agencies figures */
+
+/* Recent fetches of one adapter (all workers), for GET /v1/agencies. */
+struct gw_rt_recent {
+  void *lock;                        /* pthread_mutex_t */
+  uint32_t latency_us[GW_RT_RECENT]; /* ring of the last fetches' durations */
+  uint8_t failed[GW_RT_RECENT];
+  size_t next, count;
+  uint64_t total, total_failed;
+  const char *last_error;            /* static storage: an error code */
+  int64_t last_error_at;             /* Unix seconds */
+};
+
 struct gw_adapter_rt {
   atomic_int refs;
   struct gw_adapter *adapter;        /* one reference */
@@ -44,7 +58,13 @@ struct gw_adapter_rt {
   struct gw_policy_state *policy;
   struct gw_oauth_client oauth;      /* GW_AUTH_OAUTH2 only; strings borrowed from adapter */
   const char *channel;               /* "mtls" with a client certificate, else "tls" */
+  struct gw_rt_recent recent;
 };
+
+/* A JSON object (new reference) with the adapter's recent figures:
+ * {"fetches", "window", "latency_ms": {"p50","p90","p99"}, "error_rate",
+ *  "last_error": {"code", "at"} | null}. */
+json_t *gw_adapter_rt_recent(struct gw_adapter_rt *rt);
 
 /* Builds the runtime of an adapter version (takes its own reference).
  * NULL with a reason in err when its keys do not load. */
