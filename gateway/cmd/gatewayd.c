@@ -1,11 +1,13 @@
 /*
  * gatewayd.c - the gateway daemon: start-up, workers, signals.
  *
- * The main thread reads the config, binds every socket (so a bad address
- * fails before anything starts), starts the workers, then runs its own
- * event_base for signals and the ops listener (/healthz, /readyz).  Workers
- * serve the HTTPS API.  SIGTERM and SIGINT stop cleanly: readiness drops,
- * listeners close, worker loops end, threads are joined, memory is freed.
+ * The main thread reads the config, builds the shared state (adapters,
+ * ACL, keys, cache, audit log), binds every socket (so a bad address fails
+ * before anything starts), starts the workers, then runs its own event_base
+ * for signals, checkpoints and the ops listener (/healthz, /readyz,
+ * /metrics).  Workers serve the HTTPS API.  SIGHUP reloads adapters, ACL,
+ * keys and the TLS certificate; SIGTERM and SIGINT drain (stop accepting,
+ * answer what was accepted), then close the audit log and free everything.
  */
 #include <errno.h>
 #include <getopt.h>
