@@ -24,9 +24,18 @@
  *      the engine client, with the record's purpose and max_age_s 0 (fresh
  *      from the agencies).  The new subject_ref must equal the record's: that
  *      proves the unsealed subject is the one the record is about.
- *   5. The old value is the one in the record's own attestation (the signed
- *      JWS, verified with the gateway's JWKS and its SHA-256 matched with
- *      attestation_sha256).  A record holding only the hash has no value to
+ *   5. The old value is the one in the attestation the record cites (the
+ *      signed JWS, verified with the gateway's JWKS, its SHA-256 equal to
+ *      attestation_sha256, its fact and sub the record's).  An attestation
+ *      is made once per fetch and served from the cache, so the fetch record
+ *      holds it and query records cite it by attestation_sha256; phase 1
+ *      keeps, per attestation a fetch record holds, only its SHA-256 and the
+ *      record's index (sorted, bsearch), and the record is read again when
+ *      a sampled fact cites it.  Older query records carry the attestation
+ *      themselves, and that one is used.  A cited attestation that no fetch
+ *      record holds means the log is incomplete: "not comparable" and a
+ *      problem.  Query records written before any fetch record held
+ *      attestations (the oldest format: the hash alone) have no value to
  *      compare: "not comparable", never a guess.
  * Per fact: same, different (old -> new), or not comparable (why).  Exit 0
  * when nothing differs and nothing failed, 1 otherwise, 2 on usage errors.
@@ -70,6 +79,14 @@ struct candidate {
   uint8_t leaf[GW_MERKLE_HASH_LEN];
 };
 
+/* An attestation a fetch record holds: its SHA-256 and that record's index.
+ * The JWS itself is read again only when a sampled fact cites it, so memory
+ * stays at 40 bytes per attestation however long the log. */
+struct held {
+  uint8_t sha256[32];
+  uint64_t index;
+};
+
 struct sampler {
   struct gwctl_http auditor, engine;
   struct gw_jws_key **keys;
@@ -78,9 +95,14 @@ struct sampler {
   X509 *unseal_cert;
   struct candidate *cand;
   size_t n_cand, cap_cand;
+  struct held *held;       /* sorted by sha256 after phase 1 */
+  size_t n_held, cap_held;
+  uint64_t first_held;     /* index of the first fetch record holding one */
+  json_t *fetch_rec;       /* the fetch record last read again, and its index */
+  uint64_t fetch_index;
   uint64_t seed;
   /* counters */
-  uint64_t records, queries, skipped_rechecks, past_checkpoint;
+  uint64_t records, queries, fetches, skipped_rechecks, past_checkpoint;
   unsigned long same, different, not_comparable, problems;
   json_t *diffs;           /* array of lines printed at the end */
 };
@@ -113,6 +135,67 @@ static int by_index(const void *a, const void *b)
 {
   const struct candidate *x = a, *y = b;
   return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static int by_sha256(const void *a, const void *b)
+{
+  const struct held *x = a, *y = b;
+  return memcmp(x->sha256, y->sha256, sizeof(x->sha256));
+}
+
+/* 64 lowercase hex digits (as records write attestation_sha256) into 32
+ * bytes; 0, or -1 when `hex` is anything else. */
+static int hex_sha256(const char *hex, uint8_t out[32])
+{
+  static const char digits[] = "0123456789abcdef";
+  if(!hex || strlen(hex) != 64)
+    return -1;
+  for(int i = 0; i < 64; i++) {
+    const char *d = strchr(digits, hex[i]);
+    if(!d)
+      return -1;
+    if(i % 2)
+      out[i / 2] = (uint8_t)(out[i / 2] | (d - digits));
+    else
+      out[i / 2] = (uint8_t)((d - digits) << 4);
+  }
+  return 0;
+}
+
+/* Phase 1 for a fetch record: keeps where each attestation it holds is,
+ * once its SHA-256 is checked against the recorded attestation_sha256 (a
+ * mismatch is a problem, and that attestation is not kept).  Fetch records
+ * written before they held attestations have none: nothing to keep. */
+static void collect_attestations(struct sampler *s, json_t *rec, uint64_t index)
+{
+  const char *fact;
+  json_t *f;
+
+  s->fetches++;
+  json_object_foreach(json_object_get(rec, "facts"), fact, f) {
+    const char *jws = json_string_value(json_object_get(f, "attestation"));
+    uint8_t md[32], want[32];
+
+    if(!jws)
+      continue;
+    EVP_Digest(jws, strlen(jws), md, NULL, EVP_sha256(), NULL);
+    if(hex_sha256(json_string_value(json_object_get(f, "attestation_sha256")), want) ||
+       memcmp(md, want, sizeof(md))) {
+      printf("PROBLEM: fetch record %llu, %s: the attestation does not match its recorded "
+             "attestation_sha256\n", (unsigned long long)index, fact);
+      s->problems++;
+      continue;
+    }
+    if(s->n_held == s->cap_held) {
+      s->cap_held = s->cap_held ? 2 * s->cap_held : 256;
+      s->held = gw_realloc(s->held, s->cap_held * sizeof(*s->held));
+    }
+    memcpy(s->held[s->n_held].sha256, md, sizeof(md));
+    s->held[s->n_held].index = index;
+    if(!s->n_held)
+      s->first_held = index;
+    s->n_held++;
+  }
 }
 
 /* Decodes one entry of an entries page into its record bytes. */
@@ -184,7 +267,9 @@ static int read_log(struct sampler *s, const struct gw_checkpoint *cp)
       gw_free(data);
       kind = json_string_value(json_object_get(rec, "kind"));
       case_ref = json_string_value(json_object_get(rec, "case_ref"));
-      if(kind && !strcmp(kind, "query")) {
+      if(kind && !strcmp(kind, "fetch"))
+        collect_attestations(s, rec, next);
+      else if(kind && !strcmp(kind, "query")) {
         if(case_ref && !strncmp(case_ref, SAMPLE_CASE_PREFIX, strlen(SAMPLE_CASE_PREFIX)))
           s->skipped_rechecks++;
         else {
@@ -222,34 +307,38 @@ static int read_log(struct sampler *s, const struct gw_checkpoint *cp)
     goto out;
   }
   s->records = next;
+  if(s->n_held)
+    qsort(s->held, s->n_held, sizeof(*s->held), by_sha256);
   rc = 0;
 out:
   gw_merkle_tree_free(tree);
   return rc;
 }
 
-/* Reads record `c` again and checks it is the leaf phase 1 hashed. */
-static json_t *fetch_record(struct sampler *s, const struct candidate *c)
+/* Reads record `index` again.  With `leaf`, it must be the leaf phase 1
+ * hashed; without, the caller checks what it takes from it.  A new
+ * reference, or NULL (said, as a PROBLEM line). */
+static json_t *read_record(struct sampler *s, uint64_t index, const uint8_t *leaf)
 {
   struct gwctl_http_resp r;
   char path[96], err[512];
   unsigned char *data = NULL;
   size_t len;
-  uint8_t leaf[GW_MERKLE_HASH_LEN];
+  uint8_t md[GW_MERKLE_HASH_LEN];
   json_t *doc, *rec = NULL;
 
   snprintf(path, sizeof(path), "/v1/audit/entries?start=%llu&count=1",
-           (unsigned long long)c->index);
+           (unsigned long long)index);
   if(gwctl_http_get_ok(&s->auditor, path, SAMPLE_PAGE_MAX, &r, err, sizeof(err))) {
     printf("  PROBLEM: %s\n", err);
     return NULL;
   }
   doc = json_loadb(r.body, r.len, JSON_REJECT_DUPLICATES, NULL);
   gwctl_http_free(&r);
-  if(entry_bytes(json_array_get(json_object_get(doc, "entries"), 0), c->index, &data, &len) ||
-     gw_merkle_hash_leaf(data, len, leaf) != GW_MERKLE_OK ||
-     memcmp(leaf, c->leaf, GW_MERKLE_HASH_LEN))
-    printf("  PROBLEM: record %llu changed since it was read\n", (unsigned long long)c->index);
+  if(entry_bytes(json_array_get(json_object_get(doc, "entries"), 0), index, &data, &len) ||
+     (leaf && (gw_merkle_hash_leaf(data, len, md) != GW_MERKLE_OK ||
+               memcmp(md, leaf, GW_MERKLE_HASH_LEN))))
+    printf("  PROBLEM: record %llu changed since it was read\n", (unsigned long long)index);
   else
     rec = json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES, NULL);
   gw_free(data);
@@ -309,21 +398,81 @@ out:
   return rc;
 }
 
-/* The value a recorded attestation vouches for (a new reference), or NULL
- * with the reason it cannot be used. */
-static json_t *recorded_value(struct sampler *s, json_t *old, const char *fact,
+/* The attestation whose SHA-256 is `sha256`, as the fetch record phase 1
+ * found it in holds it now (a new reference to the JSON string), or NULL
+ * with the reason (each one a problem). */
+static json_t *held_attestation(struct sampler *s, const uint8_t sha256[32], const char **why)
+{
+  struct held key, *h = NULL;
+  const char *fact;
+  json_t *f;
+
+  memcpy(key.sha256, sha256, sizeof(key.sha256));
+  if(s->n_held)
+    h = bsearch(&key, s->held, s->n_held, sizeof(*s->held), by_sha256);
+  if(!h) {
+    *why = "no fetch record in the log holds the attestation this record cites";
+    s->problems++;
+    return NULL;
+  }
+  /* The facts of one query often come from one fetch: read it once. */
+  if(!s->fetch_rec || s->fetch_index != h->index) {
+    json_decref(s->fetch_rec);
+    s->fetch_index = h->index;
+    s->fetch_rec = read_record(s, h->index, NULL);
+  }
+  if(!s->fetch_rec) {
+    *why = "the fetch record holding the cited attestation cannot be read again";
+    s->problems++;
+    return NULL;
+  }
+  json_object_foreach(json_object_get(s->fetch_rec, "facts"), fact, f) {
+    json_t *a = json_object_get(f, "attestation");
+    uint8_t md[32];
+    if(!json_is_string(a))
+      continue;
+    EVP_Digest(json_string_value(a), json_string_length(a), md, NULL, EVP_sha256(), NULL);
+    if(!memcmp(md, sha256, sizeof(md)))
+      return json_incref(a);
+  }
+  *why = "the fetch record holding the cited attestation changed since it was read";
+  s->problems++;
+  return NULL;
+}
+
+/* The value the attestation a record cites vouches for (a new reference),
+ * or NULL with the reason it cannot be used.  `index` is the record's. */
+static json_t *recorded_value(struct sampler *s, uint64_t index, json_t *old, const char *fact,
                               const char *subject_ref, const char **why)
 {
   const char *jws = json_string_value(json_object_get(old, "attestation"));
   const char *hash = json_string_value(json_object_get(old, "attestation_sha256"));
   unsigned char md[32], *payload = NULL;
+  uint8_t cited[32];
   char hex[65];
   size_t plen;
-  json_t *p, *v = NULL;
+  json_t *from_fetch = NULL, *p, *v = NULL;
 
   if(!jws) {
-    *why = "the record holds only the attestation's hash, not the value";
-    return NULL;
+    /* The record cites the attestation a fetch record holds. */
+    if(!hash) {
+      *why = "the record cites no attestation";
+      s->problems++;
+      return NULL;
+    }
+    if(hex_sha256(hash, cited)) {
+      *why = "the record's attestation_sha256 is not a SHA-256 in hex";
+      s->problems++;
+      return NULL;
+    }
+    if(!s->n_held || index < s->first_held) {
+      *why = "the record holds only the attestation's hash, and was written before fetch "
+             "records held attestations";
+      return NULL;
+    }
+    if(!(from_fetch = held_attestation(s, cited, why)))
+      return NULL;
+    jws = json_string_value(from_fetch);
   }
   EVP_Digest(jws, strlen(jws), md, NULL, EVP_sha256(), NULL);
   for(int i = 0; i < 32; i++)
@@ -331,13 +480,13 @@ static json_t *recorded_value(struct sampler *s, json_t *old, const char *fact,
   if(hash && strcmp(hash, hex)) {
     *why = "the recorded attestation does not match its recorded hash";
     s->problems++;
-    return NULL;
+    goto out;
   }
   if(gw_jws_verify_compact_set((const struct gw_jws_key *const *)s->keys, s->n_keys,
                                GW_ATTEST_TYP, jws, strlen(jws), &payload, &plen, NULL)
      != GW_JWS_OK) {
     *why = "the recorded attestation does not verify with the gateway's current keys";
-    return NULL;
+    goto out;
   }
   p = json_loadb((const char *)payload, plen, JSON_REJECT_DUPLICATES, NULL);
   gw_free(payload);
@@ -353,6 +502,8 @@ static json_t *recorded_value(struct sampler *s, json_t *old, const char *fact,
   else
     json_incref(v);
   json_decref(p);
+out:
+  json_decref(from_fetch);
   return v;
 }
 
@@ -428,7 +579,7 @@ static void compare_fact(struct sampler *s, uint64_t index, const char *qid, con
       different(s, index, qid, fact, NULL, "not_found", json_object_get(fresh, "value"), ns);
     return;
   }
-  ov = recorded_value(s, old, fact, subject_ref, &why);
+  ov = recorded_value(s, index, old, fact, subject_ref, &why);
   if(!ov) {
     snprintf(detail, sizeof(detail), "(%s)", why);
     fact_line(fact, "not comparable", detail);
@@ -448,7 +599,7 @@ static void compare_fact(struct sampler *s, uint64_t index, const char *qid, con
 /* Phase 2 for one record: unseal, ask again, compare. */
 static void recheck(struct sampler *s, const struct candidate *c)
 {
-  json_t *rec = fetch_record(s, c), *facts, *f, *list, *query = NULL, *ans = NULL;
+  json_t *rec = read_record(s, c->index, c->leaf), *facts, *f, *list, *query = NULL, *ans = NULL;
   const char *qid, *purpose, *subject_ref, *case_ref, *fact;
   char id[GW_IDNUM_LEN + 1], name[512], why[160], path[] = "/v1/facts/query", err[512];
   char case_buf[65];
@@ -685,6 +836,8 @@ int gwctl_audit_sample(int argc, char **argv)
          (unsigned long long)s.records, (unsigned long long)cp.size,
          (unsigned long long)s.queries, (unsigned long long)s.past_checkpoint,
          (unsigned long long)s.skipped_rechecks);
+  printf("attestations: %zu held by %llu fetch records\n", s.n_held,
+         (unsigned long long)s.fetches);
   printf("sample: %zu of %zu query records (fraction %g, seed %llu)\n\n", k, s.n_cand, fraction,
          (unsigned long long)s.seed);
   qsort(s.cand, s.n_cand, sizeof(*s.cand), by_rank);
@@ -704,6 +857,8 @@ out:
   EVP_PKEY_free(s.unseal_key);
   X509_free(s.unseal_cert);
   gw_free(s.cand);
+  gw_free(s.held);
+  json_decref(s.fetch_rec);
   gw_free(vkey);
   gw_free(pinned);
   gwctl_stack_free(&st);

@@ -66,8 +66,8 @@ static int members_fit(struct gw_adl *r, json_t *obj, const char *at,
     [FOR_OBJECT] = "only for an object value-spec",
     [FOR_LIST] = "only for a list value-spec (one with \"list\")",
     [FOR_FIRST] = "only for a first value-spec (one with \"first\")",
-    [FOR_ITEM] = "only for a list value-spec (one with \"list\") or a first "
-                 "value-spec (one with \"first\")",
+    [FOR_ITEM] = ("only for a list value-spec (one with \"list\") or a first "
+                  "value-spec (one with \"first\")"),
   };
   const char *key;
   json_t *v;

@@ -26,6 +26,11 @@
 #include "gw/xmlsafe.h"
 #include "gw/xmlsig.h"
 
+/* Sealed subjects remembered: 4096 subjects (about 2.5 MB), each blob reused
+ * for at most an hour (see gw_seal_memo in gw/seal.h). */
+#define APP_SEAL_MEMO_SLOTS 4096
+#define APP_SEAL_MEMO_TTL_S 3600
+
 static _Thread_local struct gw_worker_ctx *current;
 
 void gw_rtset_release(struct gw_rtset *set)
@@ -141,6 +146,7 @@ struct gw_app *gw_app_new(const struct gw_config *cfg, int check_only, char *err
   }
   if(check_only)
     return app;
+  app->seal_memo = gw_seal_memo_new(app->seal, APP_SEAL_MEMO_SLOTS, APP_SEAL_MEMO_TTL_S);
   app->cache = gw_cache_new(cfg->cache_max_bytes);
 
   memset(&acfg, 0, sizeof(acfg));
@@ -247,6 +253,7 @@ void gw_app_free(struct gw_app *app)
   if(app->audit)
     gw_audit_close(app->audit);
   gw_cache_free(app->cache);
+  gw_seal_memo_free(app->seal_memo);
   gw_seal_free(app->seal);
   if(app->secret) {
     OPENSSL_cleanse(app->secret, app->secret_len);

@@ -11,6 +11,7 @@
 #include "gw/checkpoint.h"
 #include "gw/alloc.h"
 #include "gw/b64.h"
+#include "gw/utf8.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -416,41 +417,6 @@ out:
   return r;
 }
 
-/* Length of the UTF-8 sequence at p[0..n) and its code point, or 0 when it
- * is not well formed (overlong, surrogate, above U+10FFFF, truncated). */
-static size_t utf8_seq(const unsigned char *p, size_t n, uint32_t *cp)
-{
-  size_t len;
-  uint32_t c, min;
-
-  if(p[0] < 0x80) {
-    *cp = p[0];
-    return 1;
-  }
-  if((p[0] & 0xe0) == 0xc0) {
-    len = 2; c = p[0] & 0x1f; min = 0x80;
-  }
-  else if((p[0] & 0xf0) == 0xe0) {
-    len = 3; c = p[0] & 0x0f; min = 0x800;
-  }
-  else if((p[0] & 0xf8) == 0xf0) {
-    len = 4; c = p[0] & 0x07; min = 0x10000;
-  }
-  else
-    return 0;
-  if(len > n)
-    return 0;
-  for(size_t i = 1; i < len; i++) {
-    if((p[i] & 0xc0) != 0x80)
-      return 0;
-    c = c << 6 | (p[i] & 0x3f);
-  }
-  if(c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-    return 0;
-  *cp = c;
-  return len;
-}
-
 /* Unicode White_Space (Go's unicode.IsSpace), for key names in notes. */
 static int is_unicode_space(uint32_t c)
 {
@@ -465,7 +431,7 @@ static int note_chars_ok(const unsigned char *p, size_t n)
   uint32_t c;
 
   for(size_t i = 0; i < n;) {
-    size_t l = utf8_seq(p + i, n - i, &c);
+    size_t l = gw_utf8_next(p + i, n - i, &c);
     if(!l || (c < 0x20 && c != '\n') || c == 0x7f)
       return 0;
     i += l;
@@ -481,7 +447,7 @@ static int note_name_ok(const unsigned char *p, size_t n)
   if(!n)
     return 0;
   for(size_t i = 0; i < n;) {
-    size_t l = utf8_seq(p + i, n - i, &c);
+    size_t l = gw_utf8_next(p + i, n - i, &c);
     if(!l || is_unicode_space(c) || c == '+')
       return 0;
     i += l;

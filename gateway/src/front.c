@@ -42,6 +42,7 @@
 
 #include "gw/alloc.h"
 #include "gw/config.h"
+#include "gw/jsonw.h"
 #include "gw/log.h"
 #include "gw/observe.h"
 #include "gw/tls.h"
@@ -363,24 +364,30 @@ static long long elapsed_us(const struct timespec *t0)
 
 static void log_request(const struct gw_req *req, const struct gw_conn *c, int status)
 {
-  json_t *f;
+  struct gw_jw w;
+  long long us = elapsed_us(&req->started);
+
   gw_obs_http(req->route ? req->route : "(unmatched)", req->method ? req->method : "-", status,
-              elapsed_us(&req->started));
+              us);
   if(!gw_log_enabled(GW_LOG_INFO))
     return;
-  f = json_object();
-  json_object_set_new(f, "request_id", json_string(req->id));
+  gw_log_begin(&w, GW_LOG_INFO, "request");
+  gw_jw_kstr(&w, "request_id", req->id);
   if(c) {
-    json_object_set_new(f, "listener", json_string(c->srv->name));
-    json_object_set_new(f, "client", c->client[0] ? json_string(c->client) : json_null());
+    gw_jw_kstr(&w, "listener", c->srv->name);
+    gw_jw_key(&w, "client");
+    if(c->client[0])
+      gw_jw_str(&w, c->client);
+    else
+      gw_jw_null(&w);
   }
-  json_object_set_new(f, "method", json_string(req->method ? req->method : "-"));
-  json_object_set_new(f, "route", json_string(req->route ? req->route : "-"));
-  json_object_set_new(f, "status", json_integer(status));
-  json_object_set_new(f, "duration_us", json_integer(elapsed_us(&req->started)));
+  gw_jw_kstr(&w, "method", req->method ? req->method : "-");
+  gw_jw_kstr(&w, "route", req->route ? req->route : "-");
+  gw_jw_kint(&w, "status", status);
+  gw_jw_kint(&w, "duration_us", us);
   if(!c)
-    json_object_set_new(f, "detached", json_true());
-  gw_log_fields(GW_LOG_INFO, "request", f);
+    gw_jw_kbool(&w, "detached", 1);
+  gw_log_end(&w);
 }
 
 /* ---- connections --------------------------------------------------------- */

@@ -6,6 +6,8 @@
  * load when a level is off.
  */
 #include "gw/log.h"
+#include "gw/alloc.h"
+#include "gw/jsonw.h"
 
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -41,15 +43,60 @@ int gw_log_enabled(enum gw_log_level lvl)
   return (int)lvl >= atomic_load_explicit(&min_level, memory_order_relaxed);
 }
 
+/* RFC 3339 UTC with milliseconds.  The calendar part changes once a
+ * second; each thread remembers it. */
 static void format_ts(char *buf, size_t len)
 {
+  static _Thread_local time_t last_sec = -1;
+  static _Thread_local char last_day[80];
   struct timeval tv;
-  struct tm tm;
   gettimeofday(&tv, NULL);
-  gmtime_r(&tv.tv_sec, &tm);
-  snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-           tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-           tm.tm_min, tm.tm_sec, (int)(tv.tv_usec / 1000));
+  if(tv.tv_sec != last_sec) {
+    struct tm tm;
+    gmtime_r(&tv.tv_sec, &tm);
+    snprintf(last_day, sizeof(last_day), "%04d-%02d-%02dT%02d:%02d:%02d",
+             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    last_sec = tv.tv_sec;
+  }
+  {
+    size_t n = strlen(last_day);
+    int ms = (int)(tv.tv_usec / 1000);
+    if(n + 6 > len) {
+      buf[0] = '\0';
+      return;
+    }
+    memcpy(buf, last_day, n);
+    buf[n] = '.';
+    buf[n + 1] = (char)('0' + ms / 100);
+    buf[n + 2] = (char)('0' + ms / 10 % 10);
+    buf[n + 3] = (char)('0' + ms % 10);
+    buf[n + 4] = 'Z';
+    buf[n + 5] = '\0';
+  }
+}
+
+void gw_log_begin(struct gw_jw *w, enum gw_log_level lvl, const char *event)
+{
+  char ts[64];
+  format_ts(ts, sizeof(ts));
+  gw_jw_init(w, 256);
+  gw_jw_open(w);
+  gw_jw_kstr(w, "ts", ts);
+  gw_jw_kstr(w, "level", level_names[lvl]);
+  gw_jw_kstr(w, "event", event);
+}
+
+void gw_log_end(struct gw_jw *w)
+{
+  size_t len = 0;
+  char *text;
+  gw_jw_close(w);
+  text = gw_jw_finish(w, &len);
+  if(!text)
+    return;
+  text[len] = '\n';  /* replaces the NUL */
+  (void)!write(STDERR_FILENO, text, len + 1);
+  gw_free(text);
 }
 
 void gw_log_fields(enum gw_log_level lvl, const char *event, json_t *fields)

@@ -32,6 +32,7 @@
 #include "gw/factschema.h"
 #include "gw/front.h"
 #include "gw/idnum.h"
+#include "gw/jsonw.h"
 #include "gw/log.h"
 #include "gw/observe.h"
 #include "gw/policy.h"
@@ -49,8 +50,14 @@ struct cached_fact {
   enum gw_fact_status status;
   enum gw_fact_error error;
   char detail[192];
-  json_t *value;                /* ok only */
-  char *attestation;            /* ok only */
+  char *value;                  /* ok only: the value as compact JSON text */
+  size_t value_len;
+  char *attestation;            /* ok only: "<compact JWS>" with its quotes, a
+                                   JSON string (base64url and dots need no
+                                   escaping), written into answers as is */
+  size_t attestation_len;       /* with the quotes */
+  char attestation_sha256[65];  /* ok only: hex of the JWS, what query
+                                   records cite */
 };
 
 struct cached_fetch {
@@ -67,7 +74,7 @@ static void cached_fetch_free(void *p)
 {
   struct cached_fetch *cf = p;
   for(size_t i = 0; i < cf->n; i++) {
-    json_decref(cf->facts[i].value);
+    free(cf->facts[i].value);   /* json_dumps() storage */
     gw_free(cf->facts[i].attestation);
   }
   gw_free(cf->adapter_id);
@@ -137,7 +144,8 @@ struct query {
   struct event *deadline;
   struct event *done_ev;
   int finishing;
-  json_t *response;             /* built at finish, completed by the audit callback */
+  int complete;
+  struct gw_jw response;        /* written at finish, closed by the audit callback */
 };
 
 static int64_t wall_ms(void)
@@ -171,7 +179,7 @@ static void query_free(struct query *q)
     OPENSSL_cleanse(q->subject_name, strlen(q->subject_name));
     gw_free(q->subject_name);
   }
-  json_decref(q->response);
+  gw_jw_free(&q->response);
   q->magic = 0;
   gw_free(q);
 }
@@ -198,49 +206,6 @@ static void on_fetch_audited(const struct gw_audit_append_result *r, void *arg)
   if(r->status != GW_AUDIT_OK)
     gw_log(GW_LOG_ERROR, "audit_append_failed", "fetch record %llu: %s",
            (unsigned long long)r->index, gw_audit_strerror(r->status));
-}
-
-/* The fetch record: what was asked, what came back, how it was judged. */
-static void audit_fetch(struct flight *fl, const struct gw_fetch_result *res)
-{
-  const struct gw_adapter *a = fl->rt->adapter;
-  json_t *rec = json_object(), *facts = json_object();
-  char *text;
-  for(size_t i = 0; i < res->codec.n_facts; i++) {
-    const struct gw_fact_result *f = &res->codec.facts[i];
-    json_t *o = json_object();
-    json_object_set_new(o, "status", json_string(gw_fact_status_name(f->status)));
-    if(f->status == GW_FACT_UNAVAILABLE)
-      json_object_set_new(o, "error", json_string(gw_fact_error_name(f->error)));
-    json_object_set_new(facts, a->facts[i], o);
-  }
-  json_object_set_new(rec, "kind", json_string("fetch"));
-  json_object_set_new(rec, "time", json_integer(wall_ms()));
-  json_object_set_new(rec, "query_id", json_string(fl->query_id));
-  json_object_set_new(rec, "subject_ref", json_string(fl->subject_ref));
-  json_object_set_new(rec, "agency", json_string(a->agency));
-  json_object_set_new(rec, "adapter", json_string(a->id));
-  json_object_set_new(rec, "adapter_version", json_integer(a->version));
-  json_object_set_new(rec, "outcome", json_string(res->outcome));
-  json_object_set_new(rec, "http_status", json_integer(res->http_status));
-  json_object_set_new(rec, "attempts", json_integer(res->attempts));
-  json_object_set_new(rec, "latency_us", json_integer(res->latency_us));
-  json_object_set_new(rec, "request_hmac", json_string(res->request_hmac));
-  json_object_set_new(rec, "response_sha256", json_string(res->evidence));
-  json_object_set_new(rec, "agency_signature", json_string(res->codec.signature));
-  json_object_set_new(rec, "facts", facts);
-  text = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS);
-  json_decref(rec);
-  if(text) {
-    enum gw_audit_result ar = gw_audit_append(fl->app->audit, text, strlen(text),
-                                              on_fetch_audited, NULL,
-                                              gw_worker_current()->base);
-    if(ar == GW_AUDIT_OK)
-      gw_obs_audit("fetch");
-    else
-      gw_log(GW_LOG_ERROR, "audit_append_failed", "fetch record: %s", gw_audit_strerror(ar));
-    free(text);
-  }
 }
 
 /* Turns a fetch result into the immutable cached form, signing every ok fact. */
@@ -279,8 +244,32 @@ static struct cached_fetch *make_cached(struct flight *fl, const struct gw_fetch
         unavailable++;
         continue;
       }
-      c->value = json_incref(f->value);
-      total += strlen(c->attestation) * 2 + 64;   /* value + attestation, roughly */
+      c->value = json_dumps(f->value, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+      if(!c->value) {
+        c->status = GW_FACT_UNAVAILABLE;
+        c->error = GW_FERR_BAD_RESPONSE;
+        snprintf(c->detail, sizeof(c->detail), "the value cannot be serialized");
+        gw_free(c->attestation);
+        c->attestation = NULL;
+        unavailable++;
+        continue;
+      }
+      c->value_len = strlen(c->value);
+      {
+        unsigned char md[32];
+        size_t n = strlen(c->attestation);
+        char *lit = gw_malloc(n + 3);
+        EVP_Digest(c->attestation, n, md, NULL, EVP_sha256(), NULL);
+        hexify(md, 32, c->attestation_sha256);
+        lit[0] = '"';
+        memcpy(lit + 1, c->attestation, n);
+        lit[n + 1] = '"';
+        lit[n + 2] = '\0';
+        gw_free(c->attestation);
+        c->attestation = lit;
+        c->attestation_len = n + 2;
+      }
+      total += c->attestation_len + c->value_len + 64;
       ok++;
     }
     else if(f->status == GW_FACT_NOT_FOUND)
@@ -292,6 +281,102 @@ static struct cached_fetch *make_cached(struct flight *fl, const struct gw_fetch
   *negative = !ok && nf && !unavailable;
   *failed = unavailable > 0;
   return cf;
+}
+
+/* A string member, or null when there is no string. */
+static void jw_kstr_or_null(struct gw_jw *w, const char *key, const char *s)
+{
+  gw_jw_key(w, key);
+  if(s)
+    gw_jw_str(w, s);
+  else
+    gw_jw_null(w);
+}
+
+/* The fetch record: what was asked, what came back, how it was judged, and
+ * the attestation made of every ok fact (query records cite them by hash).
+ * Keys in sorted order. */
+static enum gw_audit_result audit_fetch(struct flight *fl, const struct gw_fetch_result *res,
+                                        const struct cached_fetch *cf)
+{
+  const struct gw_adapter *a = fl->rt->adapter;
+  struct gw_jw w;
+  char *text;
+  size_t len = 0;
+  enum gw_audit_result ar;
+
+  gw_jw_init(&w, 1024 + 1200 * cf->n);
+  gw_jw_open(&w);
+  gw_jw_kstr(&w, "adapter", a->id);
+  gw_jw_kint(&w, "adapter_version", a->version);
+  gw_jw_kstr(&w, "agency", a->agency);
+  jw_kstr_or_null(&w, "agency_signature", res->codec.signature);
+  gw_jw_kint(&w, "attempts", res->attempts);
+  gw_jw_key(&w, "facts");
+  gw_jw_open(&w);
+  for(size_t i = 0; i < res->codec.n_facts; i++) {
+    const struct gw_fact_result *f = &res->codec.facts[i];
+    const struct cached_fact *c = i < cf->n ? &cf->facts[i] : NULL;
+    gw_jw_key(&w, a->facts[i]);
+    gw_jw_open(&w);
+    if(c && c->attestation) {
+      gw_jw_key(&w, "attestation");
+      gw_jw_raw(&w, c->attestation, c->attestation_len);
+      gw_jw_kstr(&w, "attestation_sha256", c->attestation_sha256);
+    }
+    if(f->status == GW_FACT_UNAVAILABLE)
+      gw_jw_kstr(&w, "error", gw_fact_error_name(f->error));
+    gw_jw_kstr(&w, "status", gw_fact_status_name(f->status));
+    gw_jw_close(&w);
+  }
+  gw_jw_close(&w);
+  gw_jw_kint(&w, "http_status", res->http_status);
+  gw_jw_kstr(&w, "kind", "fetch");
+  gw_jw_kint(&w, "latency_us", res->latency_us);
+  jw_kstr_or_null(&w, "outcome", res->outcome);
+  gw_jw_kstr(&w, "query_id", fl->query_id);
+  gw_jw_kstr(&w, "request_hmac", res->request_hmac);
+  gw_jw_kstr(&w, "response_sha256", res->evidence);
+  gw_jw_kstr(&w, "subject_ref", fl->subject_ref);
+  gw_jw_kint(&w, "time", wall_ms());
+  gw_jw_close(&w);
+  text = gw_jw_finish(&w, &len);
+  if(!text) {
+    gw_log(GW_LOG_ERROR, "audit_append_failed", "fetch record: could not be written");
+    return GW_AUDIT_ERECORD;
+  }
+  ar = gw_audit_append_ex(fl->app->audit, text, len, GW_AUDIT_BUILT, on_fetch_audited, NULL,
+                          gw_worker_current()->base);
+  if(ar == GW_AUDIT_OK)
+    gw_obs_audit("fetch");
+  else
+    gw_log(GW_LOG_ERROR, "audit_append_failed", "fetch record: %s", gw_audit_strerror(ar));
+  gw_free(text);
+  return ar;
+}
+
+/* The fetch record holding the attestations could not be appended: query
+ * records would cite what the log does not hold, so none of them is served
+ * or cached.  Returns whether any fact was withdrawn. */
+static int withdraw_unrecorded(struct cached_fetch *cf, enum gw_audit_result why)
+{
+  int any = 0;
+  for(size_t i = 0; i < cf->n; i++) {
+    struct cached_fact *c = &cf->facts[i];
+    if(!c->attestation)
+      continue;
+    gw_free(c->attestation);
+    c->attestation = NULL;
+    free(c->value);
+    c->value = NULL;
+    c->status = GW_FACT_UNAVAILABLE;
+    c->error = GW_FERR_BAD_RESPONSE;
+    snprintf(c->detail, sizeof(c->detail),
+             "the answer could not be recorded in the audit log (%s); not served",
+             gw_audit_strerror(why));
+    any = 1;
+  }
+  return any;
 }
 
 static void flight_free(struct flight *fl)
@@ -311,8 +396,15 @@ static void on_fetch_done(const struct gw_fetch_result *res, void *arg)
   struct cached_fetch *cf;
 
   fl->fetch = NULL;
-  audit_fetch(fl, res);
   cf = make_cached(fl, res, &bytes, &negative, &failed);
+  /* recorded before any query record can cite it */
+  {
+    enum gw_audit_result ar = audit_fetch(fl, res, cf);
+    if(ar != GW_AUDIT_OK && withdraw_unrecorded(cf, ar)) {
+      negative = 0;
+      failed = 1;
+    }
+  }
   v.data = cf;
   v.bytes = bytes;
   v.free_fn = cached_fetch_free;
@@ -361,95 +453,136 @@ static void on_waited(struct gw_cache_waiter *w, void *arg)
 
 /* ---- answering -------------------------------------------------------------- */
 
-static void add_error(json_t *o, enum gw_fact_error e, const char *agency, const char *detail)
-{
-  json_t *err = json_object();
-  json_object_set_new(err, "code", json_string(gw_fact_error_name(e)));
-  if(agency)
-    json_object_set_new(err, "agency", json_string(agency));
-  json_object_set_new(err, "detail", json_string(detail ? detail : ""));
-  json_object_set_new(o, "error", err);
-}
-
-/* The per-fact answer; also fills the audit view of it. */
-static json_t *fact_answer(const struct query *q, const struct qfact *f, json_t *audit_fact,
-                           int *definitive)
-{
-  json_t *o = json_object();
-  const struct qgroup *g = f->g;
-  const struct cached_fetch *cf;
+/* What one fact of the answer is, decided once, written twice: into the
+ * answer and into the query record. */
+struct fact_view {
+  const char *status;                 /* ok, not_found, unavailable, denied */
+  const struct cached_fetch *cf;      /* the agency answer, when there is one */
   const struct cached_fact *c;
-  int64_t now = wall_ms();
+  enum gw_fact_error error;           /* unavailable */
+  const char *agency, *detail, *adapter;
+  int definitive;
+};
 
-  *definitive = 0;
+static void fact_view(const struct qfact *f, struct fact_view *v)
+{
+  const struct qgroup *g = f->g;
+
+  memset(v, 0, sizeof(*v));
   if(!f->allowed) {
-    json_object_set_new(o, "status", json_string("denied"));
-    json_object_set_new(o, "error", json_pack("{s:s, s:s}", "code", "denied", "detail",
-                                              "not allowed for this client and purpose"));
-    json_object_set_new(audit_fact, "status", json_string("denied"));
-    return o;
+    v->status = "denied";
+    return;
   }
   if(!g || !g->entry) {
-    enum gw_fact_error e = g ? g->error : GW_FERR_TRANSPORT;
-    json_object_set_new(o, "status", json_string("unavailable"));
-    add_error(o, e, g ? g->rt->adapter->agency : NULL,
-              g ? g->detail : "no adapter serves this fact");
-    json_object_set_new(audit_fact, "status", json_string("unavailable"));
-    json_object_set_new(audit_fact, "error", json_string(gw_fact_error_name(e)));
-    if(g)
-      json_object_set_new(audit_fact, "adapter", json_string(g->rt->adapter->id));
-    return o;
+    v->status = "unavailable";
+    v->error = g ? g->error : GW_FERR_TRANSPORT;
+    v->agency = g ? g->rt->adapter->agency : NULL;
+    v->detail = g ? g->detail : "no adapter serves this fact";
+    v->adapter = g ? g->rt->adapter->id : NULL;
+    return;
   }
-  cf = gw_cache_entry_data(g->entry);
-  c = &cf->facts[f->index];
-  json_object_set_new(audit_fact, "adapter", json_string(cf->adapter_id));
-  json_object_set_new(audit_fact, "adapter_version", json_integer(cf->adapter_version));
-  json_object_set_new(audit_fact, "cached", json_boolean(g->cached));
-  json_object_set_new(o, "status", json_string(gw_fact_status_name(c->status)));
-  json_object_set_new(audit_fact, "status", json_string(gw_fact_status_name(c->status)));
-  if(c->status == GW_FACT_OK) {
-    unsigned char md[32];
-    char hex[65];
-    json_object_set(o, "value", c->value);
-    json_object_set_new(o, "source", json_string(cf->agency));
-    json_object_set_new(o, "cached", json_boolean(g->cached));
-    json_object_set_new(o, "age_s", json_integer((now / 1000) - cf->fetched_at));
-    if(g->stale) {
-      json_object_set_new(o, "stale", json_true());
-      if(g->error != GW_FERR_NONE)
-        json_object_set_new(o, "refresh_error",
-                            json_pack("{s:s, s:s}", "code", gw_fact_error_name(g->error),
-                                      "detail", g->detail));
-      json_object_set_new(audit_fact, "stale", json_true());
+  v->cf = gw_cache_entry_data(g->entry);
+  v->c = &v->cf->facts[f->index];
+  v->status = gw_fact_status_name(v->c->status);
+  v->agency = v->cf->agency;
+  v->adapter = v->cf->adapter_id;
+  if(v->c->status == GW_FACT_UNAVAILABLE) {
+    v->error = v->c->error;
+    v->detail = v->c->detail;
+  }
+  else
+    v->definitive = 1;
+}
+
+static void write_error(struct gw_jw *w, enum gw_fact_error e, const char *agency,
+                        const char *detail)
+{
+  gw_jw_key(w, "error");
+  gw_jw_open(w);
+  gw_jw_kstr(w, "code", gw_fact_error_name(e));
+  if(agency)
+    gw_jw_kstr(w, "agency", agency);
+  gw_jw_kstr(w, "detail", detail ? detail : "");
+  gw_jw_close(w);
+}
+
+/* The per-fact answer (DESIGN section 3). */
+static void write_answer_fact(struct gw_jw *w, const struct qfact *f, const struct fact_view *v,
+                              int64_t now_s)
+{
+  const struct qgroup *g = f->g;
+
+  gw_jw_key(w, f->name);
+  gw_jw_open(w);
+  gw_jw_kstr(w, "status", v->status);
+  if(!v->cf) {
+    if(!f->allowed) {
+      gw_jw_key(w, "error");
+      gw_jw_open(w);
+      gw_jw_kstr(w, "code", "denied");
+      gw_jw_kstr(w, "detail", "not allowed for this client and purpose");
+      gw_jw_close(w);
     }
-    json_object_set_new(o, "attestation", json_string(c->attestation));
-    EVP_Digest(c->attestation, strlen(c->attestation), md, NULL, EVP_sha256(), NULL);
-    hexify(md, 32, hex);
-    json_object_set_new(audit_fact, "attestation_sha256", json_string(hex));
-    /* The signed statement itself: auditors read from the log exactly what
-     * the decision rested on (it names the subject only by subject_ref). */
-    json_object_set_new(audit_fact, "attestation", json_string(c->attestation));
-    *definitive = 1;
+    else
+      write_error(w, v->error, v->agency, v->detail);
   }
-  else if(c->status == GW_FACT_NOT_FOUND) {
-    json_object_set_new(o, "source", json_string(cf->agency));
-    json_object_set_new(o, "cached", json_boolean(g->cached));
-    json_object_set_new(o, "age_s", json_integer((now / 1000) - cf->fetched_at));
-    *definitive = 1;
+  else if(v->c->status == GW_FACT_OK) {
+    gw_jw_key(w, "value");
+    gw_jw_raw(w, v->c->value, v->c->value_len);
+    gw_jw_kstr(w, "source", v->cf->agency);
+    gw_jw_kbool(w, "cached", g->cached);
+    gw_jw_kint(w, "age_s", now_s - v->cf->fetched_at);
+    if(g->stale) {
+      gw_jw_kbool(w, "stale", 1);
+      if(g->error != GW_FERR_NONE) {
+        gw_jw_key(w, "refresh_error");
+        gw_jw_open(w);
+        gw_jw_kstr(w, "code", gw_fact_error_name(g->error));
+        gw_jw_kstr(w, "detail", g->detail);
+        gw_jw_close(w);
+      }
+    }
+    gw_jw_key(w, "attestation");
+    gw_jw_raw(w, v->c->attestation, v->c->attestation_len);
   }
-  else {
-    add_error(o, c->error, cf->agency, c->detail);
-    json_object_set_new(audit_fact, "error", json_string(gw_fact_error_name(c->error)));
+  else if(v->c->status == GW_FACT_NOT_FOUND) {
+    gw_jw_kstr(w, "source", v->cf->agency);
+    gw_jw_kbool(w, "cached", g->cached);
+    gw_jw_kint(w, "age_s", now_s - v->cf->fetched_at);
   }
-  (void)q;
-  return o;
+  else
+    write_error(w, v->error, v->agency, v->detail);
+  gw_jw_close(w);
+}
+
+/* The per-fact part of the query record, keys sorted.  An ok fact is cited
+ * by its attestation's hash; the attestation itself is in the fetch record
+ * that made it. */
+static void write_record_fact(struct gw_jw *w, const struct qfact *f, const struct fact_view *v)
+{
+  gw_jw_key(w, f->name);
+  gw_jw_open(w);
+  if(v->adapter)
+    gw_jw_kstr(w, "adapter", v->adapter);
+  if(v->cf) {
+    gw_jw_kint(w, "adapter_version", v->cf->adapter_version);
+    if(v->c->status == GW_FACT_OK)
+      gw_jw_kstr(w, "attestation_sha256", v->c->attestation_sha256);
+    gw_jw_kbool(w, "cached", f->g->cached);
+  }
+  if(!strcmp(v->status, "unavailable"))
+    gw_jw_kstr(w, "error", gw_fact_error_name(v->error));
+  if(v->cf && v->c->status == GW_FACT_OK && f->g->stale)
+    gw_jw_kbool(w, "stale", 1);
+  gw_jw_kstr(w, "status", v->status);
+  gw_jw_close(w);
 }
 
 static void respond_with_audit(const struct gw_audit_append_result *r, void *arg)
 {
   struct query *q = arg;
-  char *body, *leaf = NULL;
-  size_t leaf_len;
+  char *body, leaf[64];
+  size_t leaf_len = 0, body_len = 0;
 
   if(r->status != GW_AUDIT_OK) {
     gw_log(GW_LOG_ERROR, "audit_append_failed", "query %s: %s", q->query_id,
@@ -459,99 +592,126 @@ static void respond_with_audit(const struct gw_audit_append_result *r, void *arg
     query_free(q);
     return;
   }
-  if(gw_b64_encode_alloc(GW_B64_STD, r->leaf_hash, sizeof(r->leaf_hash), &leaf, &leaf_len)
+  if(gw_b64_encode(GW_B64_STD, r->leaf_hash, sizeof(r->leaf_hash), leaf, sizeof(leaf), &leaf_len)
      != GW_B64_OK)
-    leaf = NULL;
-  json_object_set_new(q->response, "audit",
-                      json_pack("{s:s, s:I, s:s}", "log_id", gw_audit_log_id(q->app->audit),
-                                "index", (json_int_t)r->index, "leaf_hash", leaf ? leaf : ""));
-  gw_free(leaf);
-  body = json_dumps(q->response, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    leaf_len = 0;
+  leaf[leaf_len] = '\0';
+  gw_jw_key(&q->response, "audit");
+  gw_jw_open(&q->response);
+  gw_jw_kstr(&q->response, "log_id", gw_audit_log_id(q->app->audit));
+  gw_jw_kint(&q->response, "index", (int64_t)r->index);
+  gw_jw_kstr(&q->response, "leaf_hash", leaf);
+  gw_jw_close(&q->response);
+  gw_jw_close(&q->response);
+  body = gw_jw_finish(&q->response, &body_len);
   if(!body) {
     gw_req_problem(q->req, 500, "internal", "could not serialize the answer");
     query_free(q);
     return;
   }
   if(q->sign) {
-    char *sig = gw_attest_sign_body(q->app->signer, body, strlen(body));
+    char *sig = gw_attest_sign_body(q->app->signer, body, body_len);
     if(sig) {
       gw_req_set_header(q->req, "Gateway-Signature", sig);
       gw_free(sig);
     }
   }
-  gw_req_respond(q->req, 200, "application/json", body, strlen(body));
-  free(body);
-  gw_obs_query(q->purpose, json_is_true(json_object_get(q->response, "complete")) ? "complete"
-                                                                                   : "partial",
+  gw_req_respond(q->req, 200, "application/json", body, body_len);
+  gw_free(body);
+  gw_obs_query(q->purpose, q->complete ? "complete" : "partial",
                (wall_ms() - q->started_ms) * 1000);
   query_free(q);
 }
 
+/* The subject sealed to the auditors as "id\nname" (re-checks of
+ * identity.match need the name), remembered per subject: a new string
+ * (gw_free) or NULL. */
+static char *sealed_subject(const struct query *q)
+{
+  size_t n = strlen(q->subject_id) + 1 + strlen(q->subject_name), sealed_len = 0;
+  char *plain = gw_malloc(n + 1), *sealed = NULL;
+  enum gw_seal_result r;
+
+  snprintf(plain, n + 1, "%s\n%s", q->subject_id, q->subject_name);
+  if(q->app->seal_memo && q->subject_key[0])
+    r = gw_seal_memo_seal(q->app->seal_memo, q->subject_key, strlen(q->subject_key), plain, n,
+                          &sealed, &sealed_len, NULL);
+  else
+    r = gw_seal_seal(q->app->seal, plain, n, GW_SEAL_B64_DER, &sealed, &sealed_len);
+  OPENSSL_cleanse(plain, n);
+  gw_free(plain);
+  return r == GW_SEAL_OK ? sealed : NULL;
+}
+
 static void query_finish(struct query *q)
 {
-  json_t *facts = json_object(), *audit_facts = json_object(), *rec;
-  char *sealed = NULL, *text;
-  size_t sealed_len = 0;
-  int complete = 1;
+  struct fact_view views[QUERY_MAX_FACTS];
+  struct gw_jw rec;
+  char *sealed, *text;
+  size_t text_len = 0;
+  int64_t now_s = wall_ms() / 1000;
   enum gw_audit_result ar;
 
   q->finishing = 1;
   evtimer_del(q->deadline);
+  q->complete = 1;
   for(size_t i = 0; i < q->n_facts; i++) {
-    json_t *af = json_object();
-    int definitive;
-    json_object_set_new(facts, q->facts[i].name, fact_answer(q, &q->facts[i], af, &definitive));
-    gw_obs_query_fact(q->facts[i].name, json_string_value(json_object_get(af, "status")));
-    json_object_set_new(audit_facts, q->facts[i].name, af);
-    complete &= definitive;
+    fact_view(&q->facts[i], &views[i]);
+    gw_obs_query_fact(q->facts[i].name, views[i].status);
+    q->complete &= views[i].definitive;
   }
-  q->response = json_object();
-  json_object_set_new(q->response, "query_id", json_string(q->query_id));
-  json_object_set_new(q->response, "subject_ref", json_string(q->subject_ref));
-  json_object_set_new(q->response, "purpose", json_string(q->purpose));
-  if(q->case_ref[0])
-    json_object_set_new(q->response, "case_ref", json_string(q->case_ref));
-  json_object_set_new(q->response, "complete", json_boolean(complete));
-  json_object_set_new(q->response, "facts", facts);
 
-  /* The query record: the raw number (and the name, which re-checks of
-   * identity.match need) only sealed to the auditors, as "id\nname". */
-  {
-    size_t n = strlen(q->subject_id) + 1 + strlen(q->subject_name);
-    char *plain = gw_malloc(n + 1);
-    snprintf(plain, n + 1, "%s\n%s", q->subject_id, q->subject_name);
-    if(gw_seal_seal(q->app->seal, plain, n, GW_SEAL_B64_DER, &sealed, &sealed_len) != GW_SEAL_OK)
-      sealed = NULL;
-    OPENSSL_cleanse(plain, n);
-    gw_free(plain);
-  }
-  rec = json_object();
-  json_object_set_new(rec, "kind", json_string("query"));
-  json_object_set_new(rec, "time", json_integer(wall_ms()));
-  json_object_set_new(rec, "query_id", json_string(q->query_id));
-  json_object_set_new(rec, "request_id", json_string(gw_req_id(q->req)));
-  json_object_set_new(rec, "case_ref", q->case_ref[0] ? json_string(q->case_ref) : json_null());
-  json_object_set_new(rec, "client", json_string(q->client));
-  json_object_set_new(rec, "purpose", json_string(q->purpose));
-  json_object_set_new(rec, "subject_ref", json_string(q->subject_ref));
-  json_object_set_new(rec, "subject_sealed", sealed ? json_string(sealed) : json_null());
-  json_object_set_new(rec, "sealed_to", json_string(gw_seal_fingerprint(q->app->seal)));
-  json_object_set_new(rec, "complete", json_boolean(complete));
-  json_object_set_new(rec, "facts", audit_facts);
-  gw_free(sealed);
-  text = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS);
-  json_decref(rec);
-  if(!text || !sealed_len) {
-    free(text);
+  /* The answer, all but its audit part (respond_with_audit adds it). */
+  gw_jw_init(&q->response, 1024 + 1536 * q->n_facts);
+  gw_jw_open(&q->response);
+  gw_jw_kstr(&q->response, "query_id", q->query_id);
+  gw_jw_kstr(&q->response, "subject_ref", q->subject_ref);
+  gw_jw_kstr(&q->response, "purpose", q->purpose);
+  if(q->case_ref[0])
+    gw_jw_kstr(&q->response, "case_ref", q->case_ref);
+  gw_jw_kbool(&q->response, "complete", q->complete);
+  gw_jw_key(&q->response, "facts");
+  gw_jw_open(&q->response);
+  for(size_t i = 0; i < q->n_facts; i++)
+    write_answer_fact(&q->response, &q->facts[i], &views[i], now_s);
+  gw_jw_close(&q->response);
+
+  /* The query record, keys sorted; the raw number only sealed. */
+  sealed = sealed_subject(q);
+  gw_jw_init(&rec, 1024 + 256 * q->n_facts);
+  gw_jw_open(&rec);
+  jw_kstr_or_null(&rec, "case_ref", q->case_ref[0] ? q->case_ref : NULL);
+  gw_jw_kstr(&rec, "client", q->client);
+  gw_jw_kbool(&rec, "complete", q->complete);
+  gw_jw_key(&rec, "facts");
+  gw_jw_open(&rec);
+  for(size_t i = 0; i < q->n_facts; i++)
+    write_record_fact(&rec, &q->facts[i], &views[i]);
+  gw_jw_close(&rec);
+  gw_jw_kstr(&rec, "kind", "query");
+  gw_jw_kstr(&rec, "purpose", q->purpose);
+  gw_jw_kstr(&rec, "query_id", q->query_id);
+  gw_jw_kstr(&rec, "request_id", gw_req_id(q->req));
+  gw_jw_kstr(&rec, "sealed_to", gw_seal_fingerprint(q->app->seal));
+  gw_jw_kstr(&rec, "subject_ref", q->subject_ref);
+  jw_kstr_or_null(&rec, "subject_sealed", sealed);
+  gw_jw_kint(&rec, "time", wall_ms());
+  gw_jw_close(&rec);
+  text = gw_jw_finish(&rec, &text_len);
+  if(!text || !sealed) {
+    gw_free(text);
+    gw_free(sealed);
     gw_req_problem(q->req, 500, "internal", "could not build the audit record");
     query_free(q);
     return;
   }
-  ar = gw_audit_append(q->app->audit, text, strlen(text), respond_with_audit, q, q->w->base);
-  free(text);
+  gw_free(sealed);
+  ar = gw_audit_append_ex(q->app->audit, text, text_len, GW_AUDIT_BUILT, respond_with_audit, q,
+                          q->w->base);
+  gw_free(text);
   if(ar == GW_AUDIT_OK)
     gw_obs_audit("query");
-  if(ar != GW_AUDIT_OK) {
+  else {
     gw_log(GW_LOG_ERROR, "audit_append_failed", "query %s: %s", q->query_id,
            gw_audit_strerror(ar));
     gw_req_problem(q->req, 503, "audit-unavailable",

@@ -12,8 +12,11 @@
 #include "gw/log.h"
 
 #include <assert.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -241,4 +244,120 @@ out:
   if(r != GW_SEAL_OK)
     ERR_clear_error();
   return r;
+}
+
+/* ---- the memo ------------------------------------------------------------ */
+
+#define MEMO_KEY_MAX 64
+#define MEMO_LOCKS 16
+
+struct memo_slot {
+  unsigned char key[MEMO_KEY_MAX];
+  size_t key_len;               /* 0: empty */
+  int64_t sealed_at;            /* monotonic seconds */
+  char *blob;
+  size_t blob_len;
+};
+
+struct gw_seal_memo {
+  const struct gw_seal *seal;
+  struct memo_slot *slots;
+  size_t n;
+  int ttl_s;
+  pthread_mutex_t mu[MEMO_LOCKS];
+};
+
+static int64_t mono_s(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec;
+}
+
+struct gw_seal_memo *gw_seal_memo_new(const struct gw_seal *s, size_t slots, int ttl_s)
+{
+  struct gw_seal_memo *m;
+
+  if(!s || !slots || slots > ((size_t)1 << 20) || ttl_s < 1)
+    return NULL;
+  m = gw_calloc(1, sizeof(*m));
+  m->seal = s;
+  m->n = slots;
+  m->ttl_s = ttl_s;
+  m->slots = gw_calloc(slots, sizeof(*m->slots));
+  for(int i = 0; i < MEMO_LOCKS; i++)
+    pthread_mutex_init(&m->mu[i], NULL);
+  return m;
+}
+
+void gw_seal_memo_free(struct gw_seal_memo *m)
+{
+  if(!m)
+    return;
+  for(size_t i = 0; i < m->n; i++)
+    gw_free(m->slots[i].blob);
+  for(int i = 0; i < MEMO_LOCKS; i++)
+    pthread_mutex_destroy(&m->mu[i]);
+  gw_free(m->slots);
+  gw_free(m);
+}
+
+/* FNV-1a: the keys are digests already, any spreading hash will do. */
+static size_t memo_index(const struct gw_seal_memo *m, const unsigned char *k, size_t n)
+{
+  uint64_t h = 1469598103934665603ULL;
+  for(size_t i = 0; i < n; i++) {
+    h ^= k[i];
+    h *= 1099511628211ULL;
+  }
+  return (size_t)(h % m->n);
+}
+
+enum gw_seal_result gw_seal_memo_seal(struct gw_seal_memo *m, const void *key, size_t key_len,
+                                      const void *in, size_t len, char **out, size_t *out_len,
+                                      int *hit)
+{
+  enum gw_seal_result r;
+  struct memo_slot *slot;
+  pthread_mutex_t *mu;
+  size_t i;
+  int64_t now = mono_s();
+  char *blob;
+  size_t blob_len;
+
+  if(hit)
+    *hit = 0;
+  if(!m || !key || !key_len || key_len > MEMO_KEY_MAX || !out || !out_len)
+    return GW_SEAL_EINVAL;
+  *out = NULL;
+  *out_len = 0;
+  i = memo_index(m, key, key_len);
+  slot = &m->slots[i];
+  mu = &m->mu[i % MEMO_LOCKS];
+  pthread_mutex_lock(mu);
+  if(slot->key_len == key_len && !memcmp(slot->key, key, key_len) &&
+     now - slot->sealed_at < m->ttl_s) {
+    *out = gw_strndup(slot->blob, slot->blob_len);
+    *out_len = slot->blob_len;
+    pthread_mutex_unlock(mu);
+    if(hit)
+      *hit = 1;
+    return GW_SEAL_OK;
+  }
+  pthread_mutex_unlock(mu);
+
+  r = gw_seal_seal(m->seal, in, len, GW_SEAL_B64_DER, out, out_len);
+  if(r != GW_SEAL_OK)
+    return r;
+  blob = gw_strndup(*out, *out_len);
+  blob_len = *out_len;
+  pthread_mutex_lock(mu);
+  gw_free(slot->blob);          /* whoever sealed last keeps the slot */
+  memcpy(slot->key, key, key_len);
+  slot->key_len = key_len;
+  slot->sealed_at = now;
+  slot->blob = blob;
+  slot->blob_len = blob_len;
+  pthread_mutex_unlock(mu);
+  return GW_SEAL_OK;
 }

@@ -12,6 +12,7 @@
 #include "gw/template.h"
 
 #include "gw/alloc.h"
+#include "gw/utf8.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -79,46 +80,6 @@ static int tbuf_add(struct tbuf *b, const char *s, size_t n)
   b->len += n;
   b->p[b->len] = '\0';
   return 0;
-}
-
-/* Decodes one UTF-8 sequence at s[0..n).  Returns its length and sets *cp,
- * or 0 for anything RFC 3629 forbids: stray continuation bytes, truncated
- * sequences, overlong forms, surrogates, code points above U+10FFFF. */
-static size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
-{
-  uint32_t c;
-  size_t len;
-
-  if(s[0] < 0x80) {
-    *cp = s[0];
-    return 1;
-  }
-  if(s[0] >= 0xC2 && s[0] <= 0xDF) {
-    len = 2;
-    c = s[0] & 0x1Fu;
-  }
-  else if(s[0] >= 0xE0 && s[0] <= 0xEF) {
-    len = 3;
-    c = s[0] & 0x0Fu;
-  }
-  else if(s[0] >= 0xF0 && s[0] <= 0xF4) {
-    len = 4;
-    c = s[0] & 0x07u;
-  }
-  else
-    return 0;
-  if(n < len)
-    return 0;
-  for(size_t i = 1; i < len; i++) {
-    if((s[i] & 0xC0) != 0x80)
-      return 0;
-    c = (c << 6) | (s[i] & 0x3Fu);
-  }
-  if((len == 3 && c < 0x800) || (len == 4 && c < 0x10000) || c > 0x10FFFF ||
-     (c >= 0xD800 && c <= 0xDFFF))
-    return 0;
-  *cp = c;
-  return len;
 }
 
 /* Appends code point `cp` (whose UTF-8 bytes are raw[0..rawlen)) in the
@@ -213,7 +174,7 @@ static enum gw_template_result put_value(struct tbuf *b, enum gw_esc esc, const 
   }
   while(i < n) {
     uint32_t cp;
-    size_t len = utf8_next(p + i, n - i, &cp);
+    size_t len = gw_utf8_next(p + i, n - i, &cp);
     enum gw_template_result r;
 
     if(!len) {

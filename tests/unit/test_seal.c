@@ -5,7 +5,7 @@
  * number, with no flags beyond -decrypt; the structure is EnvelopedData with
  * RSAES-OAEP and AES-256-CBC; two seals of one number differ; certificates
  * that are not sealing certificates are refused; several threads seal at
- * once.
+ * once; the memo hands out one blob per key until evicted or expired.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -243,6 +244,75 @@ static void test_threads(void **state)
   gw_seal_free(s);
 }
 
+/* The memo: the same key gives the same blob (which still opens to the
+ * sealed input), another key a fresh one; a key evicted from its slot or
+ * past its TTL is sealed afresh; bad arguments are refused. */
+static void test_memo(void **state)
+{
+  struct gw_seal *s = NULL;
+  struct gw_seal_memo *m;
+  char *a = NULL, *b = NULL, *c = NULL, opened[64];
+  size_t la = 0, lb = 0, lc = 0;
+  int hit = -1;
+  static const char k1[] = "subject-key-one", k2[] = "subject-key-two";
+  (void)state;
+
+  assert_int_equal(gw_seal_load(cert, &s), GW_SEAL_OK);
+  assert_null(gw_seal_memo_new(NULL, 8, 60));
+  assert_null(gw_seal_memo_new(s, 0, 60));
+  assert_null(gw_seal_memo_new(s, 8, 0));
+  m = gw_seal_memo_new(s, 1, 3600);          /* one slot: k2 evicts k1 */
+  assert_non_null(m);
+  assert_int_equal(gw_seal_memo_seal(m, k1, sizeof(k1), ID_NUMBER, 18, &a, &la, &hit), GW_SEAL_OK);
+  assert_int_equal(hit, 0);
+  assert_int_equal(gw_seal_memo_seal(m, k1, sizeof(k1), ID_NUMBER, 18, &b, &lb, &hit), GW_SEAL_OK);
+  assert_int_equal(hit, 1);
+  assert_int_equal(la, lb);
+  assert_string_equal(a, b);
+  assert_int_equal(openssl_open(b, opened, sizeof(opened)), 18);
+  assert_memory_equal(opened, ID_NUMBER, 18);
+  assert_int_equal(gw_seal_memo_seal(m, k2, sizeof(k2), "440524188001010014", 18, &c, &lc, &hit),
+                   GW_SEAL_OK);
+  assert_int_equal(hit, 0);
+  assert_string_not_equal(a, c);
+  assert_int_equal(openssl_open(c, opened, sizeof(opened)), 18);
+  assert_memory_equal(opened, "440524188001010014", 18);
+  gw_free(b);
+  assert_int_equal(gw_seal_memo_seal(m, k1, sizeof(k1), ID_NUMBER, 18, &b, &lb, &hit), GW_SEAL_OK);
+  assert_int_equal(hit, 0);                  /* k1 was evicted */
+  assert_string_not_equal(a, b);
+  /* refusals */
+  assert_int_equal(gw_seal_memo_seal(m, k1, 0, ID_NUMBER, 18, &c, &lc, &hit), GW_SEAL_EINVAL);
+  {
+    char big[65];
+    memset(big, 'k', sizeof(big));
+    assert_int_equal(gw_seal_memo_seal(m, big, sizeof(big), ID_NUMBER, 18, &c, &lc, &hit),
+                     GW_SEAL_EINVAL);
+  }
+  gw_free(a);
+  gw_free(b);
+  gw_seal_memo_free(m);
+  gw_seal_memo_free(NULL);
+
+  /* past the TTL (1 s, with the clock moved by waiting for it) */
+  m = gw_seal_memo_new(s, 4, 1);
+  assert_int_equal(gw_seal_memo_seal(m, k1, sizeof(k1), ID_NUMBER, 18, &a, &la, &hit), GW_SEAL_OK);
+  {
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do
+      clock_gettime(CLOCK_MONOTONIC, &t);
+    while(t.tv_sec < t0.tv_sec + 2 && !usleep(10000));
+  }
+  assert_int_equal(gw_seal_memo_seal(m, k1, sizeof(k1), ID_NUMBER, 18, &b, &lb, &hit), GW_SEAL_OK);
+  assert_int_equal(hit, 0);
+  assert_string_not_equal(a, b);
+  gw_free(a);
+  gw_free(b);
+  gw_seal_memo_free(m);
+  gw_seal_free(s);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -250,6 +320,7 @@ int main(void)
     cmocka_unit_test(test_random_each_time),
     cmocka_unit_test(test_refusals),
     cmocka_unit_test(test_threads),
+    cmocka_unit_test(test_memo),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -31,6 +31,7 @@ struct gw_attest_signer;
 struct gw_cache;
 struct gw_audit_log;
 struct gw_seal;
+struct gw_seal_memo;
 struct event_base;
 
 /* The runtimes of one registry generation. */
@@ -54,6 +55,7 @@ struct gw_app {
   struct gw_cache *cache;
   struct gw_audit_log *audit;
   struct gw_seal *seal;
+  struct gw_seal_memo *seal_memo;    /* one sealed blob per subject, reused */
   atomic_int ready;
   atomic_int draining;
   void **retired;                    /* replaced ACLs and registries, freed at exit */

@@ -36,4 +36,12 @@ void gw_log(enum gw_log_level lvl, const char *event, const char *fmt, ...)
  * Steals the reference to `fields`. */
 void gw_log_fields(enum gw_log_level lvl, const char *event, json_t *fields);
 
+/* The same line written without a tree, for lines logged on every request:
+ * gw_log_begin() starts `w` with ts, level and event (the caller adds its
+ * fields with gw/jsonw.h), gw_log_end() closes and writes it and frees `w`.
+ * Callers check gw_log_enabled() first. */
+struct gw_jw;
+void gw_log_begin(struct gw_jw *w, enum gw_log_level lvl, const char *event);
+void gw_log_end(struct gw_jw *w);
+
 #endif

@@ -16,7 +16,8 @@
  * reads all of that from the structure, no flags needed (OpenSSL 1.1.1 and
  * 3.x).  EnvelopedData carries no integrity of its own: the sealed blob sits
  * inside an audit record whose hash is in the Merkle tree, which is where
- * tampering shows.  Sealing the same number twice gives different blobs.
+ * tampering shows.  Sealing the same number twice gives different blobs
+ * (gw_seal_memo below reuses one on purpose).
  *
  * Never here: the private key, decryption, logging of the sealed input.
  *
@@ -80,6 +81,32 @@ const char *gw_seal_fingerprint(const struct gw_seal *s);
  * asked format, owned by the caller (gw_free()); on error *out is NULL. */
 enum gw_seal_result gw_seal_seal(const struct gw_seal *s, const void *in, size_t len,
                                  enum gw_seal_format fmt, char **out, size_t *out_len)
+  __attribute__((warn_unused_result));
+
+/* ---- a memo of sealed subjects ------------------------------------------
+ *
+ * Sealing costs an RSA operation; the same subject asked about again and
+ * again need not pay it each time.  A memo maps a caller's key, which must
+ * be a collision-resistant digest that determines the input (the gateway
+ * uses an HMAC of the subject's number and name), to the blob sealed for it,
+ * and hands out copies of that blob for up to `ttl_s` seconds.  Records of
+ * the same subject then carry the same blob: that links them, which their
+ * subject_ref does anyway, and reveals nothing else.  Direct-mapped with
+ * `slots` entries (a newer key evicts an older one in its slot); safe for
+ * any number of threads (striped locks, RSA work done outside them). */
+struct gw_seal_memo;
+
+/* `s` must outlive the memo.  slots 1..1<<20, ttl_s >= 1. */
+struct gw_seal_memo *gw_seal_memo_new(const struct gw_seal *s, size_t slots, int ttl_s);
+
+/* NULL is a no-op. */
+void gw_seal_memo_free(struct gw_seal_memo *m);
+
+/* As gw_seal_seal(..., GW_SEAL_B64_DER, ...), remembered under key[0..key_len)
+ * (1..64 bytes).  *hit says whether the blob came from the memo. */
+enum gw_seal_result gw_seal_memo_seal(struct gw_seal_memo *m, const void *key, size_t key_len,
+                                      const void *in, size_t len, char **out, size_t *out_len,
+                                      int *hit)
   __attribute__((warn_unused_result));
 
 #endif
