@@ -17,6 +17,7 @@
 #include "gw/cache.h"
 #include "gw/config.h"
 #include "gw/factschema.h"
+#include "gw/hmac.h"
 #include "gw/log.h"
 #include "gw/oauth.h"
 #include "gw/observe.h"
@@ -139,6 +140,11 @@ struct gw_app *gw_app_new(const struct gw_config *cfg, int check_only, char *err
     snprintf(err, errlen, "keys.subject_secret: %s", why);
     goto fail;
   }
+  app->subject_mac = gw_hmac_key_new(app->secret, app->secret_len);
+  if(!app->subject_mac) {
+    snprintf(err, errlen, "keys.subject_secret: cannot key HMAC-SHA256 with it");
+    goto fail;
+  }
   if(gw_seal_load(cfg->audit_seal_cert, &app->seal) != GW_SEAL_OK) {
     snprintf(err, errlen, "audit.seal_cert: %s: not an RSA certificate for sealing",
              cfg->audit_seal_cert);
@@ -255,6 +261,7 @@ void gw_app_free(struct gw_app *app)
   gw_cache_free(app->cache);
   gw_seal_memo_free(app->seal_memo);
   gw_seal_free(app->seal);
+  gw_hmac_key_free(app->subject_mac);
   if(app->secret) {
     OPENSSL_cleanse(app->secret, app->secret_len);
     gw_free(app->secret);

@@ -15,6 +15,7 @@
 
 #include "gw/alloc.h"
 #include "gw/b64.h"
+#include "gw/hmac.h"
 #include "gw/jws.h"
 
 #define GW_ATTEST_MAX_KEYS 8
@@ -134,21 +135,41 @@ char *gw_attest_sign_body(const struct gw_attest_signer *s, const void *body, si
   return out;
 }
 
+/* base64url of a 32-byte MAC into out (GW_SUBJECT_REF_LEN + NUL). */
+static int ref_encode(const unsigned char mac[32], char out[GW_SUBJECT_REF_LEN + 1])
+{
+  size_t n;
+  if(gw_b64_encode(GW_B64_URL, mac, 32, out, GW_SUBJECT_REF_LEN + 1, &n) != GW_B64_OK ||
+     n != GW_SUBJECT_REF_LEN)
+    return -1;
+  out[n] = '\0';
+  return 0;
+}
+
 int gw_subject_ref(const unsigned char *secret, size_t secret_len, const char *id,
                    char out[GW_SUBJECT_REF_LEN + 1])
 {
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int mac_len = 0;
-  size_t n;
+  int rc;
   if(!HMAC(EVP_sha256(), secret, (int)secret_len, (const unsigned char *)id, strlen(id),
            mac, &mac_len) || mac_len != 32)
     return -1;
-  if(gw_b64_encode(GW_B64_URL, mac, mac_len, out, GW_SUBJECT_REF_LEN + 1, &n) != GW_B64_OK ||
-     n != GW_SUBJECT_REF_LEN)
-    return -1;
-  out[n] = '\0';
+  rc = ref_encode(mac, out);
   OPENSSL_cleanse(mac, sizeof(mac));
-  return 0;
+  return rc;
+}
+
+int gw_subject_ref_keyed(const struct gw_hmac_key *k, const char *id,
+                         char out[GW_SUBJECT_REF_LEN + 1])
+{
+  unsigned char mac[32];
+  int rc;
+  if(gw_hmac_sha256(k, id, strlen(id), mac))
+    return -1;
+  rc = ref_encode(mac, out);
+  OPENSSL_cleanse(mac, sizeof(mac));
+  return rc;
 }
 
 static int hexval(int c)

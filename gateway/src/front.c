@@ -45,6 +45,7 @@
 #include "gw/jsonw.h"
 #include "gw/log.h"
 #include "gw/observe.h"
+#include "gw/randid.h"
 #include "gw/tls.h"
 #include "http_int.h"
 
@@ -291,8 +292,6 @@ static void req_free(struct gw_req *r)
 
 static struct gw_req *req_new(struct gw_conn *c)
 {
-  static const char hex[] = "0123456789abcdef";
-  unsigned char rnd[16];
   struct gw_req *r = gw_calloc(1, sizeof(*r));
   r->magic = REQ_MAGIC;
   r->conn = c;
@@ -302,13 +301,7 @@ static struct gw_req *req_new(struct gw_conn *c)
     gw_free(r);
     return NULL;
   }
-  if(RAND_bytes(rnd, sizeof(rnd)) != 1)
-    memset(rnd, 0, sizeof(rnd));
-  for(size_t i = 0; i < sizeof(rnd); i++) {
-    r->id[2 * i] = hex[rnd[i] >> 4];
-    r->id[2 * i + 1] = hex[rnd[i] & 15];
-  }
-  r->id[32] = '\0';
+  (void)gw_randid_hex(r->id, 16);   /* all zeros if the DRBG fails */
   clock_gettime(CLOCK_MONOTONIC, &r->started);
   return r;
 }

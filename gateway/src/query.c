@@ -31,11 +31,13 @@
 #include "gw/facts.h"
 #include "gw/factschema.h"
 #include "gw/front.h"
+#include "gw/hmac.h"
 #include "gw/idnum.h"
 #include "gw/jsonw.h"
 #include "gw/log.h"
 #include "gw/observe.h"
 #include "gw/policy.h"
+#include "gw/randid.h"
 #include "gw/seal.h"
 
 #define QUERY_MAX_FACTS 16
@@ -946,19 +948,20 @@ bad:
 
 /* HMAC of id "\n" name, for cache keys of adapters whose answer depends on
  * the name as well as the number. */
-static void subject_key(struct query *q)
+static int subject_key(struct query *q)
 {
   unsigned char mac[32];
-  unsigned int len = 0;
   size_t n;
   char buf[GW_IDNUM_LEN + 2 + QUERY_NAME_MAX_BYTES];
+  int rc;
   n = (size_t)snprintf(buf, sizeof(buf), "%s\n%s", q->subject_id, q->subject_name);
-  HMAC(EVP_sha256(), q->app->secret, (int)q->app->secret_len, (unsigned char *)buf, n, mac, &len);
+  rc = gw_hmac_sha256(q->app->subject_mac, buf, n, mac);
   OPENSSL_cleanse(buf, sizeof(buf));
-  if(gw_b64_encode(GW_B64_URL, mac, 32, q->subject_key, sizeof(q->subject_key), &n) != GW_B64_OK)
-    q->subject_key[0] = '\0';
-  else
-    q->subject_key[n] = '\0';
+  if(rc ||
+     gw_b64_encode(GW_B64_URL, mac, 32, q->subject_key, sizeof(q->subject_key), &n) != GW_B64_OK)
+    return -1;
+  q->subject_key[n] = '\0';
+  return 0;
 }
 
 static int uses_name(const struct gw_adapter *a)
@@ -1018,7 +1021,6 @@ void gw_query_handle(struct gw_req *req, void *arg)
   const char *body;
   size_t len, ctlen;
   struct query *q;
-  unsigned char rnd[12];
   char rhex[25];
 
   if(!(gw_acl_roles(app->acl, client) & GW_ROLE_CLIENT)) {
@@ -1052,16 +1054,13 @@ void gw_query_handle(struct gw_req *req, void *arg)
     query_free(q);
     return;
   }
-  if(RAND_bytes(rnd, sizeof(rnd)) != 1)
-    memset(rnd, 0, sizeof(rnd));
-  hexify(rnd, sizeof(rnd), rhex);
+  (void)gw_randid_hex(rhex, 12);
   snprintf(q->query_id, sizeof(q->query_id), "q_%s", rhex);
-  if(gw_subject_ref(app->secret, app->secret_len, q->subject_id, q->subject_ref)) {
+  if(gw_subject_ref_keyed(app->subject_mac, q->subject_id, q->subject_ref) || subject_key(q)) {
     gw_req_problem(req, 500, "internal", "cannot compute the subject reference");
     query_free(q);
     return;
   }
-  subject_key(q);
   q->started_ms = wall_ms();
   q->rts = gw_app_rts_acquire(app);
   q->deadline = evtimer_new(w->base, on_deadline, q);

@@ -31,6 +31,7 @@ struct gw_attest_signer;
 struct gw_cache;
 struct gw_audit_log;
 struct gw_seal;
+struct gw_hmac_key;
 struct gw_seal_memo;
 struct event_base;
 
@@ -52,6 +53,7 @@ struct gw_app {
   struct gw_attest_signer *signer;
   unsigned char *secret;             /* subject_ref HMAC key */
   size_t secret_len;
+  struct gw_hmac_key *subject_mac;   /* HMAC under `secret`, keyed once */
   struct gw_cache *cache;
   struct gw_audit_log *audit;
   struct gw_seal *seal;

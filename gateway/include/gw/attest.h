@@ -73,6 +73,12 @@ int gw_subject_ref(const unsigned char *secret, size_t secret_len, const char *i
                    char out[GW_SUBJECT_REF_LEN + 1])
   __attribute__((warn_unused_result));
 
+/* The same under a key made once (gw/hmac.h), for the query path. */
+struct gw_hmac_key;
+int gw_subject_ref_keyed(const struct gw_hmac_key *k, const char *id,
+                         char out[GW_SUBJECT_REF_LEN + 1])
+  __attribute__((warn_unused_result));
+
 /* Reads a secret file of hex characters (at least 32 bytes once decoded),
  * into a buffer the caller frees with gw_free after OPENSSL_cleanse. */
 int gw_secret_load_hex(const char *path, unsigned char **out, size_t *len,
