@@ -277,6 +277,8 @@ static void test_memo(void **state)
   assert_string_not_equal(a, c);
   assert_int_equal(openssl_open(c, opened, sizeof(opened)), 18);
   assert_memory_equal(opened, "440524188001010014", 18);
+  gw_free(c);
+  c = NULL;
   gw_free(b);
   assert_int_equal(gw_seal_memo_seal(m, k1, sizeof(k1), ID_NUMBER, 18, &b, &lb, &hit), GW_SEAL_OK);
   assert_int_equal(hit, 0);                  /* k1 was evicted */
