@@ -159,6 +159,7 @@ struct gw_app *gw_app_new(const struct gw_config *cfg, int check_only, char *err
   acfg.dir = cfg->audit_dir;
   acfg.gateway_id = cfg->gateway_id;
   acfg.checkpoint_key = cfg->audit_checkpoint_key;
+  acfg.no_prealloc = !cfg->audit_preallocate;
   ar = gw_audit_open(&acfg, &app->audit, &rep);
   if(ar != GW_AUDIT_OK) {
     snprintf(err, errlen, "audit.dir: %s: %s%s%s", cfg->audit_dir, gw_audit_strerror(ar),

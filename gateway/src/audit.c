@@ -251,6 +251,43 @@ static void set_status(struct audit_pending *list, enum gw_audit_result r)
     p->status = r;
 }
 
+/* The records file is written ahead with zeros, AUDIT_PREALLOC_BYTES at a
+ * time, and made durable once (fsync: data and size).  Appends then
+ * overwrite blocks that already exist inside the file's size, so each
+ * group commit's fdatasync writes the data alone: no inode, no block
+ * bitmap, one disk write instead of two in a row.  After a crash the zeros
+ * past the last record are a zero-filled tail, which the next open cuts like
+ * a torn one; a clean close cuts them itself.  If the space cannot be
+ * written (a full disk), appends extend the file as before until the next
+ * start. */
+#define AUDIT_PREALLOC_BYTES ((uint64_t)4 << 20)
+
+static void preallocate(struct gw_audit_log *log, uint64_t need)
+{
+  static const uint8_t zeros[64 * 1024];
+  uint64_t from = log->rec_alloc > log->rec_end ? log->rec_alloc : log->rec_end;
+  uint64_t to = (need / AUDIT_PREALLOC_BYTES + 1) * AUDIT_PREALLOC_BYTES;
+
+  for(uint64_t off = from; off < to; off += sizeof(zeros)) {
+    size_t n = (size_t)(to - off < sizeof(zeros) ? to - off : sizeof(zeros));
+    if(audit_pwrite_all(log->rec_fd, zeros, n, off))
+      goto undo;
+  }
+  if(fsync(log->rec_fd))
+    goto undo;
+  log->rec_alloc = to;
+  return;
+undo:
+  gw_log(GW_LOG_WARN, "audit_prealloc_failed",
+         "cannot write %llu bytes ahead in the records file (%s); appending without it "
+         "until the next start", (unsigned long long)(to - from), strerror(errno));
+  if(ftruncate(log->rec_fd, (off_t)log->rec_end)) {
+    /* appends overwrite whatever is left */
+  }
+  log->rec_alloc = 0;
+  log->prealloc_off = 1;        /* not again on every batch of a full disk */
+}
+
 static void commit_batch(struct gw_audit_log *log, struct audit_pending *batch)
 {
   struct audit_pending *p;
@@ -278,6 +315,8 @@ static void commit_batch(struct gw_audit_log *log, struct audit_pending *batch)
     gw_free(p->frame);
     p->frame = NULL;
   }
+  if(off + total > log->rec_alloc && !log->prealloc_off)
+    preallocate(log, off + total);
   rc = audit_pwrite_all(log->rec_fd, log->wbuf, total, off);
   if(!rc) {
     t0 = audit_now_s();
@@ -297,6 +336,7 @@ static void commit_batch(struct gw_audit_log *log, struct audit_pending *batch)
     if(ftruncate(log->rec_fd, (off_t)off)) {
       /* already failed; nothing more to do here */
     }
+    log->rec_alloc = 0;
     set_status(batch, GW_AUDIT_EIO);
     goto out;
   }

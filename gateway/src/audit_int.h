@@ -242,6 +242,8 @@ struct gw_audit_log {
 
   /* The commit thread's own (open and close use them before and after it). */
   uint64_t rec_end, ckpt_end, ckpt_count, ckpt_last, state_size;
+  uint64_t rec_alloc;           /* records file written (zeros past rec_end) to here */
+  int prealloc_off;             /* cfg->no_prealloc */
   uint8_t *wbuf;
   size_t wcap;
   pthread_t thread;

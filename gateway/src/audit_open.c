@@ -504,6 +504,7 @@ enum gw_audit_result gw_audit_open(const struct gw_audit_config *cfg, struct gw_
   }
   log = log_alloc();
   log->state_interval = cfg->state_interval ? cfg->state_interval : GW_AUDIT_STATE_INTERVAL;
+  log->prealloc_off = cfg->no_prealloc;
   if(mkdir(cfg->dir, 0700) && errno != EEXIST) {
     r = io_error(rep, "cannot create the audit directory");
     goto fail;
@@ -602,6 +603,13 @@ void gw_audit_close(struct gw_audit_log *log)
     if(r != GW_AUDIT_OK)
       gw_log(GW_LOG_ERROR, "audit_close", "could not save the resume state: %s",
              gw_audit_strerror(r));
+  }
+  /* A cleanly closed records file ends at its last record: the space
+   * written ahead goes (after a crash the next open cuts it instead). */
+  if(log->rec_alloc > log->rec_end && log->rec_fd >= 0) {
+    if(ftruncate(log->rec_fd, (off_t)log->rec_end) || fsync(log->rec_fd))
+      gw_log(GW_LOG_WARN, "audit_close", "could not cut the space written ahead: %s",
+             strerror(errno));
   }
   gw_log(GW_LOG_INFO, "audit_close", "audit log %s closed at %llu records", log->log_id,
          (unsigned long long)log->size);

@@ -392,8 +392,8 @@ enum audit_scan_status audit_scan_next(struct audit_scan *s)
     if(v < 0)
       goto io;
     if(v) {
-      snprintf(s->why, sizeof(s->why), "zero-filled tail of %llu bytes",
-               (unsigned long long)remaining);
+      snprintf(s->why, sizeof(s->why), "zero-filled tail of %llu bytes: space written "
+               "ahead, or a write cut short", (unsigned long long)remaining);
       return AUDIT_SCAN_TORN;
     }
     snprintf(s->why, sizeof(s->why), "invalid length %u (allowed 1..%u)", len, s->max_len);

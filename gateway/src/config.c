@@ -254,7 +254,7 @@ static void read_keys(struct reader *r, json_t *root, struct gw_config *cfg)
 static void read_audit(struct reader *r, json_t *root, struct gw_config *cfg)
 {
   static const char *const known[] = { "dir", "checkpoint_key", "seal_cert",
-                                       "checkpoint_interval_s", NULL };
+                                       "checkpoint_interval_s", "preallocate", NULL };
   json_t *obj = get_object(r, root, "", "audit", 1);
   if(!obj)
     return;
@@ -263,6 +263,7 @@ static void read_audit(struct reader *r, json_t *root, struct gw_config *cfg)
   cfg->audit_seal_cert = get_path(r, obj, "audit", "seal_cert", 1);
   cfg->audit_checkpoint_interval_s = (int)get_int(r, obj, "audit", "checkpoint_interval_s",
                                                   60, 1, 86400);
+  cfg->audit_preallocate = get_bool(r, obj, "audit", "preallocate", 1);
   check_unknown(r, obj, "audit", known);
 }
 

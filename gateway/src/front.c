@@ -413,10 +413,22 @@ void gw_req_respond(struct gw_req *req, int status, const char *content_type,
     return;
   }
   out = bufferevent_get_output(c->bev);
-  evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", status, gw_http_reason(status));
-  if(content_type)
-    evbuffer_add_printf(out, "Content-Type: %s\r\n", content_type);
-  evbuffer_add_printf(out, "Content-Length: %zu\r\nX-Request-Id: %s\r\n", len, req->id);
+  {
+    /* the head in one piece: this runs for every answer */
+    char head[512];
+    int n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\n%s%s%sContent-Length: %zu\r\n"
+                     "X-Request-Id: %s\r\n", status, gw_http_reason(status),
+                     content_type ? "Content-Type: " : "", content_type ? content_type : "",
+                     content_type ? "\r\n" : "", len, req->id);
+    if(n > 0 && (size_t)n < sizeof(head))
+      evbuffer_add(out, head, (size_t)n);
+    else {
+      evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", status, gw_http_reason(status));
+      if(content_type)
+        evbuffer_add_printf(out, "Content-Type: %s\r\n", content_type);
+      evbuffer_add_printf(out, "Content-Length: %zu\r\nX-Request-Id: %s\r\n", len, req->id);
+    }
+  }
   evbuffer_add_buffer(out, req->resp_headers);
   if(!c->keep_alive)
     evbuffer_add(out, "Connection: close\r\n", 19);

@@ -81,14 +81,32 @@ jq -nc --arg id "$id" --arg n "$name" '{subject: {id_type: "cn-resident-id", id:
   facts: ["identity.match", "education.degrees", "credit.status"], purpose: "talent.graduate",
   case_ref: "SZ-BENCH-1"}' >"$DIR/query.json"
 
-# ab_run LABEL URL: ab -k at $CONC for $SECONDS_RUN s; sets RPS (empty when ab failed).
+# cpu_ticks PID...: user + system clock ticks used so far by these processes
+# (all their threads).
+cpu_ticks() {
+  local t=0 p
+  for p in "$@"; do
+    [[ -r /proc/$p/stat ]] && t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat")))
+  done
+  echo "$t"
+}
+
+# ab_run LABEL URL: ab -k at $CONC for $SECONDS_RUN s; sets RPS (empty when ab
+# failed).  With SERVER_PIDS set, also prints the server's CPU time per answer.
 ab_run() {
-  local label=$1 url=$2 out
+  local label=$1 url=$2 out c0 c1 n
   echo "$label:"
   printf '  $ %s\n' "ab -k -q -s 10 -c $CONC -t $SECONDS_RUN -n 100000000 -E \$BENCH/engine.pem -p \$BENCH/query.json -T application/json $url"
+  c0=$(cpu_ticks ${SERVER_PIDS:-})
   out=$(ab -k -q -s 10 -c "$CONC" -t "$SECONDS_RUN" -n 100000000 -E "$DIR/engine.pem" \
           -p "$DIR/query.json" -T application/json "$url" 2>&1)
+  c1=$(cpu_ticks ${SERVER_PIDS:-})
   RPS=$(awk '/^Requests per second:/ { print $4 }' <<<"$out")
+  n=$(awk '/^Complete requests:/ { print $3 }' <<<"$out")
+  if [[ -n "${SERVER_PIDS:-}" && -n "$n" && "$n" -gt 0 ]]; then
+    printf '    server CPU: %s us per answer (user + system, all threads, %s answers)\n' \
+      "$(awk -v t=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v n="$n" 'BEGIN { printf "%.0f", t * 1e6 / hz / n }')" "$n"
+  fi
   if [[ -z "$RPS" ]]; then
     echo "    ab got no figure:"
     grep -v -e '^This is' -e '^Copyright' -e '^Licensed' -e '^$' <<<"$out" | tail -n 2 | sed 's/^/    | /'
@@ -135,8 +153,20 @@ echo "    answer: $(stat -c %s "$DIR/answer.json") bytes, cached facts from now 
      "$(jq -c '[.facts[].status] | unique' "$DIR/answer.json")"
 curl_load "  gateway, curl --parallel (POST /v1/facts/query, every answer audited durably)" "$GW/v1/facts/query"
 GW_CURL=${RPS:-}
-ab_run "  gateway, ab -k" "$GW/v1/facts/query"
+GW_PID=$(jq -r .gateway.pid "$S")
+OPS=$(jq -r .gateway.ops_url "$S")
+audit_figures() {   # fdatasync count and seconds so far, from /metrics
+  curl -sS "$OPS/metrics" | awk '/^gw_audit_fsyncs_total / { n = $2 } /^gw_audit_fsync_seconds_total / { s = $2 }
+    /^gw_audit_entries_total/ { e += $2 } END { printf "%d %f %d\n", n, s, e }'
+}
+read -r f0 s0 e0 < <(audit_figures)
+SERVER_PIDS=$GW_PID ab_run "  gateway, ab -k" "$GW/v1/facts/query"
 GW_AB=${RPS:-}
+read -r f1 s1 e1 < <(audit_figures)
+if ((f1 > f0)); then
+  awk -v f=$((f1 - f0)) -v s="$(awk -v a="$s0" -v b="$s1" 'BEGIN { print b - a }')" -v e=$((e1 - e0)) \
+    'BEGIN { printf "    audit: %d records in %d group commits (%.1f each), fdatasync mean %.3f ms\n", e, f, e / f, s * 1000 / f }'
+fi
 
 # nginx: same certificate, same client-certificate check, same body size.
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -190,7 +220,9 @@ if ! kill -0 "$NGINX_PID" 2>/dev/null; then
 else
   curl_load "  nginx, curl --parallel (POST, static file)" "https://127.0.0.1:$PORT/v1/facts/query"
   NG_CURL=${RPS:-}
-  ab_run "  nginx, ab -k" "https://127.0.0.1:$PORT/v1/facts/query"
+  # nginx and its workers (children by parent pid, read from /proc)
+  SERVER_PIDS="$NGINX_PID $(awk -v p="$NGINX_PID" '$4 == p { printf "%s ", $1 }' /proc/[0-9]*/stat 2>/dev/null)" \
+    ab_run "  nginx, ab -k" "https://127.0.0.1:$PORT/v1/facts/query"
   NG_AB=${RPS:-}
 fi
 kill -QUIT "$NGINX_PID" 2>/dev/null

@@ -1094,11 +1094,17 @@ static void test_write_failure_fails_the_log(void **state)
   bulk_append(log, 5, 1, 0);
   path_of(path, sizeof(path), dir, "records");
   assert_int_equal(stat(path, &st), 0);
+  /* The file was written ahead: it is larger than its records. */
+  gw_audit_metrics(log, &m);
+  assert_true((uint64_t)st.st_size >= ((uint64_t)4 << 20));
+  assert_true(m.bytes < (uint64_t)st.st_size);
   memset(&ign, 0, sizeof(ign));
   ign.sa_handler = SIG_IGN;
   assert_int_equal(sigaction(SIGXFSZ, &ign, &old_sa), 0);
   assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
-  lim.rlim_cur = (rlim_t)st.st_size + 1000;
+  /* Writes past the records' end + 1000 bytes fail (EFBIG), whether or not
+   * the space was written ahead. */
+  lim.rlim_cur = (rlim_t)m.bytes + 1000;
   lim.rlim_max = old.rlim_max;
   assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
   for(i = 0; i < 10 && r == GW_AUDIT_OK; i++) {
@@ -1125,6 +1131,80 @@ static void test_write_failure_fails_the_log(void **state)
   assert_int_equal(rep.size, 5 + (uint64_t)i - 1);
   assert_int_equal(gw_audit_ready(log, NULL, 0), 1);
   bulk_append(log, 2, 3, 0);
+  gw_audit_close(log);
+}
+
+/* ---- space written ahead ------------------------------------------------------ */
+
+static uint64_t file_bytes(const char *dir)
+{
+  char path[400];
+  struct stat st;
+  path_of(path, sizeof(path), dir, "records");
+  assert_int_equal(stat(path, &st), 0);
+  return (uint64_t)st.st_size;
+}
+
+/* While open the records file runs 4 MiB ahead of its records; a clean
+ * close cuts it back to the last record; with no_prealloc it never runs
+ * ahead; when the space cannot be written (a file size limit) appends go on
+ * durably without it. */
+static void test_written_ahead(void **state)
+{
+  char dir[300], rec[600];
+  struct gw_audit_config c;
+  struct gw_audit_metrics m;
+  struct gw_audit_log *log = NULL;
+  struct gw_audit_open_report rep;
+  struct rlimit old, lim;
+  struct sigaction ign, old_sa;
+  size_t len;
+  (void)state;
+
+  new_dir(dir, sizeof(dir));
+  log = open_ok(dir, 1, NULL);
+  bulk_append(log, 20, 1, 0);
+  gw_audit_metrics(log, &m);
+  assert_int_equal(file_bytes(dir), (uint64_t)4 << 20);
+  gw_audit_close(log);
+  assert_int_equal(file_bytes(dir), m.bytes);
+  log = open_ok(dir, 1, &rep);
+  assert_int_equal(rep.size, 20);
+  assert_int_equal(rep.truncated_bytes, 0);
+  gw_audit_close(log);
+
+  /* off */
+  c = config(dir, 1);
+  c.no_prealloc = 1;
+  assert_int_equal(gw_audit_open(&c, &log, &rep), GW_AUDIT_OK);
+  bulk_append(log, 5, 2, 0);
+  gw_audit_metrics(log, &m);
+  assert_int_equal(file_bytes(dir), m.bytes);
+  gw_audit_close(log);
+
+  /* refused: appends extend the file as before */
+  log = open_ok(dir, 1, NULL);
+  gw_audit_metrics(log, &m);
+  memset(&ign, 0, sizeof(ign));
+  ign.sa_handler = SIG_IGN;
+  assert_int_equal(sigaction(SIGXFSZ, &ign, &old_sa), 0);
+  assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+  lim.rlim_cur = (rlim_t)m.bytes + 100000;
+  lim.rlim_max = old.rlim_max;
+  assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+  for(int i = 0; i < 10; i++) {
+    len = make_record(rec, sizeof(rec), 3, (uint64_t)i, 300);
+    assert_int_equal(gw_audit_append_sync(log, rec, len, NULL), GW_AUDIT_OK);
+  }
+  assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+  assert_int_equal(sigaction(SIGXFSZ, &old_sa, NULL), 0);
+  gw_audit_metrics(log, &m);
+  assert_int_equal(m.entries, 35);
+  assert_int_equal(gw_audit_ready(log, NULL, 0), 1);
+  gw_audit_close(log);
+  log = open_ok(dir, 1, &rep);
+  assert_int_equal(rep.size, 35);
+  assert_int_equal(rep.truncated_bytes, 0);
   gw_audit_close(log);
 }
 
@@ -1444,6 +1524,7 @@ int main(void)
     cmocka_unit_test(test_restart_same_root_and_proofs),
     cmocka_unit_test(test_readers_and_checkpoints),
     cmocka_unit_test(test_write_failure_fails_the_log),
+    cmocka_unit_test(test_written_ahead),
     cmocka_unit_test(test_crash_kill),
     cmocka_unit_test(test_big_log_open_time),
     cmocka_unit_test(test_bench_throughput),

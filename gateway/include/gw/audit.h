@@ -98,6 +98,9 @@ struct gw_audit_config {
   int full_scan;                /* ignore the saved resume state: rehash
                                    every record and rebuild derived/ */
   uint64_t state_interval;      /* 0: GW_AUDIT_STATE_INTERVAL */
+  int no_prealloc;              /* 1: never write the records file ahead
+                                   with zeros (copy-on-write filesystems,
+                                   where it saves nothing) */
 };
 
 /* What gw_audit_open found.  Plain value owned by the caller. */

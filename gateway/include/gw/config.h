@@ -61,6 +61,7 @@ struct gw_config {
   char *audit_checkpoint_key;  /* PEM Ed25519 key signing checkpoints */
   char *audit_seal_cert;       /* PEM certificate the raw subject is sealed to */
   int audit_checkpoint_interval_s;
+  int audit_preallocate;       /* write the records file ahead (default 1) */
 };
 
 /* Reads and validates `path`.  On success returns 0 and sets *out (caller
