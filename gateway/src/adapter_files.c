@@ -20,6 +20,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,18 +72,40 @@ static char *resolve(struct gw_adl *r, const char *rel, const char *field)
   return gw_strdup(full);
 }
 
+FILE *gw_adl_fopen_regular(const char *path)
+{
+  struct stat st;
+  FILE *fp;
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if(fd < 0)
+    return NULL;
+  if(fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+    close(fd);
+    errno = EINVAL;
+    return NULL;
+  }
+  if(fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) || !(fp = fdopen(fd, "rb"))) {
+    int e = errno;
+    close(fd);
+    errno = e;
+    return NULL;
+  }
+  return fp;
+}
+
+/* What errno from gw_adl_fopen_regular means. */
+static const char *open_error(int e)
+{
+  return e == EINVAL ? "not a regular file" : strerror(e);
+}
+
 /* NULL when `path` is a readable regular file, else why not. */
 static const char *unreadable(const char *path, char *buf, size_t n)
 {
-  struct stat st;
-  FILE *fp = fopen(path, "rb");
+  FILE *fp = gw_adl_fopen_regular(path);
   if(!fp) {
-    snprintf(buf, n, "%s", strerror(errno));
+    snprintf(buf, n, "%s", open_error(errno));
     return buf;
-  }
-  if(fstat(fileno(fp), &st) || !S_ISREG(st.st_mode)) {
-    fclose(fp);
-    return "not a regular file";
   }
   fclose(fp);
   return NULL;
@@ -116,18 +139,13 @@ char *gw_adl_path(struct gw_adl *r, json_t *obj, const char *at,
 char *gw_adl_slurp(struct gw_adl *r, const char *path, size_t max,
                    const char *field, size_t *len)
 {
-  FILE *fp = fopen(path, "rb");
+  FILE *fp = gw_adl_fopen_regular(path);
   char *buf = NULL;
   size_t got = 0, cap = 0;
-  struct stat st;
 
   if(!fp) {
-    gw_adl_fail(r, field, "cannot read %s: %s", path, strerror(errno));
+    gw_adl_fail(r, field, "cannot read %s: %s", path, open_error(errno));
     return NULL;
-  }
-  if(fstat(fileno(fp), &st) || !S_ISREG(st.st_mode)) {
-    gw_adl_fail(r, field, "cannot read %s: not a regular file", path);
-    goto fail;
   }
   for(;;) {
     size_t n;

@@ -122,6 +122,11 @@ char *gw_adl_path(struct gw_adl *r, json_t *obj, const char *at,
                   const char *key, int required);
 /* Reads `path` (at most `max` bytes) into a new NUL-terminated buffer, the
  * caller's; fails naming `field` and returns NULL on error. */
+/* Opens `path` for reading only if it is a regular file, without ever
+ * blocking on a FIFO or a device (O_NONBLOCK until the type is known).
+ * NULL with errno set (EINVAL: not a regular file). */
+FILE *gw_adl_fopen_regular(const char *path);
+
 char *gw_adl_slurp(struct gw_adl *r, const char *path, size_t max,
                    const char *field, size_t *len);
 /* Checks that `path` holds at least one PEM X.509 certificate (all of them

@@ -27,7 +27,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 
 #include <libxml/parser.h>
 
@@ -954,20 +953,17 @@ int gw_adapter_load(const char *path, struct gw_adapter **out, char *err, size_t
   const char *slash = strrchr(path, '/');
   char *dir = NULL, *text = NULL;
   size_t len = 0, cap = GW_ADAPTER_FILE_MAX + 1;
-  struct stat st;
   FILE *fp;
   int rc = -1;
 
   *out = NULL;
   err[0] = '\0';
-  fp = fopen(path, "rb");
+  fp = gw_adl_fopen_regular(path);
   if(!fp) {
-    snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-    goto out;
-  }
-  if(fstat(fileno(fp), &st) || !S_ISREG(st.st_mode)) {
-    snprintf(err, errlen, "%s: not a regular file", path);
-    fclose(fp);
+    if(errno == EINVAL)
+      snprintf(err, errlen, "%s: not a regular file", path);
+    else
+      snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
     goto out;
   }
   text = gw_malloc(cap);

@@ -646,7 +646,9 @@ static void on_token(const struct gw_oauth_token *tok, void *arg)
     char detail[192];
     snprintf(detail, sizeof(detail), "token endpoint: %s %s", gw_oauth_status_name(tok->status),
              tok->detail ? tok->detail : "");
-    fail_all(f, tok->status == GW_OAUTH_TRANSPORT ? GW_FERR_TRANSPORT : GW_FERR_AGENCY_FAULT,
+    fail_all(f, tok->status == GW_OAUTH_TRANSPORT      ? GW_FERR_TRANSPORT
+                : tok->status == GW_OAUTH_BAD_RESPONSE ? GW_FERR_BAD_RESPONSE
+                                                       : GW_FERR_AGENCY_FAULT,
              "auth", detail);
     report(f, GW_POLICY_FAILURE);
     finish(f);

@@ -137,26 +137,25 @@ static void quoted(struct gw_jw *w, const char *s, size_t n)
   putc1(w, '"');
 }
 
-void gw_jw_open(struct gw_jw *w)
+static void open_with(struct gw_jw *w, char c)
 {
   sep(w);
   if(w->depth + 1 >= GW_JW_MAX_DEPTH) {
     w->spoiled = 1;
     return;
   }
-  putc1(w, '{');
+  putc1(w, c);
   w->first[++w->depth] = 1;
+}
+
+void gw_jw_open(struct gw_jw *w)
+{
+  open_with(w, '{');
 }
 
 void gw_jw_open_array(struct gw_jw *w)
 {
-  sep(w);
-  if(w->depth + 1 >= GW_JW_MAX_DEPTH) {
-    w->spoiled = 1;
-    return;
-  }
-  putc1(w, '[');
-  w->first[++w->depth] = 1;
+  open_with(w, '[');
 }
 
 static void close_with(struct gw_jw *w, char c)

@@ -315,6 +315,11 @@ static enum gw_oauth_status parse_response(const struct gw_upstream_result *res,
 
   *token = NULL;
   code[0] = '\0';
+  if(res->outcome == GW_UP_TOO_LARGE) {
+    /* the endpoint answered, with more than any token response needs */
+    snprintf(detail, dlen, "token response too large: %s", res->detail);
+    return GW_OAUTH_BAD_RESPONSE;
+  }
   if(res->outcome != GW_UP_OK) {
     snprintf(detail, dlen, "%s", res->detail);
     return GW_OAUTH_TRANSPORT;

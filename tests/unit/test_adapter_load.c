@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -60,6 +61,13 @@ static int setup(void **state)
   if(!mkdtemp(dir))
     return -1;
   snprintf(apath, sizeof(apath), "%s/a.json", dir);
+  {
+    /* a FIFO nobody writes to: opening it for reading must not block */
+    char fifo[300];
+    snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+    if(mkfifo(fifo, 0600))
+      return -1;
+  }
   /* ca.pem / client.pem+key: EC P-256 self-signed; signer.pem: the
    * xmldsig signer; jws.pub.pem: an ES256 public key; p384.pub.pem: a key
    * of the wrong curve; other.key: a key matching nothing; enc.key: an
@@ -692,6 +700,7 @@ static const struct variant variants[] = {
   { soap11, "tls/ca_file", NULL, "tls.ca_file: missing (a file path is required)" },
   { soap11, "tls/ca_file", "`missing.pem`", "tls.ca_file: cannot read %D/missing.pem: No such file or directory" },
   { soap11, "tls/ca_file", "`.`", "tls.ca_file: cannot read %D/.: not a regular file" },
+  { soap11, "tls/ca_file", "`fifo`", "tls.ca_file: cannot read %D/fifo: not a regular file" },
   { soap11, "tls/ca_file", "`jws.pub.pem`",
     "tls.ca_file: %D/jws.pub.pem holds a public key, not a PEM X.509 certificate" },
   { soap11, "tls/pin_sha256", "`sha256//AAAA`", "tls.pin_sha256: must be \"sha256//\" followed by" },
@@ -722,6 +731,7 @@ static const struct variant variants[] = {
   { json_oauth2, "auth/client_secret", "`file:nope.txt`",
     "auth.client_secret: cannot read %D/nope.txt: No such file or directory" },
   { json_oauth2, "auth/client_secret", "`file:.`", "auth.client_secret: cannot read %D/.: not a regular file" },
+  { json_oauth2, "auth/client_secret", "`file:fifo`", "auth.client_secret: cannot read %D/fifo: not a regular file" },
   { json_oauth2, "auth/client_secret", NULL,
     "auth.client_secret: missing (a secret reference \"env:NAME\" or \"file:PATH\" is required)" },
   { json_oauth2, "auth/token_url", NULL, "auth.token_url: missing (a string is required)" },
@@ -1037,6 +1047,9 @@ static void file_and_syntax_errors(void **state)
   (void)state;
   assert_int_equal(gw_adapter_load("/nonexistent/a.json", &a, err, sizeof(err)), -1);
   assert_string_equal(err, "/nonexistent/a.json: cannot open: No such file or directory");
+  snprintf(want, sizeof(want), "%s/fifo", dir);
+  assert_int_equal(gw_adapter_load(want, &a, err, sizeof(err)), -1);   /* returns, not blocks */
+  assert_non_null(strstr(err, "fifo: not a regular file"));
 
   write_file("a.json", "{\"id\": \"x\",\n  \"version\": }");
   assert_int_equal(gw_adapter_load(apath, &a, err, sizeof(err)), -1);

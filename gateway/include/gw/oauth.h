@@ -63,7 +63,8 @@ enum gw_oauth_status {
   GW_OAUTH_REJECTED,        /* 400/401/403: the endpoint refused the client
                              * (`error` holds e.g. "invalid_client") */
   GW_OAUTH_ENDPOINT_ERROR,  /* any other non-200 status */
-  GW_OAUTH_BAD_RESPONSE     /* 200, but no usable bearer token in it */
+  GW_OAUTH_BAD_RESPONSE     /* 200 but no usable bearer token in it, or an
+                               answer over the response cap */
 };
 
 /* What a waiter gets.  Pointers are valid during the callback only: copy
@@ -74,7 +75,8 @@ struct gw_oauth_token {
   const char *token_id;         /* GW_OAUTH_OK only: for logs */
   int cached;                   /* served without a fetch of its own */
   int64_t expires_at_ms;        /* on the cache's clock; 0 when not OK */
-  enum gw_upstream_outcome transport;  /* GW_OAUTH_TRANSPORT only */
+  enum gw_upstream_outcome transport;  /* GW_OAUTH_TRANSPORT, and TOO_LARGE for
+                                          an oversized BAD_RESPONSE */
   long http_status;             /* of the token endpoint; 0 if none */
   const char *error;            /* the endpoint's OAuth "error" code, or NULL */
   const char *detail;           /* short reason, never NULL ("" on OK) */
