@@ -399,6 +399,66 @@ static void arm_timer(struct gw_conn *c, int ms)
   evtimer_add(c->timer, &tv);
 }
 
+/* The whole answer, head and body, as one contiguous extent of `out`: the
+ * TLS layer writes each extent with its own SSL_write, so one extent is one
+ * TLS record and one write(2) instead of two or three.  `send` bytes of the
+ * body go out (0 for HEAD); Content-Length says `len`. */
+static void append_answer(struct evbuffer *out, const struct gw_req *req,
+                          const struct gw_conn *c, int status, const char *content_type,
+                          const char *body, size_t send, size_t len)
+{
+  char head[512];
+  const char *conn = "";
+  size_t conn_len = 0, extra = evbuffer_get_length(req->resp_headers), total;
+  struct evbuffer_iovec v;
+  int n;
+
+  if(!c->keep_alive) {
+    conn = "Connection: close\r\n";
+    conn_len = 19;
+  }
+  else if(req->head.minor_version == 0) {
+    /* HTTP/1.0 closes by default: say that this one stays open */
+    conn = "Connection: keep-alive\r\n";
+    conn_len = 24;
+  }
+  n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\n%s%s%sContent-Length: %zu\r\n"
+               "X-Request-Id: %s\r\n", status, gw_http_reason(status),
+               content_type ? "Content-Type: " : "", content_type ? content_type : "",
+               content_type ? "\r\n" : "", len, req->id);
+  if(n < 0 || (size_t)n >= sizeof(head))
+    n = 0;                      /* cannot happen with our reasons and ids */
+  total = (size_t)n + extra + conn_len + 2 + send;
+  if(n && evbuffer_reserve_space(out, (ev_ssize_t)total, &v, 1) == 1 && v.iov_len >= total) {
+    char *p = v.iov_base;
+    memcpy(p, head, (size_t)n);
+    p += n;
+    if(extra && evbuffer_copyout(req->resp_headers, p, extra) != (ev_ssize_t)extra)
+      goto pieces;
+    p += extra;
+    memcpy(p, conn, conn_len);
+    p += conn_len;
+    memcpy(p, "\r\n", 2);
+    p += 2;
+    if(send)
+      memcpy(p, body, send);
+    v.iov_len = total;
+    if(evbuffer_commit_space(out, &v, 1) == 0)
+      return;
+  }
+pieces:
+  /* nothing was committed: the same bytes in pieces */
+  evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", status, gw_http_reason(status));
+  if(content_type)
+    evbuffer_add_printf(out, "Content-Type: %s\r\n", content_type);
+  evbuffer_add_printf(out, "Content-Length: %zu\r\nX-Request-Id: %s\r\n", len, req->id);
+  evbuffer_add_buffer(out, req->resp_headers);
+  evbuffer_add(out, conn, conn_len);
+  evbuffer_add(out, "\r\n", 2);
+  if(send)
+    evbuffer_add(out, body, send);
+}
+
 void gw_req_respond(struct gw_req *req, int status, const char *content_type,
                     const char *body, size_t len)
 {
@@ -413,31 +473,8 @@ void gw_req_respond(struct gw_req *req, int status, const char *content_type,
     return;
   }
   out = bufferevent_get_output(c->bev);
-  {
-    /* the head in one piece: this runs for every answer */
-    char head[512];
-    int n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\n%s%s%sContent-Length: %zu\r\n"
-                     "X-Request-Id: %s\r\n", status, gw_http_reason(status),
-                     content_type ? "Content-Type: " : "", content_type ? content_type : "",
-                     content_type ? "\r\n" : "", len, req->id);
-    if(n > 0 && (size_t)n < sizeof(head))
-      evbuffer_add(out, head, (size_t)n);
-    else {
-      evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", status, gw_http_reason(status));
-      if(content_type)
-        evbuffer_add_printf(out, "Content-Type: %s\r\n", content_type);
-      evbuffer_add_printf(out, "Content-Length: %zu\r\nX-Request-Id: %s\r\n", len, req->id);
-    }
-  }
-  evbuffer_add_buffer(out, req->resp_headers);
-  if(!c->keep_alive)
-    evbuffer_add(out, "Connection: close\r\n", 19);
-  else if(req->head.minor_version == 0)
-    /* HTTP/1.0 closes by default: say that this one stays open */
-    evbuffer_add(out, "Connection: keep-alive\r\n", 24);
-  evbuffer_add(out, "\r\n", 2);
-  if(len && strcmp(req->method ? req->method : "", "HEAD"))
-    evbuffer_add(out, body, len);
+  append_answer(out, req, c, status, content_type, body,
+                len && strcmp(req->method ? req->method : "", "HEAD") ? len : 0, len);
 
   c->req = NULL;
   req_free(req);
