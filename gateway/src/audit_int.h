@@ -48,6 +48,9 @@ uint64_t audit_get_be64(const uint8_t *p);
 /* CRC-32C (Castagnoli, reflected 0x82F63B78), chainable: start with crc = 0.
  * audit_crc32c(0, "123456789", 9) == 0xe3069283. */
 uint32_t audit_crc32c(uint32_t crc, const void *p, size_t n);
+/* The portable table-driven one, which audit_crc32c uses where the CPU has
+ * no CRC-32C instruction (exposed so tests check both). */
+uint32_t audit_crc32c_sw(uint32_t crc, const void *p, size_t n);
 
 /* Frames bytes[0..len) into out[0..len + AUDIT_FRAME_OVERHEAD). */
 void audit_frame(const void *bytes, size_t len, uint8_t *out);

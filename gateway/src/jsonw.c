@@ -3,8 +3,6 @@
  */
 #include "gw/jsonw.h"
 
-#include <inttypes.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "gw/alloc.h"
@@ -203,10 +201,17 @@ void gw_jw_str(struct gw_jw *w, const char *s)
 
 void gw_jw_int(struct gw_jw *w, int64_t v)
 {
-  char num[24];
-  int n = snprintf(num, sizeof(num), "%" PRId64, v);
+  char num[24], *p = num + sizeof(num);
+  /* the magnitude as unsigned: -INT64_MIN does not fit an int64_t */
+  uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+  do {
+    *--p = (char)('0' + u % 10);
+    u /= 10;
+  } while(u);
+  if(v < 0)
+    *--p = '-';
   sep(w);
-  put(w, num, (size_t)n);
+  put(w, p, (size_t)(num + sizeof(num) - p));
 }
 
 void gw_jw_bool(struct gw_jw *w, int v)

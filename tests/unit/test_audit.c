@@ -259,10 +259,16 @@ static void test_crc32c(void **state)
   uint8_t buf[1000];
   (void)state;
   assert_int_equal(audit_crc32c(0, "123456789", 9), 0xe3069283u);
+  assert_int_equal(audit_crc32c_sw(0, "123456789", 9), 0xe3069283u);
   for(size_t i = 0; i < sizeof(buf); i++)
     buf[i] = (uint8_t)(i * 31 + 7);
-  for(size_t n = 0; n <= sizeof(buf); n += 37)
+  for(size_t n = 0; n <= sizeof(buf); n += 37) {
     assert_int_equal(audit_crc32c(0, buf, n), ref_crc32c(buf, n));
+    assert_int_equal(audit_crc32c_sw(0, buf, n), ref_crc32c(buf, n));
+    /* every length and start the 8-byte loop and its tail can meet */
+    for(size_t off = 1; off < 9 && off + n <= sizeof(buf); off++)
+      assert_int_equal(audit_crc32c(0, buf + off, n), ref_crc32c(buf + off, n));
+  }
   /* chaining */
   assert_int_equal(audit_crc32c(audit_crc32c(0, buf, 100), buf + 100, 900),
                    ref_crc32c(buf, 1000));

@@ -205,6 +205,24 @@ static void round_trip(void **state)
   }
 }
 
+/* Integers at the edges, against printf. */
+static void integers(void **state)
+{
+  static const int64_t v[] = { 0, 1, -1, 9, 10, -10, 1234567890123LL, INT64_MAX, INT64_MIN,
+                               INT64_MIN + 1 };
+  (void)state;
+  for(size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+    struct gw_jw w;
+    char want[32];
+    snprintf(want, sizeof(want), "[%lld]", (long long)v[i]);
+    gw_jw_init(&w, 8);
+    gw_jw_open_array(&w);
+    gw_jw_int(&w, v[i]);
+    gw_jw_close_array(&w);
+    assert_text(&w, want);
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -212,6 +230,7 @@ int main(void)
     cmocka_unit_test(escapes),
     cmocka_unit_test(refusals),
     cmocka_unit_test(round_trip),
+    cmocka_unit_test(integers),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
