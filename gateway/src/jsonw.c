@@ -3,6 +3,7 @@
  */
 #include "gw/jsonw.h"
 
+#include <assert.h>
 #include <string.h>
 
 #include "gw/alloc.h"
@@ -197,6 +198,20 @@ void gw_jw_strn(struct gw_jw *w, const char *s, size_t n)
 void gw_jw_str(struct gw_jw *w, const char *s)
 {
   gw_jw_strn(w, s, strlen(s));
+}
+
+void gw_jw_plain(struct gw_jw *w, const char *s, size_t n)
+{
+#ifndef NDEBUG
+  for(size_t i = 0; i < n; i++)
+    assert(s[i] >= 0x20 && s[i] < 0x7f && s[i] != '"' && s[i] != '\\');
+#endif
+  sep(w);
+  reserve(w, n + 2);
+  w->buf[w->len++] = '"';
+  memcpy(w->buf + w->len, s, n);
+  w->len += n;
+  w->buf[w->len++] = '"';
 }
 
 void gw_jw_int(struct gw_jw *w, int64_t v)

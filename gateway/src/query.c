@@ -696,7 +696,11 @@ static void query_finish(struct query *q)
   gw_jw_kstr(&rec, "request_id", gw_req_id(q->req));
   gw_jw_kstr(&rec, "sealed_to", gw_seal_fingerprint(q->app->seal));
   gw_jw_kstr(&rec, "subject_ref", q->subject_ref);
-  jw_kstr_or_null(&rec, "subject_sealed", sealed);
+  gw_jw_key(&rec, "subject_sealed");
+  if(sealed)
+    gw_jw_plain(&rec, sealed, strlen(sealed));   /* base64 */
+  else
+    gw_jw_null(&rec);
   gw_jw_kint(&rec, "time", wall_ms());
   gw_jw_close(&rec);
   text = gw_jw_finish(&rec, &text_len);

@@ -70,6 +70,13 @@ static void escapes(void **state)
   gw_jw_close_array(&w);
   assert_text(&w, "[\"q\\\"b\\\\s/\\b\\f\\n\\r\\t\\u0001\\u001f\x7f\",\"nul\\u0000in\","
                   "\"武汉大学\"]");
+  /* plain text (base64 and the like) goes in as it is, quoted */
+  gw_jw_init(&w, 4);
+  gw_jw_open_array(&w);
+  gw_jw_plain(&w, "MIIBq+/=", 8);
+  gw_jw_plain(&w, "", 0);
+  gw_jw_close_array(&w);
+  assert_text(&w, "[\"MIIBq+/=\",\"\"]");
   /* keys are escaped as values are */
   gw_jw_init(&w, 16);
   gw_jw_open(&w);

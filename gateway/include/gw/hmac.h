@@ -5,8 +5,9 @@
  * every query (subject_ref and the name-bound cache key).  OpenSSL's one-shot
  * HMAC() fetches the algorithms by name and keys a fresh context each time;
  * here the keyed context is made once and copied per message, which costs a
- * fraction of that.  A key is immutable once made: any number of threads may
- * use it at once (each call works on its own copy).
+ * fraction of that, and used copies are kept (a few, under a mutex) and
+ * re-initialised rather than freed.  Any number of threads may use a key at
+ * once (each call works on a context of its own).
  */
 #ifndef GW_HMAC_H
 #define GW_HMAC_H

@@ -66,6 +66,11 @@ void gw_jw_strn(struct gw_jw *w, const char *s, size_t n);
 void gw_jw_int(struct gw_jw *w, int64_t v);
 void gw_jw_bool(struct gw_jw *w, int v);
 void gw_jw_null(struct gw_jw *w);
+/* A string the caller knows needs no escaping and no UTF-8 check: only
+ * printable ASCII without '"' or '\\' (base64, hex, ids the gateway made).
+ * Copied between quotes; builds without NDEBUG check the promise. */
+void gw_jw_plain(struct gw_jw *w, const char *s, size_t n);
+
 /* `json` is already one complete JSON value (e.g. json_dumps() output);
  * it is copied as is. */
 void gw_jw_raw(struct gw_jw *w, const char *json, size_t n);
