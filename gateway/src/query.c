@@ -40,6 +40,8 @@
 #include "gw/randid.h"
 #include "gw/seal.h"
 
+#include "query_int.h"
+
 #define QUERY_MAX_FACTS 16
 #define QUERY_MAX_DEPTH 8
 #define QUERY_NAME_MAX_BYTES 256
@@ -800,18 +802,101 @@ static int valid_case_ref(const char *s)
   return 1;
 }
 
-static int valid_name(const char *s, size_t len)
+/* s[0..len): no control characters (len checked by the callers). */
+static int valid_name_n(const char *s, size_t len)
 {
-  if(!len || len > QUERY_NAME_MAX_BYTES || strlen(s) != len)
-    return 0;
   for(size_t i = 0; i < len; i++)
     if((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
       return 0;
   return 1;
 }
 
+static int valid_name(const char *s, size_t len)
+{
+  if(!len || len > QUERY_NAME_MAX_BYTES || strlen(s) != len)
+    return 0;
+  return valid_name_n(s, len);
+}
+
+static int parse_request_full(struct query *q, const char *body, size_t len);
+
+/* s[0..n) copied with a NUL into buf (cap bytes), or -1 when it does not fit. */
+static int copy_z(char *buf, size_t cap, const char *s, size_t n)
+{
+  if(n >= cap)
+    return -1;
+  memcpy(buf, s, n);
+  buf[n] = '\0';
+  return 0;
+}
+
+/* The fast path (query_fast.c): a body of the plain shape whose values all
+ * pass the same checks as below fills q and returns 0.  Anything else
+ * returns -1 with q untouched and answers nothing: the full parser then
+ * judges the body and says precisely what is wrong. */
+static int parse_fast(struct query *q, const char *body, size_t len)
+{
+  const struct gw_config *cfg = q->app->cfg;
+  struct query_fast f;
+  const struct gw_fact_def *defs[QUERY_MAX_FACTS];
+  char id[64], word[128], purpose[sizeof(q->purpose)], case_ref[sizeof(q->case_ref)];
+  char subject_id[GW_IDNUM_LEN + 1];
+  int rc = -1;
+
+  if(query_scan_fast(body, len, &f))
+    return -1;
+  if(!f.n_facts || f.n_facts > QUERY_MAX_FACTS ||
+     f.id_type_len != 14 || memcmp(f.id_type, "cn-resident-id", 14) ||
+     copy_z(id, sizeof(id), f.id, f.id_len) ||
+     gw_idnum_normalize(id, subject_id, 0) != GW_IDNUM_OK ||
+     !f.name_len || f.name_len > QUERY_NAME_MAX_BYTES ||
+     memchr(f.name, '\0', f.name_len) || !valid_name_n(f.name, f.name_len))
+    goto out;
+  for(size_t i = 0; i < f.n_facts; i++) {
+    if(copy_z(word, sizeof(word), f.facts[i], f.fact_len[i]) || !(defs[i] = gw_fact_find(word)))
+      goto out;
+    for(size_t j = 0; j < i; j++)
+      if(defs[j] == defs[i])
+        goto out;
+  }
+  if(copy_z(purpose, sizeof(purpose), f.purpose, f.purpose_len) || !gw_purpose_known(purpose))
+    goto out;
+  case_ref[0] = '\0';
+  if(f.has_case_ref &&
+     (copy_z(case_ref, sizeof(case_ref), f.case_ref, f.case_ref_len) || !valid_case_ref(case_ref)))
+    goto out;
+  if(f.has_deadline && (f.deadline_ms < 1 || f.deadline_ms > cfg->deadline_max_ms))
+    goto out;
+  if(f.has_max_age && (f.max_age_s < 0 || f.max_age_s > QUERY_MAX_AGE_S))
+    goto out;
+
+  memcpy(q->subject_id, subject_id, sizeof(subject_id));
+  q->subject_name = gw_strndup(f.name, f.name_len);
+  for(size_t i = 0; i < f.n_facts; i++)
+    q->facts[i].name = defs[i]->name;
+  q->n_facts = f.n_facts;
+  memcpy(q->purpose, purpose, sizeof(purpose));
+  memcpy(q->case_ref, case_ref, sizeof(case_ref));
+  q->deadline_ms = f.has_deadline ? (uint64_t)f.deadline_ms : (uint64_t)cfg->deadline_default_ms;
+  q->max_age_ms = (f.has_max_age ? f.max_age_s : (int64_t)cfg->max_age_default_s) * 1000;
+  q->sign = f.sign;
+  rc = 0;
+out:
+  OPENSSL_cleanse(id, sizeof(id));
+  OPENSSL_cleanse(subject_id, sizeof(subject_id));
+  return rc;
+}
+
 /* Fills q from the body; on error answers 400 and returns -1. */
 static int parse_request(struct query *q, const char *body, size_t len)
+{
+  if(!parse_fast(q, body, len))
+    return 0;
+  return parse_request_full(q, body, len);
+}
+
+/* The full parser: jansson, every rule, a precise message for each. */
+static int parse_request_full(struct query *q, const char *body, size_t len)
 {
   static const char *const known[] = { "subject", "facts", "purpose", "case_ref",
                                        "deadline_ms", "max_age_s", "sign", NULL };

@@ -18,7 +18,9 @@
  *     normalizes to itself), the name is 1..256 bytes without controls,
  *     1..16 catalogue facts (catalogue pointers) without repeats, a known
  *     purpose, a case_ref of [A-Za-z0-9._-]{0,64}, 1 <= deadline <= the
- *     configured maximum and 0 <= max_age <= 31 days.
+ *     configured maximum and 0 <= max_age <= 31 days;
+ *   - the fast path (query_fast.c) never answers, and whatever it accepts
+ *     the full jansson parser accepts too, with every field the same.
  */
 #define gw_req_method fuzz_req_method
 #define gw_req_path fuzz_req_path
@@ -177,6 +179,43 @@ static void check_rejected(const struct gw_req *req, const char *body, size_t le
   json_decref(root);
 }
 
+static struct query *new_query(struct gw_req *req, struct gw_app *app)
+{
+  struct query *q = gw_calloc(1, sizeof(*q));
+  memset(req, 0, sizeof(*req));
+  q->magic = QUERY_MAGIC;
+  q->req = req;
+  q->app = app;
+  return q;
+}
+
+/* The fast path against the full parser on the same body. */
+static void check_fast(struct gw_app *app, const char *body, size_t size)
+{
+  struct gw_req rf, rs;
+  struct query *f = new_query(&rf, app), *s = new_query(&rs, app);
+  int fast = parse_fast(f, body, size);
+
+  if(rf.answers)
+    abort();
+  if(fast == 0) {
+    if(parse_request_full(s, body, size) != 0 || rs.answers)
+      abort();
+    if(strcmp(f->subject_id, s->subject_id) || strcmp(f->subject_name, s->subject_name) ||
+       f->n_facts != s->n_facts || strcmp(f->purpose, s->purpose) ||
+       strcmp(f->case_ref, s->case_ref) || f->deadline_ms != s->deadline_ms ||
+       f->max_age_ms != s->max_age_ms || f->sign != s->sign)
+      abort();
+    for(size_t i = 0; i < f->n_facts; i++)
+      if(f->facts[i].name != s->facts[i].name)
+        abort();
+  }
+  else if(f->subject_name || f->n_facts || f->purpose[0])
+    abort();                    /* a refusal leaves the query untouched */
+  query_free(f);
+  query_free(s);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
   static struct gw_config cfg;
@@ -191,11 +230,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   cfg.deadline_max_ms = FUZZ_DEADLINE_MAX_MS;
   cfg.max_age_default_s = FUZZ_MAX_AGE_DEFAULT_S;
   app.cfg = &cfg;
-  memset(&req, 0, sizeof(req));
-  q = gw_calloc(1, sizeof(*q));
-  q->magic = QUERY_MAGIC;
-  q->req = &req;
-  q->app = &app;
+  check_fast(&app, body, size);
+  q = new_query(&req, &app);
   if(parse_request(q, body, size) == 0) {
     if(req.answers)
       abort();
