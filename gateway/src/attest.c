@@ -160,7 +160,7 @@ int gw_subject_ref(const unsigned char *secret, size_t secret_len, const char *i
   return rc;
 }
 
-int gw_subject_ref_keyed(const struct gw_hmac_key *k, const char *id,
+int gw_subject_ref_keyed(struct gw_hmac_key *k, const char *id,
                          char out[GW_SUBJECT_REF_LEN + 1])
 {
   unsigned char mac[32];

@@ -58,18 +58,17 @@ void gw_hmac_key_free(struct gw_hmac_key *k)
   gw_free(k);
 }
 
-int gw_hmac_sha256(const struct gw_hmac_key *k, const void *data, size_t len,
+int gw_hmac_sha256(struct gw_hmac_key *k, const void *data, size_t len,
                    unsigned char out[32])
 {
-  struct gw_hmac_key *m = (struct gw_hmac_key *)k;   /* the spares are not the key */
   EVP_MAC_CTX *c = NULL;
   size_t n = 0;
   int rc = -1;
 
-  pthread_mutex_lock(&m->mu);
-  if(m->n_spare)
-    c = m->spare[--m->n_spare];
-  pthread_mutex_unlock(&m->mu);
+  pthread_mutex_lock(&k->mu);
+  if(k->n_spare)
+    c = k->spare[--k->n_spare];
+  pthread_mutex_unlock(&k->mu);
   if(c && EVP_MAC_init(c, NULL, 0, NULL) != 1) {
     EVP_MAC_CTX_free(c);
     c = NULL;
@@ -78,12 +77,12 @@ int gw_hmac_sha256(const struct gw_hmac_key *k, const void *data, size_t len,
     return -1;
   if(EVP_MAC_update(c, data, len) == 1 && EVP_MAC_final(c, out, &n, 32) == 1 && n == 32)
     rc = 0;
-  pthread_mutex_lock(&m->mu);
-  if(!rc && m->n_spare < HMAC_SPARES) {
-    m->spare[m->n_spare++] = c;
+  pthread_mutex_lock(&k->mu);
+  if(!rc && k->n_spare < HMAC_SPARES) {
+    k->spare[k->n_spare++] = c;
     c = NULL;
   }
-  pthread_mutex_unlock(&m->mu);
+  pthread_mutex_unlock(&k->mu);
   EVP_MAC_CTX_free(c);
   return rc;
 }

@@ -3,7 +3,6 @@
  */
 #include "gw/randid.h"
 
-#include <stdint.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -17,7 +16,7 @@ static _Thread_local size_t pool_left;
 int gw_randid_hex(char *out, size_t nbytes)
 {
   static const char hex[] = "0123456789abcdef";
-  const unsigned char *p;
+  unsigned char *p;
   int rc = 0;
 
   if(!nbytes || nbytes > GW_RANDID_MAX_BYTES) {
@@ -37,7 +36,7 @@ int gw_randid_hex(char *out, size_t nbytes)
     out[2 * i + 1] = hex[p[i] & 15];
   }
   out[2 * nbytes] = '\0';
-  OPENSSL_cleanse((void *)(uintptr_t)p, nbytes);
+  OPENSSL_cleanse(p, nbytes);
   pool_left -= nbytes;
   if(rc)
     pool_left = 0;              /* try the DRBG again next time */

@@ -75,7 +75,7 @@ int gw_subject_ref(const unsigned char *secret, size_t secret_len, const char *i
 
 /* The same under a key made once (gw/hmac.h), for the query path. */
 struct gw_hmac_key;
-int gw_subject_ref_keyed(const struct gw_hmac_key *k, const char *id,
+int gw_subject_ref_keyed(struct gw_hmac_key *k, const char *id,
                          char out[GW_SUBJECT_REF_LEN + 1])
   __attribute__((warn_unused_result));
 

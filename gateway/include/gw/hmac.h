@@ -6,8 +6,9 @@
  * HMAC() fetches the algorithms by name and keys a fresh context each time;
  * here the keyed context is made once and copied per message, which costs a
  * fraction of that, and used copies are kept (a few, under a mutex) and
- * re-initialised rather than freed.  Any number of threads may use a key at
- * once (each call works on a context of its own).
+ * re-initialised rather than freed (so a key is not const once made, though
+ * its key never changes).  Any number of threads may use a key at once (each
+ * call works on a context of its own).
  */
 #ifndef GW_HMAC_H
 #define GW_HMAC_H
@@ -23,7 +24,7 @@ struct gw_hmac_key *gw_hmac_key_new(const unsigned char *key, size_t len);
 void gw_hmac_key_free(struct gw_hmac_key *k);
 
 /* out = HMAC-SHA256(key, data[0..len)); 0, or -1 when OpenSSL fails. */
-int gw_hmac_sha256(const struct gw_hmac_key *k, const void *data, size_t len,
+int gw_hmac_sha256(struct gw_hmac_key *k, const void *data, size_t len,
                    unsigned char out[32]);
 
 #endif /* GW_HMAC_H */
