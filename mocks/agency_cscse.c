@@ -25,6 +25,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "gw/b64.h"
 #include "gw/idnum.h"
 
 #define CSCSE_PATH      "/cscse/api/v1/certifications/query"
@@ -55,17 +56,12 @@ static int cscse_error(struct mock_response *resp, int status, const char *code,
 
 static int sha256_hex(const char *s, char out[65])
 {
-  static const char hex[] = "0123456789abcdef";
   unsigned char md[32];
   unsigned int mdlen = 0;
 
   if(EVP_Digest(s, strlen(s), md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
     return -1;
-  for(int i = 0; i < 32; i++) {
-    out[2 * i] = hex[md[i] >> 4];
-    out[2 * i + 1] = hex[md[i] & 15];
-  }
-  out[64] = '\0';
+  gw_hex_encode(md, 32, out);
   return 0;
 }
 

@@ -13,6 +13,7 @@
  */
 #include "mock.h"
 
+#include "gw/b64.h"
 #include "gw/idnum.h"
 
 #include <jansson.h>
@@ -24,16 +25,11 @@
 static void trace_id(char out[24])
 {
   unsigned char rnd[8] = { 0 };
-  static const char hex[] = "0123456789abcdef";
 
   if(RAND_bytes(rnd, sizeof(rnd)) != 1)
     memset(rnd, 0, sizeof(rnd));
   memcpy(out, "mps-", 4);
-  for(int i = 0; i < 8; i++) {
-    out[4 + 2 * i] = hex[rnd[i] >> 4];
-    out[5 + 2 * i] = hex[rnd[i] & 15];
-  }
-  out[20] = '\0';
+  gw_hex_encode(rnd, sizeof(rnd), out + 4);
 }
 
 static int error(struct mock_response *resp, int status, const char *code,

@@ -475,8 +475,7 @@ static json_t *recorded_value(struct sampler *s, uint64_t index, json_t *old, co
     jws = json_string_value(from_fetch);
   }
   EVP_Digest(jws, strlen(jws), md, NULL, EVP_sha256(), NULL);
-  for(int i = 0; i < 32; i++)
-    snprintf(hex + 2 * i, 3, "%02x", md[i]);
+  gw_hex_encode(md, 32, hex);
   if(hash && strcmp(hash, hex)) {
     *why = "the recorded attestation does not match its recorded hash";
     s->problems++;

@@ -294,8 +294,7 @@ struct gw_worker_ctx *gw_worker_ctx_new(struct gw_app *app, struct event_base *b
   w->env.up = w->up;
   w->env.oauth = w->oauth;
   w->env.schemas = app->schemas;
-  w->env.hmac_key = app->secret;
-  w->env.hmac_key_len = app->secret_len;
+  w->env.hmac = app->subject_mac;
   current = w;
   return w;
 }

@@ -27,6 +27,7 @@
 #include <openssl/rand.h>
 
 #include "gw/alloc.h"
+#include "gw/b64.h"
 #include "gw/log.h"
 
 #define HLEN GW_MERKLE_HASH_LEN
@@ -105,8 +106,7 @@ static enum gw_audit_result create_log(struct gw_audit_log *log, struct gw_audit
     snprintf(rep->message, sizeof(rep->message), "no randomness for the log id");
     return GW_AUDIT_ECRYPTO;
   }
-  for(size_t i = 0; i < sizeof(id); i++)
-    snprintf(text + 2 * i, 3, "%02x", id[i]);
+  gw_hex_encode(id, sizeof(id), text);
   text[GW_AUDIT_LOG_ID_LEN] = '\n';
   audit_header(AUDIT_MAGIC_RECORDS, hdr);
   if(audit_write_file_atomic(log->dirfd, AUDIT_F_RECORDS, hdr, sizeof(hdr)))

@@ -211,3 +211,14 @@ const char *gw_b64_strerror(enum gw_b64_result r)
   }
   return "unknown error";
 }
+
+void gw_hex_encode(const void *in, size_t n, char *out)
+{
+  static const char digits[] = "0123456789abcdef";
+  const unsigned char *p = in;
+  for(size_t i = 0; i < n; i++) {
+    out[2 * i] = digits[p[i] >> 4];
+    out[2 * i + 1] = digits[p[i] & 15];
+  }
+  out[2 * n] = '\0';
+}

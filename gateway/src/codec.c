@@ -24,6 +24,7 @@
 #include <strings.h>
 
 #include "gw/alloc.h"
+#include "gw/b64.h"
 #include "gw/factschema.h"
 #include "gw/jws.h"
 #include "gw/mapping.h"
@@ -362,16 +363,11 @@ static int subject_equals(const struct gw_adapter *a, const char *subject_id,
 {
   char want[2 * EVP_MAX_MD_SIZE + 1];
   if(a->subject_form == GW_SUBJECT_SHA256) {
-    static const char digits[] = "0123456789abcdef";
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
     if(!EVP_Digest(subject_id, strlen(subject_id), md, &mdlen, EVP_sha256(), NULL))
       return 0;
-    for(unsigned int i = 0; i < mdlen; i++) {
-      want[2 * i] = digits[md[i] >> 4];
-      want[2 * i + 1] = digits[md[i] & 15];
-    }
-    want[2 * mdlen] = '\0';
+    gw_hex_encode(md, mdlen, want);
   }
   else
     snprintf(want, sizeof(want), "%s", subject_id);

@@ -30,9 +30,10 @@
 #include <event2/event.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "gw/alloc.h"
+#include "gw/b64.h"
+#include "gw/hmac.h"
 #include "gw/log.h"
 #include "gw/observe.h"
 #include "gw/policy.h"
@@ -161,16 +162,6 @@ static void fetch_set_state(struct gw_fetch *f, enum fetch_state s)
     gw_log(GW_LOG_DEBUG, "fetch_state", "%s %s: %s -> %s", f->rt->adapter->id,
            f->request_id, state_names[f->state], state_names[s]);
   f->state = s;
-}
-
-static void hex(const unsigned char *in, size_t n, char *out)
-{
-  static const char digits[] = "0123456789abcdef";
-  for(size_t i = 0; i < n; i++) {
-    out[2 * i] = digits[in[i] >> 4];
-    out[2 * i + 1] = digits[in[i] & 15];
-  }
-  out[2 * n] = '\0';
 }
 
 static void fail_all(struct gw_fetch *f, enum gw_fact_error e, const char *outcome,
@@ -496,7 +487,7 @@ static void process_pages(struct gw_fetch *f)
   }
   EVP_DigestFinal_ex(ctx, md, &mdlen);
   EVP_MD_CTX_free(ctx);
-  hex(md, mdlen, f->result.evidence);
+  gw_hex_encode(md, mdlen, f->result.evidence);
   gw_codec_process_pages(f->rt->adapter, &f->rt->keys, f->env->schemas, f->subject_id,
                          pages, f->n_pages, &f->result.codec);
 }
@@ -537,7 +528,7 @@ static void on_exchange(struct gw_upstream_exchange *ex, const struct gw_upstrea
       process_pages(f);
     }
     else {
-      hex(md, mdlen, f->result.evidence);
+      gw_hex_encode(md, mdlen, f->result.evidence);
       gw_codec_process(f->rt->adapter, &f->rt->keys, f->env->schemas, f->subject_id,
                        (int)res->status, res->body, res->body_len, &f->result.codec);
     }
@@ -774,21 +765,20 @@ struct gw_fetch *gw_fetch_start(struct gw_fetch_env *env, struct gw_adapter_rt *
     finish(f);
     return f;
   }
-  if(env->hmac_key) {
+  if(env->hmac) {
     /* Keyed, so the audit log's request hash cannot be brute-forced back
      * to an identity number: HMAC(method "\n" url "\n" body). */
     size_t ulen = strlen(f->req.url), mlen = strlen(f->req.method);
     size_t n = mlen + 1 + ulen + 1 + f->req.body_len;
-    unsigned char *buf = gw_malloc(n), mac[EVP_MAX_MD_SIZE];
-    unsigned int maclen = 0;
+    unsigned char *buf = gw_malloc(n), mac[32];
     memcpy(buf, f->req.method, mlen);
     buf[mlen] = '\n';
     memcpy(buf + mlen + 1, f->req.url, ulen);
     buf[mlen + 1 + ulen] = '\n';
     if(f->req.body_len)
       memcpy(buf + mlen + ulen + 2, f->req.body, f->req.body_len);
-    if(HMAC(EVP_sha256(), env->hmac_key, (int)env->hmac_key_len, buf, n, mac, &maclen))
-      hex(mac, maclen, f->result.request_hmac);
+    if(!gw_hmac_sha256(env->hmac, buf, n, mac))
+      gw_hex_encode(mac, sizeof(mac), f->result.request_hmac);
     OPENSSL_cleanse(buf, n);
     gw_free(buf);
   }

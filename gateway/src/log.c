@@ -75,6 +75,15 @@ static void format_ts(char *buf, size_t len)
   }
 }
 
+/* text[0..len) and a newline in one write(2), so lines from several threads
+ * never interleave.  text[len] is the NUL both line builders leave there:
+ * it becomes the newline. */
+static void write_line(char *text, size_t len)
+{
+  text[len] = '\n';
+  (void)!write(STDERR_FILENO, text, len + 1);
+}
+
 void gw_log_begin(struct gw_jw *w, enum gw_log_level lvl, const char *event)
 {
   char ts[64];
@@ -94,8 +103,7 @@ void gw_log_end(struct gw_jw *w)
   text = gw_jw_finish(w, &len);
   if(!text)
     return;
-  text[len] = '\n';  /* replaces the NUL */
-  (void)!write(STDERR_FILENO, text, len + 1);
+  write_line(text, len);
   gw_free(text);
 }
 
@@ -124,8 +132,7 @@ void gw_log_fields(enum gw_log_level lvl, const char *event, json_t *fields)
   if(!text)
     return;
   len = strlen(text);
-  text[len] = '\n';  /* replaces the NUL; json_dumps allocated len + 1 */
-  (void)!write(STDERR_FILENO, text, len + 1);
+  write_line(text, len);
   free(text);
 }
 

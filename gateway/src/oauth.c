@@ -29,6 +29,7 @@
 #include <openssl/evp.h>
 
 #include "gw/alloc.h"
+#include "gw/b64.h"
 #include "gw/log.h"
 
 #define OAUTH_MAGIC 0x6f617574U   /* "oaut" */
@@ -135,8 +136,7 @@ static void token_id(const char *token, size_t len, char out[GW_OAUTH_TOKEN_ID_L
     snprintf(out, GW_OAUTH_TOKEN_ID_LEN, "unknown");
     return;
   }
-  for(int i = 0; i < 8; i++)
-    snprintf(out + 2 * i, 3, "%02x", md[i]);
+  gw_hex_encode(md, 8, out);
 }
 
 /* ---- waiters ------------------------------------------------------------ */

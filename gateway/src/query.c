@@ -17,8 +17,6 @@
 #include <event2/event.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/rand.h>
 
 #include "gw/acl.h"
 #include "gw/alloc.h"
@@ -159,16 +157,6 @@ static int64_t wall_ms(void)
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void hexify(const unsigned char *in, size_t n, char *out)
-{
-  static const char d[] = "0123456789abcdef";
-  for(size_t i = 0; i < n; i++) {
-    out[2 * i] = d[in[i] >> 4];
-    out[2 * i + 1] = d[in[i] & 15];
-  }
-  out[2 * n] = '\0';
-}
-
 static void query_free(struct query *q)
 {
   for(size_t i = 0; i < q->n_groups; i++)
@@ -264,7 +252,7 @@ static struct cached_fetch *make_cached(struct flight *fl, const struct gw_fetch
         size_t n = strlen(c->attestation);
         char *lit = gw_malloc(n + 3);
         EVP_Digest(c->attestation, n, md, NULL, EVP_sha256(), NULL);
-        hexify(md, 32, c->attestation_sha256);
+        gw_hex_encode(md, 32, c->attestation_sha256);
         lit[0] = '"';
         memcpy(lit + 1, c->attestation, n);
         lit[n + 1] = '"';
@@ -802,7 +790,8 @@ static int valid_case_ref(const char *s)
   return 1;
 }
 
-/* s[0..len): no control characters (len checked by the callers). */
+/* s[0..len): no control characters, NUL included (len checked by the
+ * callers). */
 static int valid_name_n(const char *s, size_t len)
 {
   for(size_t i = 0; i < len; i++)
@@ -849,8 +838,7 @@ static int parse_fast(struct query *q, const char *body, size_t len)
      f.id_type_len != 14 || memcmp(f.id_type, "cn-resident-id", 14) ||
      copy_z(id, sizeof(id), f.id, f.id_len) ||
      gw_idnum_normalize(id, subject_id, 0) != GW_IDNUM_OK ||
-     !f.name_len || f.name_len > QUERY_NAME_MAX_BYTES ||
-     memchr(f.name, '\0', f.name_len) || !valid_name_n(f.name, f.name_len))
+     !f.name_len || f.name_len > QUERY_NAME_MAX_BYTES || !valid_name_n(f.name, f.name_len))
     goto out;
   for(size_t i = 0; i < f.n_facts; i++) {
     if(copy_z(word, sizeof(word), f.facts[i], f.fact_len[i]) || !(defs[i] = gw_fact_find(word)))

@@ -2,6 +2,7 @@
  * randid.c - random identifiers from a per-thread pool (gw/randid.h).
  */
 #include "gw/randid.h"
+#include "gw/b64.h"
 
 #include <string.h>
 
@@ -15,7 +16,6 @@ static _Thread_local size_t pool_left;
 
 int gw_randid_hex(char *out, size_t nbytes)
 {
-  static const char hex[] = "0123456789abcdef";
   unsigned char *p;
   int rc = 0;
 
@@ -31,11 +31,7 @@ int gw_randid_hex(char *out, size_t nbytes)
     pool_left = POOL_BYTES;
   }
   p = pool + POOL_BYTES - pool_left;
-  for(size_t i = 0; i < nbytes; i++) {
-    out[2 * i] = hex[p[i] >> 4];
-    out[2 * i + 1] = hex[p[i] & 15];
-  }
-  out[2 * nbytes] = '\0';
+  gw_hex_encode(p, nbytes, out);
   OPENSSL_cleanse(p, nbytes);
   pool_left -= nbytes;
   if(rc)

@@ -105,8 +105,7 @@ enum gw_seal_result gw_seal_from_pem(const char *pem, size_t len, struct gw_seal
   s = gw_calloc(1, sizeof(*s));
   s->magic = SEAL_MAGIC;
   memcpy(s->fingerprint, "sha256:", 7);
-  for(unsigned i = 0; i < mdlen; i++)
-    snprintf(s->fingerprint + 7 + 2 * i, 3, "%02x", md[i]);
+  gw_hex_encode(md, mdlen, s->fingerprint + 7);
   s->cert = cert;
   cert = NULL;
   *out = s;

@@ -1,5 +1,6 @@
 /*
- * gw/b64.h - strict base64 (RFC 4648 section 4) and base64url (section 5).
+ * gw/b64.h - strict base64 (RFC 4648 section 4) and base64url (section 5),
+ * and lowercase hex (section 8) for digests and ids.
  *
  * The one idea: there is exactly one accepted spelling of every byte string.
  * Standard base64 is always padded with '='; base64url (as JOSE uses it) is
@@ -77,5 +78,8 @@ enum gw_b64_result gw_b64_decode_alloc(enum gw_b64_variant v, const char *in,
 
 /* A short English description of a result.  Static storage; never NULL. */
 const char *gw_b64_strerror(enum gw_b64_result r);
+
+/* Lowercase hex of in[0..n) and a NUL into out (2n + 1 bytes). */
+void gw_hex_encode(const void *in, size_t n, char *out);
 
 #endif

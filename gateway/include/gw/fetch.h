@@ -73,13 +73,14 @@ struct gw_adapter_rt *gw_adapter_rt_ref(struct gw_adapter_rt *rt);
 void gw_adapter_rt_unref(struct gw_adapter_rt *rt);
 
 /* What a worker lends its fetches. */
+struct gw_hmac_key;
+
 struct gw_fetch_env {
   struct event_base *base;
   struct gw_upstream *up;
   struct gw_oauth *oauth;
   const struct gw_factschema_set *schemas;     /* may be NULL (tools) */
-  const unsigned char *hmac_key;               /* for request_hmac */
-  size_t hmac_key_len;
+  struct gw_hmac_key *hmac;                    /* for request_hmac; NULL: none */
 };
 
 struct gw_fetch_result {
