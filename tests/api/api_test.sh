@@ -28,47 +28,21 @@
 set -euo pipefail
 
 MODE=${1:-}
-: "${GW_SOURCE_DIR:?GW_SOURCE_DIR must point at the source tree}"
-: "${GW_BUILD_DIR:?GW_BUILD_DIR must point at the build tree}"
+SUITE=api
+. "$(dirname -- "${BASH_SOURCE[0]}")/../lib/harness.sh"
 SRC=$GW_SOURCE_DIR
 BUILD=$GW_BUILD_DIR
 HERE=$SRC/tests/api
 OPENAPI=$SRC/schemas/api/openapi.yaml
-STACK=$SRC/scripts/stack
+STACK=$STACK_SCRIPT
 GATEWAYD=$BUILD/gateway/gatewayd
 GWCTL=$BUILD/gateway/gwctl
 PY=/usr/bin/python3
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/api-test.XXXXXX")
-STACK_DIRS=()
 PIDS=()
-PASSED=0
-FAILED=0
+kill_pids() { local p; for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; }
+EXTRA_CLEANUP+=(kill_pids)
 
-finish() {
-  local rc=$? d p
-  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for d in "${STACK_DIRS[@]}"; do
-    "$STACK" down --dir "$d" >/dev/null 2>&1 || true
-  done
-  if ((FAILED)) || ((rc != 0 && rc != 77)); then
-    for d in "${STACK_DIRS[@]}"; do
-      [[ -f "$d/gateway.log" ]] && { echo "---- $d/gateway.log (tail)"; tail -n 20 "$d/gateway.log"; }
-    done
-  fi
-  [[ "${KEEP_TMP:-0}" == 1 ]] || rm -rf -- "$TMP"
-  if ((rc == 77)); then
-    exit 77
-  fi
-  echo "$PASSED passed, $FAILED failed"
-  ((FAILED == 0 && rc == 0)) || exit 1
-}
-trap finish EXIT
-
-ok()   { PASSED=$((PASSED + 1)); echo "ok   - $1"; }
-bad()  { FAILED=$((FAILED + 1)); echo "FAIL - $1"; [[ -n "${2:-}" ]] && printf '       %s\n' "$2"; return 0; }
 skip() { echo "SKIP - $*"; exit 77; }
-check_true() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what" "command failed: $*"; fi; }
-quiet() { "$@" >/dev/null 2>&1; }
 need() {
   local t missing=()
   for t in "$@"; do command -v "$t" >/dev/null 2>&1 || missing+=("$t"); done
@@ -79,11 +53,7 @@ contains() {
   if grep -qF -- "$3" "$2"; then ok "$1"; else bad "$1" "not found: $3"; fi
 }
 
-stack_up() {    # stack_up DIR [--set k=v ...]
-  local dir=$1; shift
-  STACK_DIRS+=("$dir")
-  "$STACK" up --dir "$dir" --build "$BUILD" "$@" >/dev/null
-}
+stack_up() { stack_start "$@"; }    # stack_up DIR [--set k=v ...]
 
 # ---- lint: the document, by Redocly CLI ------------------------------------------
 

@@ -28,7 +28,6 @@ check "verifier key holds the PKI's Ed25519 public key" "$(b64hex "$KEYB64")" "0
 KEYID=$({ printf '%s\n\x01' "$ORIGIN"; hex2bin "$PUBHEX"; } | sha256hex | cut -c1-8)
 check "verifier key ID = SHA-256(name \\n 0x01 pub)[:4]" "$KEYHASH" "$KEYID"
 
-ossl_quiet() { "$@" >/dev/null 2>&1; }
 
 # ---- some queries, then a checkpoint that covers them ---------------------------
 SCEN=(graduate-bachelor graduate-master inservice-senior-title overseas-master postdoc-in-station
@@ -54,7 +53,7 @@ tail -n 1 "$NOTE2" | tail -c +5 | cut -d' ' -f2 | base64 -d >"$TMP/sigblob.bin"
 check "signature line carries the key ID" "$(head -c 4 "$TMP/sigblob.bin" | od -An -v -tx1 | tr -d ' \n')" "$KEYID"
 tail -c 64 "$TMP/sigblob.bin" >"$TMP/sig.bin"
 check_true "openssl pkeyutl verifies the note body (Ed25519, -rawin)" \
-  ossl_quiet openssl pkeyutl -verify -pubin -inkey "$TMP/ckpt.pub.pem" -rawin -in "$TMP/body.txt" -sigfile "$TMP/sig.bin"
+  quiet openssl pkeyutl -verify -pubin -inkey "$TMP/ckpt.pub.pem" -rawin -in "$TMP/body.txt" -sigfile "$TMP/sig.bin"
 printf 'x' >>"$TMP/body.txt"
 if openssl pkeyutl -verify -pubin -inkey "$TMP/ckpt.pub.pem" -rawin -in "$TMP/body.txt" \
      -sigfile "$TMP/sig.bin" >/dev/null 2>&1; then bad "openssl refuses a changed body"; else ok "openssl refuses a changed body"; fi

@@ -5,53 +5,13 @@
 # ends with "N passed, N failed" and fails if any check did.
 #
 # Needs GW_SOURCE_DIR and GW_BUILD_DIR (set by ctest), curl and jq.
-set -euo pipefail
-
-: "${GW_SOURCE_DIR:?GW_SOURCE_DIR must point at the source tree}"
-: "${GW_BUILD_DIR:?GW_BUILD_DIR must point at the build tree}"
-STACK_SCRIPT=$GW_SOURCE_DIR/scripts/stack
+SUITE=mocks SUITE_LOGS=mocks.log
+. "$(dirname -- "${BASH_SOURCE[0]}")/../lib/harness.sh"
 POPULATION=$GW_SOURCE_DIR/mocks/data/population.json
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/mocks-test.XXXXXX")
-STACK_DIRS=()
-PASSED=0
-FAILED=0
 
-finish() {
-  local rc=$? d
-  for d in "${STACK_DIRS[@]}"; do
-    "$STACK_SCRIPT" down --dir "$d" >/dev/null 2>&1 || true
-  done
-  if ((FAILED)) || ((rc)); then
-    for d in "${STACK_DIRS[@]}"; do
-      [[ -f "$d/mocks.log" ]] && { echo "---- $d/mocks.log (tail)"; tail -n 30 "$d/mocks.log"; }
-    done
-  fi
-  [[ "${KEEP_TMP:-0}" == 1 ]] || rm -rf -- "$TMP"
-  echo "$PASSED passed, $FAILED failed"
-  ((FAILED == 0 && rc == 0)) || exit 1
-}
-trap finish EXIT
-
-ok()   { PASSED=$((PASSED + 1)); echo "ok   - $1"; }
-bad()  { FAILED=$((FAILED + 1)); echo "FAIL - $1"; [[ -n "${2:-}" ]] && echo "       $2"; return 0; }
-
-# check WHAT ACTUAL EXPECTED: exact string equality.
-check() {
-  if [[ "$2" == "$3" ]]; then ok "$1"; else bad "$1" "expected [$3], got [$2]"; fi
-}
-
-# check_true WHAT COMMAND...: the command succeeds.
-check_true() {
-  local what=$1; shift
-  if "$@"; then ok "$what"; else bad "$what" "command failed: $*"; fi
-}
-
-# stack_up DIR [--set k=v ...]: brings a stack up and loads its variables.
 stack_up() {
   local dir=$1; shift
-  STACK_DIRS+=("$dir")
-  "$STACK_SCRIPT" up --dir "$dir" --build "$GW_BUILD_DIR" "$@" >/dev/null
-  S=$dir/stack.json
+  stack_start "$dir" "$@"
   CA=$(jq -r .pki.agency_ca "$S")
   CTL=$(jq -r .mocks.control_url "$S")
   MOCK_PID=$(jq -r .mocks.pid "$S")

@@ -8,63 +8,16 @@
 # fails if any check did.  Waiting is bounded polling, never a fixed sleep.
 #
 # Needs GW_SOURCE_DIR and GW_BUILD_DIR (set by ctest), curl, jq, openssl, xxd.
-set -euo pipefail
-
-: "${GW_SOURCE_DIR:?GW_SOURCE_DIR must point at the source tree}"
-: "${GW_BUILD_DIR:?GW_BUILD_DIR must point at the build tree}"
-STACK_SCRIPT=$GW_SOURCE_DIR/scripts/stack
+SUITE=query
+. "$(dirname -- "${BASH_SOURCE[0]}")/../lib/harness.sh"
 POPULATION=$GW_SOURCE_DIR/mocks/data/population.json
 GWCTL=$GW_BUILD_DIR/gateway/gwctl
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/query-test.XXXXXX")
-STACK_DIRS=()
-PASSED=0
-FAILED=0
 
-finish() {
-  local rc=$? d
-  for d in "${STACK_DIRS[@]}"; do
-    "$STACK_SCRIPT" down --dir "$d" >/dev/null 2>&1 || true
-  done
-  if ((FAILED)) || ((rc)); then
-    for d in "${STACK_DIRS[@]}"; do
-      [[ -f "$d/gateway.log" ]] && { echo "---- $d/gateway.log (tail)"; tail -n 30 "$d/gateway.log"; }
-    done
-  fi
-  [[ "${KEEP_TMP:-0}" == 1 ]] || rm -rf -- "$TMP"
-  echo "$PASSED passed, $FAILED failed"
-  ((FAILED == 0 && rc == 0)) || exit 1
-}
-trap finish EXIT
-
-ok()   { PASSED=$((PASSED + 1)); echo "ok   - $1"; }
-bad()  { FAILED=$((FAILED + 1)); echo "FAIL - $1"; [[ -n "${2:-}" ]] && echo "       $2"; return 0; }
-
-# check WHAT ACTUAL EXPECTED: exact string equality.
-check() {
-  if [[ "$2" == "$3" ]]; then ok "$1"; else bad "$1" "expected [$3], got [$2]"; fi
-}
-
-# check_true WHAT COMMAND...: the command succeeds.
-check_true() {
-  local what=$1; shift
-  if "$@"; then ok "$what"; else bad "$what" "command failed: $*"; fi
-}
-
-# check_false WHAT COMMAND...: the command fails.
-check_false() {
-  local what=$1; shift
-  if "$@"; then bad "$what" "command succeeded: $*"; else ok "$what"; fi
-}
-
-# quiet COMMAND...: runs it without output.
-quiet() { "$@" >/dev/null 2>&1; }
 
 # stack_up DIR [--set k=v ...]: brings a stack up and loads its variables.
 stack_up() {
   local dir=$1; shift
-  STACK_DIRS+=("$dir")
-  "$STACK_SCRIPT" up --dir "$dir" --build "$GW_BUILD_DIR" "$@" >/dev/null
-  S=$dir/stack.json
+  stack_start "$dir" "$@"
   SDIR=$dir
   GW=$(jq -r .gateway.url "$S")
   OPS=$(jq -r .gateway.ops_url "$S")

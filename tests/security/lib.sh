@@ -9,44 +9,13 @@
 #
 # Needs GW_SOURCE_DIR and GW_BUILD_DIR (set by ctest), curl, jq, openssl and
 # Debian's /usr/bin/python3 (for rawclient.py).
-set -euo pipefail
-
-: "${GW_SOURCE_DIR:?GW_SOURCE_DIR must point at the source tree}"
-: "${GW_BUILD_DIR:?GW_BUILD_DIR must point at the build tree}"
-STACK_SCRIPT=$GW_SOURCE_DIR/scripts/stack
+SUITE=security
+. "$(dirname -- "${BASH_SOURCE[0]}")/../lib/harness.sh"
 SEC_DIR=$GW_SOURCE_DIR/tests/security
 PY=/usr/bin/python3
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/security-test.XXXXXX")
-STACK_DIRS=()
-PASSED=0
-FAILED=0
-EXTRA_CLEANUP=()
 
-finish() {
-  local rc=$? d f
-  for f in "${EXTRA_CLEANUP[@]}"; do "$f" || true; done
-  for d in "${STACK_DIRS[@]}"; do
-    "$STACK_SCRIPT" down --dir "$d" >/dev/null 2>&1 || true
-  done
-  if ((FAILED)) || ((rc)); then
-    for d in "${STACK_DIRS[@]}"; do
-      [[ -f "$d/gateway.log" ]] && { echo "---- $d/gateway.log (tail)"; tail -n 30 "$d/gateway.log"; }
-    done
-  fi
-  [[ "${KEEP_TMP:-0}" == 1 ]] || rm -rf -- "$TMP"
-  echo "$PASSED passed, $FAILED failed"
-  ((FAILED == 0 && rc == 0)) || exit 1
-}
-trap finish EXIT
-
-ok()   { PASSED=$((PASSED + 1)); echo "ok   - $1"; }
-bad()  { FAILED=$((FAILED + 1)); echo "FAIL - $1"; [[ -n "${2:-}" ]] && echo "       $2"; return 0; }
 note() { echo "note - $*"; }
 
-# check WHAT ACTUAL EXPECTED: exact string equality.
-check() {
-  if [[ "$2" == "$3" ]]; then ok "$1"; else bad "$1" "expected [$3], got [$2]"; fi
-}
 # check_match WHAT ACTUAL REGEX (bash ERE).
 check_match() {
   if [[ "$2" =~ $3 ]]; then ok "$1"; else bad "$1" "expected to match /$3/, got [$2]"; fi
@@ -64,10 +33,8 @@ done
 # stack_up DIR [--set k=v ...]: brings a stack up and loads its variables.
 stack_up() {
   local dir=$1; shift
-  STACK_DIRS+=("$dir")
-  "$STACK_SCRIPT" up --dir "$dir" --build "$GW_BUILD_DIR" "$@" >/dev/null
+  stack_start "$dir" "$@"
   SDIR=$dir
-  S=$dir/stack.json
   PKI=$(jq -r .pki.dir "$S")
   GW_CA=$(jq -r .pki.gateway_ca "$S")
   CTL=$(jq -r .mocks.control_url "$S")
