@@ -704,6 +704,24 @@ out:
   return r;
 }
 
+/* What both signing forms check first (arguments, a signing key, the size
+ * cap), and the protected header they share: base64url into hdr. */
+static enum gw_jws_result sign_begin(const struct gw_jws_key *key, const char *typ,
+                                     const void *data, size_t len, size_t max, char **out,
+                                     char *hdr, size_t *hl)
+{
+  if(!out)
+    return GW_JWS_EINVAL;
+  *out = NULL;
+  if(!key || (len && !data))
+    return GW_JWS_EINVAL;
+  if(!key->can_sign)
+    return GW_JWS_EKEY;
+  if(len > max)
+    return GW_JWS_ETOOBIG;
+  return header_b64(key, typ, hdr, hl);
+}
+
 enum gw_jws_result gw_jws_sign_compact(const struct gw_jws_key *key, const char *typ,
                                        const void *payload, size_t len,
                                        char **out, size_t *out_len)
@@ -714,18 +732,9 @@ enum gw_jws_result gw_jws_sign_compact(const struct gw_jws_key *key, const char 
   size_t hl = 0, pl, total, o, n;
   struct signing_input in = { NULL, 0, NULL, 0 };
 
-  if(!out)
-    return GW_JWS_EINVAL;
-  *out = NULL;
-  if(!key || (len && !payload))
-    return GW_JWS_EINVAL;
-  if(!key->can_sign)
-    return GW_JWS_EKEY;
-  if(len > GW_JWS_PAYLOAD_MAX)
-    return GW_JWS_ETOOBIG;
-  r = header_b64(key, typ, hdr, &hl);
+  r = sign_begin(key, typ, payload, len, GW_JWS_PAYLOAD_MAX, out, hdr, &hl);
   if(r)
-    goto fail;
+    return r;
   pl = gw_b64_encoded_len(GW_B64_URL, len);
   total = hl + 1 + pl + 1 + ES256_SIG_B64;
   buf = gw_malloc(total + 1);
@@ -764,18 +773,9 @@ enum gw_jws_result gw_jws_sign_detached(const struct gw_jws_key *key, const char
   size_t hl = 0, total, n;
   struct signing_input in = { NULL, 0, NULL, 0 };
 
-  if(!out)
-    return GW_JWS_EINVAL;
-  *out = NULL;
-  if(!key || (len && !body))
-    return GW_JWS_EINVAL;
-  if(!key->can_sign)
-    return GW_JWS_EKEY;
-  if(len > GW_JWS_DETACHED_MAX)
-    return GW_JWS_ETOOBIG;
-  r = header_b64(key, typ, hdr, &hl);
+  r = sign_begin(key, typ, body, len, GW_JWS_DETACHED_MAX, out, hdr, &hl);
   if(r)
-    goto fail;
+    return r;
   hdr[hl] = '.';
   in.lit = hdr;
   in.lit_len = hl + 1;
