@@ -819,8 +819,14 @@ void gw_codec_process_pages(const struct gw_adapter *a, const struct gw_codec_ke
     goto out;
   }
   if(total > pg->max_pages) {
-    snprintf(detail, sizeof(detail), "the answer has %lld pages, more than "
-             "request.paging.max_pages (%d)", total, pg->max_pages);
+    /* the count is the agency's: a long one is not repeated (it could be
+     * anything, an identity number included), only said to be large */
+    if(total <= 99999)
+      snprintf(detail, sizeof(detail), "the answer has %lld pages, more than "
+               "request.paging.max_pages (%d)", total, pg->max_pages);
+    else
+      snprintf(detail, sizeof(detail), "the answer has more than 99999 pages, more than "
+               "request.paging.max_pages (%d)", pg->max_pages);
     gw_codec_result_fail(out, a->n_facts, GW_FERR_BAD_RESPONSE, detail);
     goto out;
   }

@@ -10,7 +10,9 @@
  *   - a refusal says "$...: problem" (a JSON path from "$");
  *   - no message repeats a value from the input: a string of 6 bytes or
  *     more that occurs in the message must also be a member name of the
- *     input or part of the schema's own text (enum values, patterns);
+ *     input, part of the schema's own text (enum values, patterns), or
+ *     still there when that value is replaced by as many 'Q's (the
+ *     validator's own words, "... not string");
  *   - an accepted value has the type its schema's top-level "type" names,
  *     and stays accepted after a round trip through compact JSON;
  *   - an unknown fact name is refused.
@@ -101,44 +103,79 @@ static int in_member_names(const json_t *v, const char *s, int depth)
   return 0;
 }
 
-/* Words the validator's own messages use ("not a string", "of type
- * object"): a value that happens to be one of them is not a leak. */
-static int message_word(const char *s)
+struct leak_ctx {
+  struct gw_factschema_set *set;
+  const char *fact;
+  json_t *root;
+  const char *msg, *stext;
+};
+
+/* Did the value's own bytes put s in the message?  The string node x (the
+ * member `key` or element `idx` of parent; the whole document when parent
+ * is NULL) is replaced by as many 'Q's and the document validated again:
+ * when the message then no longer holds s, it was echoed from the value.
+ * Words of the validator's own ("... not string") stay and are not leaks. */
+static int echoed(struct leak_ctx *c, json_t *parent, const char *key, size_t idx, json_t *x)
 {
-  static const char *const words[] = { "string", "object", "array", "number", "integer",
-                                       "boolean", "null", NULL };
-  for(const char *const *w = words; *w; w++)
-    if(strstr(*w, s))
-      return 1;
-  return 0;
+  const char *s = json_string_value(x);
+  size_t n = json_string_length(x);
+  char *q = malloc(n + 1), err[GW_FACTSCHEMA_PATH_MAX + 256];
+  json_t *neutral;
+  int rc, still;
+
+  if(!q)
+    abort();
+  memset(q, 'Q', n);
+  q[n] = '\0';
+  neutral = json_string(q);
+  free(q);
+  err[0] = '\0';
+  if(!parent) {
+    rc = gw_factschema_validate(c->set, c->fact, neutral, err, sizeof(err));
+    json_decref(neutral);
+  }
+  else if(json_is_object(parent)) {
+    json_incref(x);
+    json_object_set_new(parent, key, neutral);
+    rc = gw_factschema_validate(c->set, c->fact, c->root, err, sizeof(err));
+    json_object_set_new(parent, key, x);
+  }
+  else {
+    json_incref(x);
+    json_array_set_new(parent, idx, neutral);
+    rc = gw_factschema_validate(c->set, c->fact, c->root, err, sizeof(err));
+    json_array_set_new(parent, idx, x);
+  }
+  still = rc && strstr(err, s) != NULL;   /* accepted: nothing left to hold it */
+  return !still;
 }
 
-/* Every string value of v of 6+ bytes found in msg must be a member name
- * (anywhere in the input), part of the schema text, or a word of the
- * validator's own vocabulary. */
-static int leaks_value(const json_t *v, const json_t *root, const char *msg, const char *stext,
-                       int depth)
+/* Every string value of x of 6+ bytes found in the message must be a
+ * member name (anywhere in the input), part of the schema text, or there
+ * whatever the value (echoed() says which). */
+static int leaks_value(struct leak_ctx *c, json_t *parent, const char *pkey, size_t pidx,
+                       json_t *x, int depth)
 {
   const char *k;
-  json_t *x;
+  json_t *y;
   size_t i;
 
   if(depth > 64)
     return 0;
-  if(json_is_string(v)) {
-    const char *s = json_string_value(v);
-    size_t n = json_string_length(v);
-    return n >= 6 && strlen(s) == n && strstr(msg, s) && !strstr(stext, s) &&
-           !in_member_names(root, s, 0) && !message_word(s);
+  if(json_is_string(x)) {
+    const char *s = json_string_value(x);
+    size_t n = json_string_length(x);
+    return n >= 6 && strlen(s) == n && strstr(c->msg, s) && !strstr(c->stext, s) &&
+           !in_member_names(c->root, s, 0) && echoed(c, parent, pkey, pidx, x);
   }
-  if(json_is_object(v)) {
-    json_object_foreach((json_t *)v, k, x)
-      if(leaks_value(x, root, msg, stext, depth + 1))
+  if(json_is_object(x)) {
+    json_object_foreach(x, k, y)
+      if(leaks_value(c, x, k, 0, y, depth + 1))
         return 1;
   }
-  else if(json_is_array(v)) {
-    json_array_foreach(v, i, x)
-      if(leaks_value(x, root, msg, stext, depth + 1))
+  else if(json_is_array(x)) {
+    json_array_foreach(x, i, y)
+      if(leaks_value(c, x, NULL, i, y, depth + 1))
         return 1;
   }
   return 0;
@@ -173,7 +210,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   if(rc) {
     if(err[0] != '$' || !strstr(err, ": "))
       abort();
-    if(leaks_value(v, v, err, gw_factschema_text(s), 0))
+    struct leak_ctx c = { set, fact, v, err, gw_factschema_text(s) };
+    if(leaks_value(&c, NULL, NULL, 0, v, 0))
       abort();
   }
   else {

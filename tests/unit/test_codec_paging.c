@@ -378,6 +378,15 @@ static void talent_pages_disagree(void **state)
   want_fail(&r, GW_FACT_UNAVAILABLE, GW_FERR_BAD_RESPONSE,
               "the answer has 21 pages, more than request.paging.max_pages (20)");
   gw_codec_result_clear(&r);
+  /* a page count long enough to be an identity number is not repeated
+   * (fuzz_codec_json found the agency's 18-digit count in the detail) */
+  snprintf(p[0].text, sizeof(p[0].text),
+           "{\"code\":\"0\",\"data\":{\"id_number\":\"" ID "\",\"total_pages\":"
+           "142011199908021383,\"records\":[]}}");
+  process(a, ID, p, NULL, 1, &r);
+  want_fail(&r, GW_FACT_UNAVAILABLE, GW_FERR_BAD_RESPONSE,
+              "the answer has more than 99999 pages, more than request.paging.max_pages (20)");
+  gw_codec_result_clear(&r);
 
   /* an error status on page 1 is the agency's, as without paging */
   talent_page(&p[0], ID, 1, 1, 3, 3, rec_b);
