@@ -60,6 +60,12 @@ problem "fact listed twice" 400 invalid-request
 gw_post "$(good | jq -c '.urgent = true')"
 problem "unknown field" 400 invalid-request
 check "unknown field: detail" "$(jq -r .detail <<<"$BODY")" "urgent: unknown field"
+# A key holding an identity number is named by shape, its digits masked.
+gw_post "$(good | jq -c --arg k "case_ $ID" '.[$k] = 3000')"
+SENT_IDS+=("$ID")
+problem "unknown field holding an id" 400 invalid-request
+check "unknown field holding an id: detail" "$(jq -r .detail <<<"$BODY")" \
+  "case_ $(tr '0-9' '#' <<<"$ID"): unknown field"
 gw_post "$(good | jq -c '.subject.nickname = "x"')"
 problem "unknown subject field" 400 invalid-request
 gw_post "$(good | sed 's/"purpose":"talent.graduate"/"purpose":"talent.graduate","purpose":"talent.highlevel"/')"

@@ -33,6 +33,7 @@
 #include "gw/idnum.h"
 #include "jsonw.h"
 #include "gw/log.h"
+#include "msg.h"
 #include "gw/observe.h"
 #include "gw/policy.h"
 #include "randid.h"
@@ -884,6 +885,24 @@ static int parse_request(struct query *q, const char *body, size_t len)
 }
 
 /* The full parser: jansson, every rule, a precise message for each. */
+/* jansson's error text, for a detail: its own words kept, the token it
+ * stopped at ("... near '<token>'") echoed by shape only, since that token is
+ * the client's text and may be an identity number. */
+static const char *json_error_echo(const char *text, char *buf, size_t buflen)
+{
+  const char *near = strstr(text, " near '");
+  size_t head = near ? (size_t)(near - text) + 7 : strlen(text);
+  char tail[GW_MSG_ECHO_BUF];
+
+  if(!near) {
+    snprintf(buf, buflen, "%s", text);
+    return buf;
+  }
+  gw_msg_echo(near + 7, strlen(near + 7), GW_MSG_ECHO_MAX, tail, sizeof(tail));
+  snprintf(buf, buflen, "%.*s%s", (int)head, text, tail);
+  return buf;
+}
+
 static int parse_request_full(struct query *q, const char *body, size_t len)
 {
   static const char *const known[] = { "subject", "facts", "purpose", "case_ref",
@@ -893,14 +912,14 @@ static int parse_request_full(struct query *q, const char *body, size_t len)
   json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
   json_t *subj, *facts, *v, *item;
   const char *key, *s;
-  char detail[256];
+  char echo[JSON_ERROR_TEXT_LENGTH + GW_MSG_ECHO_BUF], detail[sizeof(echo) + 128];
   size_t i;
   enum gw_idnum_result ir;
 
   detail[0] = '\0';
   if(!root) {
     snprintf(detail, sizeof(detail), "body is not valid JSON: %s (line %d, column %d)",
-             jerr.text, jerr.line, jerr.column);
+             json_error_echo(jerr.text, echo, sizeof(echo)), jerr.line, jerr.column);
     goto bad;
   }
   if(!json_is_object(root)) {
@@ -916,7 +935,8 @@ static int parse_request_full(struct query *q, const char *body, size_t len)
     for(const char *const *k = known; *k; k++)
       ok |= !strcmp(*k, key);
     if(!ok) {
-      snprintf(detail, sizeof(detail), "%.64s: unknown field", key);
+      snprintf(detail, sizeof(detail), "%s: unknown field",
+               gw_msg_echo_str(key, echo, sizeof(echo)));
       goto bad;
     }
   }
