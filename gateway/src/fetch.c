@@ -81,6 +81,7 @@ struct gw_fetch {
   struct gw_policy_permit permit;
   int have_slot;
   struct gw_policy_waiter *waiter;
+  int64_t queued_at_us;        /* asked the limiter for a slot (monotonic) */
   struct gw_oauth_wait *owait;
   char *token;                 /* bearer token in use (oauth) */
   int refreshed;
@@ -95,6 +96,13 @@ struct gw_fetch {
 };
 
 static void attempt(struct gw_fetch *f);
+
+static int64_t mono_us(void)
+{
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
 static void finish(struct gw_fetch *f);
 
 /* ---- the per-adapter runtime ------------------------------------------------ */
@@ -502,6 +510,7 @@ static void on_exchange(struct gw_upstream_exchange *ex, const struct gw_upstrea
   f->result.attempts++;
   f->result.http_status = (int)res->status;
   gw_obs_upstream(f->rt->adapter->id, gw_upstream_outcome_name(res->outcome), res->total_us);
+  gw_obs_queue(f->rt->adapter->id, "connection_pool", res->queued_us);
   if(res->outcome != GW_UP_OK) {
     int retryable;
     char detail[GW_UP_DETAIL_LEN + 32];
@@ -692,6 +701,7 @@ static void on_slot(enum gw_policy_limit r, void *arg)
 {
   struct gw_fetch *f = arg;
   f->waiter = NULL;
+  gw_obs_queue(f->rt->adapter->id, "limiter", mono_us() - f->queued_at_us);
   if(r != GW_POLICY_LIMIT_GRANTED) {
     fail_all(f, GW_FERR_TIMEOUT, "timeout", "no agency slot came free before the deadline");
     finish(f);
@@ -709,10 +719,12 @@ static void begin(evutil_socket_t fd, short what, void *arg)
   enum gw_policy_limit lr;
   (void)fd; (void)what;
   gw_policy_budget_deposit(gw_policy_state_budget(f->rt->policy), now);
+  f->queued_at_us = mono_us();
   lr = gw_policy_limiter_acquire(gw_policy_state_limiter(f->rt->policy), now, f->deadline_ms,
                                  f->env->base, on_slot, f, &f->waiter);
   switch(lr) {
   case GW_POLICY_LIMIT_GRANTED:
+    gw_obs_queue(f->rt->adapter->id, "limiter", 0);
     f->have_slot = 1;
     fetch_set_state(f, F_ADMIT);
     attempt(f);

@@ -139,18 +139,21 @@ fault() {
 }
 unfault() { curl -sS -o /dev/null -X DELETE "$CTL/agencies/$1/fault"; }
 
-queue_snapshot() { curl -sS "$OPS/metrics" 2>/dev/null | grep -E '^gw_(adapter_queue|upstream_pool_wait)_seconds_(count|sum)' >"$DIR/q.$1" || true; }
-# queue_delta A B: per agency and kind, waits and mean wait between two snapshots
+queue_snapshot() { curl -sS "$OPS/metrics" 2>/dev/null | grep -E '^gw_adapter_queue_seconds_(count|sum)|^gw_adapter_queue_seconds_bucket.*le="0.001"' >"$DIR/q.$1" || true; }
+# queue_delta A B: per agency and stage (limiter, connection_pool), calls
+# counted, the share that waited over 1 ms and the mean wait, between two
+# snapshots of /metrics.
 queue_delta() {
   awk '
-    FNR == NR { v0[$1] = $2; next }
+    FILENAME == ARGV[1] { v0[$1] = $2; next }
     { d[$1] = $2 - v0[$1] }
     END {
       for (k in d) if (k ~ /_count\{/) {
         s = k; sub(/_count\{/, "_sum{", s)
+        b = k; sub(/_count\{/, "_bucket{", b); sub(/\}$/, ",le=\"0.001\"}", b)
         match(k, /adapter="[^"]*"/); a = substr(k, RSTART + 9, RLENGTH - 10)
-        kind = (k ~ /^gw_adapter_queue/) ? "limiter" : "connection pool"
-        if (d[k] > 0) printf "    %-16s %-8s %8d queued, mean wait %.3f ms\n", kind, a, d[k], 1000 * d[s] / d[k]
+        match(k, /stage="[^"]*"/); st = substr(k, RSTART + 7, RLENGTH - 8)
+        if (d[k] > 0) printf "    %-16s %-8s %8d calls, %5.1f%% waited over 1 ms, mean wait %.3f ms\n", st, a, d[k], 100 * (d[k] - d[b]) / d[k], 1000 * d[s] / d[k]
       }
     }' "$DIR/q.$1" "$DIR/q.$2" | sort
 }
