@@ -34,6 +34,7 @@
 #include "gw/alloc.h"
 #include "gw/b64.h"
 #include "gw/hmac.h"
+#include "gw/jsonw.h"
 #include "gw/log.h"
 #include "gw/observe.h"
 #include "gw/policy.h"
@@ -331,26 +332,28 @@ static void note_recent(const struct gw_fetch *f, const char *result)
   pthread_mutex_unlock(r->lock);
 }
 
+/* One line per fetch, written without a tree (gw_log_begin): it is logged
+ * for every uncached fact query. */
 static void log_exchange(const struct gw_fetch *f)
 {
-  json_t *o;
+  struct gw_jw w;
   const char *result = fetch_result(f);
   gw_obs_fetch(f->rt->adapter->id, result);
   note_recent(f, result);
   if(!gw_log_enabled(GW_LOG_INFO))
     return;
-  o = json_object();
-  json_object_set_new(o, "request_id", json_string(f->request_id));
-  json_object_set_new(o, "adapter", json_string(f->rt->adapter->id));
-  json_object_set_new(o, "agency", json_string(f->rt->adapter->agency));
-  json_object_set_new(o, "outcome", json_string(f->result.outcome));
-  json_object_set_new(o, "http_status", json_integer(f->result.http_status));
-  json_object_set_new(o, "attempts", json_integer(f->result.attempts));
+  gw_log_begin(&w, GW_LOG_INFO, "agency_exchange");
+  gw_jw_kstr(&w, "request_id", f->request_id);
+  gw_jw_kstr(&w, "adapter", f->rt->adapter->id);
+  gw_jw_kstr(&w, "agency", f->rt->adapter->agency);
+  gw_jw_kstr(&w, "outcome", f->result.outcome);
+  gw_jw_kint(&w, "http_status", f->result.http_status);
+  gw_jw_kint(&w, "attempts", (int64_t)f->result.attempts);
   if(f->rt->adapter->paging.page_param)
-    json_object_set_new(o, "pages", json_integer(f->result.pages));
-  json_object_set_new(o, "duration_us", json_integer(f->result.latency_us));
-  json_object_set_new(o, "signature", json_string(f->result.codec.signature));
-  gw_log_fields(GW_LOG_INFO, "agency_exchange", o);
+    gw_jw_kint(&w, "pages", (int64_t)f->result.pages);
+  gw_jw_kint(&w, "duration_us", f->result.latency_us);
+  gw_jw_kstr(&w, "signature", f->result.codec.signature);
+  gw_log_end(&w);
 }
 
 /* Ends the fetch: everything released, callback scheduled. */
