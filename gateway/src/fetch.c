@@ -531,16 +531,16 @@ static void on_exchange(struct gw_upstream_exchange *ex, const struct gw_upstrea
   f->result.fetched_at = (int64_t)time(NULL);
   gw_codec_result_clear(&f->result.codec);
   {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    EVP_Digest(res->body, res->body_len, md, &mdlen, EVP_sha256(), NULL);
+    unsigned char md[32];
+    if(gw_sha256(res->body, res->body_len, md))
+      abort();                 /* OpenSSL cannot hash: the alloc policy */
     if(paged) {
       if(next_page(f, res, md))
         return;
       process_pages(f);
     }
     else {
-      gw_hex_encode(md, mdlen, f->result.evidence);
+      gw_hex_encode(md, 32, f->result.evidence);
       gw_codec_process(f->rt->adapter, &f->rt->keys, f->env->schemas, f->subject_id,
                        (int)res->status, res->body, res->body_len, &f->result.codec);
     }

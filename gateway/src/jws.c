@@ -64,6 +64,12 @@ struct gw_jws_key {
   pthread_mutex_t pool_lock;   /* guards pool, n_pool (signing keys only) */
   struct sign_slot *pool;
   size_t n_pool;
+  /* The last protected header signed with (one typ), kept under pool_lock:
+   * it only depends on the key and typ. */
+  int hdr_valid, hdr_has_typ;
+  char hdr_typ[GW_JWS_TYP_MAX + 1];
+  char hdr_b64[GW_JWS_HEADER_MAX + 1];
+  size_t hdr_len;
 };
 
 /* What a signature covers: lit[0..lit_len) then base64url(raw[0..raw_len)). */
@@ -788,10 +794,13 @@ out:
 
 /* What both signing forms check first (arguments, a signing key, the size
  * cap), and the protected header they share: base64url into hdr. */
-static enum gw_jws_result sign_begin(const struct gw_jws_key *key, const char *typ,
+static enum gw_jws_result sign_begin(struct gw_jws_key *key, const char *typ,
                                      const void *data, size_t len, size_t max, char **out,
                                      char *hdr, size_t *hl)
 {
+  enum gw_jws_result r;
+  int hit;
+
   if(!out)
     return GW_JWS_EINVAL;
   *out = NULL;
@@ -801,7 +810,28 @@ static enum gw_jws_result sign_begin(const struct gw_jws_key *key, const char *t
     return GW_JWS_EKEY;
   if(len > max)
     return GW_JWS_ETOOBIG;
-  return header_b64(key, typ, hdr, hl);
+  pthread_mutex_lock(&key->pool_lock);
+  hit = key->hdr_valid && key->hdr_has_typ == (typ != NULL) &&
+        (!typ || !strcmp(key->hdr_typ, typ));
+  if(hit) {
+    memcpy(hdr, key->hdr_b64, key->hdr_len + 1);
+    *hl = key->hdr_len;
+  }
+  pthread_mutex_unlock(&key->pool_lock);
+  if(hit)
+    return GW_JWS_OK;
+  r = header_b64(key, typ, hdr, hl);     /* checks typ */
+  if(r == GW_JWS_OK) {
+    pthread_mutex_lock(&key->pool_lock);
+    key->hdr_valid = 1;
+    key->hdr_has_typ = typ != NULL;
+    snprintf(key->hdr_typ, sizeof(key->hdr_typ), "%s", typ ? typ : "");
+    memcpy(key->hdr_b64, hdr, *hl);
+    key->hdr_b64[*hl] = '\0';
+    key->hdr_len = *hl;
+    pthread_mutex_unlock(&key->pool_lock);
+  }
+  return r;
 }
 
 enum gw_jws_result gw_jws_sign_compact(struct gw_jws_key *key, const char *typ,

@@ -63,6 +63,7 @@
 #define DEFAULT_MAX_IDLE_AGE_S        55L
 #define DEFAULT_MAX_EXCHANGES         8192
 #define BODY_INITIAL_CAP              16384   /* first body allocation */
+#define SPARE_EASY_MAX                256     /* idle easy handles kept for reuse */
 #define TCP_KEEPIDLE_S                30L
 #define TCP_KEEPINTVL_S               10L
 #define CA_CACHE_TIMEOUT_S            60L     /* a CA file replaced in place is
@@ -109,6 +110,10 @@ struct gw_upstream {
   int dispatching;              /* completion callbacks on the stack */
   int broken;                   /* a callback failed: libcurl's multi is dead */
   int async_dns;
+  /* Easy handles of finished exchanges, curl_easy_reset() and kept: a new
+   * handle costs an allocation of several kilobytes and its defaults. */
+  CURL *spare_easy[SPARE_EASY_MAX];
+  size_t n_spare_easy;
 };
 
 struct gw_upstream_exchange {
@@ -224,6 +229,26 @@ static void ssl_ctx_release(struct gw_upstream_exchange *ex)
   }
 }
 
+/* An easy handle with every option at its default: a spare one or new. */
+static CURL *easy_take(struct gw_upstream *up)
+{
+  if(up->n_spare_easy)
+    return up->spare_easy[--up->n_spare_easy];
+  return curl_easy_init();
+}
+
+/* A handle out of the multi goes back with its options reset (what it
+ * pointed to, the exchange, is about to be freed). */
+static void easy_put(struct gw_upstream *up, CURL *easy)
+{
+  if(up->n_spare_easy < SPARE_EASY_MAX) {
+    curl_easy_reset(easy);
+    up->spare_easy[up->n_spare_easy++] = easy;
+  }
+  else
+    curl_easy_cleanup(easy);
+}
+
 static void exchange_free(struct gw_upstream_exchange *ex)
 {
   if(!ex)
@@ -231,7 +256,7 @@ static void exchange_free(struct gw_upstream_exchange *ex)
   assert(ex->magic == EX_MAGIC);
   ssl_ctx_release(ex);
   if(ex->easy)
-    curl_easy_cleanup(ex->easy);
+    easy_put(ex->up, ex->easy);
   gw_upreq_release(&ex->rq);
   gw_free(ex->body);
   ex->magic = 0;
@@ -921,6 +946,8 @@ void gw_upstream_free(struct gw_upstream *up)
   while(up->head)
     gw_upstream_cancel(up->head);
   curl_multi_cleanup(up->multi);  /* closes cached connections */
+  while(up->n_spare_easy)
+    curl_easy_cleanup(up->spare_easy[--up->n_spare_easy]);
   while(up->socks)
     sock_free(up, up->socks);
   event_free(up->timer);
@@ -1043,7 +1070,7 @@ enum gw_upstream_start_result gw_upstream_start(struct gw_upstream *up,
   if(r != GW_UP_START_OK)
     goto fail;
   r = GW_UP_START_INTERNAL;
-  ex->easy = curl_easy_init();
+  ex->easy = easy_take(up);
   if(!ex->easy)
     goto fail;
   bad_opt = configure(ex, req);
