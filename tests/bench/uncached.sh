@@ -5,7 +5,12 @@
 # numbers; it says what is missing when a tool or the stack is).
 #
 #   tests/bench/uncached.sh [--build BUILD] [--seconds S] [--only a,b,c,d] [--threads T]
+#                           [--max-concurrency N]
 #
+# Every adapter of the bench's stack gets policy.max_concurrency N (default
+# 256, 0 = leave the shipped 64): at 100 connections the shipped limit would
+# measure the policy, not the gateway.  (c) at 400 connections shows the
+# limiter at work (its queue times are printed).
 # (a) uncached identity.match (max_age_s 0: every query goes to mps), 32
 #     connections, next to the same load sent straight to the mps mock with
 #     the gateway's own agency client certificate.
@@ -27,14 +32,15 @@
 set -uo pipefail
 
 REPO=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd -P)
-BUILD=$REPO/build SECS=10 ONLY=a,b,c,d THREADS=2
+BUILD=$REPO/build SECS=10 ONLY=a,b,c,d THREADS=2 MAXCONC=256
 while (($#)); do
   case $1 in
     --build) BUILD=$2; shift 2 ;;
     --seconds) SECS=$2; shift 2 ;;
     --only) ONLY=$2; shift 2 ;;
     --threads) THREADS=$2; shift 2 ;;
-    *) sed -n '2,8p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --max-concurrency) MAXCONC=$2; shift 2 ;;
+    *) sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
   esac
 done
 want() { [[ ",$ONLY," == *",$1,"* ]]; }
@@ -70,7 +76,7 @@ trap cleanup EXIT
 ulimit -n 65536 2>/dev/null || ulimit -n 16384 2>/dev/null || true
 
 echo "bench: $(nproc) cores, $(uname -r), load: $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ)"
-echo "  \$ tests/bench/uncached.sh --build $BUILD --seconds $SECS --only $ONLY --threads $THREADS"
+echo "  \$ tests/bench/uncached.sh --build $BUILD --seconds $SECS --only $ONLY --threads $THREADS --max-concurrency $MAXCONC"
 if ! "$REPO/scripts/stack" up --dir "$DIR/stack" --build "$BUILD" >"$DIR/stack.out" 2>&1; then
   echo "bench: the stack did not come up; no figures"; tail -n 5 "$DIR/stack.out"
   exit 0
@@ -91,6 +97,18 @@ MPS=$(jq -r .mocks.agencies.mps.url "$S")/v1/identity/verify
 subj() { jq -r --arg s "$1" ".subjects[] | select(.scenario == \$s) | .$2" "$S"; }
 ID=$(subj graduate-master id) NAME=$(subj graduate-master name)
 HID=$(subj highlevel-b id) HNAME=$(subj highlevel-b name)
+
+if ((MAXCONC > 0)); then
+  for f in "$DIR"/stack/adapters/*.json; do
+    jq --argjson n "$MAXCONC" '.policy.max_concurrency = $n' "$f" >"$f.tmp" && mv -f -- "$f.tmp" "$f"
+  done
+  LOG=$(jq -r .gateway.log "$S")
+  n0=$(grep -c '"event":"reloaded"' "$LOG")
+  kill -HUP "$GW_PID"
+  for _ in $(seq 200); do (( $(grep -c '"event":"reloaded"\|"event":"reload_refused"' "$LOG") > n0 )) && break; sleep 0.05; done
+  echo "  every adapter: policy.max_concurrency = $MAXCONC (jq on \$STACK/adapters/*.json, SIGHUP):" \
+       "$(grep -c '"event":"reloaded"' "$LOG" | awk -v n="$n0" '{ print ($1 > n) ? "reloaded" : "NOT reloaded" }')"
+fi
 
 jq -nc --arg i "$ID" --arg n "$NAME" '{subject: {id_type: "cn-resident-id", id: $i, name: $n},
   facts: ["identity.match"], purpose: "talent.graduate", case_ref: "SZ-BENCH-U", max_age_s: 0}' >"$DIR/uncached.json"
@@ -206,7 +224,7 @@ if want c; then
     queue_delta c0 c1 | sed 's/^/  /'
   done
   unfault mps
-  echo "  (the adapter's policy.max_concurrency, 64 by default, bounds what is in flight to one agency;"
+  echo "  (policy.max_concurrency, here $MAXCONC, bounds what is in flight to one agency;"
   echo "   beyond it queries wait in the limiter, shown above)"
 fi
 
