@@ -157,6 +157,19 @@ fault() {
 }
 unfault() { curl -sS -o /dev/null -X DELETE "$CTL/agencies/$1/fault"; }
 
+# audit_figures: fdatasync count, seconds, records so far (from /metrics)
+audit_figures() {
+  curl -sS "$OPS/metrics" | awk '/^gw_audit_fsyncs_total / { n = $2 } /^gw_audit_fsync_seconds_total / { s = $2 }
+    /^gw_audit_entries_total/ { e += $2 } END { printf "%d %f %d\n", n, s, e }'
+}
+# audit_report F0 S0 E0: group commits since, records per commit, mean fdatasync
+audit_report() {
+  local f1 s1 e1
+  read -r f1 s1 e1 < <(audit_figures)
+  awk -v f=$((f1 - $1)) -v s0="$2" -v s1="$s1" -v e=$((e1 - $3)) 'BEGIN { if (f > 0)
+    printf "  audit: %d records in %d group commits (%.1f each), fdatasync mean %.2f ms\n", e, f, e / f, (s1 - s0) * 1000 / f }'
+}
+
 queue_snapshot() { curl -sS "$OPS/metrics" 2>/dev/null | grep -E '^gw_adapter_queue_seconds_(count|sum)|^gw_adapter_queue_seconds_bucket.*le="0.001"' >"$DIR/q.$1" || true; }
 # queue_delta A B: per agency and stage (limiter, connection_pool), calls
 # counted, the share that waited over 1 ms and the mean wait, between two
@@ -180,8 +193,10 @@ if want a; then
   echo
   echo "(a) uncached identity.match (max_age_s 0), 32 connections, ${SECS}s each, both sides back to back"
   header
+  read -r af as ae < <(audit_figures)
   load "gateway → mps" "$GW_PID" "$GW/v1/facts/query" "$GW_CA" "$ENG_CERT" "$ENG_KEY" "$DIR/uncached.json" 32
   A_GW=$(jq .rps <<<"$J") A_GW_CPU=$CPU_US
+  audit_report "$af" "$as" "$ae"
   load "straight to the mps mock" "$MOCK_PID" "$MPS" "$AG_CA" "$AGC_CERT" "$AGC_KEY" "$DIR/mps.json" 32
   A_MOCK=$(jq .rps <<<"$J")
   echo "  ratio gateway / direct: $(ratio "$A_GW" "$A_MOCK")×   (target ≥ 0.3×); gateway CPU ${A_GW_CPU} µs per uncached query"
@@ -278,8 +293,10 @@ EOF
          "(same bytes: $(cmp -s "$DIR/answer.json" "$DIR/nginx.answer" && echo yes || echo NO)), same server certificate, ssl_verify_client on"
     NG_PIDS="$NGINX_PID $(awk -v p="$NGINX_PID" '$4 == p { printf "%s ", $1 }' /proc/[0-9]*/stat 2>/dev/null)"
     header
+    read -r af as ae < <(audit_figures)
     load "gateway, cached" "$GW_PID" "$GW/v1/facts/query" "$GW_CA" "$ENG_CERT" "$ENG_KEY" "$DIR/cached.json" 64
     D_GW=$(jq .rps <<<"$J")
+    audit_report "$af" "$as" "$ae"
     load "nginx return 200" "$NG_PIDS" "https://127.0.0.1:$PORT/v1/facts/query" "$GW_CA" "$ENG_CERT" "$ENG_KEY" "$DIR/cached.json" 64
     echo "  ratio gateway / nginx: $(ratio "$D_GW" "$(jq .rps <<<"$J")")×   (target ≥ 0.5×)"
   fi
