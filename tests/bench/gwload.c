@@ -8,14 +8,16 @@
  * threads, each one epoll loop) each send a request, wait for the whole
  * answer, and send the next, for a fixed duration.  Latency is taken from
  * the first byte written to the last byte read; answers still in flight
- * when the time is up are not counted.  Printed at the end: requests per
+ * when the time is up are not counted, nor those of the first --warmup
+ * seconds (connections opened, handshakes done, the server's pools filled:
+ * what is measured is the steady state).  Printed at the end: requests per
  * second, p50/p90/p99/max latency, answers that were not 2xx, and errors
  * (connect, TLS, reset, malformed answer, timeout); with --json a single
  * JSON line instead, for scripts.
  *
  *   gwload --url https://127.0.0.1:PORT/PATH [--cacert F] [--cert F --key F]
  *          [--body FILE | --bodies FILE] [-c CONNS] [-d SECONDS] [-t THREADS]
- *          [-H 'Name: value']... [--timeout-ms MS] [--json]
+ *          [-H 'Name: value']... [--timeout-ms MS] [--warmup SECONDS] [--json]
  *   gwload --hold ... : open the connections, send one request on each, then
  *          keep them all open and idle for -d seconds (memory per idle
  *          connection is read off the server meanwhile); prints how many are
@@ -99,14 +101,14 @@ static struct {
   const char *url, *cacert, *cert, *key, *body_file, *bodies_file;
   char host[256], hostport[300], path[2048];
   int port;
-  int conns, threads, seconds, timeout_ms, json, hold;
+  int conns, threads, seconds, timeout_ms, json, hold, warmup;
   const char *extra[MAX_HEADERS_EXTRA];
   int n_extra;
   struct request *reqs;
   size_t n_reqs;
   SSL_CTX *ctx;
   struct sockaddr_in addr;
-  uint64_t t_end_ns, t_begin_ns;
+  uint64_t t_end_ns, t_begin_ns, t_from_ns;   /* answers counted from t_from to t_end */
 } G = { .conns = 32, .threads = 1, .seconds = 10, .timeout_ms = 10000 };
 
 static uint64_t now_ns(void)
@@ -470,7 +472,7 @@ static void conn_drive(struct conn *c)
         break;
       {
         uint64_t t = now_ns();
-        if(t <= G.t_end_ns) {
+        if(t <= G.t_end_ns && (t >= G.t_from_ns || G.hold)) {
           uint64_t us = (t - c->t_start_ns) / 1000;
           if(status >= 200 && status < 300)
             w->s.ok++;
@@ -554,7 +556,7 @@ static void usage(void)
   fprintf(stderr,
           "usage: gwload --url https://127.0.0.1:PORT/PATH [--cacert F] [--cert F --key F]\n"
           "              [--body FILE | --bodies FILE] [-c CONNS] [-d SECONDS] [-t THREADS]\n"
-          "              [-H 'Name: value']... [--timeout-ms MS] [--json] [--hold]\n");
+          "              [-H 'Name: value']... [--timeout-ms MS] [--warmup S] [--json] [--hold]\n");
   exit(2);
 }
 
@@ -594,6 +596,7 @@ int main(int argc, char **argv)
     else if(ARG("-d")) G.seconds = atoi(v);
     else if(ARG("-t")) G.threads = atoi(v);
     else if(ARG("--timeout-ms")) G.timeout_ms = atoi(v);
+    else if(ARG("--warmup")) G.warmup = atoi(v);
     else if(ARG("-H")) {
       if(G.n_extra == MAX_HEADERS_EXTRA)
         die("%s", "too many -H");
@@ -605,7 +608,8 @@ int main(int argc, char **argv)
 #undef ARG
   }
   if(!G.url || G.conns < 1 || G.conns > MAX_CONNS || G.threads < 1 || G.threads > MAX_THREADS ||
-     G.seconds < 1 || G.seconds > 3600 || G.timeout_ms < 1 || (G.body_file && G.bodies_file))
+     G.seconds < 1 || G.seconds > 3600 || G.timeout_ms < 1 || G.warmup < 0 || G.warmup > 600 ||
+     (G.body_file && G.bodies_file))
     usage();
   if(G.threads > G.conns)
     G.threads = G.conns;
@@ -615,7 +619,8 @@ int main(int argc, char **argv)
 
   ws = calloc((size_t)G.threads, sizeof(*ws));
   G.t_begin_ns = now_ns();
-  G.t_end_ns = G.t_begin_ns + (uint64_t)G.seconds * 1000000000u;
+  G.t_from_ns = G.t_begin_ns + (uint64_t)G.warmup * 1000000000u;
+  G.t_end_ns = G.t_from_ns + (uint64_t)G.seconds * 1000000000u;
   for(int t = 0; t < G.threads; t++) {
     struct worker *w = &ws[t];
     w->n = (size_t)G.conns / (size_t)G.threads + ((size_t)t < (size_t)G.conns % (size_t)G.threads);
@@ -648,7 +653,7 @@ int main(int argc, char **argv)
       free(w->conns[i].rbuf);
     }
   }
-  secs = (double)(now_ns() - G.t_begin_ns) / 1e9;
+  secs = (double)(now_ns() - G.t_from_ns) / 1e9;
   if(secs < G.seconds)
     secs = G.seconds;
   n_ans = tot.ok + tot.non2xx;

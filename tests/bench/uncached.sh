@@ -26,7 +26,10 @@
 #     the gateway's server certificate and the same client-certificate check.
 #
 # The load client is tests/bench/gwload (built by CMake): closed loop,
-# keep-alive, client certificate.  Gateway CPU per answer is read from
+# keep-alive, client certificate; each run warms up for 3 s (connections
+# opened, handshakes, the gateway's agency connections pooled) before its
+# S seconds are measured, and the CPU and /metrics deltas are taken over
+# the measured part only.  Gateway CPU per answer is read from
 # /proc/PID/stat (user + system, all threads) around each gateway run; the
 # per-agency queue times (limiter, connection pool) from /metrics.
 set -uo pipefail
@@ -134,12 +137,17 @@ HZ=$(getconf CLK_TCK)
 # command and a row; sets J (its JSON line) and CPU_US (server CPU per answer).
 load() {
   local label=$1 pids=$2 url=$3 ca=$4 cert=$5 key=$6 body=$7 conns=$8 c0 c1 n
-  printf '  $ %s\n' "gwload --url $url --cacert $ca --cert $cert --key $key --body $body -c $conns -t $THREADS -d $SECS --timeout-ms 20000 --json" \
+  printf '  $ %s\n' "gwload --url $url --cacert $ca --cert $cert --key $key --body $body -c $conns -t $THREADS --warmup 3 -d $SECS --timeout-ms 20000 --json" \
     | sed -e "s#$DIR/stack/pki#\$PKI#g" -e "s#$DIR#\$BENCH#g"
+  "$GWLOAD" --url "$url" --cacert "$ca" --cert "$cert" --key "$key" --body "$body" \
+    -c "$conns" -t "$THREADS" --warmup 3 -d "$SECS" --timeout-ms 20000 --json >"$DIR/load.json" &
+  local lp=$!
+  sleep 3                      # the warm-up: not counted by gwload, nor here
   c0=$(cpu_ticks $pids)
-  J=$("$GWLOAD" --url "$url" --cacert "$ca" --cert "$cert" --key "$key" --body "$body" \
-        -c "$conns" -t "$THREADS" -d "$SECS" --timeout-ms 20000 --json)
+  [[ -n "${AFTER_WARMUP:-}" ]] && eval "$AFTER_WARMUP"
+  wait "$lp"
   c1=$(cpu_ticks $pids)
+  J=$(cat "$DIR/load.json")
   n=$(jq .requests <<<"$J")
   CPU_US=$(awk -v t=$((c1 - c0)) -v hz="$HZ" -v n="$n" 'BEGIN { if (n > 0) printf "%.0f", t * 1e6 / hz / n; else print "-" }')
   printf '  | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$label" "$conns" \
@@ -193,7 +201,7 @@ if want a; then
   echo
   echo "(a) uncached identity.match (max_age_s 0), 32 connections, ${SECS}s each, both sides back to back"
   header
-  read -r af as ae < <(audit_figures)
+  AFTER_WARMUP='read -r af as ae < <(audit_figures)' \
   load "gateway → mps" "$GW_PID" "$GW/v1/facts/query" "$GW_CA" "$ENG_CERT" "$ENG_KEY" "$DIR/uncached.json" 32
   A_GW=$(jq .rps <<<"$J") A_GW_CPU=$CPU_US
   audit_report "$af" "$as" "$ae"
@@ -208,9 +216,8 @@ if want b; then
   echo "    every agency slowed to 50 ms, 100 connections, ${SECS}s"
   for a in mps credit talent chsi qual si; do fault "$a" 50; done
   echo "  \$ curl -X PUT -d '{\"mode\": \"latency\", \"latency_ms\": 50, \"rate\": 1.0}' \$CTL/agencies/{mps,credit,talent,chsi,qual,si}/fault"
-  queue_snapshot b0
   header
-  load "gateway, 6 agencies" "$GW_PID" "$GW/v1/facts/query" "$GW_CA" "$ENG_CERT" "$ENG_KEY" "$DIR/fanout.json" 100
+  AFTER_WARMUP='queue_snapshot b0' load "gateway, 6 agencies" "$GW_PID" "$GW/v1/facts/query" "$GW_CA" "$ENG_CERT" "$ENG_KEY" "$DIR/fanout.json" 100
   queue_snapshot b1
   for a in mps credit talent chsi qual si; do unfault "$a"; done
   awk -v r="$(jq .rps <<<"$J")" -v p50="$(jq .p50_ms <<<"$J")" -v p99="$(jq .p99_ms <<<"$J")" 'BEGIN {
@@ -230,8 +237,7 @@ if want c; then
   echo "  \$ curl -X PUT -d '{\"mode\": \"latency\", \"latency_ms\": 50, \"rate\": 1.0}' \$CTL/agencies/mps/fault"
   header
   for conns in 100 400; do
-    queue_snapshot c0
-    load "gateway → mps" "$GW_PID" "$GW/v1/facts/query" "$GW_CA" "$ENG_CERT" "$ENG_KEY" "$DIR/uncached.json" "$conns"
+    AFTER_WARMUP='queue_snapshot c0' load "gateway → mps" "$GW_PID" "$GW/v1/facts/query" "$GW_CA" "$ENG_CERT" "$ENG_KEY" "$DIR/uncached.json" "$conns"
     queue_snapshot c1
     C_GW=$(jq .rps <<<"$J") C_GW99=$(jq .p99_ms <<<"$J")
     load "straight to the mps mock" "$MOCK_PID" "$MPS" "$AG_CA" "$AGC_CERT" "$AGC_KEY" "$DIR/mps.json" "$conns"
@@ -293,7 +299,7 @@ EOF
          "(same bytes: $(cmp -s "$DIR/answer.json" "$DIR/nginx.answer" && echo yes || echo NO)), same server certificate, ssl_verify_client on"
     NG_PIDS="$NGINX_PID $(awk -v p="$NGINX_PID" '$4 == p { printf "%s ", $1 }' /proc/[0-9]*/stat 2>/dev/null)"
     header
-    read -r af as ae < <(audit_figures)
+    AFTER_WARMUP='read -r af as ae < <(audit_figures)' \
     load "gateway, cached" "$GW_PID" "$GW/v1/facts/query" "$GW_CA" "$ENG_CERT" "$ENG_KEY" "$DIR/cached.json" 64
     D_GW=$(jq .rps <<<"$J")
     audit_report "$af" "$as" "$ae"
