@@ -178,6 +178,29 @@ audit_report() {
     printf "  audit: %d records in %d group commits (%.1f each), fdatasync mean %.2f ms\n", e, f, e / f, (s1 - s0) * 1000 / f }'
 }
 
+# facts_snapshot NAME: gw_query_facts_total by status; facts_delta A B prints
+# the statuses of the facts answered between the two
+facts_snapshot() { curl -sS "$OPS/metrics" 2>/dev/null | grep -E '^gw_query_facts_total' >"$DIR/f.$1" || true; }
+facts_delta() {
+  awk 'FILENAME == ARGV[1] { v0[$1] = $2; next }
+       { match($1, /status="[^"]*"/); s = substr($1, RSTART + 8, RLENGTH - 9); d[s] += $2 - v0[$1] }
+       END { for (s in d) if (d[s] > 0) printf "%s%s %d", (n++ ? ", " : ""), s, d[s]; print "" }' "$DIR/f.$1" "$DIR/f.$2"
+}
+# ramp BODY CONNS: opens the gateway's agency connections a few at a time
+# (10, then 30, then CONNS client connections, 2 s each, agencies at full
+# speed), so the measured run finds them pooled.  Opening hundreds of agency
+# TLS connections at once on this loaded machine times some out and trips
+# breakers (see docs/performance.md).
+ramp() {
+  local c
+  for c in 10 30 "$2"; do
+    "$GWLOAD" --url "$GW/v1/facts/query" --cacert "$GW_CA" --cert "$ENG_CERT" --key "$ENG_KEY" \
+      --body "$1" -c "$c" -t "$THREADS" -d 2 --timeout-ms 20000 >/dev/null
+  done
+  echo "  ramp-up (10, 30, $2 connections, 2 s each, agencies at full speed); breakers now:" \
+       "$(curl -sS "$OPS/metrics" | awk '/^gw_breaker_state\{/ { n[$2]++ } END { printf "%d closed, %d open, %d half-open", n[0], n[1], n[2] }')"
+}
+
 queue_snapshot() { curl -sS "$OPS/metrics" 2>/dev/null | grep -E '^gw_adapter_queue_seconds_(count|sum)|^gw_adapter_queue_seconds_bucket.*le="0.001"' >"$DIR/q.$1" || true; }
 # queue_delta A B: per agency and stage (limiter, connection_pool), calls
 # counted, the share that waited over 1 ms and the mean wait, between two
@@ -201,9 +224,11 @@ if want a; then
   echo
   echo "(a) uncached identity.match (max_age_s 0), 32 connections, ${SECS}s each, both sides back to back"
   header
-  AFTER_WARMUP='read -r af as ae < <(audit_figures)' \
+  AFTER_WARMUP='read -r af as ae < <(audit_figures); facts_snapshot a0' \
   load "gateway → mps" "$GW_PID" "$GW/v1/facts/query" "$GW_CA" "$ENG_CERT" "$ENG_KEY" "$DIR/uncached.json" 32
   A_GW=$(jq .rps <<<"$J") A_GW_CPU=$CPU_US
+  facts_snapshot a1
+  echo "  facts answered during the measured run, by status: $(facts_delta a0 a1)"
   audit_report "$af" "$as" "$ae"
   load "straight to the mps mock" "$MOCK_PID" "$MPS" "$AG_CA" "$AGC_CERT" "$AGC_KEY" "$DIR/mps.json" 32
   A_MOCK=$(jq .rps <<<"$J")
@@ -214,11 +239,13 @@ if want b; then
   echo
   echo "(b) six-agency fan-out (talent.highlevel, 9 facts from mps credit talent chsi qual si), max_age_s 0,"
   echo "    every agency slowed to 50 ms, 100 connections, ${SECS}s"
+  ramp "$DIR/fanout.json" 100
   for a in mps credit talent chsi qual si; do fault "$a" 50; done
   echo "  \$ curl -X PUT -d '{\"mode\": \"latency\", \"latency_ms\": 50, \"rate\": 1.0}' \$CTL/agencies/{mps,credit,talent,chsi,qual,si}/fault"
   header
-  AFTER_WARMUP='queue_snapshot b0' load "gateway, 6 agencies" "$GW_PID" "$GW/v1/facts/query" "$GW_CA" "$ENG_CERT" "$ENG_KEY" "$DIR/fanout.json" 100
-  queue_snapshot b1
+  AFTER_WARMUP='queue_snapshot b0; facts_snapshot b0' load "gateway, 6 agencies" "$GW_PID" "$GW/v1/facts/query" "$GW_CA" "$ENG_CERT" "$ENG_KEY" "$DIR/fanout.json" 100
+  queue_snapshot b1; facts_snapshot b1
+  echo "  facts answered during the measured run, by status: $(facts_delta b0 b1)"
   for a in mps credit talent chsi qual si; do unfault "$a"; done
   awk -v r="$(jq .rps <<<"$J")" -v p50="$(jq .p50_ms <<<"$J")" -v p99="$(jq .p99_ms <<<"$J")" 'BEGIN {
     printf "  p50 - 50 ms = %.1f ms, p99 - 50 ms = %.1f ms (target p99 ≤ 60 ms)\n", p50 - 50, p99 - 50
@@ -237,12 +264,14 @@ if want c; then
   echo "  \$ curl -X PUT -d '{\"mode\": \"latency\", \"latency_ms\": 50, \"rate\": 1.0}' \$CTL/agencies/mps/fault"
   header
   for conns in 100 400; do
-    AFTER_WARMUP='queue_snapshot c0' load "gateway → mps" "$GW_PID" "$GW/v1/facts/query" "$GW_CA" "$ENG_CERT" "$ENG_KEY" "$DIR/uncached.json" "$conns"
-    queue_snapshot c1
+    unfault mps; ramp "$DIR/uncached.json" "$conns"; fault mps 50
+    AFTER_WARMUP='queue_snapshot c0; facts_snapshot c0' load "gateway → mps" "$GW_PID" "$GW/v1/facts/query" "$GW_CA" "$ENG_CERT" "$ENG_KEY" "$DIR/uncached.json" "$conns"
+    queue_snapshot c1; facts_snapshot c1
     C_GW=$(jq .rps <<<"$J") C_GW99=$(jq .p99_ms <<<"$J")
     load "straight to the mps mock" "$MOCK_PID" "$MPS" "$AG_CA" "$AGC_CERT" "$AGC_KEY" "$DIR/mps.json" "$conns"
     echo "  | $conns connections: ratio gateway / direct $(ratio "$C_GW" "$(jq .rps <<<"$J")")×, ideal $((conns * 20)) req/s, gateway p99 ${C_GW99} ms | | | | | | | |"
     queue_delta c0 c1 | sed 's/^/  /'
+    echo "    facts answered by the gateway during its measured run, by status: $(facts_delta c0 c1)"
   done
   unfault mps
   echo "  (policy.max_concurrency, here $MAXCONC, bounds what is in flight to one agency;"
