@@ -78,7 +78,7 @@ static void gateway_set(struct gw_metrics *r)
   };
   static struct fake_cache cache = { 1500, 420, 37, 4, 12, 7340032, 1380 };
   static double api_conns = 17, ops_conns = 1;
-  struct gw_metric *http_req, *http_dur, *conns, *q_dur, *q_facts, *up_req, *up_dur, *fetches;
+  struct gw_metric *http_req, *http_dur, *conns, *q_dur, *q_facts, *up_req, *up_dur, *fetches, *queue;
   struct gw_metric *breaker, *c_hits, *c_miss, *c_coal, *c_stale, *c_evict, *c_bytes, *c_entries;
   struct gw_metric *a_entries, *a_fsync, *a_fsyncs, *a_size, *build;
   struct gw_metric_series *s;
@@ -102,6 +102,9 @@ static void gateway_set(struct gw_metrics *r)
           "transport outcome.", GW_LABELS("adapter", "outcome"));
   HISTOGRAM(r, up_dur, "gw_upstream_request_duration_seconds",
             "Time of one agency exchange, by adapter.", GW_LABELS("adapter"), latency_bounds);
+  HISTOGRAM(r, queue, "gw_adapter_queue_seconds",
+            "Time a call to an agency waited, by adapter and stage (limiter, connection_pool).",
+            GW_LABELS("adapter", "stage"), latency_bounds);
   COUNTER(r, fetches, "gw_adapter_fetches_total",
           "Fact fetches from agencies after retries and verification, by adapter and result.",
           GW_LABELS("adapter", "result"));
@@ -171,6 +174,8 @@ static void gateway_set(struct gw_metrics *r)
   }
   gw_metric_add_labels(up_req, GW_LABELS("credit-status", "timeout"), 4);
   gw_metric_inc_labels(up_req, GW_LABELS("mps-identity", "tls"));
+  gw_metric_observe_labels(queue, GW_LABELS("chsi-degrees", "limiter"), 0);
+  gw_metric_observe_labels(queue, GW_LABELS("chsi-degrees", "connection_pool"), 0.0004);
   gw_metric_inc_labels(fetches, GW_LABELS("chsi-degrees", "not_found"));
   gw_metric_add_labels(fetches, GW_LABELS("credit-status", "timeout"), 2);
   gw_metric_add_labels(fetches, GW_LABELS("credit-status", "circuit_open"), 6);

@@ -86,6 +86,12 @@ static void minimal_config_gets_defaults(void **state)
   assert_int_equal(cfg->require_client_cert, 1);
   assert_int_equal(cfg->limits.max_header_bytes, 16 * 1024);
   assert_int_equal(cfg->deadline_default_ms, 3000);
+  /* the connection pool's limits (docs/operations.md, upstream.*) */
+  assert_int_equal(cfg->upstream.max_connections_per_agency, 1024);
+  assert_int_equal(cfg->upstream.max_connections, 4096);
+  assert_int_equal(cfg->upstream.max_idle_connections, 1024);
+  assert_int_equal(cfg->upstream.max_idle_age_s, 55);
+  assert_int_equal(cfg->upstream.max_exchanges, 8192);
   snprintf(want, sizeof(want), "%s/server.pem", dir);   /* relative to the file */
   assert_string_equal(cfg->tls_cert, want);
   gw_config_free(cfg);
@@ -124,6 +130,30 @@ static void field_errors_are_named(void **state)
                "keys.subject_secret: missing (a file path is required)");
   expect_error("{\"gateway_id\": \"g\", " TLS_OK ", \"cache\": {\"max_bytes\": 10}}",
                "cache.max_bytes: must be between 1048576 and");
+  expect_error("{\"gateway_id\": \"g\", " TLS_OK ", \"upstream\": {\"max_connections_per_agency\": 0}}",
+               "upstream.max_connections_per_agency: must be between 1 and 100000 (got 0)");
+  expect_error("{\"gateway_id\": \"g\", " TLS_OK ", \"upstream\": {\"max_connections_per_agency\": 64, "
+               "\"max_connections\": 32}}",
+               "upstream.max_connections_per_agency: must not exceed upstream.max_connections (32)");
+  expect_error("{\"gateway_id\": \"g\", " TLS_OK ", \"upstream\": {\"pool\": 1}}",
+               "upstream.pool: unknown field");
+}
+
+static void upstream_limits_are_read(void **state)
+{
+  struct gw_config *cfg;
+  char err[512];
+  (void)state;
+  write_file("gw.json", "{\"gateway_id\": \"gw-1\", " TLS_OK ", \"upstream\": "
+             "{\"max_connections_per_agency\": 8, \"max_connections\": 100, "
+             "\"max_idle_connections\": 50, \"max_idle_age_s\": 20, \"max_exchanges\": 300}}");
+  assert_int_equal(gw_config_load(cfgpath, &cfg, err, sizeof(err)), 0);
+  assert_int_equal(cfg->upstream.max_connections_per_agency, 8);
+  assert_int_equal(cfg->upstream.max_connections, 100);
+  assert_int_equal(cfg->upstream.max_idle_connections, 50);
+  assert_int_equal(cfg->upstream.max_idle_age_s, 20);
+  assert_int_equal(cfg->upstream.max_exchanges, 300);
+  gw_config_free(cfg);
 }
 
 static void syntax_errors_have_positions(void **state)
@@ -148,6 +178,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(minimal_config_gets_defaults),
     cmocka_unit_test(field_errors_are_named),
+    cmocka_unit_test(upstream_limits_are_read),
     cmocka_unit_test(syntax_errors_have_positions),
     cmocka_unit_test(missing_file),
   };

@@ -77,6 +77,26 @@ static void rfc4231(void **state)
   gw_hmac_key_free(NULL);
 }
 
+/* gw_sha256: the FIPS 180-2 vectors ("abc", the empty message, two blocks). */
+static void sha256_vectors(void **state)
+{
+  static const struct { const char *msg, *hex; } v[] = {
+    { "abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" },
+    { "", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" },
+    { "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+      "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1" },
+  };
+  (void)state;
+  for(size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+    unsigned char md[32], want[32];
+    size_t n = 0;
+    unhex(v[i].hex, want, &n);
+    assert_int_equal(n, 32);
+    assert_int_equal(gw_sha256(v[i].msg, strlen(v[i].msg), md), 0);
+    assert_memory_equal(md, want, 32);
+  }
+}
+
 static void keyed_subject_ref(void **state)
 {
   static const unsigned char secret[] = "0123456789abcdef0123456789abcdef";
@@ -163,6 +183,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(rfc4231),
+    cmocka_unit_test(sha256_vectors),
     cmocka_unit_test(keyed_subject_ref),
     cmocka_unit_test(threads_and_ids),
   };

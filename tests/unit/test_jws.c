@@ -973,7 +973,8 @@ static void jwks_import_refusals(void **state)
 #define ROUNDS  100
 
 struct worker {
-  const struct gw_jws_key *signer, *verifier;
+  struct gw_jws_key *signer;
+  const struct gw_jws_key *verifier;
   int failures;
 };
 

@@ -30,6 +30,17 @@ struct gw_limits {
   int max_requests_per_connection;       /* keep-alive cap; 0 = none */
 };
 
+/* The path from a query to an agency: each worker's connection pool
+ * (libcurl multi handle).  Per worker; the agency's policy.max_concurrency
+ * bounds what is in flight to one agency across all workers. */
+struct gw_upstream_limits {
+  long max_connections_per_agency; /* open connections to one host:port */
+  long max_connections;            /* open connections to all agencies */
+  long max_idle_connections;       /* kept open for reuse */
+  long max_idle_age_s;             /* an idle connection older is not reused */
+  long max_exchanges;              /* exchanges in flight */
+};
+
 struct gw_listen {
   char *address;               /* numeric IPv4/IPv6 literal */
   int port;                    /* 0 = any free port */
@@ -51,6 +62,7 @@ struct gw_config {
   int deadline_max_ms;         /* cap on a requested deadline */
   int max_age_default_s;       /* cache age a query accepts when it omits max_age_s */
   struct gw_limits limits;
+  struct gw_upstream_limits upstream;
 
   char *adapters_dir;          /* adapter definitions (*.json) */
   char *schemas_dir;           /* fact schemas (schemas/facts) */

@@ -169,8 +169,10 @@ void gw_jws_keys_free(struct gw_jws_key **keys, size_t n);
  * with the protected header {"alg":"ES256","kid":"<kid>"} followed by
  * ,"typ":"<typ>" when `typ` is not NULL.  The key must be able to sign.  On
  * success *out is a NUL-terminated "header.payload.signature" owned by the
- * caller (gw_free()), and *out_len (may be NULL) its length. */
-enum gw_jws_result gw_jws_sign_compact(const struct gw_jws_key *key, const char *typ,
+ * caller (gw_free()), and *out_len (may be NULL) its length.  The key is
+ * not const: it keeps a small pool of signing contexts, so any number of
+ * threads may sign with one key at once. */
+enum gw_jws_result gw_jws_sign_compact(struct gw_jws_key *key, const char *typ,
                                        const void *payload, size_t len,
                                        char **out, size_t *out_len)
   __attribute__((warn_unused_result));
@@ -178,7 +180,7 @@ enum gw_jws_result gw_jws_sign_compact(const struct gw_jws_key *key, const char 
 /* As gw_jws_sign_compact, but detached (RFC 7515 appendix F): the result is
  * "header..signature", the signature covering header "." base64url(body)
  * for the exact body[0..len) (at most GW_JWS_DETACHED_MAX bytes). */
-enum gw_jws_result gw_jws_sign_detached(const struct gw_jws_key *key, const char *typ,
+enum gw_jws_result gw_jws_sign_detached(struct gw_jws_key *key, const char *typ,
                                         const void *body, size_t len,
                                         char **out, size_t *out_len)
   __attribute__((warn_unused_result));

@@ -29,6 +29,10 @@ void gw_obs_query(const char *purpose, const char *result, int64_t duration_us);
 void gw_obs_query_fact(const char *fact, const char *status);
 void gw_obs_upstream(const char *adapter, const char *outcome, int64_t duration_us);
 void gw_obs_fetch(const char *adapter, const char *result);
+/* Time a call to `adapter` waited at `stage`: "limiter" (a concurrency
+ * slot, policy.max_concurrency) or "connection_pool" (a connection of the
+ * worker's pool, upstream.max_connections_per_agency / max_connections). */
+void gw_obs_queue(const char *adapter, const char *stage, int64_t waited_us);
 void gw_obs_audit(const char *kind);
 
 /* The Prometheus text exposition of everything (caller frees with gw_free). */

@@ -49,13 +49,14 @@ struct gw_upstream_exchange;
 
 /* Connection limits of one engine; zero fields take the defaults. */
 struct gw_upstream_options {
-  long max_host_connections;   /* per host:port, default 16; more exchanges queue */
-  long max_total_connections;  /* default 256 */
-  long max_idle_connections;   /* kept in the connection cache, default 64 */
+  long max_host_connections;   /* per host:port, default 1024; more exchanges
+                                * queue (result queued_us) */
+  long max_total_connections;  /* default 4096; more exchanges queue */
+  long max_idle_connections;   /* kept in the connection cache, default 1024 */
   long max_idle_age_s;         /* an idle connection older than this is not
                                 * reused, default 55 s (agencies commonly drop
                                 * idle connections at 60 s) */
-  size_t max_exchanges;        /* in flight at once, default 4096 */
+  size_t max_exchanges;        /* in flight at once, default 8192 */
 };
 
 enum gw_upstream_outcome {
@@ -97,6 +98,10 @@ struct gw_upstream_result {
   int64_t tls_us;                    /* start to TLS done (0 if reused) */
   uint64_t bytes_in;                 /* response head + body bytes */
   int reused;                        /* 1 when an existing connection was reused */
+  int64_t queued_us;                 /* start to having a connection (a new one
+                                      * may be opened, or an idle one was
+                                      * handed over): time spent waiting for a
+                                      * free slot in the connection pool */
   const char *detail;                /* short reason, "" on GW_UP_OK; never
                                       * holds a header, body or query string */
 };

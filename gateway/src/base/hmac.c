@@ -86,3 +86,21 @@ int gw_hmac_sha256(struct gw_hmac_key *k, const void *data, size_t len,
   EVP_MAC_CTX_free(c);
   return rc;
 }
+
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+static EVP_MD *sha256_md;
+
+static void sha256_fetch(void)
+{
+  sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+int gw_sha256(const void *data, size_t len, unsigned char out[32])
+{
+  unsigned int n = 0;
+
+  pthread_once(&sha256_once, sha256_fetch);
+  if(!sha256_md || EVP_Digest(data, len, out, &n, sha256_md, NULL) != 1 || n != 32)
+    return -1;
+  return 0;
+}

@@ -8,7 +8,8 @@
  * fraction of that, and used copies are kept (a few, under a mutex) and
  * re-initialised rather than freed (so a key is not const once made, though
  * its key never changes).  Any number of threads may use a key at once (each
- * call works on a context of its own).
+ * call works on a context of its own).  gw_sha256() is the plain digest on
+ * the same terms: the algorithm fetched once.
  */
 #ifndef GW_HMAC_H
 #define GW_HMAC_H
@@ -26,5 +27,10 @@ void gw_hmac_key_free(struct gw_hmac_key *k);
 /* out = HMAC-SHA256(key, data[0..len)); 0, or -1 when OpenSSL fails. */
 int gw_hmac_sha256(struct gw_hmac_key *k, const void *data, size_t len,
                    unsigned char out[32]);
+
+/* out = SHA-256(data[0..len)) with the algorithm fetched once per process
+ * (EVP_Digest with EVP_sha256() fetches it by name on every call); 0, or
+ * -1 when OpenSSL fails.  Any thread. */
+int gw_sha256(const void *data, size_t len, unsigned char out[32]);
 
 #endif /* GW_HMAC_H */

@@ -19,12 +19,16 @@
 static const double latency_bounds[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
                                          0.25, 0.5, 1, 2.5, 5, 10 };
 #define N_BOUNDS (sizeof(latency_bounds) / sizeof(latency_bounds[0]))
+/* Queue waits: most are zero, so the first buckets are fine-grained. */
+static const double queue_bounds[] = { 0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                       0.05, 0.1, 0.25, 0.5, 1, 2.5, 5 };
+#define N_QUEUE_BOUNDS (sizeof(queue_bounds) / sizeof(queue_bounds[0]))
 
 static struct {
   atomic_int ready;
   struct gw_metric *http_requests, *http_duration;
   struct gw_metric *query_duration, *query_facts;
-  struct gw_metric *upstream_requests, *upstream_duration, *fetches;
+  struct gw_metric *upstream_requests, *upstream_duration, *fetches, *queue_wait;
   struct gw_metric *audit_entries;
   struct gw_metric *build_info;
 } obs;
@@ -60,6 +64,12 @@ int gw_obs_init_hooks(const char *version)
   REG(gw_metrics_histogram(r, "gw_upstream_request_duration_seconds",
                            "Time of one exchange with an agency.", GW_LABELS("adapter"),
                            latency_bounds, N_BOUNDS, &obs.upstream_duration));
+  REG(gw_metrics_histogram(r, "gw_adapter_queue_seconds",
+                           "Time a call to an agency waited: for a concurrency slot (stage "
+                           "limiter, once per fetch) and for a pooled connection (stage "
+                           "connection_pool, once per exchange).",
+                           GW_LABELS("adapter", "stage"), queue_bounds, N_QUEUE_BOUNDS,
+                           &obs.queue_wait));
   REG(gw_metrics_counter(r, "gw_adapter_fetches_total",
                          "Fetches of facts from an agency after retries, verification and mapping.",
                          GW_LABELS("adapter", "result"), &obs.fetches));
@@ -116,6 +126,14 @@ void gw_obs_upstream(const char *adapter, const char *outcome, int64_t duration_
     return;
   gw_metric_inc_labels(obs.upstream_requests, GW_LABELS(adapter, outcome));
   gw_metric_observe_labels(obs.upstream_duration, GW_LABELS(adapter), (double)duration_us / 1e6);
+}
+
+void gw_obs_queue(const char *adapter, const char *stage, int64_t waited_us)
+{
+  if(!atomic_load_explicit(&obs.ready, memory_order_relaxed))
+    return;
+  gw_metric_observe_labels(obs.queue_wait, GW_LABELS(adapter, stage),
+                           (double)(waited_us > 0 ? waited_us : 0) / 1e6);
 }
 
 void gw_obs_fetch(const char *adapter, const char *result)

@@ -21,6 +21,7 @@
 #include "gw/alloc.h"
 #include "gw/b64.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -42,6 +43,16 @@
 #define DER_SIG_MAX    80   /* SEQUENCE of two INTEGERs of at most 33 bytes */
 #define HEADER_JSON_MAX 1536 /* our own header: kid and typ escaped */
 #define CHUNK_RAW      3072 /* multiple of 3: chunks encode with no padding */
+#define SIGN_POOL_MAX  16   /* idle signing contexts kept per key */
+
+/* A signing context kept for reuse: EVP_DigestSignInit_ex fetched the
+ * algorithms, exported the key to the provider and set up a context on
+ * every call, which cost as much again as the ECDSA operation itself. */
+struct sign_slot {
+  struct sign_slot *next;
+  EVP_MD_CTX *md;          /* SHA-256, re-initialised per signature */
+  EVP_PKEY_CTX *pctx;      /* EVP_PKEY_sign_init'ed once with the key */
+};
 
 struct gw_jws_key {
   atomic_int refs;
@@ -50,6 +61,15 @@ struct gw_jws_key {
   int can_sign;
   unsigned char x[P256_COORD_LEN], y[P256_COORD_LEN];
   char kid[GW_JWS_KID_MAX + 1];
+  pthread_mutex_t pool_lock;   /* guards pool, n_pool (signing keys only) */
+  struct sign_slot *pool;
+  size_t n_pool;
+  /* The last protected header signed with (one typ), kept under pool_lock:
+   * it only depends on the key and typ. */
+  int hdr_valid, hdr_has_typ;
+  char hdr_typ[GW_JWS_TYP_MAX + 1];
+  char hdr_b64[GW_JWS_HEADER_MAX + 1];
+  size_t hdr_len;
 };
 
 /* What a signature covers: lit[0..lit_len) then base64url(raw[0..raw_len)). */
@@ -108,6 +128,65 @@ out:
   return r;
 }
 
+static void slot_free(struct sign_slot *s)
+{
+  EVP_MD_CTX_free(s->md);
+  EVP_PKEY_CTX_free(s->pctx);
+  gw_free(s);
+}
+
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+static EVP_MD *sha256_md;
+
+static void sha256_fetch(void)
+{
+  sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+/* An idle signing context of `key`, or a new one; NULL when OpenSSL
+ * cannot make one. */
+static struct sign_slot *slot_take(struct gw_jws_key *key)
+{
+  struct sign_slot *s;
+
+  pthread_mutex_lock(&key->pool_lock);
+  s = key->pool;
+  if(s) {
+    key->pool = s->next;
+    key->n_pool--;
+  }
+  pthread_mutex_unlock(&key->pool_lock);
+  if(s)
+    return s;
+  pthread_once(&sha256_once, sha256_fetch);
+  if(!sha256_md)
+    return NULL;
+  s = gw_calloc(1, sizeof(*s));
+  s->md = EVP_MD_CTX_new();
+  s->pctx = EVP_PKEY_CTX_new_from_pkey(NULL, key->pkey, NULL);
+  if(!s->md || !s->pctx || EVP_PKEY_sign_init(s->pctx) != 1) {
+    slot_free(s);
+    return NULL;
+  }
+  return s;
+}
+
+/* Back to the pool after a successful signature (a failed one's context
+ * is freed: its state is unknown). */
+static void slot_put(struct gw_jws_key *key, struct sign_slot *s)
+{
+  pthread_mutex_lock(&key->pool_lock);
+  if(key->n_pool < SIGN_POOL_MAX) {
+    s->next = key->pool;
+    key->pool = s;
+    key->n_pool++;
+    s = NULL;
+  }
+  pthread_mutex_unlock(&key->pool_lock);
+  if(s)
+    slot_free(s);
+}
+
 /* Wraps `pkey` (ownership taken, freed on error) into a new key.  `kid`
  * NULL means the RFC 7638 thumbprint. */
 static enum gw_jws_result key_new(EVP_PKEY *pkey, int priv, const char *kid,
@@ -121,6 +200,7 @@ static enum gw_jws_result key_new(EVP_PKEY *pkey, int priv, const char *kid,
   if(r)
     goto fail;
   atomic_init(&key->refs, 1);
+  pthread_mutex_init(&key->pool_lock, NULL);
   key->pkey = pkey;
   key->alg = GW_JWS_ALG_ES256;
   key->can_sign = priv;
@@ -128,6 +208,7 @@ static enum gw_jws_result key_new(EVP_PKEY *pkey, int priv, const char *kid,
     r = gw_jws_key_thumbprint(key, tp);
     if(r) {
       key->pkey = NULL;
+      pthread_mutex_destroy(&key->pool_lock);
       goto fail;
     }
     kid = tp;
@@ -341,6 +422,12 @@ void gw_jws_key_free(struct gw_jws_key *key)
 {
   if(!key || atomic_fetch_sub_explicit(&key->refs, 1, memory_order_acq_rel) != 1)
     return;
+  while(key->pool) {
+    struct sign_slot *s = key->pool;
+    key->pool = s->next;
+    slot_free(s);
+  }
+  pthread_mutex_destroy(&key->pool_lock);
   EVP_PKEY_free(key->pkey);
   gw_free(key);
 }
@@ -612,31 +699,32 @@ out:
   return len;
 }
 
-static enum gw_jws_result sign_input(const struct gw_jws_key *key,
+/* ES256: SHA-256 of the signing input, signed with ECDSA P-256 (a fresh
+ * random nonce each time), as EVP_DigestSign would, on a pooled context. */
+static enum gw_jws_result sign_input(struct gw_jws_key *key,
                                      const struct signing_input *in,
                                      unsigned char raw[ES256_SIG_LEN])
 {
-  enum gw_jws_result r = GW_JWS_ECRYPTO;
-  unsigned char der[DER_SIG_MAX];
-  size_t der_len = 0;
-  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  unsigned char der[DER_SIG_MAX], digest[EVP_MAX_MD_SIZE];
+  unsigned int dlen = 0;
+  size_t der_len = sizeof(der);
+  struct sign_slot *s = slot_take(key);
 
-  if(!ctx) {
-    r = GW_JWS_ENOMEM;
-    goto out;
-  }
-  if(EVP_DigestSignInit_ex(ctx, NULL, "SHA256", NULL, NULL, key->pkey, NULL) != 1 ||
-     feed(ctx, EVP_DigestSignUpdate, in) ||
-     EVP_DigestSignFinal(ctx, NULL, &der_len) != 1 || der_len > sizeof(der) ||
-     EVP_DigestSignFinal(ctx, der, &der_len) != 1 ||
-     der_to_raw(der, der_len, raw))
-    goto out;
-  r = GW_JWS_OK;
-out:
-  EVP_MD_CTX_free(ctx);
-  if(r)
+  if(!s) {
     ERR_clear_error();
-  return r;
+    return GW_JWS_ECRYPTO;
+  }
+  if(EVP_DigestInit_ex(s->md, sha256_md, NULL) != 1 ||
+     feed(s->md, EVP_DigestUpdate, in) ||
+     EVP_DigestFinal_ex(s->md, digest, &dlen) != 1 || dlen != 32 ||
+     EVP_PKEY_sign(s->pctx, der, &der_len, digest, dlen) != 1 ||
+     der_to_raw(der, der_len, raw)) {
+    slot_free(s);
+    ERR_clear_error();
+    return GW_JWS_ECRYPTO;
+  }
+  slot_put(key, s);
+  return GW_JWS_OK;
 }
 
 static enum gw_jws_result verify_input(const struct gw_jws_key *key,
@@ -706,10 +794,13 @@ out:
 
 /* What both signing forms check first (arguments, a signing key, the size
  * cap), and the protected header they share: base64url into hdr. */
-static enum gw_jws_result sign_begin(const struct gw_jws_key *key, const char *typ,
+static enum gw_jws_result sign_begin(struct gw_jws_key *key, const char *typ,
                                      const void *data, size_t len, size_t max, char **out,
                                      char *hdr, size_t *hl)
 {
+  enum gw_jws_result r;
+  int hit;
+
   if(!out)
     return GW_JWS_EINVAL;
   *out = NULL;
@@ -719,10 +810,31 @@ static enum gw_jws_result sign_begin(const struct gw_jws_key *key, const char *t
     return GW_JWS_EKEY;
   if(len > max)
     return GW_JWS_ETOOBIG;
-  return header_b64(key, typ, hdr, hl);
+  pthread_mutex_lock(&key->pool_lock);
+  hit = key->hdr_valid && key->hdr_has_typ == (typ != NULL) &&
+        (!typ || !strcmp(key->hdr_typ, typ));
+  if(hit) {
+    memcpy(hdr, key->hdr_b64, key->hdr_len + 1);
+    *hl = key->hdr_len;
+  }
+  pthread_mutex_unlock(&key->pool_lock);
+  if(hit)
+    return GW_JWS_OK;
+  r = header_b64(key, typ, hdr, hl);     /* checks typ */
+  if(r == GW_JWS_OK) {
+    pthread_mutex_lock(&key->pool_lock);
+    key->hdr_valid = 1;
+    key->hdr_has_typ = typ != NULL;
+    snprintf(key->hdr_typ, sizeof(key->hdr_typ), "%s", typ ? typ : "");
+    memcpy(key->hdr_b64, hdr, *hl);
+    key->hdr_b64[*hl] = '\0';
+    key->hdr_len = *hl;
+    pthread_mutex_unlock(&key->pool_lock);
+  }
+  return r;
 }
 
-enum gw_jws_result gw_jws_sign_compact(const struct gw_jws_key *key, const char *typ,
+enum gw_jws_result gw_jws_sign_compact(struct gw_jws_key *key, const char *typ,
                                        const void *payload, size_t len,
                                        char **out, size_t *out_len)
 {
@@ -763,7 +875,7 @@ fail:
   return r;
 }
 
-enum gw_jws_result gw_jws_sign_detached(const struct gw_jws_key *key, const char *typ,
+enum gw_jws_result gw_jws_sign_detached(struct gw_jws_key *key, const char *typ,
                                         const void *body, size_t len,
                                         char **out, size_t *out_len)
 {

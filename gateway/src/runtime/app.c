@@ -283,7 +283,14 @@ struct gw_worker_ctx *gw_worker_ctx_new(struct gw_app *app, struct event_base *b
   char err[256];
   w->app = app;
   w->base = base;
-  w->up = gw_upstream_new(base, NULL, err, sizeof(err));
+  struct gw_upstream_options uo = {
+    .max_host_connections = app->cfg->upstream.max_connections_per_agency,
+    .max_total_connections = app->cfg->upstream.max_connections,
+    .max_idle_connections = app->cfg->upstream.max_idle_connections,
+    .max_idle_age_s = app->cfg->upstream.max_idle_age_s,
+    .max_exchanges = (size_t)app->cfg->upstream.max_exchanges,
+  };
+  w->up = gw_upstream_new(base, &uo, err, sizeof(err));
   if(!w->up) {
     gw_log(GW_LOG_ERROR, "worker_failed", "upstream engine: %s", err);
     gw_free(w);

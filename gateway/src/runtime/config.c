@@ -361,6 +361,36 @@ static void read_limits(struct reader *r, json_t *root, struct gw_limits *l)
   check_unknown(r, obj, "limits", known);
 }
 
+static void read_upstream(struct reader *r, json_t *root, struct gw_upstream_limits *u)
+{
+  static const char *const known[] = {
+    "max_connections_per_agency", "max_connections", "max_idle_connections",
+    "max_idle_age_s", "max_exchanges", NULL };
+  json_t *obj = get_object(r, root, "", "upstream", 0);
+
+  u->max_connections_per_agency = 1024;
+  u->max_connections = 4096;
+  u->max_idle_connections = 1024;
+  u->max_idle_age_s = 55;
+  u->max_exchanges = 8192;
+  if(!obj)
+    return;
+  u->max_connections_per_agency = (long)get_int(r, obj, "upstream", "max_connections_per_agency",
+                                                u->max_connections_per_agency, 1, 100000);
+  u->max_connections = (long)get_int(r, obj, "upstream", "max_connections",
+                                     u->max_connections, 1, 100000);
+  u->max_idle_connections = (long)get_int(r, obj, "upstream", "max_idle_connections",
+                                          u->max_idle_connections, 1, 100000);
+  u->max_idle_age_s = (long)get_int(r, obj, "upstream", "max_idle_age_s",
+                                    u->max_idle_age_s, 1, 3600);
+  u->max_exchanges = (long)get_int(r, obj, "upstream", "max_exchanges",
+                                   u->max_exchanges, 1, 1000000);
+  if(!r->failed && u->max_connections_per_agency > u->max_connections)
+    fail(r, "upstream.max_connections_per_agency", "must not exceed upstream.max_connections (%ld)",
+         u->max_connections);
+  check_unknown(r, obj, "upstream", known);
+}
+
 static void read_query(struct reader *r, json_t *root, struct gw_config *cfg)
 {
   static const char *const known[] = { "deadline_default_ms", "deadline_max_ms",
@@ -388,7 +418,7 @@ int gw_config_load(const char *path, struct gw_config **out, char *err, size_t e
   static const char *const known[] = { "gateway_id", "workers", "log_level",
                                        "listen", "ops_listen", "tls", "query",
                                        "limits", "adapters_dir", "schemas_dir", "acl",
-                                       "keys", "cache", "audit", NULL };
+                                       "keys", "cache", "audit", "upstream", NULL };
   struct reader r = { path, NULL, err, errlen, 0 };
   struct gw_config *cfg = gw_calloc(1, sizeof(*cfg));
   json_error_t jerr;
@@ -438,6 +468,7 @@ int gw_config_load(const char *path, struct gw_config **out, char *err, size_t e
   read_tls(&r, root, cfg);
   read_query(&r, root, cfg);
   read_limits(&r, root, &cfg->limits);
+  read_upstream(&r, root, &cfg->upstream);
   cfg->adapters_dir = get_dir(&r, root, "", "adapters_dir", 1);
   cfg->schemas_dir = get_dir(&r, root, "", "schemas_dir", 1);
   cfg->acl_file = get_path(&r, root, "", "acl", 1);

@@ -34,6 +34,7 @@
 #include "gw/alloc.h"
 #include "gw/b64.h"
 #include "hmac.h"
+#include "jsonw.h"
 #include "gw/log.h"
 #include "gw/observe.h"
 #include "gw/policy.h"
@@ -81,6 +82,7 @@ struct gw_fetch {
   struct gw_policy_permit permit;
   int have_slot;
   struct gw_policy_waiter *waiter;
+  int64_t queued_at_us;        /* asked the limiter for a slot (monotonic) */
   struct gw_oauth_wait *owait;
   char *token;                 /* bearer token in use (oauth) */
   int refreshed;
@@ -95,6 +97,13 @@ struct gw_fetch {
 };
 
 static void attempt(struct gw_fetch *f);
+
+static int64_t mono_us(void)
+{
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
 static void finish(struct gw_fetch *f);
 
 /* ---- the per-adapter runtime ------------------------------------------------ */
@@ -323,26 +332,28 @@ static void note_recent(const struct gw_fetch *f, const char *result)
   pthread_mutex_unlock(r->lock);
 }
 
+/* One line per fetch, written without a tree (gw_log_begin): it is logged
+ * for every uncached fact query. */
 static void log_exchange(const struct gw_fetch *f)
 {
-  json_t *o;
+  struct gw_jw w;
   const char *result = fetch_result(f);
   gw_obs_fetch(f->rt->adapter->id, result);
   note_recent(f, result);
   if(!gw_log_enabled(GW_LOG_INFO))
     return;
-  o = json_object();
-  json_object_set_new(o, "request_id", json_string(f->request_id));
-  json_object_set_new(o, "adapter", json_string(f->rt->adapter->id));
-  json_object_set_new(o, "agency", json_string(f->rt->adapter->agency));
-  json_object_set_new(o, "outcome", json_string(f->result.outcome));
-  json_object_set_new(o, "http_status", json_integer(f->result.http_status));
-  json_object_set_new(o, "attempts", json_integer(f->result.attempts));
+  gw_log_begin(&w, GW_LOG_INFO, "agency_exchange");
+  gw_jw_kstr(&w, "request_id", f->request_id);
+  gw_jw_kstr(&w, "adapter", f->rt->adapter->id);
+  gw_jw_kstr(&w, "agency", f->rt->adapter->agency);
+  gw_jw_kstr(&w, "outcome", f->result.outcome);
+  gw_jw_kint(&w, "http_status", f->result.http_status);
+  gw_jw_kint(&w, "attempts", (int64_t)f->result.attempts);
   if(f->rt->adapter->paging.page_param)
-    json_object_set_new(o, "pages", json_integer(f->result.pages));
-  json_object_set_new(o, "duration_us", json_integer(f->result.latency_us));
-  json_object_set_new(o, "signature", json_string(f->result.codec.signature));
-  gw_log_fields(GW_LOG_INFO, "agency_exchange", o);
+    gw_jw_kint(&w, "pages", (int64_t)f->result.pages);
+  gw_jw_kint(&w, "duration_us", f->result.latency_us);
+  gw_jw_kstr(&w, "signature", f->result.codec.signature);
+  gw_log_end(&w);
 }
 
 /* Ends the fetch: everything released, callback scheduled. */
@@ -502,6 +513,7 @@ static void on_exchange(struct gw_upstream_exchange *ex, const struct gw_upstrea
   f->result.attempts++;
   f->result.http_status = (int)res->status;
   gw_obs_upstream(f->rt->adapter->id, gw_upstream_outcome_name(res->outcome), res->total_us);
+  gw_obs_queue(f->rt->adapter->id, "connection_pool", res->queued_us);
   if(res->outcome != GW_UP_OK) {
     int retryable;
     char detail[GW_UP_DETAIL_LEN + 32];
@@ -519,16 +531,16 @@ static void on_exchange(struct gw_upstream_exchange *ex, const struct gw_upstrea
   f->result.fetched_at = (int64_t)time(NULL);
   gw_codec_result_clear(&f->result.codec);
   {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    EVP_Digest(res->body, res->body_len, md, &mdlen, EVP_sha256(), NULL);
+    unsigned char md[32];
+    if(gw_sha256(res->body, res->body_len, md))
+      abort();                 /* OpenSSL cannot hash: the alloc policy */
     if(paged) {
       if(next_page(f, res, md))
         return;
       process_pages(f);
     }
     else {
-      gw_hex_encode(md, mdlen, f->result.evidence);
+      gw_hex_encode(md, 32, f->result.evidence);
       gw_codec_process(f->rt->adapter, &f->rt->keys, f->env->schemas, f->subject_id,
                        (int)res->status, res->body, res->body_len, &f->result.codec);
     }
@@ -692,6 +704,7 @@ static void on_slot(enum gw_policy_limit r, void *arg)
 {
   struct gw_fetch *f = arg;
   f->waiter = NULL;
+  gw_obs_queue(f->rt->adapter->id, "limiter", mono_us() - f->queued_at_us);
   if(r != GW_POLICY_LIMIT_GRANTED) {
     fail_all(f, GW_FERR_TIMEOUT, "timeout", "no agency slot came free before the deadline");
     finish(f);
@@ -709,10 +722,12 @@ static void begin(evutil_socket_t fd, short what, void *arg)
   enum gw_policy_limit lr;
   (void)fd; (void)what;
   gw_policy_budget_deposit(gw_policy_state_budget(f->rt->policy), now);
+  f->queued_at_us = mono_us();
   lr = gw_policy_limiter_acquire(gw_policy_state_limiter(f->rt->policy), now, f->deadline_ms,
                                  f->env->base, on_slot, f, &f->waiter);
   switch(lr) {
   case GW_POLICY_LIMIT_GRANTED:
+    gw_obs_queue(f->rt->adapter->id, "limiter", 0);
     f->have_slot = 1;
     fetch_set_state(f, F_ADMIT);
     attempt(f);

@@ -33,6 +33,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <curl/curl.h>
 #include <event2/event.h>
@@ -51,12 +52,18 @@
 #define UP_MAGIC 0x75707374U   /* "upst" */
 #define EX_MAGIC 0x78636867U   /* "xchg" */
 
-#define DEFAULT_MAX_HOST_CONNECTIONS  16L
-#define DEFAULT_MAX_TOTAL_CONNECTIONS 256L
-#define DEFAULT_MAX_IDLE_CONNECTIONS  64L
+/* The same defaults as the config file's upstream.* keys (config.c,
+ * docs/operations.md).  The per-host cap used to be 16 per worker, which
+ * with two workers held every agency to 32 exchanges in flight whatever
+ * its policy.max_concurrency said; and a connection cache of 64 made
+ * busy agencies reconnect (a full TLS handshake) after every burst. */
+#define DEFAULT_MAX_HOST_CONNECTIONS  1024L
+#define DEFAULT_MAX_TOTAL_CONNECTIONS 4096L
+#define DEFAULT_MAX_IDLE_CONNECTIONS  1024L
 #define DEFAULT_MAX_IDLE_AGE_S        55L
-#define DEFAULT_MAX_EXCHANGES         4096
+#define DEFAULT_MAX_EXCHANGES         8192
 #define BODY_INITIAL_CAP              16384   /* first body allocation */
+#define SPARE_EASY_MAX                256     /* idle easy handles kept for reuse */
 #define TCP_KEEPIDLE_S                30L
 #define TCP_KEEPINTVL_S               10L
 #define CA_CACHE_TIMEOUT_S            60L     /* a CA file replaced in place is
@@ -103,6 +110,10 @@ struct gw_upstream {
   int dispatching;              /* completion callbacks on the stack */
   int broken;                   /* a callback failed: libcurl's multi is dead */
   int async_dns;
+  /* Easy handles of finished exchanges, curl_easy_reset() and kept: a new
+   * handle costs an allocation of several kilobytes and its defaults. */
+  CURL *spare_easy[SPARE_EASY_MAX];
+  size_t n_spare_easy;
 };
 
 struct gw_upstream_exchange {
@@ -121,6 +132,8 @@ struct gw_upstream_exchange {
   int denied;
   int has_client_cert;
   int cert_requested;           /* the server asked for a client certificate */
+  struct timespec t_start;      /* handed to the multi */
+  int64_t queued_us;            /* start to a connection of its own; -1 until then */
   SSL_CTX *ssl_ctx;             /* our reference to the connection's context */
   char own_detail[GW_UP_DETAIL_LEN];   /* our reason for aborting, if any */
   char errbuf[CURL_ERROR_SIZE];
@@ -216,6 +229,26 @@ static void ssl_ctx_release(struct gw_upstream_exchange *ex)
   }
 }
 
+/* An easy handle with every option at its default: a spare one or new. */
+static CURL *easy_take(struct gw_upstream *up)
+{
+  if(up->n_spare_easy)
+    return up->spare_easy[--up->n_spare_easy];
+  return curl_easy_init();
+}
+
+/* A handle out of the multi goes back with its options reset (what it
+ * pointed to, the exchange, is about to be freed). */
+static void easy_put(struct gw_upstream *up, CURL *easy)
+{
+  if(up->n_spare_easy < SPARE_EASY_MAX) {
+    curl_easy_reset(easy);
+    up->spare_easy[up->n_spare_easy++] = easy;
+  }
+  else
+    curl_easy_cleanup(easy);
+}
+
 static void exchange_free(struct gw_upstream_exchange *ex)
 {
   if(!ex)
@@ -223,7 +256,7 @@ static void exchange_free(struct gw_upstream_exchange *ex)
   assert(ex->magic == EX_MAGIC);
   ssl_ctx_release(ex);
   if(ex->easy)
-    curl_easy_cleanup(ex->easy);
+    easy_put(ex->up, ex->easy);
   gw_upreq_release(&ex->rq);
   gw_free(ex->body);
   ex->magic = 0;
@@ -262,6 +295,22 @@ static void deny(struct gw_upstream_exchange *ex, const char *ip, const char *wh
            "peer address %s is not in the allowed list (%s)", ip, when);
 }
 
+static int64_t since_us(const struct timespec *t0)
+{
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (int64_t)(t.tv_sec - t0->tv_sec) * 1000000 + (t.tv_nsec - t0->tv_nsec) / 1000;
+}
+
+/* The exchange has a connection: a new socket may be opened for it, or an
+ * idle one was handed to it.  Until then it waited in libcurl's pending
+ * queue (max_host_connections / max_total_connections reached). */
+static void got_connection(struct gw_upstream_exchange *ex)
+{
+  if(ex->queued_us < 0)
+    ex->queued_us = since_us(&ex->t_start);
+}
+
 /* CURLOPT_OPENSOCKETFUNCTION: a disallowed address is never connected to. */
 static curl_socket_t open_cb(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
 {
@@ -285,6 +334,7 @@ static curl_socket_t open_cb(void *clientp, curlsocktype purpose, struct curl_so
     deny(ex, ip, "before connecting");
     return CURL_SOCKET_BAD;
   }
+  got_connection(ex);
   xstate_set(ex, XS_CONNECTING);
   s = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
   return s < 0 ? CURL_SOCKET_BAD : s;
@@ -314,6 +364,7 @@ static int prereq_cb(void *clientp, char *primary_ip, char *local_ip,
     }
   }
   ex->connected = 1;
+  got_connection(ex);
   xstate_set(ex, XS_SENDING);
   return CURL_PREREQFUNC_OK;
 }
@@ -588,6 +639,7 @@ static void fill_result(struct gw_upstream_exchange *ex, CURLcode rc,
     gw_upreq_printable(detail, GW_UP_DETAIL_LEN, buf);
   }
   r->detail = detail;
+  r->queued_us = ex->queued_us >= 0 ? ex->queued_us : since_us(&ex->t_start);
 }
 
 /* Delivers the result of an exchange already out of the multi and off the
@@ -894,6 +946,8 @@ void gw_upstream_free(struct gw_upstream *up)
   while(up->head)
     gw_upstream_cancel(up->head);
   curl_multi_cleanup(up->multi);  /* closes cached connections */
+  while(up->n_spare_easy)
+    curl_easy_cleanup(up->spare_easy[--up->n_spare_easy]);
   while(up->socks)
     sock_free(up, up->socks);
   event_free(up->timer);
@@ -1016,7 +1070,7 @@ enum gw_upstream_start_result gw_upstream_start(struct gw_upstream *up,
   if(r != GW_UP_START_OK)
     goto fail;
   r = GW_UP_START_INTERNAL;
-  ex->easy = curl_easy_init();
+  ex->easy = easy_take(up);
   if(!ex->easy)
     goto fail;
   bad_opt = configure(ex, req);
@@ -1025,6 +1079,8 @@ enum gw_upstream_start_result gw_upstream_start(struct gw_upstream *up,
     goto fail;
   }
   ex->xid = ++up->next_xid;
+  ex->queued_us = -1;
+  clock_gettime(CLOCK_MONOTONIC, &ex->t_start);
   mc = curl_multi_add_handle(up->multi, ex->easy);
   if(mc != CURLM_OK) {
     multi_error("add_handle", mc);
