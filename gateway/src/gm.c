@@ -482,6 +482,23 @@ enum gw_gm_result gw_gm_sm2_decrypt(EVP_PKEY *priv, const void *in, size_t len,
 
 /* --------------------------------------------------------- certificates */
 
+int gw_gm_cert_file_is_sm2(const char *path)
+{
+  FILE *f = path ? fopen(path, "r") : NULL;
+  X509 *x = NULL;
+  int sm2 = 0;
+
+  if(!f)
+    return 0;
+  x = PEM_read_X509(f, NULL, NULL, NULL);
+  fclose(f);
+  if(x)
+    sm2 = gw_gm_is_sm2(X509_get0_pubkey(x));
+  X509_free(x);
+  ERR_clear_error();
+  return sm2;
+}
+
 enum gw_gm_result gw_gm_x509_set_id(X509 *cert, const char *id, size_t id_len)
 {
   ASN1_OCTET_STRING *v;

@@ -185,4 +185,11 @@ enum gw_gm_result gw_gm_verify_chain(X509_STORE *store, X509 *leaf,
                                      size_t id_len, char *err, size_t errlen)
   __attribute__((warn_unused_result));
 
+/* 1 when the first certificate of the PEM file at `path` has an SM2 key,
+ * 0 when it has another key or cannot be read (the caller's own loading
+ * reports that).  For refusing SM2 server certificates up front: Debian
+ * 12's OpenSSL 3.0 cannot serve them ("ssl_set_cert: unknown certificate
+ * type"), nor TLCP. */
+int gw_gm_cert_file_is_sm2(const char *path);
+
 #endif /* GW_GM_H */
