@@ -165,7 +165,15 @@ struct gw_app *gw_app_new(const struct gw_config *cfg, int check_only, char *err
              cfg->crypto.subject_ref_sm3 ? "SM3" : "SHA256");
     goto fail;
   }
-  if(gw_seal_load(cfg->audit_seal_cert, &app->seal) != GW_SEAL_OK) {
+  /* gm seals to the auditors' SM2 certificate (docs/crypto.md) */
+  if(cfg->crypto.profile == GW_CRYPTO_GM) {
+    if(gw_seal_load(cfg->crypto.seal_cert_sm2, &app->seal) != GW_SEAL_OK) {
+      snprintf(err, errlen, "crypto.seal_cert_sm2: %s: not an SM2 certificate for sealing",
+               cfg->crypto.seal_cert_sm2);
+      goto fail;
+    }
+  }
+  else if(gw_seal_load(cfg->audit_seal_cert, &app->seal) != GW_SEAL_OK) {
     snprintf(err, errlen, "audit.seal_cert: %s: not an RSA certificate for sealing",
              cfg->audit_seal_cert);
     goto fail;
