@@ -55,7 +55,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "gw/seal_sm2.h"
+#include "seal_sm2.h"
 #include "gw/alloc.h"
 #include "gw/attest.h"
 #include "gw/b64.h"
@@ -348,7 +348,7 @@ static json_t *read_record(struct sampler *s, uint64_t index, const uint8_t *lea
 }
 
 /* Opens subject_sealed (base64 DER CMS EnvelopedData, or the gm profile's
- * SM2/SM4 envelope, gw/seal_sm2.h) into "id[\nname]". */
+ * SM2/SM4 envelope, crypto/seal_sm2.h) into "id[\nname]". */
 static int unseal(struct sampler *s, const char *b64, char id[GW_IDNUM_LEN + 1], char *name,
                   size_t name_cap, char *why, size_t whylen)
 {

@@ -1,5 +1,5 @@
 #!/bin/sh
-# The gm profile's sealed subject (gw/seal_sm2.h) opened with the openssl
+# The gm profile's sealed subject (crypto/seal_sm2.h) opened with the openssl
 # command line alone, as an auditor without our tools would:
 #
 #   seal_interop.sh PATH/TO/seal_tool

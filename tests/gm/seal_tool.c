@@ -1,6 +1,6 @@
 /*
  * seal_tool.c - a test helper for the gm profile's sealed subjects
- * (gw/seal.h with an SM2 certificate, gw/seal_sm2.h), so that
+ * (crypto/seal.h with an SM2 certificate, crypto/seal_sm2.h), so that
  * seal_interop.sh can open what the gateway seals with the openssl command
  * line alone, and the other way round.
  *
@@ -15,8 +15,8 @@
 
 #include "gw/alloc.h"
 #include "gw/b64.h"
-#include "gw/seal.h"
-#include "gw/seal_sm2.h"
+#include "seal.h"
+#include "seal_sm2.h"
 
 int main(int argc, char **argv)
 {
