@@ -62,6 +62,7 @@ hex32() { od -An -tx1 -N32 /dev/urandom | tr -d ' \n'; }
 key_ec()      { ossl genpkey -quiet -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -pkeyopt ec_param_enc:named_curve -out "$1"; }
 key_rsa()     { ossl genpkey -quiet -algorithm RSA -pkeyopt "rsa_keygen_bits:$2" -out "$1"; }
 key_ed25519() { ossl genpkey -quiet -algorithm ED25519 -out "$1"; }
+key_sm2()     { ossl genpkey -quiet -algorithm SM2 -out "$1"; }
 pubout()      { ossl pkey -in "$1" -pubout -out "$2"; }
 
 # X.509 v3 extension profiles.
@@ -159,11 +160,39 @@ EOF
   rm -rf "$d"
 }
 
+# ---- SM2 (国密 profile, docs/crypto.md) ---------------------------------------
+# Every SM2 signature here is made and checked with the GM/T 0009
+# distinguishing ID: OpenSSL 3.0 would otherwise use an empty one, and
+# certificates from it would not verify anywhere else (GmSSL, Tongsuo, gmsm).
+SM2_ID=1234567812345678
+
+# make_sm2_ca NAME "SUBJECT" PEM: self-signed SM2-with-SM3 CA
+make_sm2_ca() {
+  local name=$1 subj=$2 pem=$3
+  key_sm2 "$OUT/private/$name.key"
+  ossl req -new -x509 -config "$CONF" -key "$OUT/private/$name.key" -subj "$subj" \
+       -sm3 -sigopt "distid:$SM2_ID" -days "$CA_DAYS" -set_serial "$(serial)" \
+       -extensions ca_ext -out "$pem"
+}
+
+# sm2_leaf CA_NAME CA_PEM PROFILE "SUBJECT" KEY OUTPEM — key must already exist.
+sm2_leaf() {
+  local ca=$1 capem=$2 profile=$3 subj=$4 key=$5 pem=$6
+  ossl req -new -config "$CONF" -key "$key" -subj "$subj" -sm3 -sigopt "distid:$SM2_ID" \
+       -out "$TMP/leaf.csr"
+  ossl x509 -req -in "$TMP/leaf.csr" -CA "$capem" -CAkey "$OUT/private/$ca.key" \
+       -set_serial "$(serial)" -sm3 -sigopt "distid:$SM2_ID" -vfyopt "distid:$SM2_ID" \
+       -days "$LEAF_DAYS" -extfile "$CONF" -extensions "$profile" -out "$pem"
+  rm -f "$TMP/leaf.csr"
+}
+
 # ---- certificate authorities ---------------------------------------------
 make_ca gateway-ca "/O=Test PKI/CN=Test Gateway CA" "$OUT/gateway-ca.pem"
 make_ca client-ca  "/O=Test PKI/CN=Test Client CA"  "$OUT/client-ca.pem"
 make_ca agency-ca  "/O=Test PKI/CN=Test Agency CA"  "$OUT/agency-ca.pem"
 make_ca unknown-ca "/O=Nobody/CN=Unknown Test CA"   "$OUT/negative/unknown-ca.pem"
+make_sm2_ca sm2-ca "/O=Test PKI/CN=Test SM2 CA"     "$OUT/sm2-ca.pem"
+make_sm2_ca unknown-sm2-ca "/O=Nobody/CN=Unknown SM2 Test CA" "$OUT/negative/unknown-sm2-ca.pem"
 
 # ---- gateway ----------------------------------------------------------------
 key_ec "$OUT/gateway/server.key"
@@ -177,6 +206,18 @@ pubout "$OUT/gateway/attest.key" "$OUT/gateway/attest.pub.pem"
 key_ed25519 "$OUT/gateway/checkpoint.key"
 pubout "$OUT/gateway/checkpoint.key" "$OUT/gateway/checkpoint.pub.pem"
 printf '%s' "$(hex32)" >"$OUT/gateway/subject-ref.secret"
+# gm/dual profiles: the SM2 attestation key (with a certificate from the SM2
+# CA, for relying parties that want one) and the SM2 checkpoint key
+key_sm2 "$OUT/gateway/attest-sm2.key"
+pubout "$OUT/gateway/attest-sm2.key" "$OUT/gateway/attest-sm2.pub.pem"
+sm2_leaf sm2-ca "$OUT/sm2-ca.pem" sign_ext "/O=Gateway/CN=gateway attestation (SM2)" \
+     "$OUT/gateway/attest-sm2.key" "$OUT/gateway/attest-sm2.pem"
+key_sm2 "$OUT/gateway/checkpoint-sm2.key"
+pubout "$OUT/gateway/checkpoint-sm2.key" "$OUT/gateway/checkpoint-sm2.pub.pem"
+# an SM2 TLS server certificate: the gateway must refuse it (docs/deployment.md)
+key_sm2 "$OUT/negative/sm2-server.key"
+sm2_leaf sm2-ca "$OUT/sm2-ca.pem" server_ext "/O=Gateway/CN=gateway" \
+     "$OUT/negative/sm2-server.key" "$OUT/negative/sm2-server.pem"
 
 # ---- gateway clients ----------------------------------------------------------
 for c in "${CLIENTS[@]}"; do
@@ -189,6 +230,11 @@ done
 key_rsa "$OUT/auditor/seal.key" 3072
 leaf client-ca "$OUT/client-ca.pem" seal_ext "/O=Auditors/CN=auditor-seal" \
      "$OUT/auditor/seal.key" "$OUT/auditor/seal.pem"
+
+# gm profile: the auditors' SM2 encryption certificate (SM2-sealed subjects)
+key_sm2 "$OUT/auditor/seal-sm2.key"
+sm2_leaf sm2-ca "$OUT/sm2-ca.pem" seal_ext "/O=Auditors/CN=auditor-seal (SM2)" \
+     "$OUT/auditor/seal-sm2.key" "$OUT/auditor/seal-sm2.pem"
 
 # ---- agencies (mock TLS servers) ---------------------------------------------
 for a in "${AGENCIES[@]}"; do
@@ -213,6 +259,18 @@ leaf unknown-ca "$OUT/negative/unknown-ca.pem" sign_ext "/O=Mock Agencies/CN=chs
      "$OUT/signing/rogue.key" "$OUT/signing/rogue.pem"
 key_ec "$OUT/signing/rogue-jws.key"
 pubout "$OUT/signing/rogue-jws.key" "$OUT/signing/rogue-jws.pub.pem"
+# the same in SM2 (mocks.sign=sm2): chsi's XML-DSig certificate from the SM2
+# CA, cscse's JWS key, and rogue twins from the unknown SM2 CA
+key_sm2 "$OUT/signing/chsi-sm2.key"
+sm2_leaf sm2-ca "$OUT/sm2-ca.pem" sign_ext "/O=Mock Agencies/CN=chsi signing" \
+     "$OUT/signing/chsi-sm2.key" "$OUT/signing/chsi-sm2.pem"
+key_sm2 "$OUT/signing/cscse-sm2.key"
+pubout "$OUT/signing/cscse-sm2.key" "$OUT/signing/cscse-sm2.pub.pem"
+key_sm2 "$OUT/signing/rogue-sm2.key"
+sm2_leaf unknown-sm2-ca "$OUT/negative/unknown-sm2-ca.pem" sign_ext "/O=Mock Agencies/CN=chsi signing" \
+     "$OUT/signing/rogue-sm2.key" "$OUT/signing/rogue-sm2.pem"
+key_sm2 "$OUT/signing/rogue-jws-sm2.key"
+pubout "$OUT/signing/rogue-jws-sm2.key" "$OUT/signing/rogue-jws-sm2.pub.pem"
 
 # ---- upstream credentials ------------------------------------------------------------
 printf '%s' gateway   >"$OUT/secrets/si-client-id"

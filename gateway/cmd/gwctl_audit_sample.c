@@ -55,6 +55,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "seal_sm2.h"
 #include "gw/alloc.h"
 #include "gw/attest.h"
 #include "gw/b64.h"
@@ -346,7 +347,8 @@ static json_t *read_record(struct sampler *s, uint64_t index, const uint8_t *lea
   return rec;
 }
 
-/* Opens subject_sealed (base64 DER CMS EnvelopedData) into "id[\nname]". */
+/* Opens subject_sealed (base64 DER CMS EnvelopedData, or the gm profile's
+ * SM2/SM4 envelope, crypto/seal_sm2.h) into "id[\nname]". */
 static int unseal(struct sampler *s, const char *b64, char id[GW_IDNUM_LEN + 1], char *name,
                   size_t name_cap, char *why, size_t whylen)
 {
@@ -362,12 +364,29 @@ static int unseal(struct sampler *s, const char *b64, char id[GW_IDNUM_LEN + 1],
     snprintf(why, whylen, "subject_sealed is missing or not base64");
     return -1;
   }
-  in = BIO_new_mem_buf(der, (int)dlen);
   out = BIO_new(BIO_s_mem());
-  cms = in ? d2i_CMS_bio(in, NULL) : NULL;
-  if(!cms || !out || CMS_decrypt(cms, s->unseal_key, s->unseal_cert, NULL, out, 0) != 1) {
-    snprintf(why, whylen, "cannot unseal the subject with this key");
-    goto out;
+  if(gw_seal_sm2_is(der, dlen)) {
+    unsigned char *pt = NULL;
+    size_t pt_len = 0;
+    if(gw_seal_sm2_open(s->unseal_key, der, dlen, &pt, &pt_len) != GW_SEAL_OK || !out ||
+       BIO_write(out, pt, (int)pt_len) != (int)pt_len) {
+      snprintf(why, whylen, "cannot unseal the subject with this key (SM2/SM4 envelope)");
+      if(pt) {
+        OPENSSL_cleanse(pt, pt_len);
+        gw_free(pt);
+      }
+      goto out;
+    }
+    OPENSSL_cleanse(pt, pt_len);
+    gw_free(pt);
+  }
+  else {
+    in = BIO_new_mem_buf(der, (int)dlen);
+    cms = in ? d2i_CMS_bio(in, NULL) : NULL;
+    if(!cms || !out || CMS_decrypt(cms, s->unseal_key, s->unseal_cert, NULL, out, 0) != 1) {
+      snprintf(why, whylen, "cannot unseal the subject with this key");
+      goto out;
+    }
   }
   plen = BIO_get_mem_data(out, &plain);
   if(plen <= 0 || plen > 1024) {

@@ -72,6 +72,8 @@ quiet() { "$@" >/dev/null 2>&1; }
 stack_start() {
   local dir=$1; shift
   STACK_DIRS+=("$dir")
+  # GW_CRYPTO_PROFILE=gm|dual runs a suite in that profile (docs/crypto.md)
+  [[ -n "${GW_CRYPTO_PROFILE:-}" ]] && set -- "$@" --set "crypto.profile=$GW_CRYPTO_PROFILE"
   "$STACK_SCRIPT" up --dir "$dir" --build "$GW_BUILD_DIR" "$@" >/dev/null
   S=$dir/stack.json
 }

@@ -64,6 +64,14 @@ EXPECTED=(
   negative/unknown-client.pem negative/unknown-client.key
   negative/unknown-server.pem negative/unknown-server.key
   private/gateway-ca.key private/client-ca.key private/agency-ca.key private/unknown-ca.key
+  # SM2 (docs/crypto.md)
+  sm2-ca.pem negative/unknown-sm2-ca.pem private/sm2-ca.key private/unknown-sm2-ca.key
+  gateway/attest-sm2.key gateway/attest-sm2.pub.pem gateway/attest-sm2.pem
+  gateway/checkpoint-sm2.key gateway/checkpoint-sm2.pub.pem
+  negative/sm2-server.key negative/sm2-server.pem
+  auditor/seal-sm2.key auditor/seal-sm2.pem
+  signing/chsi-sm2.key signing/chsi-sm2.pem signing/cscse-sm2.key signing/cscse-sm2.pub.pem
+  signing/rogue-sm2.key signing/rogue-sm2.pem signing/rogue-jws-sm2.key signing/rogue-jws-sm2.pub.pem
 )
 for c in "${CLIENTS[@]}";  do EXPECTED+=("clients/$c.pem" "clients/$c.key"); done
 for a in "${AGENCIES[@]}"; do EXPECTED+=("agencies/$a.pem" "agencies/$a.key"); done
@@ -312,6 +320,34 @@ extra=$(comm -13 <(printf '%s\n' "${EXPECTED[@]}" | sort) <(cd "$D" && find . -t
 if out=$(cd "$T" && bash "$GEN" rel 2>&1) && [[ -s $T/rel/clients/engine.pem ]]; then ok; else fail "relative DIR failed: $out"; fi
 # usage error without an argument
 if bash "$GEN" >/dev/null 2>&1; then fail "gen-pki.sh without DIR should fail with usage"; else ok; fi
+
+# ---------------------------------------------------------------- SM2
+# Chains made and checked with the GM/T 0009 ID: they verify with it, and
+# NOT with OpenSSL 3.0's default empty ID (the trap docs/crypto.md names).
+key_is_sm2() { local t; t=$(openssl pkey -in "$D/$1" -noout -text 2>/dev/null)
+  grep -q 'ASN1 OID: SM2' <<<"$t" && ok || fail "$1 should be an SM2 key: $(keydesc "$1" | head -3)"; }
+sm2_verify() { VOUT=$(openssl verify -x509_strict -CAfile "$D/$1" -vfyopt distid:1234567812345678 \
+                 -purpose any "$D/$2" 2>&1); }
+for k in gateway/attest-sm2.key gateway/checkpoint-sm2.key auditor/seal-sm2.key \
+         signing/chsi-sm2.key signing/cscse-sm2.key signing/rogue-sm2.key private/sm2-ca.key; do
+  key_is_sm2 "$k"
+done
+for c in gateway/attest-sm2.pem auditor/seal-sm2.pem signing/chsi-sm2.pem negative/sm2-server.pem; do
+  sm2_verify sm2-ca.pem "$c" && ok || fail "$c should verify against sm2-ca.pem with the SM2 ID: $VOUT"
+  if VOUT=$(openssl verify -CAfile "$D/sm2-ca.pem" -purpose any "$D/$c" 2>&1); then
+    fail "$c verified with the empty ID: not signed with the GM/T 0009 ID"
+  else ok; fi
+done
+if sm2_verify sm2-ca.pem signing/rogue-sm2.pem; then fail "rogue-sm2.pem verified against sm2-ca.pem"; else ok; fi
+sm2_verify negative/unknown-sm2-ca.pem signing/rogue-sm2.pem && ok || fail "rogue-sm2.pem should verify against its own CA: $VOUT"
+matches gateway/attest-sm2.pem gateway/attest-sm2.key
+matches gateway/attest-sm2.pub.pem gateway/attest-sm2.key
+matches auditor/seal-sm2.pem auditor/seal-sm2.key
+matches signing/chsi-sm2.pem signing/chsi-sm2.key
+matches signing/cscse-sm2.pub.pem signing/cscse-sm2.key
+keyusage_is auditor/seal-sm2.pem "Key Encipherment"
+keyusage_is signing/chsi-sm2.pem "Digital Signature"
+subject_has signing/rogue-sm2.pem "CN=chsi signing"
 
 # ---------------------------------------------------------------- git ignore
 if command -v git >/dev/null && git -C "$REPO" rev-parse --git-dir >/dev/null 2>&1; then

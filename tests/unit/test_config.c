@@ -156,6 +156,54 @@ static void upstream_limits_are_read(void **state)
   gw_config_free(cfg);
 }
 
+/* crypto.profile (docs/crypto.md): defaults, what each profile requires,
+ * and SM2 settings refused where they would be silently unused. */
+static void crypto_profiles(void **state)
+{
+  struct gw_config *cfg;
+  char err[512];
+  (void)state;
+  write_file("attest-sm2.key", "x");
+  write_file("ckpt-sm2.key", "x");
+  write_file("seal-sm2.pem", "x");
+  write_file("gw.json", "{\"gateway_id\": \"g\", " TLS_OK "}");
+  assert_int_equal(gw_config_load(cfgpath, &cfg, err, sizeof(err)), 0);
+  assert_int_equal(cfg->crypto.profile, GW_CRYPTO_INTL);
+  assert_string_equal(gw_crypto_profile_name(cfg->crypto.profile), "intl");
+  assert_null(cfg->crypto.attest_sm2);
+  gw_config_free(cfg);
+  /* gm: the SM2 keys, HMAC-SM3, and no P-256 attestation key needed */
+  write_file("gw.json", "{\"gateway_id\": \"g\", " TLS_ONLY ", \"adapters_dir\": \".\", "
+             "\"schemas_dir\": \".\", \"acl\": \"acl.json\", \"keys\": {\"subject_secret\": \"secret\"}, "
+             "\"audit\": {\"dir\": \"audit\", \"checkpoint_key\": \"ckpt.key\", \"seal_cert\": \"seal.pem\"}, "
+             "\"crypto\": {\"profile\": \"gm\", \"attestation_sm2\": \"attest-sm2.key\", "
+             "\"checkpoint_sm2\": \"ckpt-sm2.key\", \"seal_cert_sm2\": \"seal-sm2.pem\", "
+             "\"subject_ref\": \"hmac-sm3\"}}");
+  assert_int_equal(gw_config_load(cfgpath, &cfg, err, sizeof(err)), 0);
+  assert_int_equal(cfg->crypto.profile, GW_CRYPTO_GM);
+  assert_null(cfg->attest_key);
+  assert_non_null(strstr(cfg->crypto.attest_sm2, "/attest-sm2.key"));
+  assert_non_null(strstr(cfg->crypto.seal_cert_sm2, "/seal-sm2.pem"));
+  assert_int_equal(cfg->crypto.subject_ref_sm3, 1);
+  gw_config_free(cfg);
+  expect_error("{\"gateway_id\": \"g\", " TLS_OK ", \"crypto\": {\"profile\": \"sm\"}}",
+               "crypto.profile: must be one of intl, gm, dual (got \"sm\")");
+  expect_error("{\"gateway_id\": \"g\", " TLS_OK ", \"crypto\": {\"profile\": \"dual\", "
+               "\"checkpoint_sm2\": \"ckpt-sm2.key\"}}",
+               "crypto.attestation_sm2: missing (a file path is required)");
+  expect_error("{\"gateway_id\": \"g\", " TLS_OK ", \"crypto\": {\"profile\": \"gm\", "
+               "\"attestation_sm2\": \"attest-sm2.key\", \"checkpoint_sm2\": \"ckpt-sm2.key\"}}",
+               "crypto.seal_cert_sm2: missing (a file path is required)");
+  expect_error("{\"gateway_id\": \"g\", " TLS_OK ", \"crypto\": {\"subject_ref\": \"hmac-sm3\"}}",
+               "crypto.profile: is intl: SM2 keys and hmac-sm3 need gm or dual");
+  expect_error("{\"gateway_id\": \"g\", " TLS_OK ", \"crypto\": {\"profile\": \"dual\", "
+               "\"attestation_sm2\": \"attest-sm2.key\", \"checkpoint_sm2\": \"ckpt-sm2.key\", "
+               "\"subject_ref\": \"sm3\"}}",
+               "crypto.subject_ref: must be hmac-sha256 or hmac-sm3 (got \"sm3\")");
+  expect_error("{\"gateway_id\": \"g\", " TLS_OK ", \"crypto\": {\"profle\": \"gm\"}}",
+               "crypto.profle: unknown field");
+}
+
 static void syntax_errors_have_positions(void **state)
 {
   (void)state;
@@ -179,6 +227,7 @@ int main(void)
     cmocka_unit_test(minimal_config_gets_defaults),
     cmocka_unit_test(field_errors_are_named),
     cmocka_unit_test(upstream_limits_are_read),
+    cmocka_unit_test(crypto_profiles),
     cmocka_unit_test(syntax_errors_have_positions),
     cmocka_unit_test(missing_file),
   };

@@ -3,7 +3,8 @@
  *
  * An attestation is the gateway's signed statement "agency A said fact F
  * about subject S at time T, and this is how we know": a compact JWS
- * (ES256, kid = RFC 7638 thumbprint, typ "gw-fact+jws") whose payload is
+ * (ES256, or GmSM2 in the gm profile, kid = RFC 7638 thumbprint, typ
+ * "gw-fact+jws") whose payload is
  *
  *   {"iss": gateway id, "sub": subject_ref, "fact": name, "value": value,
  *    "src": {"agency", "adapter", "adapter_version", "channel": "tls"|"mtls",
@@ -41,6 +42,28 @@ struct gw_attest_src {
   const char *evidence;              /* 64 lowercase hex chars */
 };
 
+/* The keys of a signer (docs/crypto.md).  es256 and sm2 are PEM private
+ * key files; either may be NULL, not both.  With both, attestations are
+ * made twice (gw_attest_make_dual); with sm2 alone they are GmSM2 JWS. */
+struct gw_attest_keys {
+  const char *es256;                 /* P-256, signs "attestation" */
+  const char *const *es256_previous;
+  size_t n_es256_previous;
+  const char *sm2;                   /* SM2: "attestation" in gm, else
+                                        "attestation_sm2" */
+  const char *const *sm2_previous;
+  size_t n_sm2_previous;
+};
+
+/* Loads a signer from `k`; a key of the wrong type in either set is an
+ * error.  NULL with a reason in err. */
+struct gw_attest_signer *gw_attest_signer_new_keys(const char *issuer,
+                                                   const struct gw_attest_keys *k,
+                                                   char *err, size_t errlen);
+
+/* 1 when the signer holds both key sets (the dual profile). */
+int gw_attest_signer_dual(const struct gw_attest_signer *s);
+
 /* Loads the current signing key (PEM, P-256 private) and any previous keys
  * (PEM, public or private; kept in the JWKS so attestations made before a
  * rotation still verify).  Returns NULL with a reason in err. */
@@ -62,6 +85,15 @@ char *gw_attest_make(const struct gw_attest_signer *s, const char *subject_ref,
                      const char *fact, const json_t *value,
                      const struct gw_attest_src *src, int64_t iat, int64_t exp,
                      char *err, size_t errlen);
+
+/* As gw_attest_make; when the signer is dual and sm2_out is not NULL, also
+ * signs the same payload bytes with the current SM2 key into *sm2_out
+ * (caller frees with gw_free; NULL when the signer is not dual).  Both or
+ * neither are made. */
+char *gw_attest_make_dual(const struct gw_attest_signer *s, const char *subject_ref,
+                          const char *fact, const json_t *value,
+                          const struct gw_attest_src *src, int64_t iat, int64_t exp,
+                          char **sm2_out, char *err, size_t errlen);
 
 /* Signs `body` as a detached JWS for the Gateway-Signature header (caller
  * frees with gw_free), or NULL. */

@@ -95,6 +95,9 @@ struct gw_audit_config {
   const char *checkpoint_key;   /* Ed25519 PKCS#8 PEM path; NULL: no
                                    checkpoints (ENOKEY) */
   const char *checkpoint_key_name; /* NULL: the origin, as C2SP advises */
+  const char *checkpoint_sm2_key; /* SM2 PKCS#8 PEM path: every checkpoint
+                                   also gets an SM2 line under the same key
+                                   name (gw/checkpoint_sm2.h); NULL: none */
   int full_scan;                /* ignore the saved resume state: rehash
                                    every record and rebuild derived/ */
   uint64_t state_interval;      /* 0: GW_AUDIT_STATE_INTERVAL */
@@ -252,6 +255,12 @@ enum gw_audit_result gw_audit_latest_checkpoint(struct gw_audit_log *log, char *
 /* The note verifier key "<name>+<hex>+<base64>" into a new string owned by
  * the caller (gw_free()).  ENOKEY without a key. */
 enum gw_audit_result gw_audit_checkpoint_key(struct gw_audit_log *log, char **vkey)
+  __attribute__((warn_unused_result));
+
+/* The SM2 line's verifier key (gw/checkpoint_sm2.h) into a new string
+ * owned by the caller (gw_free()).  ENOKEY when checkpoints carry no SM2
+ * line. */
+enum gw_audit_result gw_audit_checkpoint_key_sm2(struct gw_audit_log *log, char **vkey)
   __attribute__((warn_unused_result));
 
 /* ---- readers (committed state only) ------------------------------------ */

@@ -32,6 +32,9 @@ struct gw_req;
 
 void gw_audit_http_checkpoint(struct gw_req *req, void *app);
 void gw_audit_http_checkpoint_key(struct gw_req *req, void *app);
+/* GET /v1/audit/checkpoint-key-sm2: the verifier key of the checkpoints'
+ * SM2 line (gw/checkpoint_sm2.h); 503 in the intl profile. */
+void gw_audit_http_checkpoint_key_sm2(struct gw_req *req, void *app);
 void gw_audit_http_proof(struct gw_req *req, void *app);
 void gw_audit_http_consistency(struct gw_req *req, void *app);
 void gw_audit_http_entries(struct gw_req *req, void *app);

@@ -46,6 +46,27 @@ struct gw_listen {
   int port;                    /* 0 = any free port */
 };
 
+/* crypto.profile (docs/crypto.md): which signatures, seals and MACs. */
+enum gw_crypto_profile {
+  GW_CRYPTO_INTL = 0,          /* ES256, Ed25519, CMS (default) */
+  GW_CRYPTO_GM,                /* SM2/SM3/SM4 (国密); Ed25519 line kept */
+  GW_CRYPTO_DUAL               /* both attestations, both checkpoint lines */
+};
+
+/* The "crypto" object.  Paths are NULL when absent. */
+struct gw_crypto_config {
+  enum gw_crypto_profile profile;
+  char *attest_sm2;            /* PEM SM2 private key signing attestations */
+  char **previous_sm2;         /* SM2 keys kept in the JWKS after a rotation */
+  size_t n_previous_sm2;
+  char *checkpoint_sm2;        /* PEM SM2 private key: the checkpoint's SM2 line */
+  char *seal_cert_sm2;         /* auditors' SM2 certificate (gm sealing) */
+  int subject_ref_sm3;         /* subject_ref by HMAC-SM3, not HMAC-SHA256 */
+};
+
+/* "intl", "gm", "dual".  Static storage. */
+const char *gw_crypto_profile_name(enum gw_crypto_profile p);
+
 struct gw_config {
   char *path;                  /* the file this was read from */
   char *dir;                   /* its directory (relative paths resolve here) */
@@ -67,7 +88,8 @@ struct gw_config {
   char *adapters_dir;          /* adapter definitions (*.json) */
   char *schemas_dir;           /* fact schemas (schemas/facts) */
   char *acl_file;              /* client ACL */
-  char *attest_key;            /* PEM P-256 private key signing attestations */
+  char *attest_key;            /* PEM P-256 private key signing attestations
+                                  (NULL in the gm profile when not given) */
   char **attest_previous;      /* PEM keys kept in the JWKS after a rotation */
   size_t n_attest_previous;
   char *subject_secret;        /* hex HMAC key for subject_ref */
@@ -77,6 +99,7 @@ struct gw_config {
   char *audit_seal_cert;       /* PEM certificate the raw subject is sealed to */
   int audit_checkpoint_interval_s;
   int audit_preallocate;       /* write the records file ahead (default 1) */
+  struct gw_crypto_config crypto;
 };
 
 #endif

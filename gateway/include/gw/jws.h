@@ -2,8 +2,8 @@
  * gw/jws.h - JSON Web Signature (RFC 7515) for attestations and responses.
  *
  * The one idea: the algorithm belongs to the key, never to the message.  A
- * struct gw_jws_key pins an EVP_PKEY to one algorithm (ES256, the only one
- * for now) and one key id (the RFC 7638 thumbprint of its public JWK, unless
+ * struct gw_jws_key pins an EVP_PKEY to one algorithm (ES256 for a P-256
+ * key, GmSM2 for an SM2 key: the key's type decides) and one key id (the RFC 7638 thumbprint of its public JWK, unless
  * an imported JWK named another).  Verification looks at the protected header
  * only to refuse it: a header whose "alg" is not the key's (so "none",
  * "HS256", "RS256" all fail), whose "kid" names another key, that carries
@@ -12,6 +12,14 @@
  * "jku", "x5u", "x5c") are never used.  ES256 signatures are accepted only in
  * the JWS form: exactly 64 bytes, r||s, each 32 bytes big-endian; a DER
  * ECDSA-Sig-Value (what OpenSSL produces) is refused.
+ *
+ * GmSM2 (the 国密 profile, docs/crypto.md): SM2 signature with SM3 and the
+ * GM/T 0009 distinguishing ID "1234567812345678" over the same JWS signing
+ * input, r||s 64 bytes like ES256.  No SM2 algorithm is registered with
+ * IANA; "GmSM2" is the name the Go JWT library for SM2 (go-jwt-gm) gives
+ * this exact construction.  Its public JWK is {"kty":"EC","crv":"SM2","x",
+ * "y"} (the form Chinese DID documents use) and its RFC 7638 thumbprint is
+ * taken over {"crv":"SM2","kty":"EC","x":..,"y":..}.
  *
  * What it serves: compact JWS for attestations, detached JWS (RFC 7515
  * appendix F: "header..signature" over the exact body bytes) for the
@@ -56,8 +64,12 @@
 #define GW_JWS_THUMBPRINT_LEN 43
 
 enum gw_jws_alg {
-  GW_JWS_ALG_ES256 = 1  /* ECDSA P-256 SHA-256, RFC 7518 section 3.4 */
+  GW_JWS_ALG_ES256 = 1, /* ECDSA P-256 SHA-256, RFC 7518 section 3.4 */
+  GW_JWS_ALG_SM2 = 2    /* SM2 with SM3, ID 1234567812345678 (not IANA) */
 };
+
+/* The "alg" of GW_JWS_ALG_SM2. */
+#define GW_JWS_ALG_SM2_NAME "GmSM2"
 
 enum gw_jws_result {
   GW_JWS_OK = 0,
@@ -73,7 +85,7 @@ enum gw_jws_result {
   GW_JWS_ETYP,      /* "typ" missing or not the one the caller expects */
   GW_JWS_ESIGLEN,   /* signature not exactly 64 bytes once decoded */
   GW_JWS_EBADSIG,   /* signature does not verify */
-  GW_JWS_EKEY,      /* key unusable: not EC P-256, no private part, bad JWK */
+  GW_JWS_EKEY,      /* key unusable: not P-256 or SM2, no private part, bad JWK */
   GW_JWS_EIO,       /* key file cannot be read */
   GW_JWS_ECRYPTO    /* OpenSSL failed for another reason */
 };
@@ -83,7 +95,7 @@ struct gw_jws_key;
 
 /* --- keys ------------------------------------------------------------- */
 
-/* Loads a P-256 key from a PEM file (at most GW_JWS_PEM_MAX bytes) whose
+/* Loads a P-256 or SM2 key from a PEM file (at most GW_JWS_PEM_MAX bytes) whose
  * first PEM block is "PRIVATE KEY" (PKCS#8, unencrypted) or "PUBLIC KEY"
  * (SPKI).  The key is checked (point on the curve, private part matching).
  * On success *out is a new key owned by the caller (gw_jws_key_free); on
@@ -97,9 +109,9 @@ enum gw_jws_result gw_jws_key_from_pem(const char *pem, size_t len,
                                        struct gw_jws_key **out)
   __attribute__((warn_unused_result));
 
-/* Imports one public JWK object: "kty" "EC", "crv" "P-256", "x" and "y" each
- * the base64url of exactly 32 bytes, a point on the curve.  "alg" if present
- * must be "ES256", "use" if present "sig".  A JWK holding "d" is refused (a
+/* Imports one public JWK object: "kty" "EC", "crv" "P-256" (or "SM2"), "x"
+ * and "y" each the base64url of exactly 32 bytes, a point on the curve.
+ * "alg" if present must be "ES256" (or "GmSM2"), "use" if present "sig".  A JWK holding "d" is refused (a
  * published private key is a leak, not a key).  The kid is the JWK's "kid"
  * when present (at most GW_JWS_KID_MAX characters), else the thumbprint.
  * `jwk` is borrowed.  On success *out is owned by the caller. */
@@ -122,13 +134,13 @@ enum gw_jws_alg gw_jws_key_alg(const struct gw_jws_key *key);
 int gw_jws_key_can_sign(const struct gw_jws_key *key);
 
 /* The RFC 7638 thumbprint of the key's public JWK: base64url of SHA-256 over
- * {"crv":"P-256","kty":"EC","x":"...","y":"..."}, written with its NUL
+ * {"crv":"P-256","kty":"EC","x":"...","y":"..."} ("SM2" for an SM2 key), written with its NUL
  * into out[GW_JWS_THUMBPRINT_LEN + 1]. */
 enum gw_jws_result gw_jws_key_thumbprint(const struct gw_jws_key *key,
                                          char out[GW_JWS_THUMBPRINT_LEN + 1])
   __attribute__((warn_unused_result));
 
-/* The public JWK {"kty","crv","x","y","kid","alg":"ES256","use":"sig"} as a
+/* The public JWK {"kty","crv","x","y","kid","alg","use":"sig"} as a
  * new JSON object.  Never contains a private part.  On success *out is a new
  * reference owned by the caller (json_decref). */
 enum gw_jws_result gw_jws_key_to_jwk(const struct gw_jws_key *key, json_t **out)
@@ -150,7 +162,7 @@ enum gw_jws_result gw_jws_jwks_string(const struct gw_jws_key *const *keys,
   __attribute__((warn_unused_result));
 
 /* Parses a JWKS document json[0..len) (at most GW_JWS_JWKS_MAX bytes, no
- * duplicate members) and imports its public P-256 keys as
+ * duplicate members) and imports its public P-256 and SM2 keys as
  * gw_jws_key_from_jwk does.  Keys of other types, curves or algorithms are
  * skipped; a malformed P-256 key, a duplicate kid, more than
  * GW_JWS_JWKS_KEYS_MAX keys or no usable key at all is an error.  On success
@@ -166,7 +178,7 @@ void gw_jws_keys_free(struct gw_jws_key **keys, size_t n);
 /* --- signing ---------------------------------------------------------- */
 
 /* Signs payload[0..len) (at most GW_JWS_PAYLOAD_MAX bytes) as a compact JWS
- * with the protected header {"alg":"ES256","kid":"<kid>"} followed by
+ * with the protected header {"alg":"<key's alg>","kid":"<kid>"} followed by
  * ,"typ":"<typ>" when `typ` is not NULL.  The key must be able to sign.  On
  * success *out is a NUL-terminated "header.payload.signature" owned by the
  * caller (gw_free()), and *out_len (may be NULL) its length.  The key is

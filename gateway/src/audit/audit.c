@@ -155,7 +155,8 @@ enum gw_audit_result audit_make_checkpoint(struct gw_audit_log *log)
     return GW_AUDIT_OK;  /* nothing new to sign */
   if(gw_merkle_tree_root(log->tree, root) != GW_MERKLE_OK ||
      gw_checkpoint_sign(log->signer, log->origin, size, root, &note, &note_len) !=
-     GW_CHECKPOINT_OK)
+     GW_CHECKPOINT_OK ||
+     (log->sm2 && gw_checkpoint_sm2_cosign(log->sm2, &note, &note_len) != GW_CHECKPOINT_OK))
     goto out;
   frame_len = note_len + AUDIT_FRAME_OVERHEAD;
   frame = gw_malloc(frame_len);
@@ -658,6 +659,17 @@ enum gw_audit_result gw_audit_checkpoint_key(struct gw_audit_log *log, char **vk
   if(!log->signer)
     return GW_AUDIT_ENOKEY;
   return gw_checkpoint_signer_verifier_key(log->signer, vkey) == GW_CHECKPOINT_OK ?
+         GW_AUDIT_OK : GW_AUDIT_ECRYPTO;
+}
+
+enum gw_audit_result gw_audit_checkpoint_key_sm2(struct gw_audit_log *log, char **vkey)
+{
+  if(!log || !vkey)
+    return GW_AUDIT_EINVAL;
+  *vkey = NULL;
+  if(!log->sm2)
+    return GW_AUDIT_ENOKEY;
+  return gw_checkpoint_sm2_verifier_key(log->sm2, vkey) == GW_CHECKPOINT_OK ?
          GW_AUDIT_OK : GW_AUDIT_ECRYPTO;
 }
 

@@ -193,6 +193,7 @@ int audit_write_file_atomic(int dirfd, const char *name, const void *data, size_
 #include <pthread.h>
 
 #include "gw/checkpoint.h"
+#include "gw/checkpoint_sm2.h"
 
 struct event;
 
@@ -221,6 +222,7 @@ struct gw_audit_log {
   char log_id[GW_AUDIT_LOG_ID_LEN + 1];
   char *origin;
   struct gw_checkpoint_signer *signer;  /* NULL: no checkpoints */
+  struct gw_checkpoint_sm2 *sm2;        /* NULL: no SM2 line (docs/crypto.md) */
   uint64_t state_interval;
 
   /* q_mu: the queue, indexes, failure, checkpoint requests. */

@@ -461,6 +461,7 @@ static void log_free(struct gw_audit_log *log)
   if(log->store)
     gw_merkle_store_free(&log->store->base);
   gw_checkpoint_signer_free(log->signer);
+  gw_checkpoint_sm2_free(log->sm2);
   gw_free(log->origin);
   gw_free(log->ckpt_note);
   gw_free(log->wbuf);
@@ -541,6 +542,18 @@ enum gw_audit_result gw_audit_open(const struct gw_audit_config *cfg, struct gw_
     if(cr != GW_CHECKPOINT_OK) {
       snprintf(rep->message, sizeof(rep->message), "checkpoint key %s: %s",
                cfg->checkpoint_key, gw_checkpoint_strerror(cr));
+      r = cr == GW_CHECKPOINT_EIO ? GW_AUDIT_EIO : GW_AUDIT_EINVAL;
+      goto fail;
+    }
+  }
+  if(cfg->checkpoint_sm2_key) {
+    cr = log->signer ? gw_checkpoint_sm2_load(cfg->checkpoint_sm2_key,
+                                              gw_checkpoint_signer_name(log->signer), &log->sm2)
+                     : GW_CHECKPOINT_EINVAL;
+    if(cr != GW_CHECKPOINT_OK) {
+      snprintf(rep->message, sizeof(rep->message), "SM2 checkpoint key %s: %s",
+               cfg->checkpoint_sm2_key, cr == GW_CHECKPOINT_EKEY ? "not an SM2 private key"
+               : log->signer ? gw_checkpoint_strerror(cr) : "needs the Ed25519 key too");
       r = cr == GW_CHECKPOINT_EIO ? GW_AUDIT_EIO : GW_AUDIT_EINVAL;
       goto fail;
     }

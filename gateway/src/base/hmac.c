@@ -25,12 +25,26 @@ struct gw_hmac_key {
 
 struct gw_hmac_key *gw_hmac_key_new(const unsigned char *key, size_t len)
 {
+  return gw_hmac_key_new_digest(key, len, "SHA256");
+}
+
+struct gw_hmac_key *gw_hmac_key_new_digest(const unsigned char *key, size_t len,
+                                           const char *digest)
+{
   struct gw_hmac_key *k;
+  EVP_MD *md;
   EVP_MAC *mac;
   OSSL_PARAM params[2];
 
-  if(!key || !len)
+  if(!key || !len || !digest)
     return NULL;
+  /* only 32-byte digests: gw_hmac_sha256 writes 32 bytes */
+  md = EVP_MD_fetch(NULL, digest, NULL);
+  if(!md || EVP_MD_get_size(md) != 32) {
+    EVP_MD_free(md);
+    return NULL;
+  }
+  EVP_MD_free(md);
   mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
   if(!mac)
     return NULL;
@@ -38,7 +52,7 @@ struct gw_hmac_key *gw_hmac_key_new(const unsigned char *key, size_t len)
   pthread_mutex_init(&k->mu, NULL);
   k->keyed = EVP_MAC_CTX_new(mac);
   EVP_MAC_free(mac);            /* the context holds its own reference */
-  params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
+  params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)digest, 0);
   params[1] = OSSL_PARAM_construct_end();
   if(!k->keyed || EVP_MAC_init(k->keyed, key, len, params) != 1) {
     gw_hmac_key_free(k);

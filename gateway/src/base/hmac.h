@@ -21,10 +21,18 @@ struct gw_hmac_key;
 /* NULL on an empty key or when OpenSSL fails. */
 struct gw_hmac_key *gw_hmac_key_new(const unsigned char *key, size_t len);
 
+/* As gw_hmac_key_new under another 32-byte digest: "SHA256" or "SM3" (the
+ * gm profile's HMAC-SM3 subject_ref, docs/crypto.md).  NULL for a digest
+ * that is unknown or not 32 bytes.  gw_hmac_sha256 then computes that
+ * HMAC. */
+struct gw_hmac_key *gw_hmac_key_new_digest(const unsigned char *key, size_t len,
+                                           const char *digest);
+
 /* NULL is a no-op. */
 void gw_hmac_key_free(struct gw_hmac_key *k);
 
-/* out = HMAC-SHA256(key, data[0..len)); 0, or -1 when OpenSSL fails. */
+/* out = HMAC-SHA256(key, data[0..len)) (or HMAC-SM3 for a key made with
+ * "SM3"); 0, or -1 when OpenSSL fails. */
 int gw_hmac_sha256(struct gw_hmac_key *k, const void *data, size_t len,
                    unsigned char out[32]);
 

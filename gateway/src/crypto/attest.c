@@ -3,6 +3,11 @@
  *
  * The payload is serialized with sorted keys so the same fetch always gives
  * the same bytes; it is signed once and never re-serialized afterwards.
+ *
+ * Profiles (docs/crypto.md): a signer holds a P-256 key set, an SM2 key set,
+ * or both.  Its primary set signs "attestation" and the Gateway-Signature
+ * (P-256 when it has one, else SM2); in dual mode the SM2 set also signs
+ * "attestation_sm2" over the very same payload bytes.
  */
 #include "gw/attest.h"
 
@@ -23,45 +28,81 @@
 
 struct gw_attest_signer {
   char *issuer;
-  struct gw_jws_key *keys[GW_ATTEST_MAX_KEYS];   /* [0] is current */
+  struct gw_jws_key *keys[GW_ATTEST_MAX_KEYS];   /* P-256; [0] is current */
   size_t n_keys;
+  struct gw_jws_key *sm2[GW_ATTEST_MAX_KEYS];    /* SM2; [0] is current */
+  size_t n_sm2;
 };
 
-struct gw_attest_signer *gw_attest_signer_new(const char *issuer, const char *current_pem,
-                                              const char *const *previous_pems, size_t n_previous,
-                                              char *err, size_t errlen)
+/* Loads current_pem and previous_pems[0..n_previous) into set[], *n of
+ * them, each required to be of `alg`.  0, or -1 with err. */
+static int load_set(struct gw_jws_key **set, size_t *n, enum gw_jws_alg alg,
+                    const char *current_pem, const char *const *previous_pems,
+                    size_t n_previous, char *err, size_t errlen)
 {
-  struct gw_attest_signer *s = gw_calloc(1, sizeof(*s));
   enum gw_jws_result r;
+  const char *what = alg == GW_JWS_ALG_SM2 ? "an SM2" : "a P-256";
 
-  s->issuer = gw_strdup(issuer);
   if(n_previous + 1 > GW_ATTEST_MAX_KEYS) {
     snprintf(err, errlen, "at most %d previous keys", GW_ATTEST_MAX_KEYS - 1);
-    goto fail;
+    return -1;
   }
-  r = gw_jws_key_load_pem(current_pem, &s->keys[0]);
-  if(r != GW_JWS_OK) {
-    snprintf(err, errlen, "%s: %s", current_pem, gw_jws_strerror(r));
-    goto fail;
-  }
-  s->n_keys = 1;
-  if(!gw_jws_key_can_sign(s->keys[0])) {
-    snprintf(err, errlen, "%s: not a private key", current_pem);
-    goto fail;
-  }
-  for(size_t i = 0; i < n_previous; i++) {
-    r = gw_jws_key_load_pem(previous_pems[i], &s->keys[s->n_keys]);
+  for(size_t i = 0; i <= n_previous; i++) {
+    const char *pem = i ? previous_pems[i - 1] : current_pem;
+    r = gw_jws_key_load_pem(pem, &set[*n]);
     if(r != GW_JWS_OK) {
-      snprintf(err, errlen, "%s: %s", previous_pems[i], gw_jws_strerror(r));
-      goto fail;
+      snprintf(err, errlen, "%s: %s", pem, gw_jws_strerror(r));
+      return -1;
     }
-    s->n_keys++;
+    (*n)++;
+    if(gw_jws_key_alg(set[*n - 1]) != alg) {
+      snprintf(err, errlen, "%s: not %s key", pem, what);
+      return -1;
+    }
+    if(!i && !gw_jws_key_can_sign(set[0])) {
+      snprintf(err, errlen, "%s: not a private key", pem);
+      return -1;
+    }
   }
+  return 0;
+}
+
+struct gw_attest_signer *gw_attest_signer_new_keys(const char *issuer,
+                                                   const struct gw_attest_keys *k,
+                                                   char *err, size_t errlen)
+{
+  struct gw_attest_signer *s = gw_calloc(1, sizeof(*s));
+
+  s->issuer = gw_strdup(issuer);
+  if(!k->es256 && !k->sm2) {
+    snprintf(err, errlen, "no attestation key");
+    goto fail;
+  }
+  if(k->es256 && load_set(s->keys, &s->n_keys, GW_JWS_ALG_ES256, k->es256, k->es256_previous,
+                          k->n_es256_previous, err, errlen))
+    goto fail;
+  if(k->sm2 && load_set(s->sm2, &s->n_sm2, GW_JWS_ALG_SM2, k->sm2, k->sm2_previous,
+                        k->n_sm2_previous, err, errlen))
+    goto fail;
   return s;
 
 fail:
   gw_attest_signer_free(s);
   return NULL;
+}
+
+/* The key "attestation" and Gateway-Signature are made with. */
+static const struct gw_jws_key *primary(const struct gw_attest_signer *s)
+{
+  return s->n_keys ? s->keys[0] : s->sm2[0];
+}
+
+struct gw_attest_signer *gw_attest_signer_new(const char *issuer, const char *current_pem,
+                                              const char *const *previous_pems, size_t n_previous,
+                                              char *err, size_t errlen)
+{
+  struct gw_attest_keys k = { current_pem, previous_pems, n_previous, NULL, NULL, 0 };
+  return gw_attest_signer_new_keys(issuer, &k, err, errlen);
 }
 
 void gw_attest_signer_free(struct gw_attest_signer *s)
@@ -70,20 +111,33 @@ void gw_attest_signer_free(struct gw_attest_signer *s)
     return;
   for(size_t i = 0; i < s->n_keys; i++)
     gw_jws_key_free(s->keys[i]);
+  for(size_t i = 0; i < s->n_sm2; i++)
+    gw_jws_key_free(s->sm2[i]);
   gw_free(s->issuer);
   gw_free(s);
 }
 
 const char *gw_attest_signer_kid(const struct gw_attest_signer *s)
 {
-  return gw_jws_key_kid(s->keys[0]);
+  return gw_jws_key_kid(primary(s));
+}
+
+int gw_attest_signer_dual(const struct gw_attest_signer *s)
+{
+  return s->n_keys && s->n_sm2;
 }
 
 char *gw_attest_jwks(const struct gw_attest_signer *s)
 {
+  const struct gw_jws_key *all[2 * GW_ATTEST_MAX_KEYS];
+  size_t n = 0;
   char *out = NULL;
-  if(gw_jws_jwks_string((const struct gw_jws_key *const *)s->keys, s->n_keys, &out)
-     != GW_JWS_OK)
+
+  for(size_t i = 0; i < s->n_keys; i++)
+    all[n++] = s->keys[i];
+  for(size_t i = 0; i < s->n_sm2; i++)
+    all[n++] = s->sm2[i];
+  if(gw_jws_jwks_string(all, n, &out) != GW_JWS_OK)
     return NULL;
   return out;
 }
@@ -92,6 +146,14 @@ char *gw_attest_make(const struct gw_attest_signer *s, const char *subject_ref,
                      const char *fact, const json_t *value,
                      const struct gw_attest_src *src, int64_t iat, int64_t exp,
                      char *err, size_t errlen)
+{
+  return gw_attest_make_dual(s, subject_ref, fact, value, src, iat, exp, NULL, err, errlen);
+}
+
+char *gw_attest_make_dual(const struct gw_attest_signer *s, const char *subject_ref,
+                          const char *fact, const json_t *value,
+                          const struct gw_attest_src *src, int64_t iat, int64_t exp,
+                          char **sm2_out, char *err, size_t errlen)
 {
   json_t *p = json_object(), *sj = json_object();
   char *payload = NULL, *jws = NULL;
@@ -117,7 +179,17 @@ char *gw_attest_make(const struct gw_attest_signer *s, const char *subject_ref,
     snprintf(err, errlen, "cannot serialize the attestation payload");
     return NULL;
   }
-  r = gw_jws_sign_compact(s->keys[0], GW_ATTEST_TYP, payload, strlen(payload), &jws, &jws_len);
+  if(sm2_out)
+    *sm2_out = NULL;
+  r = gw_jws_sign_compact(primary(s), GW_ATTEST_TYP, payload, strlen(payload), &jws, &jws_len);
+  if(r == GW_JWS_OK && sm2_out && gw_attest_signer_dual(s)) {
+    r = gw_jws_sign_compact(s->sm2[0], GW_ATTEST_TYP, payload, strlen(payload), sm2_out,
+                            &jws_len);
+    if(r != GW_JWS_OK) {
+      gw_free(jws);
+      jws = NULL;
+    }
+  }
   free(payload);
   if(r != GW_JWS_OK) {
     snprintf(err, errlen, "signing failed: %s", gw_jws_strerror(r));
@@ -130,7 +202,7 @@ char *gw_attest_sign_body(const struct gw_attest_signer *s, const void *body, si
 {
   char *out = NULL;
   size_t out_len;
-  if(gw_jws_sign_detached(s->keys[0], NULL, body, len, &out, &out_len) != GW_JWS_OK)
+  if(gw_jws_sign_detached(primary(s), NULL, body, len, &out, &out_len) != GW_JWS_OK)
     return NULL;
   return out;
 }

@@ -20,6 +20,7 @@
 
 #include "gw/alloc.h"
 #include "gw/b64.h"
+#include "gw/gm.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -84,8 +85,15 @@ static const char *alg_name(enum gw_jws_alg alg)
 {
   switch(alg) {
   case GW_JWS_ALG_ES256: return "ES256";
+  case GW_JWS_ALG_SM2:   return GW_JWS_ALG_SM2_NAME;
   }
   return NULL;
+}
+
+/* The JWK "crv" of a key pinned to `alg`. */
+static const char *crv_name(enum gw_jws_alg alg)
+{
+  return alg == GW_JWS_ALG_SM2 ? "SM2" : "P-256";
 }
 
 /* ---------------------------------------------------------------- keys */
@@ -102,11 +110,13 @@ static enum gw_jws_result check_p256(EVP_PKEY *pkey, int priv,
   char group[32];
   size_t group_len = 0;
 
-  if(!EVP_PKEY_is_a(pkey, "EC"))
+  /* SM2 keys (OpenSSL type "SM2", curve SM2) pass the same checks and have
+   * coordinates of the same size; key_new() pins them to GmSM2. */
+  if(!gw_gm_is_sm2(pkey) && !EVP_PKEY_is_a(pkey, "EC"))
     goto out;
   if(!EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME,
                                      group, sizeof(group), &group_len) ||
-     strcmp(group, SN_X9_62_prime256v1) != 0)
+     strcmp(group, gw_gm_is_sm2(pkey) ? SN_sm2 : SN_X9_62_prime256v1) != 0)
     goto out;
   pctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
   if(!pctx) {
@@ -202,7 +212,7 @@ static enum gw_jws_result key_new(EVP_PKEY *pkey, int priv, const char *kid,
   atomic_init(&key->refs, 1);
   pthread_mutex_init(&key->pool_lock, NULL);
   key->pkey = pkey;
-  key->alg = GW_JWS_ALG_ES256;
+  key->alg = gw_gm_is_sm2(pkey) ? GW_JWS_ALG_SM2 : GW_JWS_ALG_ES256;
   key->can_sign = priv;
   if(!kid) {
     r = gw_jws_key_thumbprint(key, tp);
@@ -355,12 +365,17 @@ static enum gw_jws_result jwk_import(const json_t *jwk, struct gw_jws_key **out,
   EVP_PKEY_CTX *pctx = NULL;
   EVP_PKEY *pkey = NULL;
   OSSL_PARAM params[3];
+  int sm2;
 
   *unsupported = 0;
   if(!json_is_object(jwk))
     goto out;
-  if(!member_is(jwk, "kty", "EC") || !member_is(jwk, "crv", "P-256") ||
-     (json_object_get(jwk, "alg") && !member_is(jwk, "alg", "ES256")) ||
+  /* SM2 keys: {"kty":"EC","crv":"SM2"}, as the Chinese DID documents
+   * (SM2VerificationKey2022) write them; see docs/crypto.md. */
+  sm2 = member_is(jwk, "crv", "SM2");
+  if(!member_is(jwk, "kty", "EC") || (!sm2 && !member_is(jwk, "crv", "P-256")) ||
+     (json_object_get(jwk, "alg") &&
+      !member_is(jwk, "alg", sm2 ? GW_JWS_ALG_SM2_NAME : "ES256")) ||
      (json_object_get(jwk, "use") && !member_is(jwk, "use", "sig"))) {
     *unsupported = 1;
     goto out;
@@ -378,6 +393,13 @@ static enum gw_jws_result jwk_import(const json_t *jwk, struct gw_jws_key **out,
   point[0] = POINT_CONVERSION_UNCOMPRESSED;
   if(jwk_coord(jwk, "x", point + 1) || jwk_coord(jwk, "y", point + 1 + P256_COORD_LEN))
     goto out;
+  if(sm2) {
+    if(gw_gm_sm2_from_coords(point + 1, point + 1 + P256_COORD_LEN, &pkey) != GW_GM_OK)
+      goto out;
+    r = key_new(pkey, 0, kid, out);
+    pkey = NULL;
+    goto out;
+  }
   params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0);
   params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
                                                 point, sizeof(point));
@@ -472,7 +494,8 @@ enum gw_jws_result gw_jws_key_thumbprint(const struct gw_jws_key *key,
   /* RFC 7638 section 3.2: required members only, in lexicographic order,
    * no whitespace.  The values need no escaping (base64url and fixed). */
   len = snprintf(canon, sizeof(canon),
-                 "{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}", x, y);
+                 "{\"crv\":\"%s\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}",
+                 crv_name(key->alg), x, y);
   if(len < 0 || (size_t)len >= sizeof(canon))
     return GW_JWS_EINVAL;
   if(EVP_Digest(canon, (size_t)len, md, &md_len, EVP_sha256(), NULL) != 1) {
@@ -492,7 +515,7 @@ enum gw_jws_result gw_jws_key_to_jwk(const struct gw_jws_key *key, json_t **out)
     return GW_JWS_EINVAL;
   key_coords_b64(key, x, y);
   *out = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
-                   "kty", "EC", "crv", "P-256", "x", x, "y", y,
+                   "kty", "EC", "crv", crv_name(key->alg), "x", x, "y", y,
                    "kid", key->kid, "alg", alg_name(key->alg), "use", "sig");
   return *out ? GW_JWS_OK : GW_JWS_ENOMEM;
 }
@@ -708,8 +731,19 @@ static enum gw_jws_result sign_input(struct gw_jws_key *key,
   unsigned char der[DER_SIG_MAX], digest[EVP_MAX_MD_SIZE];
   unsigned int dlen = 0;
   size_t der_len = sizeof(der);
-  struct sign_slot *s = slot_take(key);
+  struct sign_slot *s;
 
+  if(key->alg == GW_JWS_ALG_SM2) {
+    enum gw_jws_result r = GW_JWS_ECRYPTO;
+    EVP_MD_CTX *ctx = gw_gm_sm2_md_ctx(key->pkey, 1, GW_GM_SM2_ID, GW_GM_SM2_ID_LEN);
+    if(ctx && !feed(ctx, EVP_DigestSignUpdate, in) && !gw_gm_sm2_sign_final(ctx, raw))
+      r = GW_JWS_OK;
+    EVP_MD_CTX_free(ctx);
+    if(r)
+      ERR_clear_error();
+    return r;
+  }
+  s = slot_take(key);
   if(!s) {
     ERR_clear_error();
     return GW_JWS_ECRYPTO;
@@ -733,9 +767,16 @@ static enum gw_jws_result verify_input(const struct gw_jws_key *key,
 {
   enum gw_jws_result r = GW_JWS_ECRYPTO;
   unsigned char der[DER_SIG_MAX];
-  int der_len = raw_to_der(raw, der);
+  int der_len;
   EVP_MD_CTX *ctx = NULL;
 
+  if(key->alg == GW_JWS_ALG_SM2) {
+    ctx = gw_gm_sm2_md_ctx(key->pkey, 0, GW_GM_SM2_ID, GW_GM_SM2_ID_LEN);
+    if(ctx && !feed(ctx, EVP_DigestVerifyUpdate, in))
+      r = gw_gm_sm2_verify_final(ctx, raw) == GW_GM_OK ? GW_JWS_OK : GW_JWS_EBADSIG;
+    goto out;
+  }
+  der_len = raw_to_der(raw, der);
   if(der_len < 0)
     goto out;
   ctx = EVP_MD_CTX_new();

@@ -7,6 +7,8 @@
  * certificate that could not be a sealing certificate.
  */
 #include "seal.h"
+#include "seal_sm2.h"
+#include "gw/gm.h"
 #include "gw/alloc.h"
 #include "gw/b64.h"
 #include "gw/log.h"
@@ -42,20 +44,21 @@ const char *gw_seal_strerror(enum gw_seal_result r)
   case GW_SEAL_OK:      return "ok";
   case GW_SEAL_EINVAL:  return "invalid argument";
   case GW_SEAL_EIO:     return "certificate file cannot be read";
-  case GW_SEAL_ECERT:   return "not an RSA sealing certificate";
+  case GW_SEAL_ECERT:   return "not an RSA or SM2 sealing certificate";
   case GW_SEAL_ETOOBIG: return "input too large";
   case GW_SEAL_ECRYPTO: return "OpenSSL failure";
   }
   return "unknown error";
 }
 
-/* An RSA key of at least GW_SEAL_RSA_MIN_BITS, keyEncipherment allowed. */
+/* An RSA key of at least GW_SEAL_RSA_MIN_BITS, or an SM2 key (the gm
+ * profile, crypto/seal_sm2.h), keyEncipherment allowed. */
 static int cert_usable(X509 *cert)
 {
   EVP_PKEY *pub = X509_get0_pubkey(cert);
 
-  if(!pub || EVP_PKEY_get_base_id(pub) != EVP_PKEY_RSA ||
-     EVP_PKEY_get_bits(pub) < GW_SEAL_RSA_MIN_BITS)
+  if(!pub || (!gw_gm_is_sm2(pub) && (EVP_PKEY_get_base_id(pub) != EVP_PKEY_RSA ||
+                                     EVP_PKEY_get_bits(pub) < GW_SEAL_RSA_MIN_BITS)))
     return 0;
   /* X509_get_extension_flags caches the extensions; EXFLAG_INVALID marks a
    * certificate OpenSSL could not make sense of. */
@@ -217,6 +220,19 @@ enum gw_seal_result gw_seal_seal(const struct gw_seal *s, const void *in, size_t
   assert(s->magic == SEAL_MAGIC);
   if(!len || len > GW_SEAL_INPUT_MAX)
     return len ? GW_SEAL_ETOOBIG : GW_SEAL_EINVAL;
+  if(gw_gm_is_sm2(X509_get0_pubkey(s->cert))) {
+    /* no CMS to an SM2 recipient in OpenSSL 3.0: our envelope, base64 only */
+    size_t blob_len = 0;
+    unsigned char *blob = NULL;
+    if(fmt != GW_SEAL_B64_DER)
+      return GW_SEAL_EINVAL;
+    r = gw_seal_sm2_seal(X509_get0_pubkey(s->cert), in, len, &blob, &blob_len);
+    if(r == GW_SEAL_OK &&
+       gw_b64_encode_alloc(GW_B64_STD, blob, blob_len, out, out_len) != GW_B64_OK)
+      r = GW_SEAL_ECRYPTO;
+    gw_free(blob);
+    return r;
+  }
   cms = seal_cms(s, in, len);
   if(!cms)
     goto out;

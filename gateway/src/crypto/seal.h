@@ -58,7 +58,8 @@ const char *gw_seal_strerror(enum gw_seal_result r);
 
 struct gw_seal;
 
-/* Loads the auditors' certificate from a PEM file.  An expired certificate
+/* Loads the auditors' certificate from a PEM file: RSA (CMS, above), or SM2
+ * (the gm profile: crypto/seal_sm2.h's envelope, GW_SEAL_B64_DER only).  An expired certificate
  * is accepted with a warning in the log (auditors keep their key; refusing
  * would stop the gateway, not protect anyone).  On success *out is owned by
  * the caller (gw_seal_free); on error it is NULL. */

@@ -9,6 +9,7 @@
 #include <openssl/x509.h>
 
 #include "gw/config.h"
+#include "gw/gm.h"
 
 /* TLS 1.2: ECDHE with AEAD only.  TLS 1.3 suites are all AEAD already. */
 #define GW_TLS12_CIPHERS \
@@ -47,6 +48,12 @@ SSL_CTX *gw_tls_server_ctx_new(const struct gw_config *cfg, char *err, size_t er
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
   SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1);
 
+  if(gw_gm_cert_file_is_sm2(cfg->tls_cert)) {
+    snprintf(err, errlen, "tls.cert %s: an SM2 certificate; this OpenSSL (3.0) cannot serve "
+             "SM2 or TLCP (GB/T 38636): keep an RSA or P-256 certificate here and put a "
+             "TLCP terminator in front (docs/deployment.md)", cfg->tls_cert);
+    goto fail;
+  }
   if(SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_cert) != 1) {
     ssl_reason(err, errlen, "tls.cert", cfg->tls_cert);
     goto fail;

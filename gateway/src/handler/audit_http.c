@@ -208,7 +208,10 @@ void gw_audit_http_checkpoint(struct gw_req *req, void *arg)
   gw_free(note);
 }
 
-void gw_audit_http_checkpoint_key(struct gw_req *req, void *arg)
+/* Both verifier-key endpoints: `get` gives the key string. */
+static void serve_key(struct gw_req *req, void *arg,
+                      enum gw_audit_result (*get)(struct gw_audit_log *, char **),
+                      const char *none)
 {
   struct gw_audit_log *log = log_of(req, arg);
   enum gw_audit_result r;
@@ -221,9 +224,9 @@ void gw_audit_http_checkpoint_key(struct gw_req *req, void *arg)
     gw_req_problem(req, 400, "invalid-parameter", "this endpoint takes no parameters");
     return;
   }
-  r = gw_audit_checkpoint_key(log, &vkey);
+  r = get(log, &vkey);
   if(r == GW_AUDIT_ENOKEY) {
-    gw_req_problem(req, 503, "no-checkpoint", "this gateway has no checkpoint key");
+    gw_req_problem(req, 503, "no-checkpoint", none);
     return;
   }
   if(r != GW_AUDIT_OK) {
@@ -240,6 +243,17 @@ void gw_audit_http_checkpoint_key(struct gw_req *req, void *arg)
   gw_req_respond(req, 200, "text/plain; charset=utf-8", body, len + 1);
   gw_free(body);
   gw_free(vkey);
+}
+
+void gw_audit_http_checkpoint_key(struct gw_req *req, void *arg)
+{
+  serve_key(req, arg, gw_audit_checkpoint_key, "this gateway has no checkpoint key");
+}
+
+void gw_audit_http_checkpoint_key_sm2(struct gw_req *req, void *arg)
+{
+  serve_key(req, arg, gw_audit_checkpoint_key_sm2,
+            "checkpoints carry no SM2 line (crypto.profile is intl)");
 }
 
 void gw_audit_http_proof(struct gw_req *req, void *arg)

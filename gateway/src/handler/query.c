@@ -62,6 +62,9 @@ struct cached_fact {
   size_t attestation_len;       /* with the quotes */
   char attestation_sha256[65];  /* ok only: hex of the JWS, what query
                                    records cite */
+  char *attestation_sm2;        /* dual profile, ok only: the GmSM2 JWS of
+                                   the same payload, quoted like attestation */
+  size_t attestation_sm2_len;
 };
 
 struct cached_fetch {
@@ -80,6 +83,7 @@ static void cached_fetch_free(void *p)
   for(size_t i = 0; i < cf->n; i++) {
     free(cf->facts[i].value);   /* json_dumps() storage */
     gw_free(cf->facts[i].attestation);
+    gw_free(cf->facts[i].attestation_sm2);
   }
   gw_free(cf->adapter_id);
   gw_free(cf->agency);
@@ -227,9 +231,10 @@ static struct cached_fetch *make_cached(struct flight *fl, const struct gw_fetch
       struct gw_attest_src src = { a->agency, a->id, a->version, fl->rt->channel,
                                    res->codec.signature, res->evidence };
       char err[160];
-      c->attestation = gw_attest_make(fl->app->signer, fl->subject_ref, a->facts[i], f->value,
-                                       &src, cf->fetched_at, cf->fetched_at + a->ttl_s,
-                                       err, sizeof(err));
+      c->attestation = gw_attest_make_dual(fl->app->signer, fl->subject_ref, a->facts[i],
+                                            f->value, &src, cf->fetched_at,
+                                            cf->fetched_at + a->ttl_s, &c->attestation_sm2,
+                                            err, sizeof(err));
       if(!c->attestation) {
         /* never serve a fact we could not sign */
         c->status = GW_FACT_UNAVAILABLE;
@@ -245,10 +250,24 @@ static struct cached_fetch *make_cached(struct flight *fl, const struct gw_fetch
         snprintf(c->detail, sizeof(c->detail), "the value cannot be serialized");
         gw_free(c->attestation);
         c->attestation = NULL;
+        gw_free(c->attestation_sm2);
+        c->attestation_sm2 = NULL;
         unavailable++;
         continue;
       }
       c->value_len = strlen(c->value);
+      if(c->attestation_sm2) {
+        size_t n = strlen(c->attestation_sm2);
+        char *lit = gw_malloc(n + 3);
+        lit[0] = '"';
+        memcpy(lit + 1, c->attestation_sm2, n);
+        lit[n + 1] = '"';
+        lit[n + 2] = '\0';
+        gw_free(c->attestation_sm2);
+        c->attestation_sm2 = lit;
+        c->attestation_sm2_len = n + 2;
+        total += n + 2;
+      }
       {
         unsigned char md[32];
         size_t n = strlen(c->attestation);
@@ -318,6 +337,10 @@ static enum gw_audit_result audit_fetch(struct flight *fl, const struct gw_fetch
       gw_jw_key(&w, "attestation");
       gw_jw_raw(&w, c->attestation, c->attestation_len);
       gw_jw_kstr(&w, "attestation_sha256", c->attestation_sha256);
+      if(c->attestation_sm2) {
+        gw_jw_key(&w, "attestation_sm2");
+        gw_jw_raw(&w, c->attestation_sm2, c->attestation_sm2_len);
+      }
     }
     if(f->status == GW_FACT_UNAVAILABLE)
       gw_jw_kstr(&w, "error", gw_fact_error_name(f->error));
@@ -362,6 +385,8 @@ static int withdraw_unrecorded(struct cached_fetch *cf, enum gw_audit_result why
       continue;
     gw_free(c->attestation);
     c->attestation = NULL;
+    gw_free(c->attestation_sm2);
+    c->attestation_sm2 = NULL;
     free(c->value);
     c->value = NULL;
     c->status = GW_FACT_UNAVAILABLE;
@@ -539,6 +564,10 @@ static void write_answer_fact(struct gw_jw *w, const struct qfact *f, const stru
     }
     gw_jw_key(w, "attestation");
     gw_jw_raw(w, v->c->attestation, v->c->attestation_len);
+    if(v->c->attestation_sm2) {
+      gw_jw_key(w, "attestation_sm2");
+      gw_jw_raw(w, v->c->attestation_sm2, v->c->attestation_sm2_len);
+    }
   }
   else if(v->c->status == GW_FACT_NOT_FOUND) {
     gw_jw_kstr(w, "source", v->cf->agency);

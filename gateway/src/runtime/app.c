@@ -90,6 +90,26 @@ static struct gw_rtset *build_rts(struct gw_registry *reg, char *err, size_t err
   return set;
 }
 
+/* The attestation signer of crypto.profile (docs/crypto.md): intl signs
+ * with the P-256 keys, gm with the SM2 keys only (keys.attestation, if
+ * given, is not used), dual with both. */
+static struct gw_attest_signer *make_signer(const struct gw_config *cfg, char *why,
+                                            size_t whylen)
+{
+  struct gw_attest_keys k = { NULL, NULL, 0, NULL, NULL, 0 };
+  if(cfg->crypto.profile != GW_CRYPTO_GM) {
+    k.es256 = cfg->attest_key;
+    k.es256_previous = (const char *const *)cfg->attest_previous;
+    k.n_es256_previous = cfg->n_attest_previous;
+  }
+  if(cfg->crypto.profile != GW_CRYPTO_INTL) {
+    k.sm2 = cfg->crypto.attest_sm2;
+    k.sm2_previous = (const char *const *)cfg->crypto.previous_sm2;
+    k.n_sm2_previous = cfg->crypto.n_previous_sm2;
+  }
+  return gw_attest_signer_new_keys(cfg->gateway_id, &k, why, whylen);
+}
+
 struct gw_app *gw_app_new(const struct gw_config *cfg, int check_only, char *err, size_t errlen)
 {
   struct gw_app *app = gw_calloc(1, sizeof(*app));
@@ -129,9 +149,7 @@ struct gw_app *gw_app_new(const struct gw_config *cfg, int check_only, char *err
     snprintf(err, errlen, "adapters_dir: %s", why);
     goto fail;
   }
-  app->signer = gw_attest_signer_new(cfg->gateway_id, cfg->attest_key,
-                                     (const char *const *)cfg->attest_previous,
-                                     cfg->n_attest_previous, why, sizeof(why));
+  app->signer = make_signer(cfg, why, sizeof(why));
   if(!app->signer) {
     snprintf(err, errlen, "keys.attestation: %s", why);
     goto fail;
@@ -140,12 +158,22 @@ struct gw_app *gw_app_new(const struct gw_config *cfg, int check_only, char *err
     snprintf(err, errlen, "keys.subject_secret: %s", why);
     goto fail;
   }
-  app->subject_mac = gw_hmac_key_new(app->secret, app->secret_len);
+  app->subject_mac = gw_hmac_key_new_digest(app->secret, app->secret_len,
+                                            cfg->crypto.subject_ref_sm3 ? "SM3" : "SHA256");
   if(!app->subject_mac) {
-    snprintf(err, errlen, "keys.subject_secret: cannot key HMAC-SHA256 with it");
+    snprintf(err, errlen, "keys.subject_secret: cannot key HMAC-%s with it",
+             cfg->crypto.subject_ref_sm3 ? "SM3" : "SHA256");
     goto fail;
   }
-  if(gw_seal_load(cfg->audit_seal_cert, &app->seal) != GW_SEAL_OK) {
+  /* gm seals to the auditors' SM2 certificate (docs/crypto.md) */
+  if(cfg->crypto.profile == GW_CRYPTO_GM) {
+    if(gw_seal_load(cfg->crypto.seal_cert_sm2, &app->seal) != GW_SEAL_OK) {
+      snprintf(err, errlen, "crypto.seal_cert_sm2: %s: not an SM2 certificate for sealing",
+               cfg->crypto.seal_cert_sm2);
+      goto fail;
+    }
+  }
+  else if(gw_seal_load(cfg->audit_seal_cert, &app->seal) != GW_SEAL_OK) {
     snprintf(err, errlen, "audit.seal_cert: %s: not an RSA certificate for sealing",
              cfg->audit_seal_cert);
     goto fail;
@@ -159,6 +187,7 @@ struct gw_app *gw_app_new(const struct gw_config *cfg, int check_only, char *err
   acfg.dir = cfg->audit_dir;
   acfg.gateway_id = cfg->gateway_id;
   acfg.checkpoint_key = cfg->audit_checkpoint_key;
+  acfg.checkpoint_sm2_key = cfg->crypto.checkpoint_sm2;
   acfg.no_prealloc = !cfg->audit_preallocate;
   ar = gw_audit_open(&acfg, &app->audit, &rep);
   if(ar != GW_AUDIT_OK) {
@@ -218,9 +247,7 @@ int gw_app_reload(struct gw_app *app, char *err, size_t errlen)
     snprintf(err, errlen, "acl: %s", why);
     goto fail;
   }
-  signer = gw_attest_signer_new(app->cfg->gateway_id, app->cfg->attest_key,
-                                (const char *const *)app->cfg->attest_previous,
-                                app->cfg->n_attest_previous, why, sizeof(why));
+  signer = make_signer(app->cfg, why, sizeof(why));
   if(!signer) {
     snprintf(err, errlen, "keys.attestation: %s", why);
     goto fail;

@@ -220,6 +220,86 @@ static char *get_dir(struct reader *r, json_t *parent, const char *prefix,
   return s;
 }
 
+const char *gw_crypto_profile_name(enum gw_crypto_profile p)
+{
+  switch(p) {
+  case GW_CRYPTO_INTL: return "intl";
+  case GW_CRYPTO_GM:   return "gm";
+  case GW_CRYPTO_DUAL: return "dual";
+  }
+  return "intl";
+}
+
+/* An array of at most `max` readable file paths; *n of them into *out. */
+static void get_path_list(struct reader *r, json_t *obj, const char *prefix, const char *key,
+                          size_t max, char ***out, size_t *n)
+{
+  char path[256];
+  json_t *arr = json_object_get(obj, key), *item;
+  size_t i;
+
+  join(path, sizeof(path), prefix, key);
+  if(!arr)
+    return;
+  if(!json_is_array(arr) || json_array_size(arr) > max) {
+    fail(r, path, "must be an array of at most %zu key files", max);
+    return;
+  }
+  if(!json_array_size(arr))
+    return;
+  *out = gw_calloc(json_array_size(arr), sizeof(char *));
+  json_array_foreach(arr, i, item) {
+    char field[32], *p;
+    json_t *wrap = json_object();
+    snprintf(field, sizeof(field), "[%zu]", i);
+    json_object_set(wrap, field, item);
+    p = get_path(r, wrap, path, field, 1);
+    json_decref(wrap);
+    if(!p)
+      break;
+    (*out)[(*n)++] = p;
+  }
+}
+
+/* "crypto": the profile and the SM2 keys it needs (docs/crypto.md). */
+static void read_crypto(struct reader *r, json_t *root, struct gw_config *cfg)
+{
+  static const char *const known[] = { "profile", "attestation_sm2", "previous_sm2",
+                                       "checkpoint_sm2", "seal_cert_sm2", "subject_ref",
+                                       NULL };
+  struct gw_crypto_config *c = &cfg->crypto;
+  json_t *obj = get_object(r, root, "", "crypto", 0);
+  char *profile, *ref;
+  int sm2;
+
+  c->profile = GW_CRYPTO_INTL;
+  if(!obj)
+    return;
+  profile = get_string(r, obj, "crypto", "profile", "intl");
+  if(profile && !strcmp(profile, "gm"))
+    c->profile = GW_CRYPTO_GM;
+  else if(profile && !strcmp(profile, "dual"))
+    c->profile = GW_CRYPTO_DUAL;
+  else if(profile && strcmp(profile, "intl"))
+    fail(r, "crypto.profile", "must be one of intl, gm, dual (got \"%s\")", profile);
+  gw_free(profile);
+  sm2 = c->profile != GW_CRYPTO_INTL;
+  c->attest_sm2 = get_path(r, obj, "crypto", "attestation_sm2", sm2);
+  get_path_list(r, obj, "crypto", "previous_sm2", 7, &c->previous_sm2, &c->n_previous_sm2);
+  c->checkpoint_sm2 = get_path(r, obj, "crypto", "checkpoint_sm2", sm2);
+  c->seal_cert_sm2 = get_path(r, obj, "crypto", "seal_cert_sm2", c->profile == GW_CRYPTO_GM);
+  ref = get_string(r, obj, "crypto", "subject_ref", "hmac-sha256");
+  if(ref && !strcmp(ref, "hmac-sm3"))
+    c->subject_ref_sm3 = 1;
+  else if(ref && strcmp(ref, "hmac-sha256"))
+    fail(r, "crypto.subject_ref", "must be hmac-sha256 or hmac-sm3 (got \"%s\")", ref);
+  gw_free(ref);
+  if(!sm2 && (c->attest_sm2 || c->checkpoint_sm2 || c->seal_cert_sm2 || c->n_previous_sm2 ||
+              c->subject_ref_sm3))
+    fail(r, "crypto.profile", "is intl: SM2 keys and hmac-sm3 need gm or dual");
+  check_unknown(r, obj, "crypto", known);
+}
+
 static void read_keys(struct reader *r, json_t *root, struct gw_config *cfg)
 {
   static const char *const known[] = { "attestation", "previous", "subject_secret", NULL };
@@ -227,7 +307,9 @@ static void read_keys(struct reader *r, json_t *root, struct gw_config *cfg)
   size_t i;
   if(!obj)
     return;
-  cfg->attest_key = get_path(r, obj, "keys", "attestation", 1);
+  /* gm signs attestations with SM2 only: the P-256 key may be left out */
+  cfg->attest_key = get_path(r, obj, "keys", "attestation",
+                             cfg->crypto.profile != GW_CRYPTO_GM);
   cfg->subject_secret = get_path(r, obj, "keys", "subject_secret", 1);
   prev = json_object_get(obj, "previous");
   if(prev && (!json_is_array(prev) || json_array_size(prev) > 7)) {
@@ -418,7 +500,7 @@ int gw_config_load(const char *path, struct gw_config **out, char *err, size_t e
   static const char *const known[] = { "gateway_id", "workers", "log_level",
                                        "listen", "ops_listen", "tls", "query",
                                        "limits", "adapters_dir", "schemas_dir", "acl",
-                                       "keys", "cache", "audit", "upstream", NULL };
+                                       "keys", "cache", "audit", "upstream", "crypto", NULL };
   struct reader r = { path, NULL, err, errlen, 0 };
   struct gw_config *cfg = gw_calloc(1, sizeof(*cfg));
   json_error_t jerr;
@@ -472,6 +554,7 @@ int gw_config_load(const char *path, struct gw_config **out, char *err, size_t e
   cfg->adapters_dir = get_dir(&r, root, "", "adapters_dir", 1);
   cfg->schemas_dir = get_dir(&r, root, "", "schemas_dir", 1);
   cfg->acl_file = get_path(&r, root, "", "acl", 1);
+  read_crypto(&r, root, cfg);
   read_keys(&r, root, cfg);
   read_cache(&r, root, cfg);
   read_audit(&r, root, cfg);
@@ -519,5 +602,11 @@ void gw_config_free(struct gw_config *cfg)
   gw_free(cfg->audit_dir);
   gw_free(cfg->audit_checkpoint_key);
   gw_free(cfg->audit_seal_cert);
+  gw_free(cfg->crypto.attest_sm2);
+  for(size_t i = 0; i < cfg->crypto.n_previous_sm2; i++)
+    gw_free(cfg->crypto.previous_sm2[i]);
+  gw_free(cfg->crypto.previous_sm2);
+  gw_free(cfg->crypto.checkpoint_sm2);
+  gw_free(cfg->crypto.seal_cert_sm2);
   gw_free(cfg);
 }
