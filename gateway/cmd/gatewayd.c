@@ -63,7 +63,7 @@ static void health(struct gw_req *req, void *arg)
 static void readiness(struct gw_req *req, void *arg)
 {
   struct daemon *d = arg;
-  char why[160];
+  char why[512];
   if(!atomic_load(&d->ready))
     gw_req_problem(req, 503, "not-ready", "the gateway is starting or stopping");
   else if(d->app && d->app->audit && !gw_audit_ready(d->app->audit, why, sizeof(why)))

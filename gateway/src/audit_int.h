@@ -222,6 +222,7 @@ struct gw_audit_log {
   char *origin;
   struct gw_checkpoint_signer *signer;  /* NULL: no checkpoints */
   uint64_t state_interval;
+  unsigned retry_ms;
 
   /* q_mu: the queue, indexes, failure, checkpoint requests. */
   pthread_mutex_t q_mu;
@@ -230,6 +231,7 @@ struct gw_audit_log {
   struct audit_pending *q_head, **q_tail;
   uint64_t q_bytes, q_count, next_index;
   int failed, stopping;
+  int retrying;               /* failed for want of space; the commit thread retries */
   char fail_reason[256];
   uint64_t ckpt_req, ckpt_done;
   enum gw_audit_result ckpt_result;
