@@ -346,14 +346,15 @@ static int list_summary(struct text *t, const json_t *list)
 /* Strings bare; an object as its members separated by blanks (strings by
  * value alone, since they speak for themselves, other scalars as key=value,
  * nested lists as key=[n]); a list as "n× item; item", and a list of
- * objects as "n× kind, kind: item; item" (list_summary).  The table cell is
- * cut to its width anyway: what matters comes first. */
-static void value_render(struct text *t, const json_t *v, int depth)
+ * objects as "n× kind, kind: item; item" (list_summary), each item then
+ * without its kind.  The table cell is cut to its width anyway: what
+ * matters comes first. */
+static void value_render(struct text *t, const json_t *v, int depth, int skip_kind)
 {
   const char *k;
   json_t *m;
   size_t i;
-  int first = 1;
+  int first = 1, summary;
   char num[32];
 
   if(json_is_object(v)) {
@@ -364,6 +365,10 @@ static void value_render(struct text *t, const json_t *v, int depth)
     json_object_foreach((json_t *)v, k, m) {
       if(json_is_null(m))
         continue;
+      if(skip_kind && json_is_string(m)) {
+        skip_kind = 0;          /* the kind, already in the list's summary */
+        continue;
+      }
       if(!first)
         text_adds(t, " ");
       first = 0;
@@ -393,12 +398,13 @@ static void value_render(struct text *t, const json_t *v, int depth)
     }
     snprintf(num, sizeof(num), "%zu\xc3\x97 ", json_array_size(v));   /* U+00D7 */
     text_adds(t, num);
-    if(list_summary(t, v))
+    summary = list_summary(t, v);
+    if(summary)
       text_adds(t, ": ");
     json_array_foreach(v, i, m) {
       if(i)
         text_adds(t, "; ");
-      value_render(t, m, depth + 1);
+      value_render(t, m, depth + 1, summary);
     }
   }
   else
@@ -409,7 +415,7 @@ static char *value_text(const json_t *v)
 {
   struct text t = { gw_malloc(64), 0, 64 };
   t.buf[0] = '\0';
-  value_render(&t, v, 0);
+  value_render(&t, v, 0, 0);
   return t.buf;
 }
 
