@@ -29,6 +29,7 @@
 #include "gw/audit.h"
 #include "gw/audit_http.h"
 #include "gw/config.h"
+#include "gw/console.h"
 #include "gw/front.h"
 #include "gw/log.h"
 #include "gw/observe.h"
@@ -238,7 +239,8 @@ int main(int argc, char **argv)
   struct gw_listener *ops_listener = NULL;
   struct gw_workers *workers = NULL;
   struct event *sig_term = NULL, *sig_int = NULL, *sig_hup = NULL;
-  struct gw_route api_routes[16], ops_routes[3];
+  struct gw_route api_routes[16], ops_routes[4];
+  struct gw_console console;
   struct gw_worker_hooks hooks;
 
   memset(&d, 0, sizeof(d));
@@ -327,8 +329,10 @@ int main(int argc, char **argv)
   ops_routes[0] = api_routes[0];
   ops_routes[1] = api_routes[1];
   ops_routes[2] = (struct gw_route){ "GET", "/metrics", metrics, NULL };
+  ops_routes[3] = (struct gw_route){ "GET", "/console", gw_console_handle, &console };
   api = gw_server_new(d.cfg, ssl, api_routes, sizeof(api_routes) / sizeof(api_routes[0]), "api");
-  ops = gw_server_new(d.cfg, NULL, ops_routes, 3, "ops");
+  ops = gw_server_new(d.cfg, NULL, ops_routes, 4, "ops");
+  console = (struct gw_console){ d.app, GATEWAYD_VERSION, time(NULL), api, 10 };
   if(gw_obs_init(d.app, GATEWAYD_VERSION))
     gw_log(GW_LOG_WARN, "metrics_unavailable", "metric registration failed");
   gw_obs_bind_listener("api", api);
