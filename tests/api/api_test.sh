@@ -11,6 +11,7 @@
 #           python3-jsonschema (live_check.py)
 #   guide   every `sh` block of docs/adapter-guide.md run in order against a
 #           fresh stack, and the outputs the guide promises found
+#   guide_zh the same for the Chinese guide, docs/zh/adapter-guide.md
 #   deploy  scripts/gatewayd.service through `systemd-analyze verify` and
 #           `systemd-analyze security --offline`; scripts/gatewayd.example.json
 #           through `gatewayd --check-config` and a real start against a
@@ -170,13 +171,14 @@ sh_blocks() {   # sh_blocks FILE [NAME]
 mode_guide() {
   need curl jq openssl xmllint iconv
   local script=$TMP/guide.sh out=$TMP/guide.out S=$TMP/guide
-  { echo 'set -euo pipefail'; sh_blocks "$SRC/docs/adapter-guide.md"; } >"$script"
-  check_true "docs/adapter-guide.md has its sh blocks" grep -q '@@@ block 10' "$script"
+  local doc=${GUIDE_DOC:-$SRC/docs/adapter-guide.md}
+  { echo 'set -euo pipefail'; sh_blocks "$doc"; } >"$script"
+  check_true "${doc#"$SRC"/} has its sh blocks" grep -q '@@@ block 10' "$script"
   STACK_DIRS+=("$S")
   if (cd "$SRC" && S=$S BUILD=$BUILD bash "$script") >"$out" 2>&1; then
-    ok "every sh block of docs/adapter-guide.md runs ($(grep -c '^@@@ block' "$out") blocks)"
+    ok "every sh block of ${doc#"$SRC"/} runs ($(grep -c '^@@@ block' "$out") blocks)"
   else
-    bad "every sh block of docs/adapter-guide.md runs" "stopped in $(grep '^@@@ block' "$out" | tail -n 1): $(tail -n 15 "$out")"
+    bad "every sh block of ${doc#"$SRC"/} runs" "stopped in $(grep '^@@@ block' "$out" | tail -n 1): $(tail -n 15 "$out")"
   fi
   contains "guide: the agency answers in GB18030, shown as UTF-8" "$out" "<name>刘建国</name>"
   contains "guide: the busy answer is an <error> document" "$out" "<code>SYSTEM_BUSY</code>"
@@ -427,6 +429,7 @@ case $MODE in
   lint) mode_lint ;;
   live) mode_live ;;
   guide) mode_guide ;;
+  guide_zh) GUIDE_DOC=$SRC/docs/zh/adapter-guide.md mode_guide ;;
   deploy) mode_deploy ;;
   *) echo "usage: api_test.sh lint|live|guide|deploy" >&2; exit 2 ;;
 esac
