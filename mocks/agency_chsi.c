@@ -507,6 +507,33 @@ static int serve_static(struct mock_response *resp, const char *doc, size_t len)
   return mock_response_set(resp, 200, "text/xml; charset=utf-8", doc, len);
 }
 
+/* The WSDL with its soap:address naming the origin the request came to, so
+ * a client generated from it calls this very listener (the document keeps
+ * "https://127.0.0.1" for the address when the origin is unknown). */
+static int serve_wsdl(const struct mock_request *req, struct mock_response *resp)
+{
+  static const char where[] = "location=\"https://127.0.0.1/chsi/DegreeService\"";
+  const char *at = strstr(chsi_wsdl, where);
+  char *doc;
+  size_t head, tail, olen;
+  int rc, n;
+
+  if(!at || !req->origin || !req->origin[0] || strlen(req->origin) > 64)
+    return serve_static(resp, chsi_wsdl, sizeof(chsi_wsdl) - 1);
+  head = (size_t)(at - chsi_wsdl);
+  tail = sizeof(chsi_wsdl) - 1 - head - (sizeof(where) - 1);
+  olen = sizeof(where) + strlen(req->origin) + 1;
+  doc = malloc(head + olen + tail + 1);
+  if(!doc)
+    return -1;
+  memcpy(doc, chsi_wsdl, head);
+  n = snprintf(doc + head, olen, "location=\"%s%s\"", req->origin, CHSI_PATH);
+  memcpy(doc + head + (size_t)n, at + sizeof(where) - 1, tail + 1);
+  rc = mock_response_set(resp, 200, "text/xml; charset=utf-8", doc, head + (size_t)n + tail);
+  free(doc);
+  return rc;
+}
+
 static int handle(const struct mock_ctx *ctx, const struct mock_request *req,
                   enum mock_content_fault cf, struct mock_response *resp)
 {
@@ -521,7 +548,7 @@ static int handle(const struct mock_ctx *ctx, const struct mock_request *req,
     return client_fault(resp, "NotFound", "no such endpoint", 404);
   if(strcmp(req->method, "GET") == 0) {
     if(req->query && strcasecmp(req->query, "wsdl") == 0)
-      return serve_static(resp, chsi_wsdl, sizeof(chsi_wsdl) - 1);
+      return serve_wsdl(req, resp);
     return method_not_allowed(resp);
   }
   if(strcmp(req->method, "POST") != 0)

@@ -151,6 +151,8 @@ struct mock_request {
   const char *api_key;         /* X-Api-Key header, or NULL */
   const char *body;            /* request body, not NUL-terminated */
   size_t body_len;
+  const char *origin;          /* where the request came to: "https://127.0.0.1:PORT"
+                                  (the connection's local address), or "" */
 };
 
 #define MOCK_MAX_EXTRA_HEADERS 512  /* bytes of extra response header lines */

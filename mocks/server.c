@@ -128,6 +128,7 @@ struct mock_conn {
   size_t sent;                           /* slow_body: bytes of resp.body written */
   uint64_t pad_left;                     /* huge_body: padding still to queue */
   char head[MOCK_MAX_HEAD + 1];
+  char origin[80];                       /* req.origin */
 };
 
 struct mock_worker {
@@ -486,9 +487,35 @@ static void conn_execute(struct mock_conn *c)
   }
 }
 
+/* "scheme://address:port" of the connection's local end, into c->origin. */
+static void conn_origin(struct mock_conn *c)
+{
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof(ss);
+  char host[INET6_ADDRSTRLEN];
+  const char *scheme = c->l->ssl ? "https" : "http";
+  evutil_socket_t fd = bufferevent_getfd(c->bev);
+
+  c->origin[0] = '\0';
+  if(fd < 0 || getsockname(fd, (struct sockaddr *)&ss, &len))
+    return;
+  if(ss.ss_family == AF_INET6) {
+    const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)(const void *)&ss;
+    if(inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host)))
+      snprintf(c->origin, sizeof(c->origin), "%s://[%s]:%u", scheme, host, ntohs(a->sin6_port));
+  }
+  else if(ss.ss_family == AF_INET) {
+    const struct sockaddr_in *a = (const struct sockaddr_in *)(const void *)&ss;
+    if(inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host)))
+      snprintf(c->origin, sizeof(c->origin), "%s://%s:%u", scheme, host, ntohs(a->sin_port));
+  }
+}
+
 /* A complete request: count it, plan its fault, answer now or later. */
 static void conn_dispatch(struct mock_conn *c)
 {
+  conn_origin(c);
+  c->req.origin = c->origin;
   c->req.body = c->body ? c->body : "";
   c->req.body_len = c->body_len;
   if(c->l->agency)

@@ -29,6 +29,7 @@
 #include "gw/audit.h"
 #include "gw/audit_http.h"
 #include "gw/config_load.h"
+#include "gw/console.h"
 #include "gw/front.h"
 #include "gw/log.h"
 #include "gw/obs_collect.h"
@@ -64,7 +65,7 @@ static void health(struct gw_req *req, void *arg)
 static void readiness(struct gw_req *req, void *arg)
 {
   struct daemon *d = arg;
-  char why[160];
+  char why[512];
   if(!atomic_load(&d->ready))
     gw_req_problem(req, 503, "not-ready", "the gateway is starting or stopping");
   else if(d->app && d->app->audit && !gw_audit_ready(d->app->audit, why, sizeof(why)))
@@ -239,7 +240,8 @@ int main(int argc, char **argv)
   struct gw_listener *ops_listener = NULL;
   struct gw_workers *workers = NULL;
   struct event *sig_term = NULL, *sig_int = NULL, *sig_hup = NULL;
-  struct gw_route api_routes[17], ops_routes[3];
+  struct gw_route api_routes[17], ops_routes[4];
+  struct gw_console console;
   struct gw_worker_hooks hooks;
 
   memset(&d, 0, sizeof(d));
@@ -330,8 +332,10 @@ int main(int argc, char **argv)
   ops_routes[0] = api_routes[0];
   ops_routes[1] = api_routes[1];
   ops_routes[2] = (struct gw_route){ "GET", "/metrics", metrics, NULL };
+  ops_routes[3] = (struct gw_route){ "GET", "/console", gw_console_handle, &console };
   api = gw_server_new(d.cfg, ssl, api_routes, sizeof(api_routes) / sizeof(api_routes[0]), "api");
-  ops = gw_server_new(d.cfg, NULL, ops_routes, 3, "ops");
+  ops = gw_server_new(d.cfg, NULL, ops_routes, 4, "ops");
+  console = (struct gw_console){ d.app, GATEWAYD_VERSION, time(NULL), api, 10 };
   if(gw_obs_init(d.app, GATEWAYD_VERSION))
     gw_log(GW_LOG_WARN, "metrics_unavailable", "metric registration failed");
   gw_obs_bind_listener("api", api);

@@ -2,12 +2,15 @@
  * gwctl_adapter.c - "gwctl adapter validate|test": what an agency IT team
  * runs before pushing an adapter.
  *
- *   gwctl adapter validate FILE...
+ *   gwctl adapter validate [--stack STACK.json | --base DIR] FILE...
  *   gwctl adapter test FILE --subject ID --name NAME [--schemas DIR]
  *                           [--deadline MS] [--json]
  *
  * validate loads each file exactly as the gateway would and prints either
- * "FILE: ok" or the loader's "FILE: FIELD: PROBLEM".  test runs one real
+ * "FILE: ok" or the loader's "FILE: FIELD: PROBLEM".  Relative paths in an
+ * adapter resolve against its own folder, as in the gateway; --stack or
+ * --base resolve them elsewhere (the shipped adapters name a stack's PKI),
+ * and the output says so.  test runs one real
  * exchange with the agency through the gateway's own engine (TLS, auth,
  * policy, verification, mapping, schema check) and prints the normalized
  * facts, the verification result and the timing.  The identity number is
@@ -33,18 +36,87 @@
 #include "gw/xmlsig.h"
 #include "gwctl_int.h"
 
+/* The folder relative paths of the adapters resolve against, from
+ * --stack STACK.json (the stack's adapters/ folder, where scripts/stack
+ * puts its copies, so the shipped "../pki/..." names the stack's PKI) or
+ * --base DIR.  NULL: each file's own folder, as the gateway does.  The
+ * result is the caller's (gw_free). */
+static char *validate_base(const char *stack, const char *base)
+{
+  json_t *doc;
+  json_error_t jerr;
+  const char *dir;
+  char *out = NULL;
+  size_t n;
+
+  if(base)
+    return gw_strdup(base);
+  if(!stack)
+    return NULL;
+  doc = json_load_file(stack, 0, &jerr);
+  if(!doc || !(dir = json_string_value(json_object_get(doc, "dir")))) {
+    fprintf(stderr, "gwctl adapter validate: %s: not a stack.json with \"dir\" (%s)\n", stack,
+            doc ? "no dir member" : jerr.text);
+    json_decref(doc);
+    return NULL;
+  }
+  n = strlen(dir) + sizeof("/adapters");
+  out = gw_malloc(n);
+  snprintf(out, n, "%s/adapters", dir);
+  json_decref(doc);
+  return out;
+}
+
 static int validate(int argc, char **argv)
 {
-  int bad = 0;
-  if(argc < 1) {
-    fprintf(stderr, "usage: gwctl adapter validate FILE...\n");
-    return 2;
+  static const struct option opts[] = {
+    { "stack", required_argument, NULL, 's' },
+    { "base", required_argument, NULL, 'b' },
+    { NULL, 0, NULL, 0 }
+  };
+  const char *stack = NULL, *base = NULL;
+  char *dir = NULL;
+  int bad = 0, missing_file = 0, opt;
+
+  optind = 1;
+  while((opt = getopt_long(argc + 1, argv - 1, "", opts, NULL)) != -1) {
+    if(opt == 's')
+      stack = optarg;
+    else if(opt == 'b')
+      base = optarg;
+    else
+      goto usage;
   }
+  argv += optind - 1;
+  argc -= optind - 1;
+  if(argc < 1 || (stack && base))
+    goto usage;
+  if((stack || base) && !(dir = validate_base(stack, base)))
+    return 2;
+  if(dir)
+    printf("relative paths (CA files, keys, file: secrets) resolved against %s\n", dir);
   for(int i = 0; i < argc; i++) {
     struct gw_adapter *a;
     char err[1024];
-    if(gw_adapter_load(argv[i], &a, err, sizeof(err))) {
+    int rc;
+    if(dir) {
+      size_t len;
+      char *text = gwctl_read_source(argv[i], NULL, GW_ADAPTER_FILE_MAX, &len, err,
+                                     sizeof(err));
+      if(!text) {
+        printf("%s: %s\n", argv[i], err);
+        bad = 1;
+        continue;
+      }
+      rc = gw_adapter_load_text(text, len, argv[i], dir, &a, err, sizeof(err));
+      gw_free(text);
+    }
+    else
+      rc = gw_adapter_load(argv[i], &a, err, sizeof(err));
+    if(rc) {
       printf("%s\n", err);
+      if(strstr(err, "No such file"))
+        missing_file = 1;
       bad = 1;
       continue;
     }
@@ -53,7 +125,17 @@ static int validate(int argc, char **argv)
            a->n_facts == 1 ? "" : "s");
     gw_adapter_unref(a);
   }
+  if(missing_file && !dir)
+    fprintf(stderr, "gwctl adapter validate: relative paths resolve against each adapter's "
+            "own folder, as in the gateway's adapters_dir; the shipped adapters name a "
+            "stack's files (../pki/...): check them with --stack STACK.json or --base DIR\n");
+  gw_free(dir);
   return bad;
+usage:
+  fprintf(stderr, "usage: gwctl adapter validate [--stack STACK.json | --base DIR] FILE...\n"
+                  "  --stack  resolve relative paths against the stack's adapters/ folder\n"
+                  "  --base   resolve relative paths against DIR\n");
+  return 2;
 }
 
 struct test_run {
@@ -240,7 +322,7 @@ int gwctl_adapter(int argc, char **argv)
     return test(argc - 1, argv + 1);
   if(argc >= 2 && !strcmp(argv[1], "push"))
     return gwctl_adapter_push(argc - 1, argv + 1);
-  fprintf(stderr, "usage: gwctl adapter validate FILE... | test FILE --subject ID --name NAME | "
+  fprintf(stderr, "usage: gwctl adapter validate [--stack S | --base DIR] FILE... | test FILE --subject ID --name NAME | "
                   "push FILE --stack S\n");
   return 2;
 }

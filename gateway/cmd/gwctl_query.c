@@ -307,16 +307,54 @@ static void scalar_text(struct text *t, const json_t *v)
   free(d);
 }
 
+/* The kinds in a list of two or more objects, before the cut: each
+ * object's first string member (a degree's level, a certificate's kind),
+ * distinct ones in order, "bachelor, master".  Returns 1 when it wrote one. */
+static int list_summary(struct text *t, const json_t *list)
+{
+  const char *seen[16];
+  size_t n_seen = 0, i, j;
+  json_t *item;
+
+  if(json_array_size(list) < 2)
+    return 0;
+  json_array_foreach(list, i, item) {
+    const char *k, *kind = NULL;
+    json_t *m;
+    if(!json_is_object(item))
+      return n_seen > 0;
+    json_object_foreach(item, k, m) {
+      if(json_is_string(m)) {
+        kind = json_string_value(m);
+        break;
+      }
+    }
+    if(!kind)
+      continue;
+    for(j = 0; j < n_seen && strcmp(seen[j], kind); j++)
+      ;
+    if(j < n_seen || n_seen == sizeof(seen) / sizeof(seen[0]))
+      continue;
+    if(n_seen)
+      text_adds(t, ", ");
+    text_adds(t, kind);
+    seen[n_seen++] = kind;
+  }
+  return n_seen > 0;
+}
+
 /* Strings bare; an object as its members separated by blanks (strings by
  * value alone, since they speak for themselves, other scalars as key=value,
- * nested lists as key=[n]); a list as "n× item; item".  The table cell is
- * cut to its width anyway: what matters comes first. */
-static void value_render(struct text *t, const json_t *v, int depth)
+ * nested lists as key=[n]); a list as "n× item; item", and a list of
+ * objects as "n× kind, kind: item; item" (list_summary), each item then
+ * without its kind.  The table cell is cut to its width anyway: what
+ * matters comes first. */
+static void value_render(struct text *t, const json_t *v, int depth, int skip_kind)
 {
   const char *k;
   json_t *m;
   size_t i;
-  int first = 1;
+  int first = 1, summary;
   char num[32];
 
   if(json_is_object(v)) {
@@ -327,6 +365,10 @@ static void value_render(struct text *t, const json_t *v, int depth)
     json_object_foreach((json_t *)v, k, m) {
       if(json_is_null(m))
         continue;
+      if(skip_kind && json_is_string(m)) {
+        skip_kind = 0;          /* the kind, already in the list's summary */
+        continue;
+      }
       if(!first)
         text_adds(t, " ");
       first = 0;
@@ -356,10 +398,13 @@ static void value_render(struct text *t, const json_t *v, int depth)
     }
     snprintf(num, sizeof(num), "%zu\xc3\x97 ", json_array_size(v));   /* U+00D7 */
     text_adds(t, num);
+    summary = list_summary(t, v);
+    if(summary)
+      text_adds(t, ": ");
     json_array_foreach(v, i, m) {
       if(i)
         text_adds(t, "; ");
-      value_render(t, m, depth + 1);
+      value_render(t, m, depth + 1, summary);
     }
   }
   else
@@ -370,7 +415,7 @@ static char *value_text(const json_t *v)
 {
   struct text t = { gw_malloc(64), 0, 64 };
   t.buf[0] = '\0';
-  value_render(&t, v, 0);
+  value_render(&t, v, 0, 0);
   return t.buf;
 }
 

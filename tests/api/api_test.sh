@@ -11,6 +11,7 @@
 #           python3-jsonschema (live_check.py)
 #   guide   every `sh` block of docs/adapter-guide.md run in order against a
 #           fresh stack, and the outputs the guide promises found
+#   guide_zh the same for the Chinese guide, docs/zh/adapter-guide.md
 #   deploy  scripts/gatewayd.service through `systemd-analyze verify` and
 #           `systemd-analyze security --offline`; scripts/gatewayd.example.json
 #           through `gatewayd --check-config` and a real start against a
@@ -21,7 +22,7 @@
 # Prints one line per check and "N passed, N failed" at the end; exits 0,
 # 1 (a check failed) or 77 (skipped: a tool is missing, named on stdout).
 # Needs GW_SOURCE_DIR and GW_BUILD_DIR (ctest sets both), bash, curl, jq,
-# openssl; lint needs node ^18.19 or >= 20.6 and npm (Debian 12: apt-get
+# openssl; lint needs node ^18.19 or >= 20.6 and npm (scripts/install-deps; Debian 12: apt-get
 # install nodejs npm) and reaches the npm registry once; live needs /usr/bin/python3 with
 # python3-jsonschema and python3-yaml; deploy needs python3 and, for the
 # unit, systemd (systemd-analyze).
@@ -94,9 +95,13 @@ redocly_totals() {  # redocly_totals FILE: "errors warnings" of a lint run
 
 mode_lint() {
   need jq
-  command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 \
-    || skip "node and npm are missing: the OpenAPI linter (@redocly/cli) runs on node (Debian: apt-get install nodejs npm)"
-  node_ok || skip "node $(node --version) is too old for @redocly/cli $(jq -r '.devDependencies["@redocly/cli"]' "$HERE/package.json") (needs ^18.19 or >= 20.6; Debian 12: apt-get install nodejs npm gives 18.19)"
+  # Never skipped: scripts/install-deps installs nodejs and npm, so a
+  # missing node is a broken machine, named as such.
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    bad "node and npm are installed" "missing: the OpenAPI linter (@redocly/cli) runs on node; run scripts/install-deps (Debian: apt-get install nodejs npm)"
+    return
+  fi
+  node_ok || { bad "node $(node --version) is too old for @redocly/cli $(jq -r '.devDependencies["@redocly/cli"]' "$HERE/package.json") (needs ^18.19 or >= 20.6; Debian 12: apt-get install nodejs npm gives 18.19)"; return; }
   NPMDIR=$(npm_install) || { bad "npm ci installs the pinned @redocly/cli"; return; }
   ok "npm ci installed @redocly/cli $("$NPMDIR/node_modules/.bin/redocly" --version 2>/dev/null | tail -n 1) from tests/api/package-lock.json"
 
@@ -166,13 +171,14 @@ sh_blocks() {   # sh_blocks FILE [NAME]
 mode_guide() {
   need curl jq openssl xmllint iconv
   local script=$TMP/guide.sh out=$TMP/guide.out S=$TMP/guide
-  { echo 'set -euo pipefail'; sh_blocks "$SRC/docs/adapter-guide.md"; } >"$script"
-  check_true "docs/adapter-guide.md has its sh blocks" grep -q '@@@ block 10' "$script"
+  local doc=${GUIDE_DOC:-$SRC/docs/adapter-guide.md}
+  { echo 'set -euo pipefail'; sh_blocks "$doc"; } >"$script"
+  check_true "${doc#"$SRC"/} has its sh blocks" grep -q '@@@ block 10' "$script"
   STACK_DIRS+=("$S")
   if (cd "$SRC" && S=$S BUILD=$BUILD bash "$script") >"$out" 2>&1; then
-    ok "every sh block of docs/adapter-guide.md runs ($(grep -c '^@@@ block' "$out") blocks)"
+    ok "every sh block of ${doc#"$SRC"/} runs ($(grep -c '^@@@ block' "$out") blocks)"
   else
-    bad "every sh block of docs/adapter-guide.md runs" "stopped in $(grep '^@@@ block' "$out" | tail -n 1): $(tail -n 15 "$out")"
+    bad "every sh block of ${doc#"$SRC"/} runs" "stopped in $(grep '^@@@ block' "$out" | tail -n 1): $(tail -n 15 "$out")"
   fi
   contains "guide: the agency answers in GB18030, shown as UTF-8" "$out" "<name>刘建国</name>"
   contains "guide: the busy answer is an <error> document" "$out" "<code>SYSTEM_BUSY</code>"
@@ -180,6 +186,7 @@ mode_guide() {
   contains "guide: a literal secret is refused" "$out" 'auth.key: must be a secret reference "env:NAME" or "file:PATH"'
   contains "guide: a misspelt field is named" "$out" "tls.ca_flie: unknown field (known here: ca_file, client_cert, client_key, pin_sha256)"
   contains "guide: the adapter validates" "$out" "ok (qual.certificates version 2, agency qual, protocol xml, 1 fact)"
+  contains "guide: the shipped adapters validate in place with --stack" "$out" "adapters/chsi.json: ok (chsi.degrees version"
   contains "guide: adapter test finds the certificates" "$out" '"cert_no":"ZC-2016-44030877"'
   contains "guide: adapter test says not_found for nobody" "$out" "not_found      the agency has no record"
   contains "guide: the busy answer is an agency_fault" "$out" "unavailable  agency_fault  the agency reported a fault"
@@ -422,6 +429,7 @@ case $MODE in
   lint) mode_lint ;;
   live) mode_live ;;
   guide) mode_guide ;;
+  guide_zh) GUIDE_DOC=$SRC/docs/zh/adapter-guide.md mode_guide ;;
   deploy) mode_deploy ;;
   *) echo "usage: api_test.sh lint|live|guide|deploy" >&2; exit 2 ;;
 esac

@@ -2,6 +2,7 @@
 # gwctl adapter validate|test against the real mock agencies: what an agency
 # IT team sees before pushing an adapter.
 #  - every shipped adapter validates; a broken one is named by file and field
+#  - in the repository, validate --stack checks the shipped adapters in place
 #  - "test" runs one real exchange per adapter: the curated graduate's facts
 #    come back verified (xmldsig for chsi, jws for cscse) and exact
 #  - a hostile agency answer (bad signature) is reported, exit status 1
@@ -31,6 +32,23 @@ jq '.policy.timeout_ms = "fast"' "$A/chsi.json" >"$tmp/stack/bad/chsi.json"
 rc=0; out=$("$gwctl" adapter validate "$tmp/stack/bad/chsi.json") || rc=$?
 [ "$rc" = 1 ] || fail "broken adapter: exit $rc"
 [ "$out" = "$tmp/stack/bad/chsi.json: policy.timeout_ms: must be an integer" ] || fail "broken adapter: $out"
+
+# the shipped adapters, in the repository: their ../pki/ files exist only in
+# a stack; plain validate says how to check them, --stack checks them there
+rc=0; out=$("$gwctl" adapter validate "$src/adapters/chsi.json" 2>&1) || rc=$?
+[ "$rc" = 1 ] || fail "repository chsi.json without --stack: exit $rc"
+grep -q 'tls.ca_file: cannot read .*No such file' <<<"$out" || fail "no missing-file message: $out"
+grep -q 'check them with --stack STACK.json or --base DIR' <<<"$out" || fail "no hint: $out"
+out=$(cd "$src" && "$gwctl" adapter validate --stack "$S" adapters/*.json) || fail "validate --stack: $out"
+[ "$(head -n 1 <<<"$out")" = "relative paths (CA files, keys, file: secrets) resolved against $tmp/stack/adapters" ] \
+  || fail "validate --stack does not say where paths resolve: $out"
+[ "$(grep -c '^adapters/.*: ok (' <<<"$out")" = "$(ls "$src"/adapters/*.json | wc -l)" ] \
+  || fail "validate --stack adapters/*.json: $out"
+out=$("$gwctl" adapter validate --base "$tmp/stack/adapters" "$src/adapters/qual.json") \
+  || fail "validate --base: $out"
+grep -q 'qual.json: ok (qual.certificates' <<<"$out" || fail "validate --base: $out"
+rc=0; "$gwctl" adapter validate --stack "$S" --base /tmp "$src/adapters/qual.json" >/dev/null 2>&1 || rc=$?
+[ "$rc" = 2 ] || fail "--stack with --base: exit $rc, not 2"
 
 # test: chsi degrees exactly as the population lists them, signature verified
 out=$("$gwctl" adapter test "$A/chsi.json" --subject "$ID" --name "$NAME" --schemas "$src/schemas/facts" --json) \

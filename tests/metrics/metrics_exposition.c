@@ -81,6 +81,7 @@ static void gateway_set(struct gw_metrics *r)
   struct gw_metric *http_req, *http_dur, *conns, *q_dur, *q_facts, *up_req, *up_dur, *fetches, *queue;
   struct gw_metric *breaker, *c_hits, *c_miss, *c_coal, *c_stale, *c_evict, *c_bytes, *c_entries;
   struct gw_metric *a_entries, *a_fsync, *a_fsyncs, *a_size, *build;
+  struct gw_metric *a_failed, *a_recov, *a_bytes, *a_ckpt_t, *a_ckpt_n, *cert, *started;
   struct gw_metric_series *s;
 
   COUNTER(r, http_req, "gw_http_requests_total",
@@ -130,6 +131,17 @@ static void gateway_set(struct gw_metrics *r)
           "Time spent making audit group commits durable.", NULL);
   COUNTER(r, a_fsyncs, "gw_audit_fsyncs_total", "Audit group commits made durable.", NULL);
   GAUGE(r, a_size, "gw_audit_tree_size", "Records in the audit log's Merkle tree.", NULL);
+  GAUGE(r, a_failed, "gw_audit_failed", "1 while the audit log refuses appends.", NULL);
+  COUNTER(r, a_recov, "gw_audit_recoveries_total",
+          "Times the audit log came back by itself after a full disk.", NULL);
+  GAUGE(r, a_bytes, "gw_audit_bytes", "Bytes of audit records on disk.", NULL);
+  GAUGE(r, a_ckpt_t, "gw_audit_checkpoint_timestamp_seconds",
+        "When a signed checkpoint last covered the whole log.", NULL);
+  GAUGE(r, a_ckpt_n, "gw_audit_checkpoint_tree_size",
+        "Records the latest signed checkpoint covers.", NULL);
+  GAUGE(r, cert, "gw_tls_certificate_expiry_timestamp_seconds",
+        "When the listener's server certificate expires.", GW_LABELS("listener"));
+  GAUGE(r, started, "gw_start_time_seconds", "When gatewayd started.", NULL);
   GAUGE(r, build, "gw_build_info", "Always 1; the gateway's version as a label.",
         GW_LABELS("version"));
   if(failed)
@@ -172,6 +184,9 @@ static void gateway_set(struct gw_metrics *r)
     gw_metric_add_labels(fetches, GW_LABELS(adapters[a], "ok"), 9);
     gw_metric_set_labels(breaker, GW_LABELS(adapters[a]), 0);
   }
+  gw_metric_set_labels(cert, GW_LABELS("api"), 1798761600);
+  gw_metric_set_labels(a_ckpt_t, NULL, 1796000000.25);
+  (void)a_failed; (void)a_recov; (void)a_bytes; (void)a_ckpt_n; (void)started;
   gw_metric_add_labels(up_req, GW_LABELS("credit-status", "timeout"), 4);
   gw_metric_inc_labels(up_req, GW_LABELS("mps-identity", "tls"));
   gw_metric_observe_labels(queue, GW_LABELS("chsi-degrees", "limiter"), 0);

@@ -1140,6 +1140,96 @@ static void test_write_failure_fails_the_log(void **state)
   gw_audit_close(log);
 }
 
+
+/* A full disk mends by itself: the log failed for want of space (EFBIG
+ * from RLIMIT_FSIZE here, ENOSPC on a real disk) retries the write; while
+ * there is no room it stays failed and says so, once there is it accepts
+ * appends again, and what it acknowledged before and after is all there on
+ * the next open. */
+static void test_full_disk_recovers(void **state)
+{
+  char dir[300], rec[400], why[400];
+  struct gw_audit_config c;
+  struct gw_audit_open_report rep;
+  struct gw_audit_metrics m;
+  struct gw_audit_log *log = NULL;
+  struct rlimit old, lim;
+  struct sigaction ign, old_sa;
+  enum gw_audit_result r = GW_AUDIT_OK;
+  struct timespec tick = { 0, 10 * 1000000L };
+  uint64_t acked;
+  size_t len;
+  int i;
+  (void)state;
+
+  new_dir(dir, sizeof(dir));
+  c = config(dir, 1);
+  c.retry_ms = 20;
+  assert_int_equal(gw_audit_open(&c, &log, &rep), GW_AUDIT_OK);
+  bulk_append(log, 5, 1, 0);
+  gw_audit_metrics(log, &m);
+  memset(&ign, 0, sizeof(ign));
+  ign.sa_handler = SIG_IGN;
+  assert_int_equal(sigaction(SIGXFSZ, &ign, &old_sa), 0);
+  assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+  lim.rlim_cur = (rlim_t)m.bytes + 1000;
+  lim.rlim_max = old.rlim_max;
+  assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+  for(i = 0; i < 10 && r == GW_AUDIT_OK; i++) {
+    len = make_record(rec, sizeof(rec), 2, (uint64_t)i, 300);
+    r = gw_audit_append_sync(log, rec, len, NULL);
+  }
+  assert_int_equal(r, GW_AUDIT_EIO);
+  assert_int_equal(gw_audit_ready(log, why, sizeof(why)), 0);
+  assert_non_null(strstr(why, "retrying every 1 s, recovers by itself"));
+  /* still no room: retries fail, the log stays failed */
+  for(i = 0; i < 500; i++) {
+    gw_audit_metrics(log, &m);
+    if(m.retries >= 3)
+      break;
+    nanosleep(&tick, NULL);
+  }
+  assert_true(m.retries >= 3);
+  assert_int_equal(m.failed, 1);
+  assert_int_equal(m.failed_retrying, 1);
+  assert_int_equal(gw_audit_ready(log, NULL, 0), 0);
+  assert_int_equal(gw_audit_append_sync(log, rec, len, NULL), GW_AUDIT_EFAILED);
+
+  /* room again */
+  assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+  assert_int_equal(sigaction(SIGXFSZ, &old_sa, NULL), 0);
+  for(i = 0; i < 500 && !gw_audit_ready(log, NULL, 0); i++)
+    nanosleep(&tick, NULL);
+  assert_int_equal(gw_audit_ready(log, why, sizeof(why)), 1);
+  gw_audit_metrics(log, &m);
+  assert_int_equal(m.failed, 0);
+  assert_int_equal(m.recoveries, 1);
+  acked = m.entries;
+  bulk_append(log, 4, 3, 0);
+  assert_int_equal(gw_audit_checkpoint_now(log), GW_AUDIT_OK);
+  gw_audit_close(log);
+
+  log = open_ok(dir, 1, &rep);
+  assert_int_equal(rep.size, acked + 4);
+  assert_int_equal(rep.truncated_bytes, 0);
+  gw_audit_close(log);
+}
+
+/* A failure that is not a want of space is not retried: restart. */
+static void test_other_failure_says_restart(void **state)
+{
+  char dir[300], why[400];
+  struct gw_audit_log *log;
+  (void)state;
+
+  new_dir(dir, sizeof(dir));
+  log = open_ok(dir, 1, NULL);
+  audit_log_fail(log, "cannot save derived/state: %s", "Input/output error");
+  assert_int_equal(gw_audit_ready(log, why, sizeof(why)), 0);
+  assert_non_null(strstr(why, "restart gatewayd once the cause is fixed"));
+  gw_audit_close(log);
+}
+
 /* ---- space written ahead ------------------------------------------------------ */
 
 static uint64_t file_bytes(const char *dir)
@@ -1521,6 +1611,8 @@ int main(void)
     cmocka_unit_test(test_crc32c),
     cmocka_unit_test(test_record_check),
     cmocka_unit_test(test_on_disk_format),
+    cmocka_unit_test(test_full_disk_recovers),
+    cmocka_unit_test(test_other_failure_says_restart),
     cmocka_unit_test(test_threads_own_bases),
     cmocka_unit_test(test_durable_before_callback),
     cmocka_unit_test(test_group_commit_batches),

@@ -64,6 +64,9 @@ struct event_base;
 #define GW_AUDIT_STATE_INTERVAL    65536
 /* Buckets of the fsync duration histogram (seconds, "le" bounds). */
 #define GW_AUDIT_FSYNC_BUCKETS     12
+/* How often a log that failed for want of space (ENOSPC, EDQUOT, EFBIG on
+ * the records write) tries the write again; see gw_audit_ready. */
+#define GW_AUDIT_RETRY_MS          5000
 
 enum gw_audit_result {
   GW_AUDIT_OK = 0,
@@ -104,6 +107,8 @@ struct gw_audit_config {
   int no_prealloc;              /* 1: never write the records file ahead
                                    with zeros (copy-on-write filesystems,
                                    where it saves nothing) */
+  unsigned retry_ms;            /* a log failed for want of space retries
+                                   this often; 0: GW_AUDIT_RETRY_MS */
 };
 
 /* What gw_audit_open found.  Plain value owned by the caller. */
@@ -208,7 +213,13 @@ const char *gw_audit_origin(const struct gw_audit_log *log);
 uint64_t gw_audit_size(struct gw_audit_log *log);
 
 /* 1 while the log accepts appends; 0 once it failed (readiness should
- * drop).  `why` (may be NULL) gets the reason of a failure. */
+ * drop).  `why` (may be NULL) gets the reason of a failure and what comes
+ * next: a log that failed for want of space (the records write or its
+ * fdatasync gave ENOSPC, EDQUOT or EFBIG, and the unacknowledged bytes were
+ * cut off again) retries every retry_ms and comes back by itself once the
+ * write succeeds and the tail re-reads as acknowledged ("retrying every N s");
+ * any other failure stays until gatewayd is restarted ("restart gatewayd"),
+ * because only the open's recovery can vouch for the files then. */
 int gw_audit_ready(struct gw_audit_log *log, char *why, size_t why_len);
 
 /* Upper bounds of the fsync histogram buckets, seconds; +Inf is `count`. */
@@ -228,6 +239,13 @@ struct gw_audit_metrics {
   uint64_t fsync_count;
   uint64_t fsync_bucket[GW_AUDIT_FSYNC_BUCKETS]; /* cumulative, as Prometheus */
   int failed;
+  int failed_retrying;       /* failed for want of space: retried every retry_ms */
+  uint64_t retries;          /* retries of a write that failed for want of space */
+  uint64_t recoveries;       /* times a failed log came back by itself */
+  double checkpoint_unix;    /* wall time the latest checkpoint was known to
+                                cover the tree (signed, or nothing new to
+                                sign); the open's time until then */
+  uint64_t checkpoint_size;  /* tree size the latest checkpoint signs */
 };
 
 /* A consistent snapshot of the counters into *out. */

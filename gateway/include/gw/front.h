@@ -52,6 +52,11 @@ int gw_server_set_ssl(struct gw_server *srv, SSL_CTX *ssl);
 /* Connections currently open on this server, across workers. */
 int gw_server_open_connections(const struct gw_server *srv);
 
+/* When the certificate that new connections get expires (its notAfter), as
+ * Unix seconds in *out.  Returns 0, or -1 for a plain-HTTP server or a date
+ * that cannot be read.  Safe from any thread (contexts live until exit). */
+int gw_server_cert_not_after(const struct gw_server *srv, double *out);
+
 /* Opens a listening TCP socket on address:port with SO_REUSEADDR and
  * SO_REUSEPORT, non-blocking.  Returns 0 and sets *fd and *bound_port, or -1
  * with a reason in err. */

@@ -29,6 +29,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -139,6 +140,17 @@ enum gw_audit_result audit_save_state(struct gw_audit_log *log)
   return GW_AUDIT_OK;
 }
 
+/* The latest checkpoint covers the whole tree now (for staleness alerts). */
+static void checkpoint_covers(struct gw_audit_log *log)
+{
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  pthread_mutex_lock(&log->m_mu);
+  log->m.checkpoint_unix = (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+  log->m.checkpoint_size = log->ckpt_size;
+  pthread_mutex_unlock(&log->m_mu);
+}
+
 enum gw_audit_result audit_make_checkpoint(struct gw_audit_log *log)
 {
   enum gw_audit_result r = GW_AUDIT_ECRYPTO;
@@ -151,8 +163,10 @@ enum gw_audit_result audit_make_checkpoint(struct gw_audit_log *log)
     return GW_AUDIT_ENOKEY;
   if(audit_is_failed(log))
     return GW_AUDIT_EFAILED;
-  if(log->ckpt_note && log->ckpt_size == size)
+  if(log->ckpt_note && log->ckpt_size == size) {
+    checkpoint_covers(log);
     return GW_AUDIT_OK;  /* nothing new to sign */
+  }
   if(gw_merkle_tree_root(log->tree, root) != GW_MERKLE_OK ||
      gw_checkpoint_sign(log->signer, log->origin, size, root, &note, &note_len) !=
      GW_CHECKPOINT_OK ||
@@ -190,6 +204,8 @@ enum gw_audit_result audit_make_checkpoint(struct gw_audit_log *log)
                             "tree_size", (json_int_t)size, "root", root64,
                             "number", (json_int_t)(log->ckpt_count - 1)));
   r = audit_save_state(log);
+  if(r == GW_AUDIT_OK)
+    checkpoint_covers(log);
 out:
   gw_free(note);
   gw_free(frame);
@@ -289,13 +305,108 @@ undo:
   log->prealloc_off = 1;        /* not again on every batch of a full disk */
 }
 
+/* Errors that say "no room now", which an operator can fix while we run. */
+static int no_space(int err)
+{
+  return err == ENOSPC || err == EDQUOT || err == EFBIG;
+}
+
+/* A log failed for want of space, tried again (commit thread): the write
+ * that failed, a batch's worth of bytes past the acknowledged end, made
+ * durable and cut off again; then the tail re-checked: the file ends at the
+ * last acknowledged record, which reads back with the leaf hash the tree
+ * holds; then the resume state saved (the node store written too).  Only
+ * when all of that succeeds does the log accept appends again.  A tail that
+ * no longer matches ends the retrying: only a restart's recovery may judge
+ * the files then. */
+static void audit_try_recover(struct gw_audit_log *log)
+{
+  static const uint8_t zeros[64 * 1024];
+  uint8_t want[HLEN], got[HLEN], *rec = NULL;
+  uint64_t size, last_off = 0;
+  struct stat st;
+  size_t len = 0;
+  int tail_ok = 1;
+  char why[192] = "";
+
+  pthread_mutex_lock(&log->m_mu);
+  log->m.retries++;
+  pthread_mutex_unlock(&log->m_mu);
+  if(audit_pwrite_all(log->rec_fd, zeros, sizeof(zeros), log->rec_end) ||
+     fdatasync(log->rec_fd)) {
+    if(ftruncate(log->rec_fd, (off_t)log->rec_end)) {
+      /* still no room: the next try cuts it again */
+    }
+    gw_log(GW_LOG_INFO, "audit_retry", "audit log %s: still cannot write: %s",
+           log->log_id, strerror(errno));
+    return;
+  }
+  if(ftruncate(log->rec_fd, (off_t)log->rec_end) || fdatasync(log->rec_fd))
+    return;
+
+  pthread_rwlock_rdlock(&log->rw);
+  size = log->size;
+  if(size && (audit_offsets_get(log->store, size - 1, &last_off) ||
+              gw_merkle_tree_leaf_hash(log->tree, size - 1, want) != GW_MERKLE_OK))
+    tail_ok = 0;
+  pthread_rwlock_unlock(&log->rw);
+  if(!tail_ok)
+    snprintf(why, sizeof(why), "the index of record %llu cannot be read",
+             (unsigned long long)(size - 1));
+  else if(fstat(log->rec_fd, &st) || (uint64_t)st.st_size != log->rec_end)
+    snprintf(why, sizeof(why), "the records file is %lld bytes, not the acknowledged %llu",
+             (long long)st.st_size, (unsigned long long)log->rec_end);
+  else if(size && (audit_read_frame(log->rec_fd, last_off, GW_AUDIT_RECORD_MAX, &rec, &len) ||
+                   last_off + len + AUDIT_FRAME_OVERHEAD != log->rec_end ||
+                   gw_merkle_hash_leaf(rec, len, got) != GW_MERKLE_OK ||
+                   memcmp(got, want, HLEN)))
+    snprintf(why, sizeof(why), "record %llu no longer reads back as acknowledged",
+             (unsigned long long)(size - 1));
+  gw_free(rec);
+  if(why[0]) {
+    pthread_mutex_lock(&log->q_mu);
+    log->retrying = 0;
+    snprintf(log->fail_reason, sizeof(log->fail_reason), "the tail changed while failed: %s",
+             why);
+    pthread_mutex_unlock(&log->q_mu);
+    pthread_mutex_lock(&log->m_mu);
+    log->m.failed_retrying = 0;
+    pthread_mutex_unlock(&log->m_mu);
+    gw_log(GW_LOG_ERROR, "audit_failed", "audit log %s stops retrying: %s; restart gatewayd",
+           log->log_id, why);
+    return;
+  }
+  /* save_state fails the log again (reason kept) if the store cannot be written */
+  if(audit_save_state(log) != GW_AUDIT_OK)
+    return;
+
+  pthread_mutex_lock(&log->q_mu);
+  /* The refused batches took indexes; nothing is queued while failed, so
+   * numbering goes on from the committed size. */
+  assert(!log->q_head);
+  log->next_index = size;
+  log->failed = 0;
+  log->retrying = 0;
+  log->fail_reason[0] = '\0';
+  pthread_mutex_unlock(&log->q_mu);
+  pthread_mutex_lock(&log->m_mu);
+  log->m.failed = 0;
+  log->m.failed_retrying = 0;
+  log->m.recoveries++;
+  pthread_mutex_unlock(&log->m_mu);
+  gw_log(GW_LOG_WARN, "audit_recovered",
+         "audit log %s accepts appends again: a retried write succeeded and the tail "
+         "(%llu records, %llu bytes) re-read as acknowledged",
+         log->log_id, (unsigned long long)size, (unsigned long long)log->rec_end);
+}
+
 static void commit_batch(struct gw_audit_log *log, struct audit_pending *batch)
 {
   struct audit_pending *p;
   size_t total = 0, n = 0, pos;
   uint64_t off = log->rec_end;
   double t0, t1;
-  int rc;
+  int rc, err = 0;
 
   if(audit_is_failed(log)) {
     set_status(batch, GW_AUDIT_EFAILED);
@@ -322,20 +433,29 @@ static void commit_batch(struct gw_audit_log *log, struct audit_pending *batch)
   if(!rc) {
     t0 = audit_now_s();
     rc = fdatasync(log->rec_fd);
+    err = errno;
     t1 = audit_now_s();
     observe_fsync(log, t1 - t0);
     if(rc)
       audit_log_fail(log, "fdatasync of %zu records (indexes %llu..) failed: %s", n,
-               (unsigned long long)batch->index, strerror(errno));
+               (unsigned long long)batch->index, strerror(err));
   }
-  else
+  else {
+    err = errno;
     audit_log_fail(log, "write of %zu records at byte offset %llu failed: %s", n,
-             (unsigned long long)off, strerror(errno));
+             (unsigned long long)off, strerror(err));
+  }
   if(rc) {
     /* Best effort: take the unacknowledged bytes back out.  If this fails
-     * too, the next open treats them as it finds them. */
-    if(ftruncate(log->rec_fd, (off_t)off)) {
-      /* already failed; nothing more to do here */
+     * too, the next open treats them as it finds them.  A want of space
+     * with the bytes cut off cleanly is retried (audit_try_recover). */
+    if(!ftruncate(log->rec_fd, (off_t)off) && no_space(err)) {
+      pthread_mutex_lock(&log->q_mu);
+      log->retrying = 1;
+      pthread_mutex_unlock(&log->q_mu);
+      pthread_mutex_lock(&log->m_mu);
+      log->m.failed_retrying = 1;
+      pthread_mutex_unlock(&log->m_mu);
     }
     log->rec_alloc = 0;
     set_status(batch, GW_AUDIT_EIO);
@@ -376,14 +496,31 @@ void *audit_commit_main(void *arg)
   struct gw_audit_log *log = arg;
   struct audit_pending *batch;
   uint64_t want, done;
-  int stop;
+  int stop, retry;
 
   pthread_setname_np(pthread_self(), "gw-audit");
 
   for(;;) {
     pthread_mutex_lock(&log->q_mu);
-    while(!log->q_head && log->ckpt_req == log->ckpt_done && !log->stopping)
-      pthread_cond_wait(&log->q_cv, &log->q_mu);
+    retry = 0;
+    while(!log->q_head && log->ckpt_req == log->ckpt_done && !log->stopping) {
+      if(log->failed && log->retrying) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += (time_t)(log->retry_ms / 1000);
+        until.tv_nsec += (long)(log->retry_ms % 1000) * 1000000L;
+        if(until.tv_nsec >= 1000000000L) {
+          until.tv_sec++;
+          until.tv_nsec -= 1000000000L;
+        }
+        if(pthread_cond_timedwait(&log->q_cv, &log->q_mu, &until) == ETIMEDOUT) {
+          retry = log->failed && log->retrying;
+          break;
+        }
+      }
+      else
+        pthread_cond_wait(&log->q_cv, &log->q_mu);
+    }
     batch = log->q_head;
     log->q_head = NULL;
     log->q_tail = &log->q_head;
@@ -394,6 +531,8 @@ void *audit_commit_main(void *arg)
     stop = log->stopping;
     pthread_mutex_unlock(&log->q_mu);
 
+    if(retry && !stop)
+      audit_try_recover(log);
     if(batch)
       commit_batch(log, batch);
     if(want != done) {
@@ -700,9 +839,17 @@ int gw_audit_ready(struct gw_audit_log *log, char *why, size_t why_len)
 
   pthread_mutex_lock(&log->q_mu);
   ok = !log->failed && !log->stopping;
-  if(why && why_len)
-    snprintf(why, why_len, "%s", log->failed ? log->fail_reason :
-                                 log->stopping ? "closing" : "");
+  if(why && why_len) {
+    if(log->failed && log->retrying)
+      snprintf(why, why_len, "%s; retrying every %u s, recovers by itself once the write "
+               "succeeds (free space in the audit directory)", log->fail_reason,
+               (log->retry_ms + 999) / 1000);
+    else if(log->failed)
+      snprintf(why, why_len, "%s; restart gatewayd once the cause is fixed (its open "
+               "recovers the log; docs/operations.md)", log->fail_reason);
+    else
+      snprintf(why, why_len, "%s", log->stopping ? "closing" : "");
+  }
   pthread_mutex_unlock(&log->q_mu);
   return ok;
 }

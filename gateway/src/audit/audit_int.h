@@ -224,6 +224,7 @@ struct gw_audit_log {
   struct gw_checkpoint_signer *signer;  /* NULL: no checkpoints */
   struct gw_checkpoint_sm2 *sm2;        /* NULL: no SM2 line (docs/crypto.md) */
   uint64_t state_interval;
+  unsigned retry_ms;
 
   /* q_mu: the queue, indexes, failure, checkpoint requests. */
   pthread_mutex_t q_mu;
@@ -232,6 +233,7 @@ struct gw_audit_log {
   struct audit_pending *q_head, **q_tail;
   uint64_t q_bytes, q_count, next_index;
   int failed, stopping;
+  int retrying;               /* failed for want of space; the commit thread retries */
   char fail_reason[256];
   uint64_t ckpt_req, ckpt_done;
   enum gw_audit_result ckpt_result;

@@ -432,6 +432,12 @@ static enum gw_audit_result recover(struct gw_audit_log *log, const struct gw_au
   log->m.entries = log->size;
   log->m.bytes = log->rec_end;
   log->m.checkpoints = log->ckpt_count;
+  log->m.checkpoint_size = log->ckpt_size;
+  {
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    log->m.checkpoint_unix = (double)now.tv_sec;   /* staleness counts from the open */
+  }
   /* Make the next open fast: save a resume point at what was replayed. */
   if(!resumed || log->size != log->state_size)
     r = audit_save_state(log);
@@ -505,6 +511,7 @@ enum gw_audit_result gw_audit_open(const struct gw_audit_config *cfg, struct gw_
   }
   log = log_alloc();
   log->state_interval = cfg->state_interval ? cfg->state_interval : GW_AUDIT_STATE_INTERVAL;
+  log->retry_ms = cfg->retry_ms ? cfg->retry_ms : GW_AUDIT_RETRY_MS;
   log->prealloc_off = cfg->no_prealloc;
   if(mkdir(cfg->dir, 0700) && errno != EEXIST) {
     r = io_error(rep, "cannot create the audit directory");

@@ -50,8 +50,14 @@
 #include "http_int.h"
 
 #define CONN_MAGIC 0x636f6e6eU   /* "conn" */
-#define GW_LINGER_MS 2000            /* how long a refused client may keep sending */
-#define GW_LINGER_MAX_BYTES (1u << 20)
+/* A refused client may go on sending the body we will not read (python
+ * requests sends all of it before reading the answer).  Like nginx's
+ * lingering_time and lingering_timeout: discard for at most
+ * GW_LINGER_TIME_MS in all, GW_LINGER_IDLE_MS between reads, and at most
+ * GW_LINGER_MAX_BYTES (docs/operations.md "Request limits"). */
+#define GW_LINGER_TIME_MS 10000
+#define GW_LINGER_IDLE_MS 2000
+#define GW_LINGER_MAX_BYTES ((size_t)64 << 20)
 #define REQ_MAGIC  0x72657175U   /* "requ" */
 #define GW_MAX_RESPONSE_HEADERS 4096  /* bytes of handler-added headers */
 
@@ -98,6 +104,7 @@ struct gw_conn {
   int keep_alive;              /* after the answer being written */
   int linger;                  /* refused mid-request: linger before closing */
   size_t lingered;             /* bytes discarded while lingering */
+  struct timespec linger_start;
   unsigned long requests;      /* dispatched on this connection so far */
   double rate_tokens;          /* request token bucket (see rate_admit) */
   struct timespec rate_last;   /* when rate_tokens was last refilled */
@@ -117,6 +124,8 @@ struct gw_req {
   char *query;
   char *body;
   size_t body_len;
+  struct evbuffer *chunks;     /* a chunked body decoded so far (NULL: not chunked) */
+  struct gw_http_chunked chunked;
   const char *route;           /* matched route pattern, for logs */
   char id[33];
   struct evbuffer *resp_headers;
@@ -161,6 +170,18 @@ int gw_server_set_ssl(struct gw_server *srv, SSL_CTX *ssl)
 int gw_server_open_connections(const struct gw_server *srv)
 {
   return atomic_load(&srv->open);
+}
+
+int gw_server_cert_not_after(const struct gw_server *srv, double *out)
+{
+  SSL_CTX *ctx = srv->ssl ? atomic_load(&((struct gw_server *)srv)->ssl_current) : NULL;
+  X509 *cert = ctx ? SSL_CTX_get0_certificate(ctx) : NULL;
+  struct tm tm;
+
+  if(!cert || !ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm))
+    return -1;
+  *out = (double)timegm(&tm);
+  return 0;
 }
 
 int gw_listen_socket(const char *address, int port, evutil_socket_t *fd,
@@ -285,6 +306,8 @@ static void req_free(struct gw_req *r)
   gw_free(r->path);
   gw_free(r->query);
   gw_free(r->body);
+  if(r->chunks)
+    evbuffer_free(r->chunks);
   if(r->resp_headers)
     evbuffer_free(r->resp_headers);
   gw_free(r);
@@ -712,6 +735,21 @@ static const char *singleton_problem(const struct gw_http_head *h)
   return NULL;
 }
 
+/* Does the head so far (its first `len` bytes, at most the head cap) hold
+ * an LF not preceded by CR?  Such a head would never end in CRLF CRLF. */
+static int head_has_bare_lf(struct evbuffer *in, size_t len, size_t cap)
+{
+  const unsigned char *p;
+  if(len > cap)
+    len = cap;
+  if(!len || !(p = evbuffer_pullup(in, (ev_ssize_t)len)))
+    return 0;
+  for(size_t i = 0; i < len; i++)
+    if(p[i] == '\n' && (i == 0 || p[i - 1] != '\r'))
+      return 1;
+  return 0;
+}
+
 static void read_head(struct gw_conn *c)
 {
   struct evbuffer *in = bufferevent_get_input(c->bev);
@@ -729,6 +767,12 @@ static void read_head(struct gw_conn *c)
     arm_timer(c, lim->header_timeout_ms);
   }
   end = evbuffer_search(in, "\r\n\r\n", 4, NULL);
+  if(head_has_bare_lf(in, end.pos < 0 ? avail : (size_t)end.pos,
+                      lim->max_header_bytes + 4)) {
+    /* never ends with CRLF CRLF: answer now, not at the head timeout */
+    conn_refuse(c, 400, "bad-request", "request lines must end with CRLF, not a bare LF");
+    return;
+  }
   if(end.pos < 0) {
     if(avail > lim->max_header_bytes)
       conn_refuse(c, 431, "header-too-large", "request head exceeds the limit");
@@ -764,17 +808,17 @@ static void read_head(struct gw_conn *c)
     conn_refuse(c, 400, "bad-request", detail);
     return;
   }
-  if(c->req->head.chunked) {
-    conn_refuse(c, 411, "length-required", "send the body with a Content-Length");
-    return;
-  }
   if(c->req->head.content_length > (int64_t)lim->max_body_bytes) {
     conn_refuse(c, 413, "body-too-large", "the request body exceeds the limit");
     return;
   }
   c->timer_counts_head = 0;
   evtimer_del(c->timer);
-  if(c->req->head.content_length > 0) {
+  if(c->req->head.content_length > 0 || c->req->head.chunked) {
+    if(c->req->head.chunked && !(c->req->chunks = evbuffer_new())) {
+      conn_close(c, "out of memory");
+      return;
+    }
     if(c->req->head.expect_continue)
       bufferevent_write(c->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25);
     conn_set_state(c, CONN_READ_BODY);
@@ -784,10 +828,59 @@ static void read_head(struct gw_conn *c)
   dispatch(c);
 }
 
+/* A Transfer-Encoding: chunked body, decoded as it arrives, under the same
+ * max_body_bytes cap as a Content-Length body. */
+static void read_chunked(struct gw_conn *c)
+{
+  struct evbuffer *in = bufferevent_get_input(c->bev);
+  struct gw_req *r = c->req;
+  enum gw_http_chunked_result res = GW_HTTP_CHUNKED_MORE;
+  size_t avail, used, n;
+
+  while(res == GW_HTTP_CHUNKED_MORE && (avail = evbuffer_get_length(in)) > 0) {
+    char *p;
+    if(avail > 65536)
+      avail = 65536;
+    p = (char *)evbuffer_pullup(in, (ev_ssize_t)avail);
+    if(!p) {
+      conn_close(c, "out of memory");
+      return;
+    }
+    res = gw_http_chunked_decode(&r->chunked, p, avail, c->srv->cfg->limits.max_body_bytes,
+                                 &used, &n);
+    if(n && evbuffer_add(r->chunks, p, n)) {
+      conn_close(c, "out of memory");
+      return;
+    }
+    evbuffer_drain(in, used);
+  }
+  if(res == GW_HTTP_CHUNKED_BAD) {
+    conn_refuse(c, 400, "bad-request", "the chunked request body is malformed");
+    return;
+  }
+  if(res == GW_HTTP_CHUNKED_TOO_LARGE) {
+    conn_refuse(c, 413, "body-too-large", "the request body exceeds the limit");
+    return;
+  }
+  if(res != GW_HTTP_CHUNKED_DONE)
+    return;
+  evtimer_del(c->timer);
+  n = evbuffer_get_length(r->chunks);
+  r->body = gw_malloc(n + 1);
+  evbuffer_remove(r->chunks, r->body, n);
+  r->body[n] = '\0';
+  r->body_len = n;
+  dispatch(c);
+}
+
 static void read_body(struct gw_conn *c)
 {
   struct evbuffer *in = bufferevent_get_input(c->bev);
   size_t want = (size_t)c->req->head.content_length;
+  if(c->req->chunks) {
+    read_chunked(c);
+    return;
+  }
   if(evbuffer_get_length(in) < want)
     return;
   evtimer_del(c->timer);
@@ -816,10 +909,23 @@ static void read_cb(struct bufferevent *bev, void *arg)
   (void)bev;
   if(c->state == CONN_LINGERING) {
     struct evbuffer *in = bufferevent_get_input(c->bev);
+    struct timespec now;
+    long long spent_ms;
     c->lingered += evbuffer_get_length(in);
     evbuffer_drain(in, evbuffer_get_length(in));
-    if(c->lingered > GW_LINGER_MAX_BYTES)
+    if(c->lingered > GW_LINGER_MAX_BYTES) {
       conn_close(c, "lingering: too much data");
+      return;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    spent_ms = (now.tv_sec - c->linger_start.tv_sec) * 1000LL +
+               (now.tv_nsec - c->linger_start.tv_nsec) / 1000000;
+    if(spent_ms >= GW_LINGER_TIME_MS) {
+      conn_close(c, "lingering: time is up");
+      return;
+    }
+    arm_timer(c, GW_LINGER_TIME_MS - spent_ms < GW_LINGER_IDLE_MS
+                 ? (int)(GW_LINGER_TIME_MS - spent_ms) : GW_LINGER_IDLE_MS);
     return;
   }
   if(!c->client[0] && c->srv->ssl) {
@@ -847,7 +953,8 @@ static void start_linger(struct gw_conn *c)
     shutdown(fd, SHUT_WR);
   conn_set_state(c, CONN_LINGERING);
   evbuffer_drain(bufferevent_get_input(c->bev), evbuffer_get_length(bufferevent_get_input(c->bev)));
-  arm_timer(c, GW_LINGER_MS);
+  clock_gettime(CLOCK_MONOTONIC, &c->linger_start);
+  arm_timer(c, GW_LINGER_IDLE_MS);
   bufferevent_enable(c->bev, EV_READ);
 }
 

@@ -199,6 +199,133 @@ const char *gw_http_head_get(const struct gw_http_head *h, const char *name,
   return NULL;
 }
 
+static int hex_value(unsigned char c)
+{
+  if(c >= '0' && c <= '9')
+    return c - '0';
+  if(c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if(c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+enum gw_http_chunked_result gw_http_chunked_decode(struct gw_http_chunked *st, char *buf,
+                                                   size_t len, size_t max_body,
+                                                   size_t *used, size_t *out_len)
+{
+  size_t i = 0, out = 0;
+  enum gw_http_chunked_result r = GW_HTTP_CHUNKED_MORE;
+
+  while(i < len && st->state != GW_CHUNK_DONE) {
+    unsigned char c = (unsigned char)buf[i];
+    switch(st->state) {
+    case GW_CHUNK_SIZE: {
+      int v = hex_value(c);
+      if(v >= 0) {
+        if(++st->line > GW_HTTP_CHUNK_SIZE_DIGITS)
+          goto bad;
+        st->left = st->left * 16 + (uint64_t)v;
+      }
+      else if(st->line && (c == ';' || c == ' ' || c == '\t'))
+        st->state = GW_CHUNK_EXT;
+      else if(st->line && c == '\r')
+        st->state = GW_CHUNK_SIZE_LF;
+      else
+        goto bad;
+      i++;
+      break;
+    }
+    case GW_CHUNK_EXT:
+      if(++st->line > GW_HTTP_CHUNK_LINE_MAX || c == '\n')
+        goto bad;
+      if(c == '\r')
+        st->state = GW_CHUNK_SIZE_LF;
+      i++;
+      break;
+    case GW_CHUNK_SIZE_LF:
+      if(c != '\n')
+        goto bad;
+      i++;
+      st->line = 0;
+      if(st->left == 0) {
+        st->state = GW_CHUNK_TRAILER;
+        break;
+      }
+      if(st->left > max_body - st->body) {
+        r = GW_HTTP_CHUNKED_TOO_LARGE;
+        goto out;
+      }
+      st->state = GW_CHUNK_DATA;
+      break;
+    case GW_CHUNK_DATA: {
+      size_t n = len - i;
+      if(n > st->left)
+        n = (size_t)st->left;
+      memmove(buf + out, buf + i, n);
+      out += n;
+      i += n;
+      st->body += n;
+      st->left -= n;
+      if(!st->left)
+        st->state = GW_CHUNK_DATA_CR;
+      break;
+    }
+    case GW_CHUNK_DATA_CR:
+      if(c != '\r')
+        goto bad;
+      st->state = GW_CHUNK_DATA_LF;
+      i++;
+      break;
+    case GW_CHUNK_DATA_LF:
+      if(c != '\n')
+        goto bad;
+      st->state = GW_CHUNK_SIZE;
+      st->left = 0;
+      i++;
+      break;
+    case GW_CHUNK_TRAILER:
+      if(c == '\r') {
+        st->state = GW_CHUNK_END_LF;
+        i++;
+        break;
+      }
+      st->state = GW_CHUNK_TRAILER_LINE;
+      __attribute__((fallthrough));   /* the byte is the line's first */
+    case GW_CHUNK_TRAILER_LINE:
+      if(++st->trailer > GW_HTTP_CHUNK_TRAILER_MAX || c == '\n')
+        goto bad;
+      if(c == '\r')
+        st->state = GW_CHUNK_TRAILER_LF;
+      i++;
+      break;
+    case GW_CHUNK_TRAILER_LF:
+      if(c != '\n')
+        goto bad;
+      st->state = GW_CHUNK_TRAILER;
+      i++;
+      break;
+    case GW_CHUNK_END_LF:
+      if(c != '\n')
+        goto bad;
+      st->state = GW_CHUNK_DONE;
+      i++;
+      break;
+    case GW_CHUNK_DONE:
+      break;
+    }
+  }
+  if(st->state == GW_CHUNK_DONE)
+    r = GW_HTTP_CHUNKED_DONE;
+  goto out;
+bad:
+  r = GW_HTTP_CHUNKED_BAD;
+out:
+  *used = i;
+  *out_len = out;
+  return r;
+}
+
 int gw_http_parse_status(enum gw_http_parse r)
 {
   switch(r) {

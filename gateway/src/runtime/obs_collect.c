@@ -13,6 +13,8 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
+#include <time.h>
 
 #include "gw/app.h"
 #include "gw/audit.h"
@@ -32,6 +34,10 @@ static struct {
   struct gw_metric *cache_hits, *cache_misses, *cache_coalesced, *cache_stale, *cache_evictions;
   struct gw_metric *cache_bytes, *cache_entries;
   struct gw_metric *audit_fsync_seconds, *audit_fsyncs, *audit_tree_size;
+  struct gw_metric *audit_failed, *audit_recoveries, *audit_bytes;
+  struct gw_metric *audit_ckpt_time, *audit_ckpt_size;
+  struct gw_metric *cert_expiry, *start_time;
+  double started;                /* Unix seconds at gw_obs_init */
 } obs;
 
 /* ---- values read at render time --------------------------------------------- */
@@ -76,6 +82,36 @@ static double audit_tree_size(void *arg)
 {
   (void)arg;
   return (double)gw_audit_size(obs.app->audit);
+}
+
+enum audit_field { A_FAILED, A_RECOVERIES, A_BYTES, A_CKPT_TIME, A_CKPT_SIZE };
+
+static double audit_value(void *arg)
+{
+  struct gw_audit_metrics m;
+  if(!obs.app || !obs.app->audit)
+    return 0;
+  gw_audit_metrics(obs.app->audit, &m);
+  switch((enum audit_field)(intptr_t)arg) {
+  case A_FAILED:     return m.failed;
+  case A_RECOVERIES: return (double)m.recoveries;
+  case A_BYTES:      return (double)m.bytes;
+  case A_CKPT_TIME:  return m.checkpoint_unix;
+  case A_CKPT_SIZE:  return (double)m.checkpoint_size;
+  }
+  return 0;
+}
+
+static double cert_not_after(void *arg)
+{
+  double t;
+  return gw_server_cert_not_after(arg, &t) ? 0 : t;
+}
+
+static double start_time(void *arg)
+{
+  (void)arg;
+  return obs.started;
 }
 
 static double breaker_value(void *arg)
@@ -136,6 +172,25 @@ int gw_obs_init(struct gw_app *app, const char *version)
                          NULL, &obs.audit_fsyncs));
   REG(gw_metrics_gauge(r, "gw_audit_tree_size", "Records in the audit log's Merkle tree.",
                        NULL, &obs.audit_tree_size));
+  REG(gw_metrics_gauge(r, "gw_audit_failed",
+                       "1 while the audit log refuses appends (queries are refused), else 0.",
+                       NULL, &obs.audit_failed));
+  REG(gw_metrics_counter(r, "gw_audit_recoveries_total",
+                         "Times the audit log came back by itself after a full disk.",
+                         NULL, &obs.audit_recoveries));
+  REG(gw_metrics_gauge(r, "gw_audit_bytes", "Bytes of audit records on disk.", NULL,
+                       &obs.audit_bytes));
+  REG(gw_metrics_gauge(r, "gw_audit_checkpoint_timestamp_seconds",
+                       "When a signed checkpoint last covered the whole log (Unix time; "
+                       "the start until the first).", NULL, &obs.audit_ckpt_time));
+  REG(gw_metrics_gauge(r, "gw_audit_checkpoint_tree_size",
+                       "Records the latest signed checkpoint covers.", NULL,
+                       &obs.audit_ckpt_size));
+  REG(gw_metrics_gauge(r, "gw_tls_certificate_expiry_timestamp_seconds",
+                       "When the listener's server certificate expires (notAfter, Unix time).",
+                       GW_LABELS("listener"), &obs.cert_expiry));
+  REG(gw_metrics_gauge(r, "gw_start_time_seconds", "When gatewayd started (Unix time).", NULL,
+                       &obs.start_time));
 #undef REG
   if(bad)
     return -1;
@@ -150,6 +205,17 @@ int gw_obs_init(struct gw_app *app, const char *version)
   bad |= bind0(obs.audit_fsync_seconds, audit_fsync_sum, NULL);
   bad |= bind0(obs.audit_fsyncs, audit_fsync_count, NULL);
   bad |= bind0(obs.audit_tree_size, audit_tree_size, NULL);
+  bad |= bind0(obs.audit_failed, audit_value, (void *)(intptr_t)A_FAILED);
+  bad |= bind0(obs.audit_recoveries, audit_value, (void *)(intptr_t)A_RECOVERIES);
+  bad |= bind0(obs.audit_bytes, audit_value, (void *)(intptr_t)A_BYTES);
+  bad |= bind0(obs.audit_ckpt_time, audit_value, (void *)(intptr_t)A_CKPT_TIME);
+  bad |= bind0(obs.audit_ckpt_size, audit_value, (void *)(intptr_t)A_CKPT_SIZE);
+  bad |= bind0(obs.start_time, start_time, NULL);
+  {
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    obs.started = (double)now.tv_sec;
+  }
   atomic_store(&obs.ready, !bad);
   if(!bad)
     gw_obs_rebind_breakers(app);
@@ -193,5 +259,12 @@ void gw_obs_bind_listener(const char *name, const struct gw_server *srv)
   if(gw_metric_bind(gw_metric_series(obs.open_conns, GW_LABELS(name)), open_connections,
                     (void *)srv) != GW_METRICS_OK)
     gw_log(GW_LOG_WARN, "metrics_unavailable", "cannot bind open connections of %s", name);
+  {
+    double t;
+    if(!gw_server_cert_not_after(srv, &t) &&
+       gw_metric_bind(gw_metric_series(obs.cert_expiry, GW_LABELS(name)), cert_not_after,
+                      (void *)srv) != GW_METRICS_OK)
+      gw_log(GW_LOG_WARN, "metrics_unavailable", "cannot bind the certificate expiry of %s", name);
+  }
 }
 

@@ -269,6 +269,27 @@ static void test_chsi_wsdl(void **state)
   xmlFreeDoc(doc);
   assert_non_null(strstr(resp.body, "schemaLocation=\"chsi.xsd\""));
   free(resp.body);
+
+  /* asked on a port, the soap:address names that port (a client generated
+   * from the WSDL calls the listener it fetched it from) */
+  {
+    struct mock_request req;
+    memset(&req, 0, sizeof(req));
+    memset(&resp, 0, sizeof(resp));
+    req.method = "GET";
+    req.path = "/chsi/DegreeService";
+    req.query = "wsdl";
+    req.origin = "https://127.0.0.1:40123";
+    assert_int_equal(xt_agency("chsi")->handle(&ctx, &req, MOCK_CF_NONE, &resp), 0);
+    terminate(&resp);
+    assert_int_equal(resp.status, 200);
+    assert_non_null(strstr(resp.body,
+      "<soap:address location=\"https://127.0.0.1:40123/chsi/DegreeService\"/>"));
+    assert_null(strstr(resp.body, "https://127.0.0.1/chsi"));
+    doc = parse(&resp);
+    xmlFreeDoc(doc);
+    free(resp.body);
+  }
   call_raw("chsi", "GET", "/chsi/chsi.xsd", NULL, NULL, NULL, &resp);
   assert_int_equal(resp.status, 200);
   doc = parse(&resp);
