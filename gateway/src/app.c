@@ -15,12 +15,14 @@
 #include "gw/attest.h"
 #include "gw/audit.h"
 #include "gw/cache.h"
+#include "gw/cluster.h"
 #include "gw/config.h"
 #include "gw/factschema.h"
 #include "gw/hmac.h"
 #include "gw/log.h"
 #include "gw/oauth.h"
 #include "gw/observe.h"
+#include "gw/redis.h"
 #include "gw/registry.h"
 #include "gw/seal.h"
 #include "gw/upstream.h"
@@ -150,6 +152,13 @@ struct gw_app *gw_app_new(const struct gw_config *cfg, int check_only, char *err
              cfg->audit_seal_cert);
     goto fail;
   }
+  if(cfg->cluster.enabled) {
+    app->cluster = gw_cluster_new(&cfg->cluster, why, sizeof(why));
+    if(!app->cluster) {
+      snprintf(err, errlen, "cluster.redis.seal_key: %s", why);
+      goto fail;
+    }
+  }
   if(check_only)
     return app;
   app->seal_memo = gw_seal_memo_new(app->seal, APP_SEAL_MEMO_SLOTS, APP_SEAL_MEMO_TTL_S);
@@ -260,6 +269,7 @@ void gw_app_free(struct gw_app *app)
   if(app->audit)
     gw_audit_close(app->audit);
   gw_cache_free(app->cache);
+  gw_cluster_free(app->cluster);
   gw_seal_memo_free(app->seal_memo);
   gw_seal_free(app->seal);
   gw_hmac_key_free(app->subject_mac);
@@ -295,6 +305,9 @@ struct gw_worker_ctx *gw_worker_ctx_new(struct gw_app *app, struct event_base *b
   w->env.oauth = w->oauth;
   w->env.schemas = app->schemas;
   w->env.hmac = app->subject_mac;
+  if(app->cluster)
+    w->redis = gw_redis_new(base, gw_cluster_redis_cfg(app->cluster),
+                            gw_cluster_health(app->cluster));
   current = w;
   return w;
 }
@@ -305,6 +318,7 @@ void gw_worker_ctx_free(struct gw_worker_ctx *w)
     return;
   if(current == w)
     current = NULL;
+  gw_redis_free(w->redis);
   gw_oauth_free(w->oauth);
   gw_upstream_free(w->up);
   gw_free(w);

@@ -32,6 +32,23 @@ struct gw_listen {
   int port;                    /* 0 = any free port */
 };
 
+/* cluster.redis: the state instances share (docs/scale-out.md).  Absent:
+ * enabled 0, and the gateway runs alone on its local state. */
+struct gw_cluster_config {
+  int enabled;
+  char *host;                  /* numeric address of redis-server */
+  int port;
+  char *user;                  /* ACL user, or NULL */
+  char *password;              /* resolved from "env:NAME" or "file:PATH", or NULL */
+  char *key_prefix;            /* every key starts with it (default "gw:") */
+  char *seal_key;              /* file: 32 bytes (or 64 hex digits) sealing values */
+  int connect_timeout_ms;
+  int command_timeout_ms;
+  int retry_ms;
+  int wait_poll_ms;            /* how often a waiting instance looks again */
+  int instances;               /* cluster size: an adapter's rate share is rate/instances */
+};
+
 struct gw_config {
   char *path;                  /* the file this was read from */
   char *dir;                   /* its directory (relative paths resolve here) */
@@ -62,6 +79,7 @@ struct gw_config {
   char *audit_seal_cert;       /* PEM certificate the raw subject is sealed to */
   int audit_checkpoint_interval_s;
   int audit_preallocate;       /* write the records file ahead (default 1) */
+  struct gw_cluster_config cluster;
 };
 
 /* Reads and validates `path`.  On success returns 0 and sets *out (caller
