@@ -462,7 +462,7 @@ static void read_cluster(struct reader *r, json_t *root, struct gw_config *cfg)
     c->seal_key = get_path(r, red, "cluster.redis", "seal_key", 1);
     c->connect_timeout_ms = (int)get_int(r, red, "cluster.redis", "connect_timeout_ms", 500, 10,
                                          10000);
-    c->command_timeout_ms = (int)get_int(r, red, "cluster.redis", "command_timeout_ms", 100, 5,
+    c->command_timeout_ms = (int)get_int(r, red, "cluster.redis", "command_timeout_ms", 250, 5,
                                          5000);
     c->retry_ms = (int)get_int(r, red, "cluster.redis", "retry_ms", 500, 50, 60000);
     c->wait_poll_ms = (int)get_int(r, red, "cluster.redis", "wait_poll_ms", 25, 5, 1000);

@@ -11,7 +11,8 @@
  *   lease  we fetch; when done the value is published under our fencing
  *          token (or the lease given back if the fetch failed)
  *   busy   another instance fetches: look again every wait_poll_ms, and
- *          when its lease lapses (it died) the next claim gets the lease
+ *          when its lease lapses (it died) the next claim gets the lease;
+ *          near our own deadline, fetch ourselves
  *   failed Redis is gone, slow or wrong: fetch ourselves, counted
  *
  * Waiting is bounded by the flight's own deadline: past it the flight
@@ -241,8 +242,8 @@ static void on_claimed(const struct gw_claim_result *res, void *arg)
   case GW_CLAIM_BUSY: {
     uint64_t now = gw_policy_now_ms(), poll = (uint64_t)gw_cluster_poll_ms(fl->app->cluster);
     struct timeval tv = { (time_t)(poll / 1000), (suseconds_t)((poll % 1000) * 1000) };
-    /* Past half the deadline, fetch ourselves with the half left: the
-     * other instance is slow or gone and its lease has not lapsed yet. */
+    /* Near the deadline: the holder is slow or gone, its lease still
+     * there; fetch ourselves with what is left. */
     if(now + poll >= fl->wait_until_ms) {
       fallback(fl, GW_CF_WAIT_DEADLINE);
       return;
@@ -277,8 +278,13 @@ static void claim(struct flight *fl)
 
 void query_flight_begin(struct flight *fl)
 {
-  uint64_t now = gw_policy_now_ms();
-  fl->wait_until_ms = now + (fl->deadline_ms > now ? (fl->deadline_ms - now) / 2 : 0);
+  uint64_t now = gw_policy_now_ms(), left = fl->deadline_ms > now ? fl->deadline_ms - now : 0;
+  /* While another instance's lease lives, wait for its answer: that is the
+   * one agency call per miss.  Only the last quarter of the deadline (at
+   * most a second) is kept for a fetch of our own, should its holder be
+   * alive but too slow; a dead holder's lease lapses and the next look
+   * gets it. */
+  fl->wait_until_ms = fl->deadline_ms - (left / 4 < 1000 ? left / 4 : 1000);
   if(!fl->app->cluster || !fl->w->redis) {
     query_flight_fetch(fl);
     return;
