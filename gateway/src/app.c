@@ -22,6 +22,7 @@
 #include "gw/log.h"
 #include "gw/oauth.h"
 #include "gw/observe.h"
+#include "gw/policy.h"
 #include "gw/redis.h"
 #include "gw/registry.h"
 #include "gw/seal.h"
@@ -68,7 +69,10 @@ struct gw_adapter_rt *gw_rtset_for_fact(const struct gw_rtset *set, const char *
 }
 
 /* Builds the runtimes of the registry's current snapshot. */
-static struct gw_rtset *build_rts(struct gw_registry *reg, char *err, size_t errlen)
+/* instances > 1: a cluster; each runtime also gets its share of the
+ * adapter's rate (rate / instances), used when Redis cannot be asked. */
+static struct gw_rtset *build_rts(struct gw_registry *reg, int instances, char *err,
+                                  size_t errlen)
 {
   struct gw_registry_snapshot *snap = gw_registry_acquire(reg);
   struct gw_rtset *set = gw_calloc(1, sizeof(*set));
@@ -85,6 +89,10 @@ static struct gw_rtset *build_rts(struct gw_registry *reg, char *err, size_t err
       gw_registry_release(snap);
       gw_rtset_release(set);
       return NULL;
+    }
+    if(instances > 1 && a->policy.rate_per_s > 0) {
+      int burst = a->policy.burst / instances;
+      rt->share = gw_policy_bucket_new(a->policy.rate_per_s / instances, burst > 0 ? burst : 1);
     }
     set->rt[set->n++] = rt;
   }
@@ -126,7 +134,8 @@ struct gw_app *gw_app_new(const struct gw_config *cfg, int check_only, char *err
     snprintf(err, errlen, "adapters_dir: %s", why);
     goto fail;
   }
-  app->rts = build_rts(app->registry, why, sizeof(why));
+  app->rts = build_rts(app->registry, cfg->cluster.enabled ? cfg->cluster.instances : 1, why,
+                       sizeof(why));
   if(!app->rts) {
     snprintf(err, errlen, "adapters_dir: %s", why);
     goto fail;
@@ -217,7 +226,8 @@ int gw_app_reload(struct gw_app *app, char *err, size_t errlen)
     snprintf(err, errlen, "adapters_dir: %s", why);
     goto fail;
   }
-  rts = build_rts(reg, why, sizeof(why));
+  rts = build_rts(reg, app->cfg->cluster.enabled ? app->cfg->cluster.instances : 1, why,
+                  sizeof(why));
   if(!rts) {
     snprintf(err, errlen, "adapters_dir: %s", why);
     goto fail;
@@ -305,9 +315,12 @@ struct gw_worker_ctx *gw_worker_ctx_new(struct gw_app *app, struct event_base *b
   w->env.oauth = w->oauth;
   w->env.schemas = app->schemas;
   w->env.hmac = app->subject_mac;
-  if(app->cluster)
+  if(app->cluster) {
     w->redis = gw_redis_new(base, gw_cluster_redis_cfg(app->cluster),
                             gw_cluster_health(app->cluster));
+    w->env.cluster = app->cluster;
+    w->env.redis = w->redis;
+  }
   current = w;
   return w;
 }
