@@ -17,6 +17,7 @@
 #include "gw/alloc.h"
 #include "gw/cluster.h"
 #include "gw/config.h"
+#include "gw/config_load.h"
 
 static char dir[] = "/tmp/gwclXXXXXX";
 
