@@ -28,6 +28,7 @@
 #include "gw/app.h"
 #include "gw/audit.h"
 #include "gw/audit_http.h"
+#include "gw/cluster.h"
 #include "gw/config_load.h"
 #include "gw/console.h"
 #include "gw/front.h"
@@ -70,6 +71,13 @@ static void readiness(struct gw_req *req, void *arg)
     gw_req_problem(req, 503, "not-ready", "the gateway is starting or stopping");
   else if(d->app && d->app->audit && !gw_audit_ready(d->app->audit, why, sizeof(why)))
     gw_req_problem(req, 503, "audit-unavailable", why);
+  else if(d->app && d->app->cluster && !gw_redis_health_ok(gw_cluster_health(d->app->cluster))) {
+    /* Still ready: every instance answers on its local state without Redis. */
+    static const char body[] =
+      "{\"status\":\"ready\",\"degraded\":\"redis\",\"detail\":\"the cluster's Redis is "
+      "unreachable or slow: cache, single-flight and agency budgets are local until it is back\"}";
+    gw_req_respond(req, 200, "application/json", body, sizeof(body) - 1);
+  }
   else
     gw_req_respond(req, 200, "application/json", "{\"status\":\"ready\"}", 18);
 }

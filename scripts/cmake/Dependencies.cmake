@@ -12,6 +12,7 @@ pkg_check_modules(XML2          REQUIRED IMPORTED_TARGET libxml-2.0>=2.9)       
 pkg_check_modules(XMLSEC        REQUIRED IMPORTED_TARGET xmlsec1-openssl>=1.2.30) # libxmlsec1-dev
 pkg_check_modules(OPENSSL       REQUIRED IMPORTED_TARGET openssl>=3.0)           # libssl-dev
 pkg_check_modules(JANSSON       REQUIRED IMPORTED_TARGET jansson>=2.13)          # libjansson-dev
+pkg_check_modules(HIREDIS       REQUIRED IMPORTED_TARGET hiredis>=0.14)          # libhiredis-dev
 if(GW_TESTS)
   pkg_check_modules(CMOCKA      REQUIRED IMPORTED_TARGET cmocka>=1.1)            # libcmocka-dev
 endif()

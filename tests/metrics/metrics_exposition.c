@@ -82,6 +82,7 @@ static void gateway_set(struct gw_metrics *r)
   struct gw_metric *breaker, *c_hits, *c_miss, *c_coal, *c_stale, *c_evict, *c_bytes, *c_entries;
   struct gw_metric *a_entries, *a_fsync, *a_fsyncs, *a_size, *build;
   struct gw_metric *a_failed, *a_recov, *a_bytes, *a_ckpt_t, *a_ckpt_n, *cert, *started;
+  struct gw_metric *cl_up, *cl_lookups, *cl_fallbacks, *cl_writes, *cl_rate, *redis_cmds;
   struct gw_metric_series *s;
 
   COUNTER(r, http_req, "gw_http_requests_total",
@@ -142,10 +143,28 @@ static void gateway_set(struct gw_metrics *r)
   GAUGE(r, cert, "gw_tls_certificate_expiry_timestamp_seconds",
         "When the listener's server certificate expires.", GW_LABELS("listener"));
   GAUGE(r, started, "gw_start_time_seconds", "When gatewayd started.", NULL);
+  GAUGE(r, cl_up, "gw_cluster_redis_connections_up",
+        "Worker connections to the cluster's Redis that are up now.", NULL);
+  COUNTER(r, cl_lookups, "gw_cluster_lookups_total",
+          "Shared-cache claims answered by Redis, by result.", GW_LABELS("result"));
+  COUNTER(r, cl_fallbacks, "gw_cluster_fallbacks_total",
+          "Times an instance worked on local state because Redis failed it.",
+          GW_LABELS("reason"));
+  COUNTER(r, cl_writes, "gw_cluster_writes_total",
+          "Shared values written under a lease, or refused as late.", GW_LABELS("result"));
+  COUNTER(r, cl_rate, "gw_cluster_rate_checks_total",
+          "Cluster-wide agency rate bucket round trips.", NULL);
+  COUNTER(r, redis_cmds, "gw_redis_commands_total", "Commands sent to Redis.", NULL);
   GAUGE(r, build, "gw_build_info", "Always 1; the gateway's version as a label.",
         GW_LABELS("version"));
   if(failed)
     return;
+  gw_metric_set(gw_metric_series(cl_up, NULL), 2);
+  gw_metric_add_labels(cl_lookups, GW_LABELS("value"), 12);
+  gw_metric_add_labels(cl_fallbacks, GW_LABELS("timeout"), 1);
+  gw_metric_add_labels(cl_writes, GW_LABELS("published"), 3);
+  gw_metric_add(gw_metric_series(cl_rate, NULL), 4);
+  gw_metric_add(gw_metric_series(redis_cmds, NULL), 20);
 
   /* the cache's own statistics, read at render time */
   bind_or_fail(c_hits, &cache.hits);

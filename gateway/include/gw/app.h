@@ -29,6 +29,8 @@ struct gw_acl;
 struct gw_factschema_set;
 struct gw_attest_signer;
 struct gw_cache;
+struct gw_cluster;
+struct gw_redis;
 struct gw_audit_log;
 struct gw_seal;
 struct gw_hmac_key;
@@ -55,6 +57,7 @@ struct gw_app {
   size_t secret_len;
   struct gw_hmac_key *subject_mac;   /* HMAC under `secret`, keyed once */
   struct gw_cache *cache;
+  struct gw_cluster *cluster;        /* NULL: no cluster.redis, local state only */
   struct gw_audit_log *audit;
   struct gw_seal *seal;
   struct gw_seal_memo *seal_memo;    /* one sealed blob per subject, reused */
@@ -70,6 +73,7 @@ struct gw_worker_ctx {
   struct event_base *base;
   struct gw_upstream *up;
   struct gw_oauth *oauth;
+  struct gw_redis *redis;            /* NULL without a cluster */
   struct gw_fetch_env env;
 };
 

@@ -67,6 +67,23 @@ struct gw_crypto_config {
 /* "intl", "gm", "dual".  Static storage. */
 const char *gw_crypto_profile_name(enum gw_crypto_profile p);
 
+/* cluster.redis: the state instances share (docs/scale-out.md).  Absent:
+ * enabled 0, and the gateway runs alone on its local state. */
+struct gw_cluster_config {
+  int enabled;
+  char *host;                  /* numeric address of redis-server */
+  int port;
+  char *user;                  /* ACL user, or NULL */
+  char *password;              /* resolved from "env:NAME" or "file:PATH", or NULL */
+  char *key_prefix;            /* every key starts with it (default "gw:") */
+  char *seal_key;              /* file: 32 bytes (or 64 hex digits) sealing values */
+  int connect_timeout_ms;
+  int command_timeout_ms;
+  int retry_ms;
+  int wait_poll_ms;            /* how often a waiting instance looks again */
+  int instances;               /* cluster size: an adapter's rate share is rate/instances */
+};
+
 struct gw_config {
   char *path;                  /* the file this was read from */
   char *dir;                   /* its directory (relative paths resolve here) */
@@ -100,6 +117,7 @@ struct gw_config {
   int audit_checkpoint_interval_s;
   int audit_preallocate;       /* write the records file ahead (default 1) */
   struct gw_crypto_config crypto;
+  struct gw_cluster_config cluster;
 };
 
 #endif

@@ -37,6 +37,9 @@ struct gw_upstream;
 struct gw_oauth;
 struct gw_factschema_set;
 struct gw_policy_state;
+struct gw_policy_bucket;
+struct gw_cluster;
+struct gw_redis;
 
 #define GW_RT_RECENT 256              /* fetches kept for /v1/agencies figures */
 
@@ -58,6 +61,9 @@ struct gw_adapter_rt {
   struct gw_policy_state *policy;
   struct gw_oauth_client oauth;      /* GW_AUTH_OAUTH2 only; strings borrowed from adapter */
   const char *channel;               /* "mtls" with a client certificate, else "tls" */
+  struct gw_policy_bucket *share;    /* in a cluster: this instance's share of the
+                                      * rate (rate / instances), for when the
+                                      * cluster-wide bucket cannot be asked; or NULL */
   struct gw_rt_recent recent;
 };
 
@@ -81,6 +87,8 @@ struct gw_fetch_env {
   struct gw_oauth *oauth;
   const struct gw_factschema_set *schemas;     /* may be NULL (tools) */
   struct gw_hmac_key *hmac;                    /* for request_hmac; NULL: none */
+  struct gw_cluster *cluster;                  /* cluster-wide rate buckets; NULL: none */
+  struct gw_redis *redis;                      /* this worker's connection to them */
 };
 
 struct gw_fetch_result {

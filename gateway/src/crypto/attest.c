@@ -92,7 +92,7 @@ fail:
 }
 
 /* The key "attestation" and Gateway-Signature are made with. */
-static const struct gw_jws_key *primary(const struct gw_attest_signer *s)
+static struct gw_jws_key *primary(const struct gw_attest_signer *s)
 {
   return s->n_keys ? s->keys[0] : s->sm2[0];
 }

@@ -48,61 +48,10 @@
 #define QUERY_MAX_AGE_S (31 * 86400)
 #define QUERY_MAGIC 0x71756572U      /* "quer" */
 
-/* ---- what the cache holds: one agency answer, signed fact by fact --------- */
-
-struct cached_fact {
-  enum gw_fact_status status;
-  enum gw_fact_error error;
-  char detail[192];
-  char *value;                  /* ok only: the value as compact JSON text */
-  size_t value_len;
-  char *attestation;            /* ok only: "<compact JWS>" with its quotes, a
-                                   JSON string (base64url and dots need no
-                                   escaping), written into answers as is */
-  size_t attestation_len;       /* with the quotes */
-  char attestation_sha256[65];  /* ok only: hex of the JWS, what query
-                                   records cite */
-  char *attestation_sm2;        /* dual profile, ok only: the GmSM2 JWS of
-                                   the same payload, quoted like attestation */
-  size_t attestation_sm2_len;
-};
-
-struct cached_fetch {
-  struct cached_fact facts[GW_ADAPTER_MAX_FACTS];
-  size_t n;
-  char *adapter_id;
-  int adapter_version;
-  char *agency;
-  const char *signature;        /* static storage */
-  int64_t fetched_at;
-};
-
-static void cached_fetch_free(void *p)
-{
-  struct cached_fetch *cf = p;
-  for(size_t i = 0; i < cf->n; i++) {
-    free(cf->facts[i].value);   /* json_dumps() storage */
-    gw_free(cf->facts[i].attestation);
-    gw_free(cf->facts[i].attestation_sm2);
-  }
-  gw_free(cf->adapter_id);
-  gw_free(cf->agency);
-  gw_free(cf);
-}
-
 /* ---- a query ------------------------------------------------------------ */
 
 struct query;
 
-struct flight {
-  struct gw_app *app;
-  struct gw_adapter_rt *rt;
-  struct gw_cache_flight *cf;
-  struct gw_fetch *fetch;
-  struct qgroup *g;             /* NULL once the query stopped waiting */
-  char subject_ref[GW_SUBJECT_REF_LEN + 1];
-  char query_id[48];
-};
 
 enum group_state { G_PENDING, G_DONE };
 
@@ -399,10 +348,47 @@ static int withdraw_unrecorded(struct cached_fetch *cf, enum gw_audit_result why
   return any;
 }
 
-static void flight_free(struct flight *fl)
+static void on_fetch_done(const struct gw_fetch_result *res, void *arg);
+
+void query_flight_free(struct flight *fl)
 {
+  if(fl->poll)
+    event_free(fl->poll);
+  OPENSSL_cleanse(fl->subject_id, sizeof(fl->subject_id));
+  if(fl->subject_name) {
+    OPENSSL_cleanse(fl->subject_name, strlen(fl->subject_name));
+    gw_free(fl->subject_name);
+  }
   gw_adapter_rt_unref(fl->rt);
   gw_free(fl);
+}
+
+void query_flight_fetch(struct flight *fl)
+{
+  fl->fetch = gw_fetch_start(&fl->w->env, fl->rt, fl->subject_id, fl->subject_name,
+                             fl->query_id, fl->deadline_ms, on_fetch_done, fl);
+}
+
+void query_flight_shared_value(struct flight *fl, struct cached_fetch *cf, size_t bytes,
+                               int negative)
+{
+  const struct gw_adapter *a = fl->rt->adapter;
+  struct gw_cache_value v = { cf, bytes, query_cached_free };
+  struct gw_cache_entry *e;
+  /* Fresh from when the agency answered, not from when Redis was read. */
+  e = gw_cache_finish_ex(fl->app->cache, fl->cf, &v, negative, cf->fetched_at * 1000,
+                         (int64_t)(negative ? a->negative_ttl_s : a->ttl_s) * 1000,
+                         negative ? 0 : (int64_t)a->stale_if_error_s * 1000, 0);
+  if(fl->g) {
+    struct qgroup *g = fl->g;
+    g->flight = NULL;
+    g->entry = e;
+    g->cached = 1;
+    group_done(g);
+  }
+  else
+    gw_cache_entry_unref(e);
+  query_flight_free(fl);
 }
 
 static void on_fetch_done(const struct gw_fetch_result *res, void *arg)
@@ -425,9 +411,10 @@ static void on_fetch_done(const struct gw_fetch_result *res, void *arg)
       failed = 1;
     }
   }
+  query_flight_share(fl, cf, negative, failed);
   v.data = cf;
   v.bytes = bytes;
-  v.free_fn = cached_fetch_free;
+  v.free_fn = query_cached_free;
   e = gw_cache_finish_ex(fl->app->cache, fl->cf, &v, negative, wall_ms(),
                          (int64_t)(negative ? a->negative_ttl_s : a->ttl_s) * 1000,
                          negative ? 0 : (int64_t)a->stale_if_error_s * 1000, failed);
@@ -451,7 +438,7 @@ static void on_fetch_done(const struct gw_fetch_result *res, void *arg)
   }
   else
     gw_cache_entry_unref(e);
-  flight_free(fl);
+  query_flight_free(fl);
 }
 
 static void on_waited(struct gw_cache_waiter *w, void *arg)
@@ -1126,15 +1113,19 @@ static void start_group(struct query *q, struct qgroup *g)
   case GW_CACHE_LEAD: {
     struct flight *fl = gw_calloc(1, sizeof(*fl));
     fl->app = q->app;
+    fl->w = q->w;
     fl->rt = gw_adapter_rt_ref(g->rt);
     fl->cf = cfl;
     fl->g = g;
     memcpy(fl->subject_ref, q->subject_ref, sizeof(fl->subject_ref));
     snprintf(fl->query_id, sizeof(fl->query_id), "%s", q->query_id);
+    snprintf(fl->key, sizeof(fl->key), "%s", key);
+    memcpy(fl->subject_id, q->subject_id, sizeof(fl->subject_id));
+    fl->subject_name = gw_strdup(q->subject_name ? q->subject_name : "");
+    fl->deadline_ms = gw_policy_now_ms() + q->deadline_ms;
+    fl->max_age_ms = q->max_age_ms;
     g->flight = fl;
-    fl->fetch = gw_fetch_start(&q->w->env, g->rt, q->subject_id, q->subject_name,
-                               q->query_id, gw_policy_now_ms() + q->deadline_ms,
-                               on_fetch_done, fl);
+    query_flight_begin(fl);
     break;
   }
   }

@@ -15,12 +15,15 @@
 #include "gw/attest.h"
 #include "gw/audit.h"
 #include "cache.h"
+#include "gw/cluster.h"
 #include "gw/config.h"
 #include "gw/factschema.h"
 #include "hmac.h"
 #include "gw/log.h"
 #include "gw/oauth.h"
 #include "gw/obs_collect.h"
+#include "gw/policy.h"
+#include "gw/redis.h"
 #include "registry.h"
 #include "seal.h"
 #include "gw/upstream.h"
@@ -66,7 +69,10 @@ struct gw_adapter_rt *gw_rtset_for_fact(const struct gw_rtset *set, const char *
 }
 
 /* Builds the runtimes of the registry's current snapshot. */
-static struct gw_rtset *build_rts(struct gw_registry *reg, char *err, size_t errlen)
+/* instances > 1: a cluster; each runtime also gets its share of the
+ * adapter's rate (rate / instances), used when Redis cannot be asked. */
+static struct gw_rtset *build_rts(struct gw_registry *reg, int instances, char *err,
+                                  size_t errlen)
 {
   struct gw_registry_snapshot *snap = gw_registry_acquire(reg);
   struct gw_rtset *set = gw_calloc(1, sizeof(*set));
@@ -83,6 +89,10 @@ static struct gw_rtset *build_rts(struct gw_registry *reg, char *err, size_t err
       gw_registry_release(snap);
       gw_rtset_release(set);
       return NULL;
+    }
+    if(instances > 1 && a->policy.rate_per_s > 0) {
+      int burst = a->policy.burst / instances;
+      rt->share = gw_policy_bucket_new(a->policy.rate_per_s / instances, burst > 0 ? burst : 1);
     }
     set->rt[set->n++] = rt;
   }
@@ -144,7 +154,8 @@ struct gw_app *gw_app_new(const struct gw_config *cfg, int check_only, char *err
     snprintf(err, errlen, "adapters_dir: %s", why);
     goto fail;
   }
-  app->rts = build_rts(app->registry, why, sizeof(why));
+  app->rts = build_rts(app->registry, cfg->cluster.enabled ? cfg->cluster.instances : 1, why,
+                       sizeof(why));
   if(!app->rts) {
     snprintf(err, errlen, "adapters_dir: %s", why);
     goto fail;
@@ -177,6 +188,13 @@ struct gw_app *gw_app_new(const struct gw_config *cfg, int check_only, char *err
     snprintf(err, errlen, "audit.seal_cert: %s: not an RSA certificate for sealing",
              cfg->audit_seal_cert);
     goto fail;
+  }
+  if(cfg->cluster.enabled) {
+    app->cluster = gw_cluster_new(&cfg->cluster, why, sizeof(why));
+    if(!app->cluster) {
+      snprintf(err, errlen, "cluster.redis.seal_key: %s", why);
+      goto fail;
+    }
   }
   if(check_only)
     return app;
@@ -237,7 +255,8 @@ int gw_app_reload(struct gw_app *app, char *err, size_t errlen)
     snprintf(err, errlen, "adapters_dir: %s", why);
     goto fail;
   }
-  rts = build_rts(reg, why, sizeof(why));
+  rts = build_rts(reg, app->cfg->cluster.enabled ? app->cfg->cluster.instances : 1, why,
+                  sizeof(why));
   if(!rts) {
     snprintf(err, errlen, "adapters_dir: %s", why);
     goto fail;
@@ -287,6 +306,7 @@ void gw_app_free(struct gw_app *app)
   if(app->audit)
     gw_audit_close(app->audit);
   gw_cache_free(app->cache);
+  gw_cluster_free(app->cluster);
   gw_seal_memo_free(app->seal_memo);
   gw_seal_free(app->seal);
   gw_hmac_key_free(app->subject_mac);
@@ -329,6 +349,12 @@ struct gw_worker_ctx *gw_worker_ctx_new(struct gw_app *app, struct event_base *b
   w->env.oauth = w->oauth;
   w->env.schemas = app->schemas;
   w->env.hmac = app->subject_mac;
+  if(app->cluster) {
+    w->redis = gw_redis_new(base, gw_cluster_redis_cfg(app->cluster),
+                            gw_cluster_health(app->cluster));
+    w->env.cluster = app->cluster;
+    w->env.redis = w->redis;
+  }
   current = w;
   return w;
 }
@@ -339,6 +365,7 @@ void gw_worker_ctx_free(struct gw_worker_ctx *w)
     return;
   if(current == w)
     current = NULL;
+  gw_redis_free(w->redis);
   gw_oauth_free(w->oauth);
   gw_upstream_free(w->up);
   gw_free(w);

@@ -14,6 +14,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -495,12 +496,99 @@ static void read_query(struct reader *r, json_t *root, struct gw_config *cfg)
   check_unknown(r, obj, "query", known);
 }
 
+/* A secret given as "env:NAME" or "file:PATH" (never inline in the file);
+ * a file's trailing newline is not part of it. */
+static char *get_secret(struct reader *r, json_t *parent, const char *prefix, const char *key)
+{
+  char path[256], buf[512];
+  char *spec, *out = NULL;
+  join(path, sizeof(path), prefix, key);
+  if(!json_object_get(parent, key))
+    return NULL;
+  spec = get_string(r, parent, prefix, key, NULL);
+  if(!spec)
+    return NULL;
+  if(!strncmp(spec, "env:", 4)) {
+    const char *v = getenv(spec + 4);
+    if(!v || !*v)
+      fail(r, path, "environment variable %s is not set", spec + 4);
+    else
+      out = gw_strdup(v);
+  }
+  else if(!strncmp(spec, "file:", 5)) {
+    const char *f = spec + 5;
+    char full[PATH_MAX];
+    FILE *fp;
+    size_t n;
+    if(f[0] != '/' && snprintf(full, sizeof(full), "%s/%s", r->dir, f) < (int)sizeof(full))
+      f = full;
+    fp = fopen(f, "rb");
+    if(!fp)
+      fail(r, path, "cannot read %s: %s", f, strerror(errno));
+    else {
+      n = fread(buf, 1, sizeof(buf) - 1, fp);
+      fclose(fp);
+      while(n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        n--;
+      buf[n] = '\0';
+      if(!n || n >= sizeof(buf) - 2)
+        fail(r, path, "%s: must hold one secret of 1 to 500 bytes", f);
+      else
+        out = gw_strdup(buf);
+      explicit_bzero(buf, sizeof(buf));
+    }
+  }
+  else
+    fail(r, path, "must be \"env:NAME\" or \"file:PATH\" (no secret inline in the file)");
+  gw_free(spec);
+  return out;
+}
+
+static void read_cluster(struct reader *r, json_t *root, struct gw_config *cfg)
+{
+  static const char *const known[] = { "redis", "instances", NULL };
+  static const char *const rknown[] = { "host", "port", "user", "password", "key_prefix",
+                                        "seal_key", "connect_timeout_ms", "command_timeout_ms",
+                                        "retry_ms", "wait_poll_ms", NULL };
+  struct gw_cluster_config *c = &cfg->cluster;
+  json_t *obj = get_object(r, root, "", "cluster", 0), *red;
+  unsigned char a[16];
+  c->instances = 1;
+  if(!obj)
+    return;
+  c->instances = (int)get_int(r, obj, "cluster", "instances", 1, 1, 64);
+  red = get_object(r, obj, "cluster", "redis", 0);
+  if(red) {
+    c->enabled = 1;
+    c->host = get_string(r, red, "cluster.redis", "host", NULL);
+    if(c->host && inet_pton(AF_INET, c->host, a) != 1 && inet_pton(AF_INET6, c->host, a) != 1)
+      fail(r, "cluster.redis.host", "must be a numeric IPv4 or IPv6 address (got \"%s\")",
+           c->host);
+    c->port = (int)get_int(r, red, "cluster.redis", "port", 6379, 1, 65535);
+    if(json_object_get(red, "user"))
+      c->user = get_string(r, red, "cluster.redis", "user", NULL);
+    c->password = get_secret(r, red, "cluster.redis", "password");
+    if(c->user && !c->password)
+      fail(r, "cluster.redis.password", "missing (an ACL user needs its password)");
+    c->key_prefix = get_string(r, red, "cluster.redis", "key_prefix", "gw:");
+    c->seal_key = get_path(r, red, "cluster.redis", "seal_key", 1);
+    c->connect_timeout_ms = (int)get_int(r, red, "cluster.redis", "connect_timeout_ms", 500, 10,
+                                         10000);
+    c->command_timeout_ms = (int)get_int(r, red, "cluster.redis", "command_timeout_ms", 250, 5,
+                                         5000);
+    c->retry_ms = (int)get_int(r, red, "cluster.redis", "retry_ms", 500, 50, 60000);
+    c->wait_poll_ms = (int)get_int(r, red, "cluster.redis", "wait_poll_ms", 25, 5, 1000);
+    check_unknown(r, red, "cluster.redis", rknown);
+  }
+  check_unknown(r, obj, "cluster", known);
+}
+
 int gw_config_load(const char *path, struct gw_config **out, char *err, size_t errlen)
 {
   static const char *const known[] = { "gateway_id", "workers", "log_level",
                                        "listen", "ops_listen", "tls", "query",
                                        "limits", "adapters_dir", "schemas_dir", "acl",
-                                       "keys", "cache", "audit", "upstream", "crypto", NULL };
+                                       "keys", "cache", "audit", "upstream", "crypto", "cluster", NULL };
   struct reader r = { path, NULL, err, errlen, 0 };
   struct gw_config *cfg = gw_calloc(1, sizeof(*cfg));
   json_error_t jerr;
@@ -558,6 +646,7 @@ int gw_config_load(const char *path, struct gw_config **out, char *err, size_t e
   read_keys(&r, root, cfg);
   read_cache(&r, root, cfg);
   read_audit(&r, root, cfg);
+  read_cluster(&r, root, cfg);
   check_unknown(&r, root, "", known);
   if(r.failed)
     goto fail;
@@ -608,5 +697,12 @@ void gw_config_free(struct gw_config *cfg)
   gw_free(cfg->crypto.previous_sm2);
   gw_free(cfg->crypto.checkpoint_sm2);
   gw_free(cfg->crypto.seal_cert_sm2);
+  gw_free(cfg->cluster.host);
+  gw_free(cfg->cluster.user);
+  if(cfg->cluster.password)
+    explicit_bzero(cfg->cluster.password, strlen(cfg->cluster.password));
+  gw_free(cfg->cluster.password);
+  gw_free(cfg->cluster.key_prefix);
+  gw_free(cfg->cluster.seal_key);
   gw_free(cfg);
 }

@@ -18,6 +18,7 @@
 
 #include "gw/app.h"
 #include "gw/audit.h"
+#include "gw/cluster.h"
 #include "gw/front.h"
 #include "gw/log.h"
 #include "gw/observe.h"
@@ -38,6 +39,7 @@ static struct {
   struct gw_metric *audit_ckpt_time, *audit_ckpt_size;
   struct gw_metric *cert_expiry, *start_time;
   double started;                /* Unix seconds at gw_obs_init */
+  struct gw_metric *cl_up, *cl_lookups, *cl_fallbacks, *cl_writes, *cl_rate, *redis_cmds;
 } obs;
 
 /* ---- values read at render time --------------------------------------------- */
@@ -102,6 +104,32 @@ static double audit_value(void *arg)
   return 0;
 }
 
+static int bind0(struct gw_metric *m, double (*fn)(void *), void *arg);
+
+/* Cluster figures: arg = field << 8 | index. */
+enum cluster_field { CL_LOOKUP, CL_FALLBACK, CL_WRITE, CL_RATE, CL_COMMANDS, CL_UP };
+
+static double cluster_value(void *arg)
+{
+  struct gw_cluster_stats st;
+  intptr_t a = (intptr_t)arg;
+  int i = (int)(a & 0xff);
+  struct gw_redis_health *h;
+  if(!obs.app || !obs.app->cluster)
+    return 0;
+  h = gw_cluster_health(obs.app->cluster);
+  gw_cluster_get_stats(obs.app->cluster, &st);
+  switch((enum cluster_field)(a >> 8)) {
+  case CL_LOOKUP:   return (double)(i == 0 ? st.hits : i == 1 ? st.leases : st.busy);
+  case CL_FALLBACK: return (double)st.fallbacks[i];
+  case CL_WRITE:    return (double)(i == 0 ? st.published : st.refused);
+  case CL_RATE:     return (double)st.rate_checks;
+  case CL_COMMANDS: return (double)atomic_load(&h->commands);
+  case CL_UP:       return (double)atomic_load(&h->up);
+  }
+  return 0;
+}
+
 static double cert_not_after(void *arg)
 {
   double t;
@@ -112,6 +140,29 @@ static double start_time(void *arg)
 {
   (void)arg;
   return obs.started;
+}
+
+#define CL_ARG(f, i) ((void *)(intptr_t)(((intptr_t)(f) << 8) | (i)))
+
+static int bind_cluster(void)
+{
+  static const char *const lookups[] = { "value", "lease", "busy" };
+  static const char *const writes[] = { "published", "refused" };
+  int bad = 0;
+  for(int i = 0; i < 3; i++)
+    bad |= gw_metric_bind(gw_metric_series(obs.cl_lookups, GW_LABELS(lookups[i])), cluster_value,
+                          CL_ARG(CL_LOOKUP, i)) != GW_METRICS_OK;
+  for(int i = 0; i < GW_CF_COUNT; i++)
+    bad |= gw_metric_bind(gw_metric_series(obs.cl_fallbacks,
+                                           GW_LABELS(gw_cluster_fallback_name(i))),
+                          cluster_value, CL_ARG(CL_FALLBACK, i)) != GW_METRICS_OK;
+  for(int i = 0; i < 2; i++)
+    bad |= gw_metric_bind(gw_metric_series(obs.cl_writes, GW_LABELS(writes[i])), cluster_value,
+                          CL_ARG(CL_WRITE, i)) != GW_METRICS_OK;
+  bad |= bind0(obs.cl_rate, cluster_value, CL_ARG(CL_RATE, 0));
+  bad |= bind0(obs.redis_cmds, cluster_value, CL_ARG(CL_COMMANDS, 0));
+  bad |= bind0(obs.cl_up, cluster_value, CL_ARG(CL_UP, 0));
+  return bad;
 }
 
 static double breaker_value(void *arg)
@@ -191,6 +242,23 @@ int gw_obs_init(struct gw_app *app, const char *version)
                        GW_LABELS("listener"), &obs.cert_expiry));
   REG(gw_metrics_gauge(r, "gw_start_time_seconds", "When gatewayd started (Unix time).", NULL,
                        &obs.start_time));
+  REG(gw_metrics_gauge(r, "gw_cluster_redis_connections_up",
+                       "Worker connections to the cluster's Redis that are up now.", NULL,
+                       &obs.cl_up));
+  REG(gw_metrics_counter(r, "gw_cluster_lookups_total",
+                         "Shared-cache claims answered by Redis: a value, the lease, or busy.",
+                         GW_LABELS("result"), &obs.cl_lookups));
+  REG(gw_metrics_counter(r, "gw_cluster_fallbacks_total",
+                         "Times an instance worked on local state because Redis failed it.",
+                         GW_LABELS("reason"), &obs.cl_fallbacks));
+  REG(gw_metrics_counter(r, "gw_cluster_writes_total",
+                         "Shared values written under a lease, or refused as late.",
+                         GW_LABELS("result"), &obs.cl_writes));
+  REG(gw_metrics_counter(r, "gw_cluster_rate_checks_total",
+                         "Cluster-wide agency rate bucket round trips.", NULL, &obs.cl_rate));
+  REG(gw_metrics_counter(r, "gw_redis_commands_total",
+                         "Commands sent to Redis (round trips), AUTH included.", NULL,
+                         &obs.redis_cmds));
 #undef REG
   if(bad)
     return -1;
@@ -216,6 +284,8 @@ int gw_obs_init(struct gw_app *app, const char *version)
     clock_gettime(CLOCK_REALTIME, &now);
     obs.started = (double)now.tv_sec;
   }
+  if(app->cluster)
+    bad |= bind_cluster();
   atomic_store(&obs.ready, !bad);
   if(!bad)
     gw_obs_rebind_breakers(app);

@@ -33,6 +33,7 @@
 
 #include "gw/alloc.h"
 #include "gw/b64.h"
+#include "gw/cluster.h"
 #include "hmac.h"
 #include "jsonw.h"
 #include "gw/log.h"
@@ -46,6 +47,7 @@
 enum fetch_state {
   F_QUEUED,        /* waiting for a concurrency slot */
   F_ADMIT,         /* rate token and breaker permit */
+  F_RATE_CHECK,    /* asking the cluster-wide bucket (Redis) */
   F_RATE_WAIT,     /* a rate token is coming */
   F_AUTH,          /* waiting for an OAuth token */
   F_SEND,          /* exchange in flight */
@@ -54,7 +56,7 @@ enum fetch_state {
 };
 
 static const char *const state_names[] = {
-  "queued", "admit", "rate_wait", "auth", "send", "backoff", "done"
+  "queued", "admit", "rate_check", "rate_wait", "auth", "send", "backoff", "done"
 };
 
 /* One page of a paged answer, kept until the last arrives. */
@@ -83,6 +85,7 @@ struct gw_fetch {
   int have_slot;
   struct gw_policy_waiter *waiter;
   int64_t queued_at_us;        /* asked the limiter for a slot (monotonic) */
+  struct gw_cluster_op *rop;   /* a cluster-wide rate check in flight */
   struct gw_oauth_wait *owait;
   char *token;                 /* bearer token in use (oauth) */
   int refreshed;
@@ -155,6 +158,8 @@ void gw_adapter_rt_unref(struct gw_adapter_rt *rt)
   if(!rt || atomic_fetch_sub(&rt->refs, 1) != 1)
     return;
   gw_codec_keys_clear(&rt->keys);
+  if(rt->share)
+    gw_policy_bucket_free(rt->share);
   pthread_mutex_destroy(rt->recent.lock);
   gw_free(rt->recent.lock);
   if(rt->policy)
@@ -206,6 +211,10 @@ static void release_all(struct gw_fetch *f, enum gw_policy_outcome breaker_outco
   if(f->owait) {
     gw_oauth_cancel(f->owait);
     f->owait = NULL;
+  }
+  if(f->rop) {
+    gw_cluster_op_cancel(f->rop);
+    f->rop = NULL;
   }
   if(f->waiter) {
     gw_policy_waiter_cancel(f->waiter, now);
@@ -665,12 +674,11 @@ static void on_token(const struct gw_oauth_token *tok, void *arg)
   send_request(f);
 }
 
-/* One attempt: rate token, breaker permit, token, exchange. */
-static void attempt(struct gw_fetch *f)
+/* The rest of an attempt once the rate said how long to wait (0: go). */
+static void admitted(struct gw_fetch *f, uint64_t wait)
 {
   struct gw_policy_state *st = f->rt->policy;
   uint64_t now = gw_policy_now_ms();
-  uint64_t wait = gw_policy_bucket_try_acquire(gw_policy_state_bucket(st), now);
 
   if(wait) {
     if(now + wait >= f->deadline_ms) {
@@ -698,6 +706,40 @@ static void attempt(struct gw_fetch *f)
     return;
   }
   send_request(f);
+}
+
+/* The local bucket: this instance's share in a cluster, else the whole rate. */
+static uint64_t local_rate(struct gw_fetch *f)
+{
+  struct gw_policy_bucket *b = f->rt->share ? f->rt->share
+                                            : gw_policy_state_bucket(f->rt->policy);
+  return gw_policy_bucket_try_acquire(b, gw_policy_now_ms());
+}
+
+static void on_cluster_rate(int failed, uint64_t wait_ms, void *arg)
+{
+  struct gw_fetch *f = arg;
+  f->rop = NULL;
+  fetch_set_state(f, F_ADMIT);
+  admitted(f, failed ? local_rate(f) : wait_ms);
+}
+
+/* One attempt: rate token (cluster-wide when there is a cluster, one round
+ * trip; this instance's share when Redis cannot say), breaker permit,
+ * token, exchange. */
+static void attempt(struct gw_fetch *f)
+{
+  const struct gw_adapter *a = f->rt->adapter;
+  if(f->env->cluster && f->rt->share && a->policy.rate_per_s > 0) {
+    f->rop = gw_cluster_rate_take(f->env->cluster, f->env->redis, a->id, a->policy.rate_per_s,
+                                  (double)a->policy.burst, on_cluster_rate, f);
+    if(f->rop) {
+      fetch_set_state(f, F_RATE_CHECK);
+      return;
+    }
+    gw_cluster_count_fallback(f->env->cluster, GW_CF_UNAVAILABLE);
+  }
+  admitted(f, local_rate(f));
 }
 
 static void on_slot(enum gw_policy_limit r, void *arg)
