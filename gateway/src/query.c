@@ -39,8 +39,11 @@
 #include "gw/seal.h"
 
 #include "query_int.h"
+#include "query_pred_int.h"
 
 #define QUERY_MAX_FACTS 16
+/* fact slots: the facts asked plus those only predicates read */
+#define QUERY_MAX_SLOTS (QUERY_MAX_FACTS + 16)
 #define QUERY_MAX_DEPTH 8
 #define QUERY_NAME_MAX_BYTES 256
 #define QUERY_MAX_AGE_S (31 * 86400)
@@ -118,6 +121,8 @@ struct qfact {
   int allowed;
   struct qgroup *g;
   size_t index;                 /* in the adapter's facts */
+  int hidden;                   /* a predicate input only: never returned */
+  int feeds;                    /* fetched for a predicate although denied as a fact */
 };
 
 struct query {
@@ -138,9 +143,10 @@ struct query {
   int64_t max_age_ms;
   int64_t started_ms;           /* wall clock */
   uint64_t deadline_ms;         /* monotonic */
-  struct qfact facts[QUERY_MAX_FACTS];
+  struct qfact facts[QUERY_MAX_SLOTS];
   size_t n_facts;
-  struct qgroup groups[QUERY_MAX_FACTS];
+  struct qpreds preds;
+  struct qgroup groups[QUERY_MAX_SLOTS];
   size_t n_groups;
   size_t pending;
   struct event *deadline;
@@ -172,6 +178,7 @@ static void query_free(struct query *q)
     gw_free(q->subject_name);
   }
   gw_jw_free(&q->response);
+  qpred_free(&q->preds);
   q->magic = 0;
   gw_free(q);
 }
@@ -564,6 +571,8 @@ static void write_record_fact(struct gw_jw *w, const struct qfact *f, const stru
   }
   if(!strcmp(v->status, "unavailable"))
     gw_jw_kstr(w, "error", gw_fact_error_name(v->error));
+  if(f->hidden)
+    gw_jw_kbool(w, "predicate_input", 1);
   if(v->cf && v->c->status == GW_FACT_OK && f->g->stale)
     gw_jw_kbool(w, "stale", 1);
   gw_jw_kstr(w, "status", v->status);
@@ -635,9 +644,61 @@ static char *sealed_subject(const struct query *q)
   return r == GW_SEAL_OK ? sealed : NULL;
 }
 
+/* Evaluates the predicates on what the fact slots hold (a fact denied to
+ * the client is still read when a predicate it may ask needs it).
+ * Returns 1 when every predicate is true or false. */
+static int query_predicates(struct query *q)
+{
+  struct qpred_fact pf[QUERY_MAX_SLOTS];
+  for(size_t i = 0; i < q->n_facts; i++) {
+    struct qfact f = q->facts[i];
+    struct fact_view v;
+    f.allowed = f.allowed || f.feeds;
+    fact_view(&f, &v);
+    memset(&pf[i], 0, sizeof(pf[i]));
+    pf[i].name = f.name;
+    pf[i].agency = v.agency;
+    pf[i].detail = v.detail;
+    pf[i].error = v.error;
+    if(v.c && v.c->status == GW_FACT_OK) {
+      pf[i].status = GW_PRED_FACT_OK;
+      pf[i].value_json = v.c->value;
+      pf[i].value_len = v.c->value_len;
+      pf[i].attestation_sha256 = v.c->attestation_sha256;
+    }
+    else if(v.c && v.c->status == GW_FACT_NOT_FOUND)
+      pf[i].status = GW_PRED_FACT_NOT_FOUND;
+    else
+      pf[i].status = GW_PRED_FACT_UNAVAILABLE;
+  }
+  return qpred_evaluate(&q->preds, pf, q->n_facts, q->app->signer, q->subject_ref,
+                        wall_ms() / 1000);
+}
+
+/* The fact slot a predicate reads `name` from: the asked one, or a hidden
+ * one added now; -1 when the catalogue has no such fact (yet). */
+static int query_slot(struct query *q, const char *name)
+{
+  const struct gw_fact_def *def = gw_fact_find(name);
+  if(!def)
+    return -1;
+  for(size_t i = 0; i < q->n_facts; i++)
+    if(q->facts[i].name == def->name) {
+      q->facts[i].feeds = 1;
+      return (int)i;
+    }
+  if(q->n_facts == QUERY_MAX_SLOTS)
+    return -1;
+  memset(&q->facts[q->n_facts], 0, sizeof(q->facts[0]));
+  q->facts[q->n_facts].name = def->name;
+  q->facts[q->n_facts].hidden = 1;
+  q->facts[q->n_facts].feeds = 1;
+  return (int)q->n_facts++;
+}
+
 static void query_finish(struct query *q)
 {
-  struct fact_view views[QUERY_MAX_FACTS];
+  struct fact_view views[QUERY_MAX_SLOTS];
   struct gw_jw rec;
   char *sealed, *text;
   size_t text_len = 0;
@@ -649,12 +710,16 @@ static void query_finish(struct query *q)
   q->complete = 1;
   for(size_t i = 0; i < q->n_facts; i++) {
     fact_view(&q->facts[i], &views[i]);
+    if(q->facts[i].hidden)
+      continue;
     gw_obs_query_fact(q->facts[i].name, views[i].status);
     q->complete &= views[i].definitive;
   }
+  if(q->preds.n)
+    q->complete &= query_predicates(q);
 
   /* The answer, all but its audit part (respond_with_audit adds it). */
-  gw_jw_init(&q->response, 1024 + 1536 * q->n_facts);
+  gw_jw_init(&q->response, 1024 + 1536 * q->n_facts + 1200 * q->preds.n);
   gw_jw_open(&q->response);
   gw_jw_kstr(&q->response, "query_id", q->query_id);
   gw_jw_kstr(&q->response, "subject_ref", q->subject_ref);
@@ -665,12 +730,15 @@ static void query_finish(struct query *q)
   gw_jw_key(&q->response, "facts");
   gw_jw_open(&q->response);
   for(size_t i = 0; i < q->n_facts; i++)
-    write_answer_fact(&q->response, &q->facts[i], &views[i], now_s);
+    if(!q->facts[i].hidden)
+      write_answer_fact(&q->response, &q->facts[i], &views[i], now_s);
   gw_jw_close(&q->response);
+  if(q->preds.n)
+    qpred_write_answer(&q->preds, &q->response);
 
   /* The query record, keys sorted; the raw number only sealed. */
   sealed = sealed_subject(q);
-  gw_jw_init(&rec, 1024 + 256 * q->n_facts);
+  gw_jw_init(&rec, 1024 + 256 * q->n_facts + 1600 * q->preds.n);
   gw_jw_open(&rec);
   jw_kstr_or_null(&rec, "case_ref", q->case_ref[0] ? q->case_ref : NULL);
   gw_jw_kstr(&rec, "client", q->client);
@@ -681,6 +749,8 @@ static void query_finish(struct query *q)
     write_record_fact(&rec, &q->facts[i], &views[i]);
   gw_jw_close(&rec);
   gw_jw_kstr(&rec, "kind", "query");
+  if(q->preds.n)
+    qpred_write_record(&q->preds, &rec);
   gw_jw_kstr(&rec, "purpose", q->purpose);
   gw_jw_kstr(&rec, "query_id", q->query_id);
   gw_jw_kstr(&rec, "request_id", gw_req_id(q->req));
@@ -887,7 +957,7 @@ static int parse_request(struct query *q, const char *body, size_t len)
 static int parse_request_full(struct query *q, const char *body, size_t len)
 {
   static const char *const known[] = { "subject", "facts", "purpose", "case_ref",
-                                       "deadline_ms", "max_age_s", "sign", NULL };
+                                       "deadline_ms", "max_age_s", "sign", "predicates", NULL };
   const struct gw_config *cfg = q->app->cfg;
   json_error_t jerr;
   json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -948,11 +1018,16 @@ static int parse_request_full(struct query *q, const char *body, size_t len)
   }
   q->subject_name = gw_strdup(json_string_value(v));
 
+  if(qpred_parse(&q->preds, q->app->preds, json_object_get(root, "predicates"), detail,
+                 sizeof(detail)))
+    goto bad;
   facts = json_object_get(root, "facts");
-  if(!json_is_array(facts) || !json_array_size(facts) ||
+  if(!facts && q->preds.n)
+    goto facts_done;               /* a predicates-only query may omit facts */
+  if(!json_is_array(facts) || (!json_array_size(facts) && !q->preds.n) ||
      json_array_size(facts) > QUERY_MAX_FACTS) {
-    snprintf(detail, sizeof(detail), "facts: must be an array of 1 to %d fact names",
-             QUERY_MAX_FACTS);
+    snprintf(detail, sizeof(detail), "facts: must be an array of 1 to %d fact names "
+             "(or absent when predicates are asked)", QUERY_MAX_FACTS);
     goto bad;
   }
   json_array_foreach(facts, i, item) {
@@ -969,6 +1044,7 @@ static int parse_request_full(struct query *q, const char *body, size_t len)
       }
     q->facts[q->n_facts++].name = def->name;
   }
+facts_done:
   s = json_string_value(json_object_get(root, "purpose"));
   if(!s || !gw_purpose_known(s)) {
     snprintf(detail, sizeof(detail), "purpose: must be one of talent.graduate, talent.inservice, "
@@ -1143,12 +1219,19 @@ void gw_query_handle(struct gw_req *req, void *arg)
   q->deadline = evtimer_new(w->base, on_deadline, q);
   q->done_ev = event_new(w->base, -1, 0, on_done_event, q);
 
+  for(size_t i = 0; i < q->n_facts; i++)
+    q->facts[i].allowed = gw_acl_fact_allowed(app->acl, client, q->purpose, q->facts[i].name);
+  if(q->preds.n) {
+    qpred_authorize(&q->preds, app, client, q->purpose, q->subject_ref, q->started_ms);
+    for(size_t i = 0; i < q->preds.n; i++)
+      for(size_t k = 0; !q->preds.p[i].denied && k < q->preds.p[i].def->n_facts; k++)
+        q->preds.p[i].slot[k] = query_slot(q, q->preds.p[i].def->facts[k]);
+  }
   /* plan: facts onto adapters, one group per adapter */
   for(size_t i = 0; i < q->n_facts; i++) {
     struct qfact *f = &q->facts[i];
     struct gw_adapter_rt *rt;
-    f->allowed = gw_acl_fact_allowed(app->acl, client, q->purpose, f->name);
-    if(!f->allowed)
+    if(!f->allowed && !f->feeds)
       continue;
     rt = gw_rtset_for_fact(q->rts, f->name);
     if(!rt)
