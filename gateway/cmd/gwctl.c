@@ -18,6 +18,8 @@ static void usage(FILE *fp)
   fprintf(fp,
           "usage: gwctl COMMAND ...\n"
           "  idnum check ID...       validate GB 11643 identity numbers\n"
+          "  predicate validate FILE...\n"
+          "                          check predicate definitions as the gateway loads them\n"
           "  adapter validate FILE...\n"
           "                          check adapter definitions as the gateway loads them\n"
           "  adapter test FILE --subject ID --name NAME [--schemas DIR] [--deadline MS] [--json]\n"
@@ -78,6 +80,8 @@ int main(int argc, char **argv)
     return gwctl_query(argc - 1, argv + 1);
   if(argc >= 2 && !strcmp(argv[1], "adapter"))
     return gwctl_adapter(argc - 1, argv + 1);
+  if(argc >= 2 && !strcmp(argv[1], "predicate"))
+    return gwctl_predicate(argc - 1, argv + 1);
   if(argc >= 2 && !strcmp(argv[1], "status"))
     return gwctl_status(argc - 1, argv + 1);
   usage(stderr);

@@ -208,3 +208,12 @@ check "facts and predicates together: both answered" \
   "$(jq -c '[(.facts | keys), .predicates["education.at_least(master)"].result]' <<<"$BODY")" \
   '[["education.degrees","identity.match"],true]'
 
+
+# ---- gwctl predicate validate: what the loader says, before a reload ---------
+out=$("$GWCTL" predicate validate "$PRED_DIR"/*.json 2>&1) && rc=0 || rc=$?
+check "gwctl predicate validate: every shipped definition is ok" \
+  "$rc $(grep -c '^ok' <<<"$out")" "0 $(ls "$PRED_DIR"/*.json | wc -l)"
+jq '.rule.order = ["x"]' "$PRED_DIR/education.at_least.json" >"$TMP/education.at_least.json"
+out=$("$GWCTL" predicate validate "$TMP/education.at_least.json" 2>&1) && rc=0 || rc=$?
+check "gwctl predicate validate: a bad definition is FILE: FIELD: PROBLEM" \
+  "$rc $out" "1 $TMP/education.at_least.json: args[0]: is not in rule.order"
