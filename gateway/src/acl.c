@@ -113,8 +113,8 @@ static int load_purposes(struct acl_client *c, json_t *purposes, const char *pat
 
 static struct acl_purpose *find_purpose_rw(struct acl_client *c, const char *purpose);
 
-/* "predicates": {"purpose": ["predicate.id", ...]}: only purposes the
- * client states; the ids are checked for shape here and against the
+/* "predicates": {"purpose": ["predicate.id", ...]}: known purposes; a list
+ * for a purpose the client does not state is checked and unused.  The ids are checked for shape here and against the
  * predicate set when a query asks (the two load together on reload). */
 static int load_predicates(struct acl_client *c, json_t *preds, const char *path,
                            const char *cname, char *err, size_t errlen)
@@ -129,9 +129,8 @@ static int load_predicates(struct acl_client *c, json_t *preds, const char *path
     struct acl_purpose *p = find_purpose_rw(c, pname);
     size_t i;
     json_t *v;
-    if(!p) {
-      snprintf(err, errlen, "%s: clients.%s.predicates.%s: not one of the client's purposes",
-               path, cname, pname);
+    if(!gw_purpose_known(pname)) {
+      snprintf(err, errlen, "%s: clients.%s.predicates.%s: unknown purpose", path, cname, pname);
       return -1;
     }
     if(!json_is_array(list) || json_array_size(list) > ACL_MAX_PREDICATES) {
@@ -146,7 +145,9 @@ static int load_predicates(struct acl_client *c, json_t *preds, const char *path
                  path, cname, pname, i);
         return -1;
       }
-      p->predicates[p->n_predicates++] = gw_strdup(id);
+      /* a list for a purpose the client may not state is never consulted */
+      if(p)
+        p->predicates[p->n_predicates++] = gw_strdup(id);
     }
   }
   return 0;

@@ -11,10 +11,13 @@
 # definition file.  The probing defence, the ACL and request validation.
 . "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 
-stack_up "$TMP/stack"
+# the shipped definitions, copied so the suite can change them and reload
+PRED_DIR=$TMP/predicates
+mkdir -p "$PRED_DIR"
+cp "$GW_SOURCE_DIR"/schemas/predicates/*.json "$PRED_DIR/"
+stack_up "$TMP/stack" --set "predicates_dir=$PRED_DIR"
 AUD_CERT=$(jq -r .pki.clients.auditor.cert "$S")
 AUD_KEY=$(jq -r .pki.clients.auditor.key "$S")
-PRED_DIR=$GW_SOURCE_DIR/schemas/predicates
 
 # pask SCENARIO PURPOSE PREDICATES_JSON [EXTRA_JSON]: a predicates-only query
 # about a curated subject under its listed name.
@@ -217,3 +220,30 @@ jq '.rule.order = ["x"]' "$PRED_DIR/education.at_least.json" >"$TMP/education.at
 out=$("$GWCTL" predicate validate "$TMP/education.at_least.json" 2>&1) && rc=0 || rc=$?
 check "gwctl predicate validate: a bad definition is FILE: FIELD: PROBLEM" \
   "$rc $out" "1 $TMP/education.at_least.json: args[0]: is not in rule.order"
+
+# ---- SIGHUP: definitions reload with the rest; a bad file changes nothing ------
+GPID=$(jq -r .gateway.pid "$S")
+months='[{"id":"social_insurance.shenzhen_months_at_least","arg":24}]'
+pask graduate-doctor talent.graduate "$months"
+check "before the reload: arg 24 is not in the list" "$STATUS" 400
+jq '.version = 2 | .args = [1,3,6,12,24]' "$GW_SOURCE_DIR/schemas/predicates/social_insurance.shenzhen_months_at_least.json" \
+  >"$PRED_DIR/social_insurance.shenzhen_months_at_least.json"
+kill -HUP "$GPID"
+for _ in $(seq 50); do
+  pask graduate-doctor talent.graduate "$months"
+  [[ "$STATUS" == 200 ]] && break
+  sleep 0.1
+done
+check "after SIGHUP: the new arg is answered (30 months >= 24)" "$STATUS $(p 'social_insurance.shenzhen_months_at_least(24)')" "200 true"
+before=$(grep -c '"reload_refused"' "$GLOG" || true)
+echo '{"id": "broken.one"}' >"$PRED_DIR/broken.one.json"
+kill -HUP "$GPID"
+for _ in $(seq 50); do
+  [[ $(grep -c '"reload_refused"' "$GLOG" || true) -gt $before ]] && break
+  sleep 0.1
+done
+check "a broken definition refuses the reload, naming file and field" \
+  "$(grep '"reload_refused"' "$GLOG" | tail -n 1 | jq -r .msg)" \
+  "predicates_dir: $PRED_DIR/broken.one.json: version: must be an integer from 1"
+pask graduate-doctor talent.graduate "$months"
+check "the running set keeps serving" "$STATUS $(p 'social_insurance.shenzhen_months_at_least(24)')" "200 true"
