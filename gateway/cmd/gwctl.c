@@ -29,6 +29,8 @@ static void usage(FILE *fp)
           "  status (--stack S | --url URL --cacert CA --cert C --key K [--ops URL]) [--json]\n"
           "                          readiness, audit log size, breaker state per adapter\n"
           "  verify --jwks FILE|URL [--cacert CA] [--json] [INPUT]\n"
+          "  verify --bundle FILE [--checkpoint-key VKEY] [--jwks FILE]\n"
+          "                          check a case's evidence bundle offline\n"
           "                          check attestations offline (a query response,\n"
           "                          or one compact JWS per line)\n"
           "  audit verify DIR [--key VKEY|--key-file FILE]\n"

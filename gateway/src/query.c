@@ -745,8 +745,20 @@ static void query_finish(struct query *q)
   gw_jw_kbool(&rec, "complete", q->complete);
   gw_jw_key(&rec, "facts");
   gw_jw_open(&rec);
-  for(size_t i = 0; i < q->n_facts; i++)
-    write_record_fact(&rec, &q->facts[i], &views[i]);
+  for(size_t i = 0; i < q->n_facts; i++) {
+    if(q->facts[i].feeds && !q->facts[i].allowed) {
+      /* fetched for a predicate, not returned: the record cites what the
+       * predicate read, so its basis can be found */
+      struct qfact f = q->facts[i];
+      struct fact_view rv;
+      f.allowed = 1;
+      f.hidden = 1;
+      fact_view(&f, &rv);
+      write_record_fact(&rec, &f, &rv);
+    }
+    else
+      write_record_fact(&rec, &q->facts[i], &views[i]);
+  }
   gw_jw_close(&rec);
   gw_jw_kstr(&rec, "kind", "query");
   if(q->preds.n)

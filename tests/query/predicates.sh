@@ -165,8 +165,10 @@ check "every basis hash is an attestation in a fetch record of the log" "$(sort 
 qrec=$(jq -c --arg q "$qid" 'select(.kind == "query" and .query_id == $q)' "$TMP/records.jsonl")
 check "query record: each predicate with its result, attestation hash, basis, definition hash" \
   "$(jq -c '[.predicates[] | (.attestation_sha256 | length == 64) and (.sha256 | length == 64) and (.basis | length >= 1) and .result == true] | unique' <<<"$qrec")" '[true]'
-check "query record: the hidden input facts are logged as predicate inputs" \
-  "$(jq -c '[.facts[] | .predicate_input] | unique' <<<"$qrec")" '[true]'
+check "query record: the hidden input facts are logged as predicate inputs, ok, with their attestation hash" \
+  "$(jq -c '[.facts[] | [.predicate_input, .status, (.attestation_sha256 | length)]] | unique' <<<"$qrec")" '[[true,"ok",64]]'
+check "query record: every basis hash is cited by one of its facts" \
+  "$(jq -r '[.predicates[].basis[]] - [.facts[].attestation_sha256] | length' <<<"$qrec")" 0
 check "query record: predicate attestation hashes match the served attestations" \
   "$(jq -r '.predicates[].attestation' <<<"$qrec" | while read -r a; do printf '%s' "$a" | sha256sum | cut -d' ' -f1; done | sort | paste -sd,)" \
   "$(jq -r '.predicates[].attestation_sha256' <<<"$qrec" | sort | paste -sd,)"
