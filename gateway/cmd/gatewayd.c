@@ -29,6 +29,7 @@
 #include "gw/audit.h"
 #include "gw/audit_http.h"
 #include "gw/evidence.h"
+#include "gw/recheck.h"
 #include "gw/config.h"
 #include "gw/front.h"
 #include "gw/log.h"
@@ -239,7 +240,7 @@ int main(int argc, char **argv)
   struct gw_listener *ops_listener = NULL;
   struct gw_workers *workers = NULL;
   struct event *sig_term = NULL, *sig_int = NULL, *sig_hup = NULL;
-  struct gw_route api_routes[17], ops_routes[3];
+  struct gw_route api_routes[18], ops_routes[3];
   struct gw_worker_hooks hooks;
 
   memset(&d, 0, sizeof(d));
@@ -326,6 +327,7 @@ int main(int argc, char **argv)
                                       gw_audit_http_consistency, d.app };
   api_routes[15] = (struct gw_route){ "GET", "/v1/audit/entries", gw_audit_http_entries, d.app };
   api_routes[16] = (struct gw_route){ "GET", "/v1/cases/*", gw_evidence_handle, d.app };
+  api_routes[17] = (struct gw_route){ "POST", "/v1/facts/recheck", gw_recheck_handle, d.app };
   ops_routes[0] = api_routes[0];
   ops_routes[1] = api_routes[1];
   ops_routes[2] = (struct gw_route){ "GET", "/metrics", metrics, NULL };

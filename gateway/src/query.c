@@ -146,6 +146,7 @@ struct query {
   struct qfact facts[QUERY_MAX_SLOTS];
   size_t n_facts;
   struct qpreds preds;
+  struct gw_recheck *recheck;   /* owned; a re-check answers its own way */
   struct qgroup groups[QUERY_MAX_SLOTS];
   size_t n_groups;
   size_t pending;
@@ -179,6 +180,7 @@ static void query_free(struct query *q)
   }
   gw_jw_free(&q->response);
   qpred_free(&q->preds);
+  gw_recheck_free(q->recheck);
   q->magic = 0;
   gw_free(q);
 }
@@ -647,9 +649,8 @@ static char *sealed_subject(const struct query *q)
 /* Evaluates the predicates on what the fact slots hold (a fact denied to
  * the client is still read when a predicate it may ask needs it).
  * Returns 1 when every predicate is true or false. */
-static int query_predicates(struct query *q)
+static void fill_pred_facts(struct query *q, struct qpred_fact *pf)
 {
-  struct qpred_fact pf[QUERY_MAX_SLOTS];
   for(size_t i = 0; i < q->n_facts; i++) {
     struct qfact f = q->facts[i];
     struct fact_view v;
@@ -660,17 +661,26 @@ static int query_predicates(struct query *q)
     pf[i].agency = v.agency;
     pf[i].detail = v.detail;
     pf[i].error = v.error;
+    pf[i].hidden = q->facts[i].hidden || !q->facts[i].allowed;
     if(v.c && v.c->status == GW_FACT_OK) {
       pf[i].status = GW_PRED_FACT_OK;
       pf[i].value_json = v.c->value;
       pf[i].value_len = v.c->value_len;
       pf[i].attestation_sha256 = v.c->attestation_sha256;
+      pf[i].attestation = v.c->attestation;
+      pf[i].attestation_len = v.c->attestation_len;
     }
     else if(v.c && v.c->status == GW_FACT_NOT_FOUND)
       pf[i].status = GW_PRED_FACT_NOT_FOUND;
     else
       pf[i].status = GW_PRED_FACT_UNAVAILABLE;
   }
+}
+
+static int query_predicates(struct query *q)
+{
+  struct qpred_fact pf[QUERY_MAX_SLOTS];
+  fill_pred_facts(q, pf);
   return qpred_evaluate(&q->preds, pf, q->n_facts, q->app->signer, q->subject_ref,
                         wall_ms() / 1000);
 }
@@ -717,6 +727,20 @@ static void query_finish(struct query *q)
   }
   if(q->preds.n)
     q->complete &= query_predicates(q);
+  if(q->recheck) {
+    struct qpred_fact pf[QUERY_MAX_SLOTS];
+    fill_pred_facts(q, pf);
+    gw_jw_init(&q->response, 2048 + 3072 * (q->n_facts + q->preds.n));
+    gw_jw_open(&q->response);
+    text = gw_recheck_finish(q->recheck, pf, q->n_facts, &q->preds, q->query_id, q->subject_ref,
+                             gw_req_id(q->req), &q->response, &text_len);
+    if(!text) {
+      gw_req_problem(q->req, 500, "internal", "could not build the re-check record");
+      query_free(q);
+      return;
+    }
+    goto append;
+  }
 
   /* The answer, all but its audit part (respond_with_audit adds it). */
   gw_jw_init(&q->response, 1024 + 1536 * q->n_facts + 1200 * q->preds.n);
@@ -784,6 +808,7 @@ static void query_finish(struct query *q)
     return;
   }
   gw_free(sealed);
+append:
   ar = gw_audit_append_ex(q->app->audit, text, text_len, GW_AUDIT_BUILT, respond_with_audit, q,
                           q->w->base);
   gw_free(text);
@@ -1177,6 +1202,39 @@ static void start_group(struct query *q, struct qgroup *g)
   }
 }
 
+static void query_start(struct query *q);
+
+void query_start_recheck(struct gw_req *req, struct gw_app *app, const struct query_spec *spec,
+                         struct qpreds *preds, struct gw_recheck *rc)
+{
+  struct query *q = gw_calloc(1, sizeof(*q));
+  q->magic = QUERY_MAGIC;
+  q->req = req;
+  q->app = app;
+  q->w = gw_worker_current();
+  q->recheck = rc;
+  snprintf(q->client, sizeof(q->client), "%s", spec->client);
+  snprintf(q->purpose, sizeof(q->purpose), "%s", spec->purpose);
+  snprintf(q->case_ref, sizeof(q->case_ref), "%s", spec->case_ref ? spec->case_ref : "");
+  memcpy(q->subject_id, spec->subject_id, sizeof(q->subject_id));
+  q->subject_name = gw_strdup(spec->subject_name);
+  for(size_t i = 0; i < spec->n_facts && i < QUERY_MAX_FACTS; i++) {
+    const struct gw_fact_def *def = gw_fact_find(spec->facts[i]);
+    if(def)
+      q->facts[q->n_facts++].name = def->name;
+  }
+  q->preds = *preds;                 /* moved */
+  preds->n = 0;
+  q->deadline_ms = spec->deadline_ms;
+  q->max_age_ms = 0;                 /* a re-check never reads the cache */
+  if(!q->w) {
+    gw_req_problem(req, 503, "not-ready", "no worker context");
+    query_free(q);
+    return;
+  }
+  query_start(q);
+}
+
 void gw_query_handle(struct gw_req *req, void *arg)
 {
   struct gw_app *app = arg;
@@ -1186,7 +1244,6 @@ void gw_query_handle(struct gw_req *req, void *arg)
   const char *body;
   size_t len, ctlen;
   struct query *q;
-  char rhex[25];
 
   if(!(gw_acl_roles(app->acl, client) & GW_ROLE_CLIENT)) {
     gw_req_problem(req, 403, "forbidden", "this client may not query facts");
@@ -1219,6 +1276,18 @@ void gw_query_handle(struct gw_req *req, void *arg)
     query_free(q);
     return;
   }
+  query_start(q);
+}
+
+/* From a parsed, permitted query to its fetches: ids, the plan, the timer. */
+static void query_start(struct query *q)
+{
+  struct gw_app *app = q->app;
+  struct gw_req *req = q->req;
+  struct gw_worker_ctx *w = q->w;
+  const char *client = q->client;
+  char rhex[25];
+
   (void)gw_randid_hex(rhex, 12);
   snprintf(q->query_id, sizeof(q->query_id), "q_%s", rhex);
   if(gw_subject_ref_keyed(app->subject_mac, q->subject_id, q->subject_ref) || subject_key(q)) {

@@ -59,10 +59,39 @@ struct qpred_fact {
   const char *value_json;           /* ok: compact JSON text */
   size_t value_len;
   const char *attestation_sha256;   /* ok: hex */
+  const char *attestation;          /* ok: the JWS as a JSON string (quoted) */
+  size_t attestation_len;
+  int hidden;                       /* not returned to the client */
   enum gw_fact_error error;         /* unavailable */
   const char *agency;
   const char *detail;
 };
+
+/* ---- re-checks (recheck.c) ---------------------------------------------- */
+
+struct gw_recheck;
+struct gw_req;
+
+/* What a re-check asks again: the original query's, found in the log. */
+struct query_spec {
+  const char *subject_id;           /* normalized */
+  const char *subject_name;
+  const char *facts[16];
+  size_t n_facts;
+  const char *purpose, *case_ref, *client;
+  uint64_t deadline_ms;
+};
+/* query.c: runs spec as a query that never reads the cache, moving
+ * *preds (left empty) and taking rc; at the end gw_recheck_finish writes
+ * the answer and the record. */
+void query_start_recheck(struct gw_req *req, struct gw_app *app, const struct query_spec *spec,
+                         struct qpreds *preds, struct gw_recheck *rc);
+/* recheck.c: the answer's members (the caller opened the object and adds
+ * "audit") and the "recheck" record (returned, gw_free; NULL on error). */
+char *gw_recheck_finish(struct gw_recheck *rc, const struct qpred_fact *facts, size_t n_facts,
+                        const struct qpreds *ps, const char *query_id, const char *subject_ref,
+                        const char *request_id, struct gw_jw *answer, size_t *record_len);
+void gw_recheck_free(struct gw_recheck *rc);
 
 /* Parses the request's "predicates" (arr may be NULL: none) against `set`.
  * 0, or -1 with a message naming the entry in detail. */
