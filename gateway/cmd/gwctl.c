@@ -33,6 +33,8 @@ static void usage(FILE *fp)
           "                          check a case's evidence bundle offline\n"
           "                          check attestations offline (a query response,\n"
           "                          or one compact JWS per line)\n"
+          "  audit explain QUERY_ID --stack S [--predicates DIR]\n"
+          "                          recompute a query's predicates from the log (auditor)\n"
           "  audit verify DIR [--key VKEY|--key-file FILE]\n"
           "                          check a log directory offline: records, tree,\n"
           "                          checkpoint signatures\n"

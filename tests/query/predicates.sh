@@ -176,6 +176,19 @@ check "query record: the answer's predicate attestations are the recorded ones" 
   "$(jq -r '[.predicates[].attestation] | sort | join(",")' <<<"$ANSWER")" \
   "$(jq -r '[.predicates[].attestation] | sort | join(",")' <<<"$qrec")"
 
+# ---- gwctl audit explain: an auditor recomputes each predicate from the log ----
+for _ in $(seq 60); do
+  out=$("$GWCTL" audit explain "$qid" --stack "$SDIR" --predicates "$PRED_DIR" 2>&1) && rc=0 || rc=$?
+  grep -q 'up to the checkpoint' <<<"$out" || break
+  sleep 0.5
+done
+check "gwctl audit explain: all five recomputed from the log's fact attestations, each holds" \
+  "$rc $(grep -c ' holds (as of' <<<"$out")" "0 5"
+mkdir -p "$TMP/nodefs"
+out=$("$GWCTL" audit explain "$qid" --stack "$SDIR" --predicates "$TMP/nodefs" 2>&1) && rc=0 || rc=$?
+check "gwctl audit explain: without the definitions whose sha256 the record names, nothing is claimed" \
+  "$rc $(grep -c 'CANNOT RECOMPUTE: no definition' <<<"$out")" "1 5"
+
 # ---- probing defence -------------------------------------------------------------
 pask graduate-master talent.graduate '[{"id":"age.under","arg":35}]'
 check "probing: first arg answered" "$(p 'age.under(35)')" true
