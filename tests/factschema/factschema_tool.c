@@ -23,7 +23,7 @@
 #include <jansson.h>
 
 #include "gw/factschema.h"
-#include "gw/facts.h"
+#include "facts.h"
 #include "factschema_int.h"
 
 /* The same checks and flags as the loader's "pattern" keyword. */

@@ -30,8 +30,8 @@
 #include <jansson.h>
 
 #include "gw/adapter.h"
-#include "gw/codec.h"
-#include "gw/facts.h"
+#include "codec.h"
+#include "facts.h"
 
 #include "fuzz_fixture.h"
 

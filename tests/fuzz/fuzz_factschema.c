@@ -25,7 +25,7 @@
 
 #include <jansson.h>
 
-#include "gw/facts.h"
+#include "facts.h"
 #include "gw/factschema.h"
 
 #include "fuzz_fixture.h"

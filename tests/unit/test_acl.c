@@ -10,7 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "gw/acl.h"
+#include "acl.h"
 
 static char path[] = "/tmp/gwaclXXXXXX";
 

@@ -24,7 +24,7 @@
 #include <jansson.h>
 
 #include "gw/adapter.h"
-#include "gw/facts.h"
+#include "facts.h"
 
 static char root[512];
 

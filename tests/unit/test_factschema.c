@@ -26,7 +26,7 @@
 #include <jansson.h>
 
 #include "gw/factschema.h"
-#include "gw/facts.h"
+#include "facts.h"
 #include "factschema_int.h"
 
 #define DATE_PATTERN "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"

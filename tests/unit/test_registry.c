@@ -20,7 +20,7 @@
 #include <cmocka.h>
 
 #include "gw/adapter.h"
-#include "gw/registry.h"
+#include "registry.h"
 
 static char examples[512];
 static char tmp[] = "/tmp/gwregXXXXXX";
