@@ -31,6 +31,8 @@
 #include "gw/cluster.h"
 #include "gw/config_load.h"
 #include "gw/console.h"
+#include "gw/evidence.h"
+#include "gw/recheck.h"
 #include "gw/front.h"
 #include "gw/log.h"
 #include "gw/obs_collect.h"
@@ -248,7 +250,7 @@ int main(int argc, char **argv)
   struct gw_listener *ops_listener = NULL;
   struct gw_workers *workers = NULL;
   struct event *sig_term = NULL, *sig_int = NULL, *sig_hup = NULL;
-  struct gw_route api_routes[17], ops_routes[4];
+  struct gw_route api_routes[19], ops_routes[4];
   struct gw_console console;
   struct gw_worker_hooks hooks;
 
@@ -337,6 +339,8 @@ int main(int argc, char **argv)
   api_routes[15] = (struct gw_route){ "GET", "/v1/audit/entries", gw_audit_http_entries, d.app };
   api_routes[16] = (struct gw_route){ "GET", "/v1/audit/checkpoint-key-sm2",
                                       gw_audit_http_checkpoint_key_sm2, d.app };
+  api_routes[17] = (struct gw_route){ "GET", "/v1/cases/*", gw_evidence_handle, d.app };
+  api_routes[18] = (struct gw_route){ "POST", "/v1/facts/recheck", gw_recheck_handle, d.app };
   ops_routes[0] = api_routes[0];
   ops_routes[1] = api_routes[1];
   ops_routes[2] = (struct gw_route){ "GET", "/metrics", metrics, NULL };

@@ -18,6 +18,8 @@ static void usage(FILE *fp)
   fprintf(fp,
           "usage: gwctl COMMAND ...\n"
           "  idnum check ID...       validate GB 11643 identity numbers\n"
+          "  predicate validate FILE...\n"
+          "                          check predicate definitions as the gateway loads them\n"
           "  adapter validate FILE...\n"
           "                          check adapter definitions as the gateway loads them\n"
           "  adapter test FILE --subject ID --name NAME [--schemas DIR] [--deadline MS] [--json]\n"
@@ -27,8 +29,12 @@ static void usage(FILE *fp)
           "  status (--stack S | --url URL --cacert CA --cert C --key K [--ops URL]) [--json]\n"
           "                          readiness, audit log size, breaker state per adapter\n"
           "  verify --jwks FILE|URL [--cacert CA] [--json] [INPUT]\n"
+          "  verify --bundle FILE [--checkpoint-key VKEY] [--jwks FILE]\n"
+          "                          check a case's evidence bundle offline\n"
           "                          check attestations offline (a query response,\n"
           "                          or one compact JWS per line)\n"
+          "  audit explain QUERY_ID --stack S [--predicates DIR]\n"
+          "                          recompute a query's predicates from the log (auditor)\n"
           "  audit verify DIR [--key VKEY|--key-file FILE]\n"
           "                          check a log directory offline: records, tree,\n"
           "                          checkpoint signatures\n"
@@ -78,6 +84,8 @@ int main(int argc, char **argv)
     return gwctl_query(argc - 1, argv + 1);
   if(argc >= 2 && !strcmp(argv[1], "adapter"))
     return gwctl_adapter(argc - 1, argv + 1);
+  if(argc >= 2 && !strcmp(argv[1], "predicate"))
+    return gwctl_predicate(argc - 1, argv + 1);
   if(argc >= 2 && !strcmp(argv[1], "status"))
     return gwctl_status(argc - 1, argv + 1);
   usage(stderr);

@@ -674,6 +674,7 @@ static void usage(FILE *fp)
           "usage: gwctl audit verify DIR [--key VKEY | --key-file FILE]\n"
           "       gwctl audit proof (--stack S | --url URL ...) (--index N | --query-response FILE)\n"
           "       gwctl audit sample --stack S --fraction F --seed N [--unseal-key KEY]\n"
+          "       gwctl audit explain QUERY_ID --stack S [--predicates DIR] [--vkey VKEY]\n"
           "see docs/audit-api.md\n");
 }
 
@@ -691,6 +692,8 @@ int gwctl_audit(int argc, char **argv)
     rc = audit_proof(argc - 1, argv + 1);
   else if(!strcmp(argv[1], "sample"))
     rc = gwctl_audit_sample(argc - 1, argv + 1);
+  else if(!strcmp(argv[1], "explain"))
+    rc = gwctl_audit_explain(argc - 1, argv + 1);
   else if(!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
     usage(stdout);
     rc = 0;

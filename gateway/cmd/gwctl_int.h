@@ -16,6 +16,8 @@ int gwctl_query(int argc, char **argv);
 int gwctl_adapter(int argc, char **argv);
 int gwctl_adapter_push(int argc, char **argv);
 int gwctl_status(int argc, char **argv);
+int gwctl_predicate(int argc, char **argv);
+int gwctl_verify_bundle(int argc, char **argv);
 
 /* Reads a file, or a URL with https:// (with optional CA file), into a
  * NUL-terminated buffer of at most `cap` bytes (caller frees with gw_free).

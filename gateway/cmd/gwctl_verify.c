@@ -105,7 +105,8 @@ static int check_response(struct verifier *v, json_t *resp)
 
 static void usage(FILE *fp)
 {
-  fprintf(fp, "usage: gwctl verify --jwks FILE|URL [--cacert CA] [--cert C --key K] [--json] [INPUT|-]\n");
+  fprintf(fp, "usage: gwctl verify --jwks FILE|URL [--cacert CA] [--cert C --key K] [--json] [INPUT|-]\n"
+              "       gwctl verify --bundle FILE [--checkpoint-key VKEY] [--jwks FILE]\n");
 }
 
 int gwctl_verify(int argc, char **argv)
@@ -125,6 +126,11 @@ int gwctl_verify(int argc, char **argv)
   json_t *resp = NULL;
   int opt, rc = 2, checked = 0;
 
+  for(int i = 1; i < argc; i++)
+    if(!strcmp(argv[i], "--bundle") || !strncmp(argv[i], "--bundle=", 9)) {
+      json_decref(v.report);
+      return gwctl_verify_bundle(argc, argv);
+    }
   optind = 1;
   while((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     switch(opt) {

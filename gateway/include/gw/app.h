@@ -26,6 +26,7 @@
 struct gw_config;
 struct gw_registry;
 struct gw_acl;
+struct gw_predset;
 struct gw_factschema_set;
 struct gw_attest_signer;
 struct gw_cache;
@@ -51,6 +52,7 @@ struct gw_app {
   struct gw_rtset *rts;              /* current set; swap under rts_lock */
   void *rts_lock;                    /* pthread_mutex_t, opaque here */
   struct gw_acl *acl;
+  struct gw_predset *preds;          /* predicate definitions; swapped like acl */
   struct gw_factschema_set *schemas;
   struct gw_attest_signer *signer;
   unsigned char *secret;             /* subject_ref HMAC key */

@@ -95,6 +95,13 @@ char *gw_attest_make_dual(const struct gw_attest_signer *s, const char *subject_
                           const struct gw_attest_src *src, int64_t iat, int64_t exp,
                           char **sm2_out, char *err, size_t errlen);
 
+/* Signs another kind of statement (predicate attestations, typ
+ * "gw-predicate+jws"): sets "iss" in `payload` (borrowed, changed) and signs
+ * its compact, key-sorted JSON.  Returns the compact JWS (gw_free) or NULL
+ * with err. */
+#define GW_ATTEST_PREDICATE_TYP "gw-predicate+jws"
+char *gw_attest_make_typed(const struct gw_attest_signer *s, const char *typ, json_t *payload,
+                           char *err, size_t errlen);
 /* Signs `body` as a detached JWS for the Gateway-Signature header (caller
  * frees with gw_free), or NULL. */
 char *gw_attest_sign_body(const struct gw_attest_signer *s, const void *body, size_t len);

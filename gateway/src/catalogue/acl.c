@@ -17,6 +17,7 @@
 #define ACL_MAX_CLIENTS 256
 #define ACL_MAX_PURPOSES 16
 #define ACL_MAX_FACTS 32
+#define ACL_MAX_PREDICATES 32
 #define ACL_MAX_BYTES (1024 * 1024)
 
 static const char *const known_purposes[] = {
@@ -28,6 +29,9 @@ struct acl_purpose {
   char *name;
   const char *facts[ACL_MAX_FACTS];    /* catalogue names (static storage) */
   size_t n_facts;
+  char *predicates[ACL_MAX_PREDICATES];  /* predicate ids (checked against the
+                                          predicate set when asked) */
+  size_t n_predicates;
 };
 
 struct acl_client {
@@ -56,8 +60,11 @@ void gw_acl_free(struct gw_acl *acl)
     return;
   for(size_t i = 0; i < acl->n_clients; i++) {
     gw_free(acl->clients[i].name);
-    for(size_t j = 0; j < acl->clients[i].n_purposes; j++)
+    for(size_t j = 0; j < acl->clients[i].n_purposes; j++) {
       gw_free(acl->clients[i].purposes[j].name);
+      for(size_t k = 0; k < acl->clients[i].purposes[j].n_predicates; k++)
+        gw_free(acl->clients[i].purposes[j].predicates[k]);
+    }
   }
   gw_free(acl->clients);
   gw_free(acl);
@@ -104,6 +111,48 @@ static int load_purposes(struct acl_client *c, json_t *purposes, const char *pat
   return 0;
 }
 
+static struct acl_purpose *find_purpose_rw(struct acl_client *c, const char *purpose);
+
+/* "predicates": {"purpose": ["predicate.id", ...]}: known purposes; a list
+ * for a purpose the client does not state is checked and unused.  The ids are checked for shape here and against the
+ * predicate set when a query asks (the two load together on reload). */
+static int load_predicates(struct acl_client *c, json_t *preds, const char *path,
+                           const char *cname, char *err, size_t errlen)
+{
+  const char *pname;
+  json_t *list;
+  if(!json_is_object(preds)) {
+    snprintf(err, errlen, "%s: clients.%s.predicates: must be an object", path, cname);
+    return -1;
+  }
+  json_object_foreach(preds, pname, list) {
+    struct acl_purpose *p = find_purpose_rw(c, pname);
+    size_t i;
+    json_t *v;
+    if(!gw_purpose_known(pname)) {
+      snprintf(err, errlen, "%s: clients.%s.predicates.%s: unknown purpose", path, cname, pname);
+      return -1;
+    }
+    if(!json_is_array(list) || json_array_size(list) > ACL_MAX_PREDICATES) {
+      snprintf(err, errlen, "%s: clients.%s.predicates.%s: must be an array of at most %d "
+               "predicate ids", path, cname, pname, ACL_MAX_PREDICATES);
+      return -1;
+    }
+    json_array_foreach(list, i, v) {
+      const char *id = json_string_value(v);
+      if(!id || !*id || strlen(id) > 64 || strchr(id, '(')) {
+        snprintf(err, errlen, "%s: clients.%s.predicates.%s[%zu]: must be a predicate id",
+                 path, cname, pname, i);
+        return -1;
+      }
+      /* a list for a purpose the client may not state is never consulted */
+      if(p)
+        p->predicates[p->n_predicates++] = gw_strdup(id);
+    }
+  }
+  return 0;
+}
+
 struct gw_acl *gw_acl_load(const char *path, char *err, size_t errlen)
 {
   struct gw_acl *acl = gw_calloc(1, sizeof(*acl));
@@ -139,7 +188,7 @@ struct gw_acl *gw_acl_load(const char *path, char *err, size_t errlen)
       goto fail;
     }
     json_object_foreach(entry, key, val) {
-      if(strcmp(key, "roles") && strcmp(key, "purposes")) {
+      if(strcmp(key, "roles") && strcmp(key, "purposes") && strcmp(key, "predicates")) {
         snprintf(err, errlen, "%s: clients.%s.%s: unknown field", path, cname, key);
         goto fail;
       }
@@ -165,6 +214,9 @@ struct gw_acl *gw_acl_load(const char *path, char *err, size_t errlen)
     }
     purposes = json_object_get(entry, "purposes");
     if(purposes && load_purposes(c, purposes, path, cname, err, errlen))
+      goto fail;
+    if(json_object_get(entry, "predicates") &&
+       load_predicates(c, json_object_get(entry, "predicates"), path, cname, err, errlen))
       goto fail;
     if((c->roles & GW_ROLE_CLIENT) && !c->n_purposes) {
       snprintf(err, errlen, "%s: clients.%s.purposes: a client needs at least one purpose",
@@ -217,6 +269,24 @@ int gw_acl_fact_allowed(const struct gw_acl *acl, const char *client, const char
   const struct acl_purpose *p = find_purpose(find(acl, client), purpose);
   for(size_t i = 0; p && i < p->n_facts; i++)
     if(!strcmp(p->facts[i], fact))
+      return 1;
+  return 0;
+}
+
+static struct acl_purpose *find_purpose_rw(struct acl_client *c, const char *purpose)
+{
+  for(size_t i = 0; i < c->n_purposes; i++)
+    if(!strcmp(c->purposes[i].name, purpose))
+      return &c->purposes[i];
+  return NULL;
+}
+
+int gw_acl_predicate_allowed(const struct gw_acl *acl, const char *client, const char *purpose,
+                             const char *predicate)
+{
+  const struct acl_purpose *p = find_purpose(find(acl, client), purpose);
+  for(size_t i = 0; p && i < p->n_predicates; i++)
+    if(!strcmp(p->predicates[i], predicate))
       return 1;
   return 0;
 }

@@ -45,6 +45,11 @@ int gw_acl_purpose_allowed(const struct gw_acl *acl, const char *client, const c
 int gw_acl_fact_allowed(const struct gw_acl *acl, const char *client, const char *purpose,
                         const char *fact);
 
+/* May `client` ask `predicate` (an id) when it states `purpose`?  From the
+ * client's optional "predicates": {"purpose": ["id", ...]} (none: no
+ * predicate); the predicate's own purposes are checked by the caller. */
+int gw_acl_predicate_allowed(const struct gw_acl *acl, const char *client, const char *purpose,
+                             const char *predicate);
 /* Is `purpose` one of the purposes the gateway knows? */
 int gw_purpose_known(const char *purpose);
 

@@ -198,6 +198,28 @@ char *gw_attest_make_dual(const struct gw_attest_signer *s, const char *subject_
   return jws;
 }
 
+char *gw_attest_make_typed(const struct gw_attest_signer *s, const char *typ, json_t *payload,
+                           char *err, size_t errlen)
+{
+  char *text, *jws = NULL;
+  size_t jws_len;
+  enum gw_jws_result r;
+
+  json_object_set_new(payload, "iss", json_string(s->issuer));
+  text = json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS);
+  if(!text) {
+    snprintf(err, errlen, "cannot serialize the attestation payload");
+    return NULL;
+  }
+  r = gw_jws_sign_compact(s->keys[0], typ, text, strlen(text), &jws, &jws_len);
+  free(text);
+  if(r != GW_JWS_OK) {
+    snprintf(err, errlen, "signing failed: %s", gw_jws_strerror(r));
+    return NULL;
+  }
+  return jws;
+}
+
 char *gw_attest_sign_body(const struct gw_attest_signer *s, const void *body, size_t len)
 {
   char *out = NULL;

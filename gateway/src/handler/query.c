@@ -41,8 +41,11 @@
 #include "seal.h"
 
 #include "query_int.h"
+#include "query_pred_int.h"
 
 #define QUERY_MAX_FACTS 16
+/* fact slots: the facts asked plus those only predicates read */
+#define QUERY_MAX_SLOTS (QUERY_MAX_FACTS + 16)
 #define QUERY_MAX_DEPTH 8
 #define QUERY_NAME_MAX_BYTES 256
 #define QUERY_MAX_AGE_S (31 * 86400)
@@ -73,6 +76,8 @@ struct qfact {
   int allowed;
   struct qgroup *g;
   size_t index;                 /* in the adapter's facts */
+  int hidden;                   /* a predicate input only: never returned */
+  int feeds;                    /* fetched for a predicate although denied as a fact */
 };
 
 struct query {
@@ -93,9 +98,11 @@ struct query {
   int64_t max_age_ms;
   int64_t started_ms;           /* wall clock */
   uint64_t deadline_ms;         /* monotonic */
-  struct qfact facts[QUERY_MAX_FACTS];
+  struct qfact facts[QUERY_MAX_SLOTS];
   size_t n_facts;
-  struct qgroup groups[QUERY_MAX_FACTS];
+  struct qpreds preds;
+  struct gw_recheck *recheck;   /* owned; a re-check answers its own way */
+  struct qgroup groups[QUERY_MAX_SLOTS];
   size_t n_groups;
   size_t pending;
   struct event *deadline;
@@ -127,6 +134,8 @@ static void query_free(struct query *q)
     gw_free(q->subject_name);
   }
   gw_jw_free(&q->response);
+  qpred_free(&q->preds);
+  gw_recheck_free(q->recheck);
   q->magic = 0;
   gw_free(q);
 }
@@ -583,6 +592,8 @@ static void write_record_fact(struct gw_jw *w, const struct qfact *f, const stru
   }
   if(!strcmp(v->status, "unavailable"))
     gw_jw_kstr(w, "error", gw_fact_error_name(v->error));
+  if(f->hidden)
+    gw_jw_kbool(w, "predicate_input", 1);
   if(v->cf && v->c->status == GW_FACT_OK && f->g->stale)
     gw_jw_kbool(w, "stale", 1);
   gw_jw_kstr(w, "status", v->status);
@@ -654,9 +665,69 @@ static char *sealed_subject(const struct query *q)
   return r == GW_SEAL_OK ? sealed : NULL;
 }
 
+/* Evaluates the predicates on what the fact slots hold (a fact denied to
+ * the client is still read when a predicate it may ask needs it).
+ * Returns 1 when every predicate is true or false. */
+static void fill_pred_facts(struct query *q, struct qpred_fact *pf)
+{
+  for(size_t i = 0; i < q->n_facts; i++) {
+    struct qfact f = q->facts[i];
+    struct fact_view v;
+    f.allowed = f.allowed || f.feeds;
+    fact_view(&f, &v);
+    memset(&pf[i], 0, sizeof(pf[i]));
+    pf[i].name = f.name;
+    pf[i].agency = v.agency;
+    pf[i].detail = v.detail;
+    pf[i].error = v.error;
+    pf[i].hidden = q->facts[i].hidden || !q->facts[i].allowed;
+    if(v.c && v.c->status == GW_FACT_OK) {
+      pf[i].status = GW_PRED_FACT_OK;
+      pf[i].value_json = v.c->value;
+      pf[i].value_len = v.c->value_len;
+      pf[i].attestation_sha256 = v.c->attestation_sha256;
+      pf[i].attestation = v.c->attestation;
+      pf[i].attestation_len = v.c->attestation_len;
+    }
+    else if(v.c && v.c->status == GW_FACT_NOT_FOUND)
+      pf[i].status = GW_PRED_FACT_NOT_FOUND;
+    else
+      pf[i].status = GW_PRED_FACT_UNAVAILABLE;
+  }
+}
+
+static int query_predicates(struct query *q)
+{
+  struct qpred_fact pf[QUERY_MAX_SLOTS];
+  fill_pred_facts(q, pf);
+  return qpred_evaluate(&q->preds, pf, q->n_facts, q->app->signer, q->subject_ref,
+                        wall_ms() / 1000);
+}
+
+/* The fact slot a predicate reads `name` from: the asked one, or a hidden
+ * one added now; -1 when the catalogue has no such fact (yet). */
+static int query_slot(struct query *q, const char *name)
+{
+  const struct gw_fact_def *def = gw_fact_find(name);
+  if(!def)
+    return -1;
+  for(size_t i = 0; i < q->n_facts; i++)
+    if(q->facts[i].name == def->name) {
+      q->facts[i].feeds = 1;
+      return (int)i;
+    }
+  if(q->n_facts == QUERY_MAX_SLOTS)
+    return -1;
+  memset(&q->facts[q->n_facts], 0, sizeof(q->facts[0]));
+  q->facts[q->n_facts].name = def->name;
+  q->facts[q->n_facts].hidden = 1;
+  q->facts[q->n_facts].feeds = 1;
+  return (int)q->n_facts++;
+}
+
 static void query_finish(struct query *q)
 {
-  struct fact_view views[QUERY_MAX_FACTS];
+  struct fact_view views[QUERY_MAX_SLOTS];
   struct gw_jw rec;
   char *sealed, *text;
   size_t text_len = 0;
@@ -668,12 +739,30 @@ static void query_finish(struct query *q)
   q->complete = 1;
   for(size_t i = 0; i < q->n_facts; i++) {
     fact_view(&q->facts[i], &views[i]);
+    if(q->facts[i].hidden)
+      continue;
     gw_obs_query_fact(q->facts[i].name, views[i].status);
     q->complete &= views[i].definitive;
   }
+  if(q->preds.n)
+    q->complete &= query_predicates(q);
+  if(q->recheck) {
+    struct qpred_fact pf[QUERY_MAX_SLOTS];
+    fill_pred_facts(q, pf);
+    gw_jw_init(&q->response, 2048 + 3072 * (q->n_facts + q->preds.n));
+    gw_jw_open(&q->response);
+    text = gw_recheck_finish(q->recheck, pf, q->n_facts, &q->preds, q->query_id, q->subject_ref,
+                             gw_req_id(q->req), &q->response, &text_len);
+    if(!text) {
+      gw_req_problem(q->req, 500, "internal", "could not build the re-check record");
+      query_free(q);
+      return;
+    }
+    goto append;
+  }
 
   /* The answer, all but its audit part (respond_with_audit adds it). */
-  gw_jw_init(&q->response, 1024 + 1536 * q->n_facts);
+  gw_jw_init(&q->response, 1024 + 1536 * q->n_facts + 1200 * q->preds.n);
   gw_jw_open(&q->response);
   gw_jw_kstr(&q->response, "query_id", q->query_id);
   gw_jw_kstr(&q->response, "subject_ref", q->subject_ref);
@@ -684,22 +773,39 @@ static void query_finish(struct query *q)
   gw_jw_key(&q->response, "facts");
   gw_jw_open(&q->response);
   for(size_t i = 0; i < q->n_facts; i++)
-    write_answer_fact(&q->response, &q->facts[i], &views[i], now_s);
+    if(!q->facts[i].hidden)
+      write_answer_fact(&q->response, &q->facts[i], &views[i], now_s);
   gw_jw_close(&q->response);
+  if(q->preds.n)
+    qpred_write_answer(&q->preds, &q->response);
 
   /* The query record, keys sorted; the raw number only sealed. */
   sealed = sealed_subject(q);
-  gw_jw_init(&rec, 1024 + 256 * q->n_facts);
+  gw_jw_init(&rec, 1024 + 256 * q->n_facts + 1600 * q->preds.n);
   gw_jw_open(&rec);
   jw_kstr_or_null(&rec, "case_ref", q->case_ref[0] ? q->case_ref : NULL);
   gw_jw_kstr(&rec, "client", q->client);
   gw_jw_kbool(&rec, "complete", q->complete);
   gw_jw_key(&rec, "facts");
   gw_jw_open(&rec);
-  for(size_t i = 0; i < q->n_facts; i++)
-    write_record_fact(&rec, &q->facts[i], &views[i]);
+  for(size_t i = 0; i < q->n_facts; i++) {
+    if(q->facts[i].feeds && !q->facts[i].allowed) {
+      /* fetched for a predicate, not returned: the record cites what the
+       * predicate read, so its basis can be found */
+      struct qfact f = q->facts[i];
+      struct fact_view rv;
+      f.allowed = 1;
+      f.hidden = 1;
+      fact_view(&f, &rv);
+      write_record_fact(&rec, &f, &rv);
+    }
+    else
+      write_record_fact(&rec, &q->facts[i], &views[i]);
+  }
   gw_jw_close(&rec);
   gw_jw_kstr(&rec, "kind", "query");
+  if(q->preds.n)
+    qpred_write_record(&q->preds, &rec);
   gw_jw_kstr(&rec, "purpose", q->purpose);
   gw_jw_kstr(&rec, "query_id", q->query_id);
   gw_jw_kstr(&rec, "request_id", gw_req_id(q->req));
@@ -721,6 +827,7 @@ static void query_finish(struct query *q)
     return;
   }
   gw_free(sealed);
+append:
   ar = gw_audit_append_ex(q->app->audit, text, text_len, GW_AUDIT_BUILT, respond_with_audit, q,
                           q->w->base);
   gw_free(text);
@@ -924,7 +1031,7 @@ static const char *json_error_echo(const char *text, char *buf, size_t buflen)
 static int parse_request_full(struct query *q, const char *body, size_t len)
 {
   static const char *const known[] = { "subject", "facts", "purpose", "case_ref",
-                                       "deadline_ms", "max_age_s", "sign", NULL };
+                                       "deadline_ms", "max_age_s", "sign", "predicates", NULL };
   const struct gw_config *cfg = q->app->cfg;
   json_error_t jerr;
   json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -986,11 +1093,16 @@ static int parse_request_full(struct query *q, const char *body, size_t len)
   }
   q->subject_name = gw_strdup(json_string_value(v));
 
+  if(qpred_parse(&q->preds, q->app->preds, json_object_get(root, "predicates"), detail,
+                 sizeof(detail)))
+    goto bad;
   facts = json_object_get(root, "facts");
-  if(!json_is_array(facts) || !json_array_size(facts) ||
+  if(!facts && q->preds.n)
+    goto facts_done;               /* a predicates-only query may omit facts */
+  if(!json_is_array(facts) || (!json_array_size(facts) && !q->preds.n) ||
      json_array_size(facts) > QUERY_MAX_FACTS) {
-    snprintf(detail, sizeof(detail), "facts: must be an array of 1 to %d fact names",
-             QUERY_MAX_FACTS);
+    snprintf(detail, sizeof(detail), "facts: must be an array of 1 to %d fact names "
+             "(or absent when predicates are asked)", QUERY_MAX_FACTS);
     goto bad;
   }
   json_array_foreach(facts, i, item) {
@@ -1007,6 +1119,7 @@ static int parse_request_full(struct query *q, const char *body, size_t len)
       }
     q->facts[q->n_facts++].name = def->name;
   }
+facts_done:
   s = json_string_value(json_object_get(root, "purpose"));
   if(!s || !gw_purpose_known(s)) {
     snprintf(detail, sizeof(detail), "purpose: must be one of talent.graduate, talent.inservice, "
@@ -1131,6 +1244,39 @@ static void start_group(struct query *q, struct qgroup *g)
   }
 }
 
+static void query_start(struct query *q);
+
+void query_start_recheck(struct gw_req *req, struct gw_app *app, const struct query_spec *spec,
+                         struct qpreds *preds, struct gw_recheck *rc)
+{
+  struct query *q = gw_calloc(1, sizeof(*q));
+  q->magic = QUERY_MAGIC;
+  q->req = req;
+  q->app = app;
+  q->w = gw_worker_current();
+  q->recheck = rc;
+  snprintf(q->client, sizeof(q->client), "%s", spec->client);
+  snprintf(q->purpose, sizeof(q->purpose), "%s", spec->purpose);
+  snprintf(q->case_ref, sizeof(q->case_ref), "%s", spec->case_ref ? spec->case_ref : "");
+  memcpy(q->subject_id, spec->subject_id, sizeof(q->subject_id));
+  q->subject_name = gw_strdup(spec->subject_name);
+  for(size_t i = 0; i < spec->n_facts && i < QUERY_MAX_FACTS; i++) {
+    const struct gw_fact_def *def = gw_fact_find(spec->facts[i]);
+    if(def)
+      q->facts[q->n_facts++].name = def->name;
+  }
+  q->preds = *preds;                 /* moved */
+  preds->n = 0;
+  q->deadline_ms = spec->deadline_ms;
+  q->max_age_ms = 0;                 /* a re-check never reads the cache */
+  if(!q->w) {
+    gw_req_problem(req, 503, "not-ready", "no worker context");
+    query_free(q);
+    return;
+  }
+  query_start(q);
+}
+
 void gw_query_handle(struct gw_req *req, void *arg)
 {
   struct gw_app *app = arg;
@@ -1140,7 +1286,6 @@ void gw_query_handle(struct gw_req *req, void *arg)
   const char *body;
   size_t len, ctlen;
   struct query *q;
-  char rhex[25];
 
   if(!(gw_acl_roles(app->acl, client) & GW_ROLE_CLIENT)) {
     gw_req_problem(req, 403, "forbidden", "this client may not query facts");
@@ -1173,6 +1318,18 @@ void gw_query_handle(struct gw_req *req, void *arg)
     query_free(q);
     return;
   }
+  query_start(q);
+}
+
+/* From a parsed, permitted query to its fetches: ids, the plan, the timer. */
+static void query_start(struct query *q)
+{
+  struct gw_app *app = q->app;
+  struct gw_req *req = q->req;
+  struct gw_worker_ctx *w = q->w;
+  const char *client = q->client;
+  char rhex[25];
+
   (void)gw_randid_hex(rhex, 12);
   snprintf(q->query_id, sizeof(q->query_id), "q_%s", rhex);
   if(gw_subject_ref_keyed(app->subject_mac, q->subject_id, q->subject_ref) || subject_key(q)) {
@@ -1185,12 +1342,19 @@ void gw_query_handle(struct gw_req *req, void *arg)
   q->deadline = evtimer_new(w->base, on_deadline, q);
   q->done_ev = event_new(w->base, -1, 0, on_done_event, q);
 
+  for(size_t i = 0; i < q->n_facts; i++)
+    q->facts[i].allowed = gw_acl_fact_allowed(app->acl, client, q->purpose, q->facts[i].name);
+  if(q->preds.n) {
+    qpred_authorize(&q->preds, app, client, q->purpose, q->subject_ref, q->started_ms);
+    for(size_t i = 0; i < q->preds.n; i++)
+      for(size_t k = 0; !q->preds.p[i].denied && k < q->preds.p[i].def->n_facts; k++)
+        q->preds.p[i].slot[k] = query_slot(q, q->preds.p[i].def->facts[k]);
+  }
   /* plan: facts onto adapters, one group per adapter */
   for(size_t i = 0; i < q->n_facts; i++) {
     struct qfact *f = &q->facts[i];
     struct gw_adapter_rt *rt;
-    f->allowed = gw_acl_fact_allowed(app->acl, client, q->purpose, f->name);
-    if(!f->allowed)
+    if(!f->allowed && !f->feeds)
       continue;
     rt = gw_rtset_for_fact(q->rts, f->name);
     if(!rt)

@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 
 #include "acl.h"
+#include "gw/predicate.h"
 #include "gw/alloc.h"
 #include "gw/attest.h"
 #include "gw/audit.h"
@@ -149,6 +150,10 @@ struct gw_app *gw_app_new(const struct gw_config *cfg, int check_only, char *err
     snprintf(err, errlen, "acl: %s", why);
     goto fail;
   }
+  if(gw_predset_load(cfg->predicates_dir, &app->preds, why, sizeof(why))) {
+    snprintf(err, errlen, "predicates_dir: %s", why);
+    goto fail;
+  }
   app->registry = gw_registry_new();
   if(gw_registry_load_dir(app->registry, cfg->adapters_dir, why, sizeof(why))) {
     snprintf(err, errlen, "adapters_dir: %s", why);
@@ -242,6 +247,7 @@ static void retire(struct gw_app *app, void *p, void (*fn)(void *))
 static void acl_free_fn(void *p) { gw_acl_free(p); }
 static void registry_free_fn(void *p) { gw_registry_free(p); }
 static void signer_free_fn(void *p) { gw_attest_signer_free(p); }
+static void preds_free_fn(void *p) { gw_predset_free(p); }
 
 int gw_app_reload(struct gw_app *app, char *err, size_t errlen)
 {
@@ -249,6 +255,7 @@ int gw_app_reload(struct gw_app *app, char *err, size_t errlen)
   struct gw_rtset *rts = NULL, *old;
   struct gw_acl *acl = NULL;
   struct gw_attest_signer *signer = NULL;
+  struct gw_predset *preds = NULL;
   char why[512];
 
   if(gw_registry_load_dir(reg, app->cfg->adapters_dir, why, sizeof(why))) {
@@ -271,6 +278,10 @@ int gw_app_reload(struct gw_app *app, char *err, size_t errlen)
     snprintf(err, errlen, "keys.attestation: %s", why);
     goto fail;
   }
+  if(gw_predset_load(app->cfg->predicates_dir, &preds, why, sizeof(why))) {
+    snprintf(err, errlen, "predicates_dir: %s", why);
+    goto fail;
+  }
   /* Readers may still hold the old ACL and registry pointers: they are
    * retired, not freed, until exit (reloads are rare and small). */
   pthread_mutex_lock(app->rts_lock);
@@ -282,12 +293,15 @@ int gw_app_reload(struct gw_app *app, char *err, size_t errlen)
   app->registry = reg;
   retire(app, app->signer, signer_free_fn);
   app->signer = signer;
+  retire(app, app->preds, preds_free_fn);
+  app->preds = preds;
   pthread_mutex_unlock(app->rts_lock);
   gw_obs_rebind_breakers(app);
   gw_rtset_release(old);
   return 0;
 
 fail:
+  gw_predset_free(preds);
   gw_attest_signer_free(signer);
   gw_acl_free(acl);
   gw_rtset_release(rts);
@@ -318,6 +332,7 @@ void gw_app_free(struct gw_app *app)
   gw_rtset_release(app->rts);
   gw_registry_free(app->registry);
   gw_acl_free(app->acl);
+  gw_predset_free(app->preds);
   gw_factschema_set_free(app->schemas);
   pthread_mutex_destroy(app->rts_lock);
   gw_free(app->rts_lock);

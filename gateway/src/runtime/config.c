@@ -477,8 +477,9 @@ static void read_upstream(struct reader *r, json_t *root, struct gw_upstream_lim
 static void read_query(struct reader *r, json_t *root, struct gw_config *cfg)
 {
   static const char *const known[] = { "deadline_default_ms", "deadline_max_ms",
-                                       "max_age_default_s", NULL };
+                                       "max_age_default_s", "predicate_probe_window_s", NULL };
   json_t *obj = get_object(r, root, "", "query", 0);
+  cfg->predicate_probe_window_s = 86400;
   cfg->deadline_default_ms = 3000;
   cfg->deadline_max_ms = 10000;
   cfg->max_age_default_s = 86400;
@@ -490,6 +491,8 @@ static void read_query(struct reader *r, json_t *root, struct gw_config *cfg)
                                       cfg->deadline_max_ms, 10, 120000);
   cfg->deadline_default_ms = (int)get_int(r, obj, "query", "deadline_default_ms",
                                           cfg->deadline_default_ms, 10, 120000);
+  cfg->predicate_probe_window_s = (int)get_int(r, obj, "query", "predicate_probe_window_s",
+                                               cfg->predicate_probe_window_s, 0, 31 * 86400);
   if(!r->failed && cfg->deadline_default_ms > cfg->deadline_max_ms)
     fail(r, "query.deadline_default_ms", "must not exceed query.deadline_max_ms (%d)",
          cfg->deadline_max_ms);
@@ -587,7 +590,7 @@ int gw_config_load(const char *path, struct gw_config **out, char *err, size_t e
 {
   static const char *const known[] = { "gateway_id", "workers", "log_level",
                                        "listen", "ops_listen", "tls", "query",
-                                       "limits", "adapters_dir", "schemas_dir", "acl",
+                                       "limits", "adapters_dir", "schemas_dir", "acl", "predicates_dir",
                                        "keys", "cache", "audit", "upstream", "crypto", "cluster", NULL };
   struct reader r = { path, NULL, err, errlen, 0 };
   struct gw_config *cfg = gw_calloc(1, sizeof(*cfg));
@@ -643,6 +646,14 @@ int gw_config_load(const char *path, struct gw_config **out, char *err, size_t e
   cfg->schemas_dir = get_dir(&r, root, "", "schemas_dir", 1);
   cfg->acl_file = get_path(&r, root, "", "acl", 1);
   read_crypto(&r, root, cfg);
+  if(json_object_get(root, "predicates_dir"))
+    cfg->predicates_dir = get_dir(&r, root, "", "predicates_dir", 1);
+  else if(cfg->schemas_dir) {
+    /* schemas/facts -> schemas/predicates */
+    size_t n = strlen(cfg->schemas_dir) + 16;
+    cfg->predicates_dir = gw_malloc(n);
+    snprintf(cfg->predicates_dir, n, "%s/../predicates", cfg->schemas_dir);
+  }
   read_keys(&r, root, cfg);
   read_cache(&r, root, cfg);
   read_audit(&r, root, cfg);
@@ -683,6 +694,7 @@ void gw_config_free(struct gw_config *cfg)
   gw_free(cfg->adapters_dir);
   gw_free(cfg->schemas_dir);
   gw_free(cfg->acl_file);
+  gw_free(cfg->predicates_dir);
   gw_free(cfg->attest_key);
   for(size_t i = 0; i < cfg->n_attest_previous; i++)
     gw_free(cfg->attest_previous[i]);
