@@ -256,7 +256,7 @@ static void read_endpoint(struct gw_adl *r, json_t *root)
 }
 
 /* Headers the gateway sets itself, or that would hold a credential. */
-static const char *header_refused(const char *name)
+const char *gw_adl_header_refused(const char *name)
 {
   static const char *const framing[] = {
     "host", "content-length", "transfer-encoding", "connection", "keep-alive",
@@ -304,7 +304,7 @@ static size_t read_templates(struct gw_adl *r, json_t *req, const char *key,
                   "!#$%%&'*+-.^_`|~ only)");
       return n;
     }
-    if(headers && (refused = header_refused(name))) {
+    if(headers && (refused = gw_adl_header_refused(name))) {
       gw_adl_fail(r, field, "header %s", refused);
       return n;
     }
@@ -602,8 +602,12 @@ static void only_for(struct gw_adl *r, json_t *obj, const char *at,
 static void read_auth(struct gw_adl *r, json_t *root)
 {
   static const char *const known[] = { "type", "token_url", "client_id",
-                                       "client_secret", "scope", "header", "key", NULL };
-  static const char *const types[] = { "none", "mtls", "oauth2", "api_key", NULL };
+                                       "client_secret", "scope", "header", "key",
+                                       GW_ADL_SIGNED_MEMBERS, GW_ADL_WSSE_MEMBERS, NULL };
+  static const char *const types[] = { "none", "mtls", "oauth2", "api_key",
+                                       "signed_headers", "wsse_username_token", NULL };
+  static const char *const signed_h[] = { "type", GW_ADL_SIGNED_MEMBERS, NULL };
+  static const char *const wsse[] = { "type", GW_ADL_WSSE_MEMBERS, NULL };
   static const char *const type_only[] = { "type", NULL };
   static const char *const oauth2[] = { "type", "token_url", "client_id",
                                         "client_secret", "scope", NULL };
@@ -615,11 +619,14 @@ static void read_auth(struct gw_adl *r, json_t *root)
 
   if(!auth || gw_adl_unknown(r, auth, "auth", known))
     return;
-  if((t = gw_adl_choice(r, auth, "auth", "type", types, "none, mtls, oauth2, api_key")) < 0)
+  if((t = gw_adl_choice(r, auth, "auth", "type", types, "none, mtls, oauth2, api_key, "
+                        "signed_headers, wsse_username_token")) < 0)
     return;
   a->auth = (enum gw_auth_type)t;
   only_for(r, auth, "auth", t == GW_AUTH_OAUTH2 ? oauth2 :
-                            t == GW_AUTH_API_KEY ? api_key : type_only, types[t]);
+                            t == GW_AUTH_API_KEY ? api_key :
+                            t == GW_AUTH_SIGNED_HEADERS ? signed_h :
+                            t == GW_AUTH_WSSE_USERNAME_TOKEN ? wsse : type_only, types[t]);
   if(r->failed)
     return;
   switch(a->auth) {
@@ -648,15 +655,21 @@ static void read_auth(struct gw_adl *r, json_t *root)
     if(a->api_key_header && !gw_adl_is_token(a->api_key_header))
       gw_adl_fail(r, "auth.header", "not a valid header name (letters, digits "
                   "and !#$%%&'*+-.^_`|~ only)");
-    else if(a->api_key_header && header_refused(a->api_key_header) &&
+    else if(a->api_key_header && gw_adl_header_refused(a->api_key_header) &&
             strcasecmp(a->api_key_header, "authorization"))
-      gw_adl_fail(r, "auth.header", "header %s", header_refused(a->api_key_header));
+      gw_adl_fail(r, "auth.header", "header %s", gw_adl_header_refused(a->api_key_header));
     for(size_t i = 0; !r->failed && i < a->n_headers; i++)
       if(!strcasecmp(a->headers[i].name, a->api_key_header))
         gw_adl_fail(r, "auth.header", "\"%s\" is also in request.headers; the "
                     "key header must be set only here", a->api_key_header);
     if(!r->failed)
       a->api_key = gw_adl_secret(r, auth, "auth", "key", 1);
+    break;
+  case GW_AUTH_SIGNED_HEADERS:
+    gw_adl_read_signed(r, auth);
+    break;
+  case GW_AUTH_WSSE_USERNAME_TOKEN:
+    gw_adl_read_wsse(r, auth);
     break;
   }
 }

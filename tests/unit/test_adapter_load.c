@@ -715,7 +715,7 @@ static const struct variant variants[] = {
   { json_mtls, "tls/client_key", "`ca.pem`", "tls.client_key: %D/ca.pem holds a certificate, not a PEM private key" },
   /* auth */
   { soap11, "auth", NULL, "auth: missing (an object is required)" },
-  { soap11, "auth/type", "`basic`", "auth.type: must be one of none, mtls, oauth2, api_key (got \"basic\")" },
+  { soap11, "auth/type", "`basic`", "auth.type: must be one of none, mtls, oauth2, api_key, signed_headers, wsse_username_token (got \"basic\")" },
   { soap11, "auth/header", "`X-Key`", "auth.header: not used with auth.type \"none\"" },
   { soap11, "auth/type", "`mtls`", "auth.type: mtls needs tls.client_cert and tls.client_key" },
   { json_oauth2, "auth/client_secret", "`supersecretvalue`",
