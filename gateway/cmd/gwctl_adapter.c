@@ -24,6 +24,7 @@
 #include "gw/adapter.h"
 #include "gw/alloc.h"
 #include "gw/factschema.h"
+#include "gw/facts.h"
 #include "gw/fetch.h"
 #include "gw/idnum.h"
 #include "gw/oauth.h"
@@ -33,16 +34,56 @@
 #include "gw/xmlsig.h"
 #include "gwctl_int.h"
 
+/* An adapter is judged against a catalogue (which facts exist): DIR's
+ * schema files and DIR/../purposes.json, by default $GW_SCHEMAS_DIR, else
+ * schemas/facts of the working directory (a checkout or an installed
+ * gateway's data dir).
+ * Kept for the process's life.  0, or -1 after saying why. */
+int gwctl_use_catalogue(const char *dir, const char *who)
+{
+  static struct gw_catalogue *cat;
+  char purposes[4096], err[1024];
+
+  if(!dir && getenv("GW_SCHEMAS_DIR") && *getenv("GW_SCHEMAS_DIR"))
+    dir = getenv("GW_SCHEMAS_DIR");
+  if(!dir && !access("schemas/facts", R_OK))
+    dir = "schemas/facts";
+  if(!dir) {
+    fprintf(stderr, "%s: no fact catalogue: run where schemas/facts is, or give --schemas DIR\n",
+            who);
+    return -1;
+  }
+  snprintf(purposes, sizeof(purposes), "%s/../purposes.json", dir);
+  if(gw_catalogue_load(dir, purposes, &cat, err, sizeof(err))) {
+    fprintf(stderr, "%s: --schemas: %s\n", who, err);
+    return -1;
+  }
+  gw_catalogue_install(cat);
+  return 0;
+}
+
 static int validate(int argc, char **argv)
 {
-  int bad = 0;
-  if(argc < 1) {
-    fprintf(stderr, "usage: gwctl adapter validate FILE...\n");
+  const char *schemas_dir = NULL;
+  int bad = 0, files = 0;
+  for(int i = 0; i < argc; i++)
+    if(!strcmp(argv[i], "--schemas") && i + 1 < argc)
+      schemas_dir = argv[++i];
+    else
+      files++;
+  if(files < 1) {
+    fprintf(stderr, "usage: gwctl adapter validate [--schemas DIR] FILE...\n");
     return 2;
   }
+  if(gwctl_use_catalogue(schemas_dir, "gwctl adapter validate"))
+    return 2;
   for(int i = 0; i < argc; i++) {
     struct gw_adapter *a;
     char err[1024];
+    if(!strcmp(argv[i], "--schemas")) {
+      i++;
+      continue;
+    }
     if(gw_adapter_load(argv[i], &a, err, sizeof(err))) {
       printf("%s\n", err);
       bad = 1;
@@ -138,6 +179,8 @@ static int test(int argc, char **argv)
   }
   if(!schemas_dir && !access("schemas/facts", R_OK))
     schemas_dir = "schemas/facts";
+  if(gwctl_use_catalogue(schemas_dir, "gwctl adapter test"))
+    return 2;
   if(gw_adapter_load(argv[optind], &a, err, sizeof(err))) {
     printf("%s\n", err);
     return 1;

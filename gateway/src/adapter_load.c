@@ -63,12 +63,11 @@ static void read_facts(struct gw_adl *r, json_t *root)
     return;
   json_array_foreach(arr, i, v) {
     char field[GW_ADL_FIELD_MAX];
-    const struct gw_fact_def *def;
     const char *name;
     gw_adl_index(field, sizeof(field), "facts", i);
     if(!(name = gw_adl_string_value(r, v, field, 64)))
       return;
-    if(!(def = gw_fact_find(name))) {
+    if(!gw_fact_find(name)) {
       gw_adl_fail(r, field, "unknown fact \"%s\" (not in the fact catalogue; "
                   "see GET /v1/facts/catalogue)", name);
       return;
@@ -78,11 +77,6 @@ static void read_facts(struct gw_adl *r, json_t *root)
         gw_adl_fail(r, field, "\"%s\" is listed twice", name);
         return;
       }
-    if(a->agency && strcmp(def->agency, a->agency)) {
-      gw_adl_fail(r, field, "\"%s\" is served by agency \"%s\" in the fact "
-                  "catalogue, not \"%s\"", name, def->agency, a->agency);
-      return;
-    }
     a->facts[a->n_facts++] = gw_strdup(name);
   }
 }
@@ -113,6 +107,8 @@ static void read_identity(struct gw_adl *r, json_t *root)
     gw_adl_fail(r, "agency", "must match [a-z0-9][a-z0-9_-]{0,31} (got \"%s\")",
                 a->agency);
   a->description = gw_adl_string(r, root, "", "description", 0, TEXT_MAX);
+  /* Which of several adapters serving one fact is asked first (1), next (2)... */
+  a->order = (int)gw_adl_int(r, root, "", "order", 1, 1, GW_ADAPTER_MAX_ORDER);
   if(r->failed)
     return;
   read_facts(r, root);
@@ -883,7 +879,7 @@ static void read_cache(struct gw_adl *r, json_t *root)
 static void read_all(struct gw_adl *r, json_t *root)
 {
   static const char *const known[] = {
-    "$schema", "id", "version", "agency", "description", "facts", "protocol",
+    "$schema", "id", "version", "agency", "description", "order", "facts", "protocol",
     "endpoint", "request", "tls", "auth", "verify", "response", "mapping",
     "policy", "cache", NULL };
   json_t *schema = json_object_get(root, "$schema");

@@ -53,6 +53,7 @@
 
 #include "mock.h"
 #include "mock_xml.h"
+#include "../lib/catalogue_fixture.h"
 
 #define N_SYNTHETIC 40             /* synthetic people from mock_population_sample */
 #define SAMPLE_SEED 20260630u

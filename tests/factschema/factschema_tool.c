@@ -25,6 +25,7 @@
 #include "gw/factschema.h"
 #include "gw/facts.h"
 #include "factschema_int.h"
+#include "../lib/catalogue_fixture.h"
 
 /* The same checks and flags as the loader's "pattern" keyword. */
 static int match(int argc, char **argv)

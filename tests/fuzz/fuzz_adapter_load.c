@@ -34,6 +34,7 @@
 #include "gw/facts.h"
 
 #include "fuzz_fixture.h"
+#include "../lib/catalogue_fixture.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -29,6 +29,7 @@
 #include "gw/factschema.h"
 
 #include "fuzz_fixture.h"
+#include "../lib/catalogue_fixture.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -26,6 +26,7 @@
 
 #include "adapter_int.h"
 #include "gw/adapter.h"
+#include "../lib/catalogue_fixture.h"
 
 static char dir[] = "/tmp/gwadlXXXXXX";
 static char apath[300];
@@ -612,8 +613,7 @@ static const struct variant variants[] = {
     "facts[1]: \"education.degrees\" is listed twice" },
   { soap11, "facts/0", "`education.degree`",
     "facts[0]: unknown fact \"education.degree\" (not in the fact catalogue" },
-  { soap11, "facts", "[`education.degrees`, `credit.status`]",
-    "facts[1]: \"credit.status\" is served by agency \"credit\" in the fact catalogue, not \"chsi\"" },
+  { soap11, "order", "0", "order: must be between 1 and 8 (got 0)" },
   { soap11, "facts", "[`a`,`b`,`c`,`d`,`e`,`f`,`g`,`h`,`i`]", "facts: at most 8 items (got 9)" },
   { soap11, "protocol", "`soap`",
     "protocol: must be one of soap11, soap12, json, xml, jws-json (got \"soap\")" },

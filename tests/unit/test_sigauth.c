@@ -23,6 +23,7 @@
 #include "gw/adapter.h"
 #include "gw/alloc.h"
 #include "gw/sigauth.h"
+#include "../lib/catalogue_fixture.h"
 
 static char dir[] = "/tmp/gwsigXXXXXX";
 

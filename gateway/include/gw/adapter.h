@@ -13,6 +13,8 @@
  * directory unless absolute; every secret only as "env:NAME" or "file:PATH"):
  *
  *   id, version, agency, description      identity of the definition
+ *   order: 1..8 (default 1)                when several adapters serve one
+ *                                          fact, lower orders are asked first
  *   facts: ["education.degrees", ...]      facts this adapter provides
  *   protocol: soap11 | soap12 | json | xml | jws-json
  *   endpoint: {url, method, allow_addresses: ["127.0.0.0/8", ...]}
@@ -76,6 +78,7 @@
 #include "gw/sigauth.h"
 
 #define GW_ADAPTER_MAX_FACTS 8
+#define GW_ADAPTER_MAX_ORDER 8       /* "order": 1..8 */
 #define GW_ADAPTER_MAX_HEADERS 16
 #define GW_ADAPTER_MAX_NAMESPACES 16
 #define GW_ADAPTER_MAX_STATUS 8
@@ -230,6 +233,8 @@ struct gw_adapter {
   int version;
   char *agency;
   char *description;
+  int order;                   /* 1 = asked first for its facts; 2 = when
+                                  the order-1 adapter is unavailable, ... */
   char *facts[GW_ADAPTER_MAX_FACTS];
   size_t n_facts;
   enum gw_protocol protocol;

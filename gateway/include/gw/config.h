@@ -52,6 +52,7 @@ struct gw_config {
   char *adapters_dir;          /* adapter definitions (*.json) */
   char *schemas_dir;           /* fact schemas (schemas/facts) */
   char *acl_file;              /* client ACL */
+  char *purposes_file;         /* purposes.json; default schemas_dir/../purposes.json */
   char *attest_key;            /* PEM P-256 private key signing attestations */
   char **attest_previous;      /* PEM keys kept in the JWKS after a rotation */
   size_t n_attest_previous;

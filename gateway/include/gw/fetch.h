@@ -58,6 +58,9 @@ struct gw_adapter_rt {
   struct gw_policy_state *policy;
   struct gw_oauth_client oauth;      /* GW_AUTH_OAUTH2 only; strings borrowed from adapter */
   const char *channel;               /* "mtls" with a client certificate, else "tls" */
+  const struct gw_factschema_set *schemas;   /* of the generation this runtime belongs
+                                              * to (retired, never freed, on reload);
+                                              * NULL: the env's */
   struct gw_rt_recent recent;
 };
 
