@@ -27,7 +27,7 @@
 #include "gw/audit.h"
 #include "gw/b64.h"
 #include "gw/checkpoint.h"
-#include "gw/seal.h"
+#include "seal.h"
 
 #define LINE_MAX_BYTES (GW_AUDIT_RECORD_MAX + 2)
 

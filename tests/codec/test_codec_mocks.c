@@ -45,7 +45,7 @@
 
 #include "gw/adapter.h"
 #include "gw/b64.h"
-#include "gw/codec.h"
+#include "codec.h"
 #include "gw/factschema.h"
 #include "gw/idnum.h"
 #include "gw/jws.h"

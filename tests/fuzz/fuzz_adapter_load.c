@@ -30,7 +30,7 @@
 #include <jansson.h>
 
 #include "gw/adapter.h"
-#include "gw/codec.h"
+#include "codec.h"
 #include "gw/facts.h"
 
 #include "fuzz_fixture.h"

@@ -53,7 +53,7 @@
 #include <libxml/xpathInternals.h>
 
 #include "gw/adapter.h"
-#include "gw/codec.h"
+#include "codec.h"
 #include "gw/factschema.h"
 #include "gw/idnum.h"
 #include "gw/xmlsafe.h"

@@ -33,7 +33,7 @@
 #include <libxml/tree.h>
 
 #include "gw/alloc.h"
-#include "gw/template.h"
+#include "template.h"
 #include "gw/xmlsafe.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -28,7 +28,7 @@
 #include <libxml/xmlstring.h>
 
 #include "gw/adapter.h"
-#include "gw/mapping.h"
+#include "mapping.h"
 #include "gw/xmlsafe.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "gw/alloc.h"
-#include "gw/metrics.h"
+#include "metrics.h"
 
 #define N_BOUNDS(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "gw/acl.h"
+#include "acl.h"
 #include "../lib/catalogue_fixture.h"
 
 static char path[] = "/tmp/gwaclXXXXXX";

@@ -17,7 +17,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
-#include "gw/cache.h"
+#include "cache.h"
 
 static atomic_int frees;
 

@@ -35,7 +35,7 @@
 #include <openssl/evp.h>
 
 #include "gw/adapter.h"
-#include "gw/codec.h"
+#include "codec.h"
 #include "gw/factschema.h"
 #include "../lib/catalogue_fixture.h"
 

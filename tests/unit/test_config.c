@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "gw/config.h"
+#include "gw/config_load.h"
 
 static char dir[] = "/tmp/gwcfgXXXXXX";
 static char cfgpath[256];

@@ -16,8 +16,8 @@
 
 #include "gw/alloc.h"
 #include "gw/attest.h"
-#include "gw/hmac.h"
-#include "gw/randid.h"
+#include "hmac.h"
+#include "randid.h"
 
 static void unhex(const char *h, unsigned char *out, size_t *n)
 {

@@ -15,8 +15,8 @@
 #include <jansson.h>
 
 #include "gw/alloc.h"
-#include "gw/jsonw.h"
-#include "gw/utf8.h"
+#include "jsonw.h"
+#include "utf8.h"
 
 static void assert_text(struct gw_jw *w, const char *want)
 {

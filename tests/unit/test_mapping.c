@@ -22,7 +22,7 @@
 
 #include "gw/adapter.h"
 #include "gw/alloc.h"
-#include "gw/mapping.h"
+#include "mapping.h"
 #include "gw/xmlsafe.h"
 
 #define NS_SOAP "http://schemas.xmlsoap.org/soap/envelope/"

@@ -20,7 +20,7 @@
 #include <cmocka.h>
 
 #include "gw/alloc.h"
-#include "gw/metrics.h"
+#include "metrics.h"
 
 #define DROPPED_HEAD \
   "# HELP gw_metrics_series_dropped_total Label value sets redirected to their metric's " \

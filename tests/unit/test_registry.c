@@ -20,7 +20,7 @@
 #include <cmocka.h>
 
 #include "gw/adapter.h"
-#include "gw/registry.h"
+#include "registry.h"
 #include "../lib/catalogue_fixture.h"
 
 static char examples[512];

@@ -21,7 +21,7 @@
 
 #include "gw/alloc.h"
 #include "gw/b64.h"
-#include "gw/seal.h"
+#include "seal.h"
 
 #define ID_NUMBER "11010519491231002X"
 

@@ -13,7 +13,7 @@
 #include <jansson.h>
 
 #include "gw/alloc.h"
-#include "gw/template.h"
+#include "template.h"
 
 #define NOW_2026_11_28_0830 ((time_t)1795854600)
 #define ID "11010519491231002X"

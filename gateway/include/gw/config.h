@@ -6,6 +6,9 @@
  * operator can fix it without reading code.  Unknown fields are errors, not
  * silently ignored: a typo in a security setting must not pass unnoticed.
  * Relative paths in the file are resolved against the file's directory.
+ *
+ * This header is the plain type (base layer: the front end and TLS read it);
+ * reading and validating the file is gw/config_load.h (runtime layer).
  */
 #ifndef GW_CONFIG_H
 #define GW_CONFIG_H
@@ -64,15 +67,5 @@ struct gw_config {
   int audit_checkpoint_interval_s;
   int audit_preallocate;       /* write the records file ahead (default 1) */
 };
-
-/* Reads and validates `path`.  On success returns 0 and sets *out (caller
- * frees with gw_config_free).  On error returns -1, writes one line
- * "FILE: FIELD: PROBLEM" into err (always NUL-terminated) and sets *out to
- * NULL. */
-int gw_config_load(const char *path, struct gw_config **out,
-                   char *err, size_t errlen)
-  __attribute__((warn_unused_result));
-
-void gw_config_free(struct gw_config *cfg);
 
 #endif

@@ -29,7 +29,7 @@
 #include <jansson.h>
 
 #include "gw/adapter.h"
-#include "gw/codec.h"
+#include "codec.h"
 #include "gw/oauth.h"
 
 struct event_base;

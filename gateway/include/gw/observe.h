@@ -3,10 +3,12 @@
  *
  * One place registers every metric the gateway exposes and offers one small
  * function per event, so subsystems record what happened without knowing
- * the metrics API.  Label values are route patterns, adapter ids, fact
- * names, purposes, statuses and outcome names — never identity numbers,
- * names, tokens or raw paths.  Until gw_obs_init() has run every function
- * is a no-op (tools and unit tests pay nothing).
+ * the metrics API.  This is the bottom of observability (base layer: it knows
+ * only the metrics registry); the collectors that read other subsystems at
+ * scrape time are gw/obs_collect.h (runtime layer).  Label values are route
+ * patterns, adapter ids, fact names, purposes, statuses and outcome names —
+ * never identity numbers, names, tokens or raw paths.  Until
+ * gw_obs_init_hooks() has run every function is a no-op (tools and unit tests pay nothing).
  */
 #ifndef GW_OBSERVE_H
 #define GW_OBSERVE_H
@@ -14,22 +16,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct gw_app;
-struct gw_server;
+/* Registers the hook-fed metrics (and gw_build_info{version}) in the default
+ * registry and turns the hooks on.  Start-up thread only; the runtime's
+ * gw_obs_init (gw/obs_collect.h) calls it. */
+int gw_obs_init_hooks(const char *version) __attribute__((warn_unused_result));
 
-/* Registers the metrics in the default registry and binds the ones read
- * at render time (cache, audit, breakers).  Start-up thread only. */
-int gw_obs_init(struct gw_app *app, const char *version) __attribute__((warn_unused_result));
-
-/* After a reload: binds gw_breaker_state to the new adapter runtimes and
- * unbinds the old ones before they can be freed.  Main thread only. */
-void gw_obs_rebind_breakers(struct gw_app *app);
-
-/* Drops the module's references (at exit, before the app is freed). */
-void gw_obs_shutdown(void);
-
-/* Binds gw_http_open_connections{listener=name} to the server's count. */
-void gw_obs_bind_listener(const char *name, const struct gw_server *srv);
+/* Turns the hooks back into no-ops (at exit). */
+void gw_obs_stop_hooks(void);
 
 void gw_obs_http(const char *route, const char *method, int status, int64_t duration_us);
 void gw_obs_query(const char *purpose, const char *result, int64_t duration_us);

@@ -26,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "netspec.h"
+
 struct event_base;
 struct gw_upstream;
 struct gw_upstream_exchange;
@@ -35,8 +37,8 @@ struct gw_upstream_exchange;
 #define GW_UP_MAX_HEADERS            64         /* request headers */
 #define GW_UP_MAX_HEADER_LEN         8192       /* "Name: value" of one header */
 #define GW_UP_MAX_REQUEST_BODY       (8u << 20) /* request body bytes */
-#define GW_UP_MAX_CIDRS              32         /* entries of an address allow-list */
-#define GW_UP_MAX_PINS               4          /* ";"-separated pins */
+#define GW_UP_MAX_CIDRS              GW_NET_MAX_CIDRS /* entries of an address allow-list */
+#define GW_UP_MAX_PINS               GW_NET_MAX_PINS  /* ";"-separated pins */
 #define GW_UP_MAX_TIMEOUT_MS         300000L    /* 5 minutes */
 /* Caps on what an agency may send back. */
 #define GW_UP_DEFAULT_MAX_RESPONSE   (4u << 20) /* body bytes when the caller says 0 */

@@ -1,0 +1,216 @@
+/*
+ * acl.c - the client ACL: roles, purposes and facts per purpose.
+ *
+ * Loaded into plain arrays; lookups are linear scans over a handful of
+ * clients and purposes, which is faster than hashing at this size and has
+ * nothing to go wrong.
+ */
+#include "acl.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <jansson.h>
+
+#include "gw/alloc.h"
+#include "gw/facts.h"
+
+#define ACL_MAX_CLIENTS 256
+#define ACL_MAX_PURPOSES 16
+#define ACL_MAX_FACTS 32
+#define ACL_MAX_BYTES (1024 * 1024)
+
+struct acl_purpose {
+  char *name;
+  const char *facts[ACL_MAX_FACTS];    /* catalogue names (catalogue storage) */
+  size_t n_facts;
+};
+
+struct acl_client {
+  char *name;
+  unsigned roles;
+  struct acl_purpose purposes[ACL_MAX_PURPOSES];
+  size_t n_purposes;
+};
+
+struct gw_acl {
+  struct acl_client *clients;
+  size_t n_clients;
+};
+
+void gw_acl_free(struct gw_acl *acl)
+{
+  if(!acl)
+    return;
+  for(size_t i = 0; i < acl->n_clients; i++) {
+    gw_free(acl->clients[i].name);
+    for(size_t j = 0; j < acl->clients[i].n_purposes; j++)
+      gw_free(acl->clients[i].purposes[j].name);
+  }
+  gw_free(acl->clients);
+  gw_free(acl);
+}
+
+static int load_purposes(struct acl_client *c, json_t *purposes, const char *path,
+                         const char *cname, char *err, size_t errlen)
+{
+  const char *pname;
+  json_t *facts;
+  if(!json_is_object(purposes)) {
+    snprintf(err, errlen, "%s: clients.%s.purposes: must be an object", path, cname);
+    return -1;
+  }
+  if(json_object_size(purposes) > ACL_MAX_PURPOSES) {
+    snprintf(err, errlen, "%s: clients.%s.purposes: at most %d", path, cname, ACL_MAX_PURPOSES);
+    return -1;
+  }
+  json_object_foreach(purposes, pname, facts) {
+    struct acl_purpose *p = &c->purposes[c->n_purposes];
+    size_t i;
+    json_t *f;
+    if(!gw_purpose_known(pname)) {
+      snprintf(err, errlen, "%s: clients.%s.purposes.%s: unknown purpose (not in purposes.json)",
+               path, cname, pname);
+      return -1;
+    }
+    if(!json_is_array(facts) || json_array_size(facts) > ACL_MAX_FACTS) {
+      snprintf(err, errlen, "%s: clients.%s.purposes.%s: must be an array of at most %d fact names",
+               path, cname, pname, ACL_MAX_FACTS);
+      return -1;
+    }
+    p->name = gw_strdup(pname);
+    c->n_purposes++;
+    json_array_foreach(facts, i, f) {
+      const struct gw_fact_def *def = json_is_string(f) ? gw_fact_find(json_string_value(f)) : NULL;
+      if(!def) {
+        snprintf(err, errlen, "%s: clients.%s.purposes.%s[%zu]: not a fact in the catalogue",
+                 path, cname, pname, i);
+        return -1;
+      }
+      if(!gw_purpose_has_fact(pname, def->name)) {
+        snprintf(err, errlen, "%s: clients.%s.purposes.%s[%zu]: purposes.json does not let "
+                 "purpose %s read %s (an ACL only narrows a purpose)", path, cname, pname, i,
+                 pname, def->name);
+        return -1;
+      }
+      p->facts[p->n_facts++] = def->name;
+    }
+  }
+  return 0;
+}
+
+struct gw_acl *gw_acl_load(const char *path, char *err, size_t errlen)
+{
+  struct gw_acl *acl = gw_calloc(1, sizeof(*acl));
+  json_error_t jerr;
+  json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr), *clients, *entry;
+  const char *cname;
+
+  if(!root) {
+    snprintf(err, errlen, "%s: line %d, column %d: %s", path, jerr.line, jerr.column, jerr.text);
+    goto fail;
+  }
+  if(!json_is_object(root) || json_object_size(root) != 1 ||
+     !json_is_object(clients = json_object_get(root, "clients"))) {
+    snprintf(err, errlen, "%s: clients: an object \"clients\" is required, and nothing else", path);
+    goto fail;
+  }
+  if(json_object_size(clients) > ACL_MAX_CLIENTS) {
+    snprintf(err, errlen, "%s: clients: at most %d", path, ACL_MAX_CLIENTS);
+    goto fail;
+  }
+  acl->clients = gw_calloc(json_object_size(clients) + 1, sizeof(struct acl_client));
+  json_object_foreach(clients, cname, entry) {
+    struct acl_client *c = &acl->clients[acl->n_clients];
+    json_t *roles, *purposes, *r;
+    const char *key;
+    json_t *val;
+    size_t i;
+
+    c->name = gw_strdup(cname);
+    acl->n_clients++;
+    if(!json_is_object(entry)) {
+      snprintf(err, errlen, "%s: clients.%s: must be an object", path, cname);
+      goto fail;
+    }
+    json_object_foreach(entry, key, val) {
+      if(strcmp(key, "roles") && strcmp(key, "purposes")) {
+        snprintf(err, errlen, "%s: clients.%s.%s: unknown field", path, cname, key);
+        goto fail;
+      }
+    }
+    roles = json_object_get(entry, "roles");
+    if(!json_is_array(roles) || !json_array_size(roles)) {
+      snprintf(err, errlen, "%s: clients.%s.roles: must be a non-empty array", path, cname);
+      goto fail;
+    }
+    json_array_foreach(roles, i, r) {
+      const char *s = json_string_value(r);
+      if(s && !strcmp(s, "client"))
+        c->roles |= GW_ROLE_CLIENT;
+      else if(s && !strcmp(s, "auditor"))
+        c->roles |= GW_ROLE_AUDITOR;
+      else if(s && !strcmp(s, "admin"))
+        c->roles |= GW_ROLE_ADMIN;
+      else {
+        snprintf(err, errlen, "%s: clients.%s.roles[%zu]: must be client, auditor or admin",
+                 path, cname, i);
+        goto fail;
+      }
+    }
+    purposes = json_object_get(entry, "purposes");
+    if(purposes && load_purposes(c, purposes, path, cname, err, errlen))
+      goto fail;
+    if((c->roles & GW_ROLE_CLIENT) && !c->n_purposes) {
+      snprintf(err, errlen, "%s: clients.%s.purposes: a client needs at least one purpose",
+               path, cname);
+      goto fail;
+    }
+  }
+  json_decref(root);
+  return acl;
+
+fail:
+  json_decref(root);
+  gw_acl_free(acl);
+  return NULL;
+}
+
+static const struct acl_client *find(const struct gw_acl *acl, const char *client)
+{
+  if(!acl || !client)
+    return NULL;
+  for(size_t i = 0; i < acl->n_clients; i++)
+    if(!strcmp(acl->clients[i].name, client))
+      return &acl->clients[i];
+  return NULL;
+}
+
+unsigned gw_acl_roles(const struct gw_acl *acl, const char *client)
+{
+  const struct acl_client *c = find(acl, client);
+  return c ? c->roles : 0;
+}
+
+static const struct acl_purpose *find_purpose(const struct acl_client *c, const char *purpose)
+{
+  for(size_t i = 0; c && i < c->n_purposes; i++)
+    if(!strcmp(c->purposes[i].name, purpose))
+      return &c->purposes[i];
+  return NULL;
+}
+
+int gw_acl_purpose_allowed(const struct gw_acl *acl, const char *client, const char *purpose)
+{
+  const struct acl_client *c = find(acl, client);
+  return c && (c->roles & GW_ROLE_CLIENT) && find_purpose(c, purpose) != NULL;
+}
+
+int gw_acl_fact_allowed(const struct gw_acl *acl, const char *client, const char *purpose,
+                        const char *fact)
+{
+  const struct acl_purpose *p = find_purpose(find(acl, client), purpose);
+  for(size_t i = 0; p && i < p->n_facts; i++)
+    if(!strcmp(p->facts[i], fact))
+      return 1;
+  return 0;
+}

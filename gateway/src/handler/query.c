@@ -1,0 +1,1269 @@
+/*
+ * query.c - POST /v1/facts/query and its companions.
+ *
+ * A query owns its groups (one per adapter it needs).  A group is answered
+ * by a cache hit, by a flight this query leads, or by waiting on another
+ * request's flight.  A flight is owned by nobody but itself: it outlives a
+ * query whose deadline passed, so the answer still reaches the cache, the
+ * audit log and every other waiter.  The query answers only after its audit
+ * record is durable.
+ */
+#include "gw/query.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "acl.h"
+#include "gw/alloc.h"
+#include "gw/app.h"
+#include "gw/attest.h"
+#include "gw/audit.h"
+#include "gw/b64.h"
+#include "cache.h"
+#include "gw/config.h"
+#include "gw/facts.h"
+#include "gw/factschema.h"
+#include "gw/front.h"
+#include "hmac.h"
+#include "gw/idnum.h"
+#include "jsonw.h"
+#include "gw/log.h"
+#include "gw/observe.h"
+#include "gw/policy.h"
+#include "randid.h"
+#include "seal.h"
+
+#include "query_int.h"
+
+#define QUERY_MAX_FACTS 16
+#define QUERY_MAX_DEPTH 8
+#define QUERY_NAME_MAX_BYTES 256
+#define QUERY_MAX_AGE_S (31 * 86400)
+#define QUERY_MAGIC 0x71756572U      /* "quer" */
+
+/* ---- what the cache holds: one agency answer, signed fact by fact --------- */
+
+struct cached_fact {
+  enum gw_fact_status status;
+  enum gw_fact_error error;
+  char detail[192];
+  char *value;                  /* ok only: the value as compact JSON text */
+  size_t value_len;
+  char *attestation;            /* ok only: "<compact JWS>" with its quotes, a
+                                   JSON string (base64url and dots need no
+                                   escaping), written into answers as is */
+  size_t attestation_len;       /* with the quotes */
+  char attestation_sha256[65];  /* ok only: hex of the JWS, what query
+                                   records cite */
+};
+
+struct cached_fetch {
+  struct cached_fact facts[GW_ADAPTER_MAX_FACTS];
+  size_t n;
+  char *adapter_id;
+  int adapter_version;
+  char *agency;
+  const char *signature;        /* static storage */
+  int64_t fetched_at;
+};
+
+static void cached_fetch_free(void *p)
+{
+  struct cached_fetch *cf = p;
+  for(size_t i = 0; i < cf->n; i++) {
+    free(cf->facts[i].value);   /* json_dumps() storage */
+    gw_free(cf->facts[i].attestation);
+  }
+  gw_free(cf->adapter_id);
+  gw_free(cf->agency);
+  gw_free(cf);
+}
+
+/* ---- a query ------------------------------------------------------------ */
+
+struct query;
+
+struct flight {
+  struct gw_app *app;
+  struct gw_adapter_rt *rt;
+  struct gw_cache_flight *cf;
+  struct gw_fetch *fetch;
+  struct qgroup *g;             /* NULL once the query stopped waiting */
+  char subject_ref[GW_SUBJECT_REF_LEN + 1];
+  char query_id[48];
+};
+
+enum group_state { G_PENDING, G_DONE };
+
+struct qgroup {
+  struct query *q;
+  struct gw_adapter_rt *rt;     /* borrowed from the query's rtset */
+  enum group_state state;
+  struct gw_cache_entry *entry; /* the answer, when there is one */
+  int cached;                   /* fetched before this query began */
+  int stale;
+  struct gw_cache_waiter *waiter;
+  struct flight *flight;
+  enum gw_fact_error error;     /* no entry: why; stale entry: why the refresh failed */
+  char detail[192];
+};
+
+struct qfact {
+  const char *name;             /* catalogue storage */
+  int allowed;
+  struct qgroup *g;
+  size_t index;                 /* in the adapter's facts */
+};
+
+struct query {
+  unsigned magic;
+  struct gw_req *req;
+  struct gw_app *app;
+  struct gw_worker_ctx *w;
+  struct gw_rtset *rts;
+  char query_id[48];
+  char subject_id[GW_IDNUM_LEN + 1];
+  char *subject_name;
+  char subject_ref[GW_SUBJECT_REF_LEN + 1];
+  char subject_key[GW_SUBJECT_REF_LEN + 1];   /* id + name */
+  char purpose[40];
+  char case_ref[65];
+  char client[128];
+  int sign;
+  int64_t max_age_ms;
+  int64_t started_ms;           /* wall clock */
+  uint64_t deadline_ms;         /* monotonic */
+  struct qfact facts[QUERY_MAX_FACTS];
+  size_t n_facts;
+  struct qgroup groups[QUERY_MAX_FACTS];
+  size_t n_groups;
+  size_t pending;
+  struct event *deadline;
+  struct event *done_ev;
+  int finishing;
+  int complete;
+  struct gw_jw response;        /* written at finish, closed by the audit callback */
+};
+
+static int64_t wall_ms(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void query_free(struct query *q)
+{
+  for(size_t i = 0; i < q->n_groups; i++)
+    gw_cache_entry_unref(q->groups[i].entry);
+  if(q->deadline)
+    event_free(q->deadline);
+  if(q->done_ev)
+    event_free(q->done_ev);
+  gw_rtset_release(q->rts);
+  OPENSSL_cleanse(q->subject_id, sizeof(q->subject_id));
+  if(q->subject_name) {
+    OPENSSL_cleanse(q->subject_name, strlen(q->subject_name));
+    gw_free(q->subject_name);
+  }
+  gw_jw_free(&q->response);
+  q->magic = 0;
+  gw_free(q);
+}
+
+static void query_finish(struct query *q);
+
+static void group_done(struct qgroup *g)
+{
+  struct query *q = g->q;
+  if(g->state == G_DONE)
+    return;
+  g->state = G_DONE;
+  if(--q->pending == 0 && !q->finishing) {
+    /* finish on the loop, not inside a cache or fetch callback */
+    event_active(q->done_ev, 0, 0);
+  }
+}
+
+/* ---- flights: fetch, attest, audit, cache ---------------------------------- */
+
+static void on_fetch_audited(const struct gw_audit_append_result *r, void *arg)
+{
+  (void)arg;
+  if(r->status != GW_AUDIT_OK)
+    gw_log(GW_LOG_ERROR, "audit_append_failed", "fetch record %llu: %s",
+           (unsigned long long)r->index, gw_audit_strerror(r->status));
+}
+
+/* Turns a fetch result into the immutable cached form, signing every ok fact. */
+static struct cached_fetch *make_cached(struct flight *fl, const struct gw_fetch_result *res,
+                                        size_t *bytes, int *negative, int *failed)
+{
+  const struct gw_adapter *a = fl->rt->adapter;
+  struct cached_fetch *cf = gw_calloc(1, sizeof(*cf));
+  size_t total = sizeof(*cf);
+  int ok = 0, nf = 0, unavailable = 0;
+
+  cf->n = res->codec.n_facts;
+  cf->adapter_id = gw_strdup(a->id);
+  cf->adapter_version = a->version;
+  cf->agency = gw_strdup(a->agency);
+  cf->signature = res->codec.signature;
+  cf->fetched_at = res->fetched_at ? res->fetched_at : (int64_t)time(NULL);
+  for(size_t i = 0; i < cf->n; i++) {
+    const struct gw_fact_result *f = &res->codec.facts[i];
+    struct cached_fact *c = &cf->facts[i];
+    c->status = f->status;
+    c->error = f->error;
+    snprintf(c->detail, sizeof(c->detail), "%s", f->detail);
+    if(f->status == GW_FACT_OK) {
+      struct gw_attest_src src = { a->agency, a->id, a->version, fl->rt->channel,
+                                   res->codec.signature, res->evidence };
+      char err[160];
+      c->attestation = gw_attest_make(fl->app->signer, fl->subject_ref, a->facts[i], f->value,
+                                       &src, cf->fetched_at, cf->fetched_at + a->ttl_s,
+                                       err, sizeof(err));
+      if(!c->attestation) {
+        /* never serve a fact we could not sign */
+        c->status = GW_FACT_UNAVAILABLE;
+        c->error = GW_FERR_BAD_RESPONSE;
+        snprintf(c->detail, sizeof(c->detail), "attestation: %s", err);
+        unavailable++;
+        continue;
+      }
+      c->value = json_dumps(f->value, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+      if(!c->value) {
+        c->status = GW_FACT_UNAVAILABLE;
+        c->error = GW_FERR_BAD_RESPONSE;
+        snprintf(c->detail, sizeof(c->detail), "the value cannot be serialized");
+        gw_free(c->attestation);
+        c->attestation = NULL;
+        unavailable++;
+        continue;
+      }
+      c->value_len = strlen(c->value);
+      {
+        unsigned char md[32];
+        size_t n = strlen(c->attestation);
+        char *lit = gw_malloc(n + 3);
+        EVP_Digest(c->attestation, n, md, NULL, EVP_sha256(), NULL);
+        gw_hex_encode(md, 32, c->attestation_sha256);
+        lit[0] = '"';
+        memcpy(lit + 1, c->attestation, n);
+        lit[n + 1] = '"';
+        lit[n + 2] = '\0';
+        gw_free(c->attestation);
+        c->attestation = lit;
+        c->attestation_len = n + 2;
+      }
+      total += c->attestation_len + c->value_len + 64;
+      ok++;
+    }
+    else if(f->status == GW_FACT_NOT_FOUND)
+      nf++;
+    else
+      unavailable++;
+  }
+  *bytes = total;
+  *negative = !ok && nf && !unavailable;
+  *failed = unavailable > 0;
+  return cf;
+}
+
+/* A string member, or null when there is no string. */
+static void jw_kstr_or_null(struct gw_jw *w, const char *key, const char *s)
+{
+  gw_jw_key(w, key);
+  if(s)
+    gw_jw_str(w, s);
+  else
+    gw_jw_null(w);
+}
+
+/* The fetch record: what was asked, what came back, how it was judged, and
+ * the attestation made of every ok fact (query records cite them by hash).
+ * Keys in sorted order. */
+static enum gw_audit_result audit_fetch(struct flight *fl, const struct gw_fetch_result *res,
+                                        const struct cached_fetch *cf)
+{
+  const struct gw_adapter *a = fl->rt->adapter;
+  struct gw_jw w;
+  char *text;
+  size_t len = 0;
+  enum gw_audit_result ar;
+
+  gw_jw_init(&w, 1024 + 1200 * cf->n);
+  gw_jw_open(&w);
+  gw_jw_kstr(&w, "adapter", a->id);
+  gw_jw_kint(&w, "adapter_version", a->version);
+  gw_jw_kstr(&w, "agency", a->agency);
+  jw_kstr_or_null(&w, "agency_signature", res->codec.signature);
+  gw_jw_kint(&w, "attempts", res->attempts);
+  gw_jw_key(&w, "facts");
+  gw_jw_open(&w);
+  for(size_t i = 0; i < res->codec.n_facts; i++) {
+    const struct gw_fact_result *f = &res->codec.facts[i];
+    const struct cached_fact *c = i < cf->n ? &cf->facts[i] : NULL;
+    gw_jw_key(&w, a->facts[i]);
+    gw_jw_open(&w);
+    if(c && c->attestation) {
+      gw_jw_key(&w, "attestation");
+      gw_jw_raw(&w, c->attestation, c->attestation_len);
+      gw_jw_kstr(&w, "attestation_sha256", c->attestation_sha256);
+    }
+    if(f->status == GW_FACT_UNAVAILABLE)
+      gw_jw_kstr(&w, "error", gw_fact_error_name(f->error));
+    gw_jw_kstr(&w, "status", gw_fact_status_name(f->status));
+    gw_jw_close(&w);
+  }
+  gw_jw_close(&w);
+  gw_jw_kint(&w, "http_status", res->http_status);
+  gw_jw_kstr(&w, "kind", "fetch");
+  gw_jw_kint(&w, "latency_us", res->latency_us);
+  jw_kstr_or_null(&w, "outcome", res->outcome);
+  gw_jw_kstr(&w, "query_id", fl->query_id);
+  gw_jw_kstr(&w, "request_hmac", res->request_hmac);
+  gw_jw_kstr(&w, "response_sha256", res->evidence);
+  gw_jw_kstr(&w, "subject_ref", fl->subject_ref);
+  gw_jw_kint(&w, "time", wall_ms());
+  gw_jw_close(&w);
+  text = gw_jw_finish(&w, &len);
+  if(!text) {
+    gw_log(GW_LOG_ERROR, "audit_append_failed", "fetch record: could not be written");
+    return GW_AUDIT_ERECORD;
+  }
+  ar = gw_audit_append_ex(fl->app->audit, text, len, GW_AUDIT_BUILT, on_fetch_audited, NULL,
+                          gw_worker_current()->base);
+  if(ar == GW_AUDIT_OK)
+    gw_obs_audit("fetch");
+  else
+    gw_log(GW_LOG_ERROR, "audit_append_failed", "fetch record: %s", gw_audit_strerror(ar));
+  gw_free(text);
+  return ar;
+}
+
+/* The fetch record holding the attestations could not be appended: query
+ * records would cite what the log does not hold, so none of them is served
+ * or cached.  Returns whether any fact was withdrawn. */
+static int withdraw_unrecorded(struct cached_fetch *cf, enum gw_audit_result why)
+{
+  int any = 0;
+  for(size_t i = 0; i < cf->n; i++) {
+    struct cached_fact *c = &cf->facts[i];
+    if(!c->attestation)
+      continue;
+    gw_free(c->attestation);
+    c->attestation = NULL;
+    free(c->value);
+    c->value = NULL;
+    c->status = GW_FACT_UNAVAILABLE;
+    c->error = GW_FERR_BAD_RESPONSE;
+    snprintf(c->detail, sizeof(c->detail),
+             "the answer could not be recorded in the audit log (%s); not served",
+             gw_audit_strerror(why));
+    any = 1;
+  }
+  return any;
+}
+
+static void flight_free(struct flight *fl)
+{
+  gw_adapter_rt_unref(fl->rt);
+  gw_free(fl);
+}
+
+static void on_fetch_done(const struct gw_fetch_result *res, void *arg)
+{
+  struct flight *fl = arg;
+  const struct gw_adapter *a = fl->rt->adapter;
+  struct gw_cache_value v;
+  struct gw_cache_entry *e;
+  size_t bytes;
+  int negative, failed;
+  struct cached_fetch *cf;
+
+  fl->fetch = NULL;
+  cf = make_cached(fl, res, &bytes, &negative, &failed);
+  /* recorded before any query record can cite it */
+  {
+    enum gw_audit_result ar = audit_fetch(fl, res, cf);
+    if(ar != GW_AUDIT_OK && withdraw_unrecorded(cf, ar)) {
+      negative = 0;
+      failed = 1;
+    }
+  }
+  v.data = cf;
+  v.bytes = bytes;
+  v.free_fn = cached_fetch_free;
+  e = gw_cache_finish_ex(fl->app->cache, fl->cf, &v, negative, wall_ms(),
+                         (int64_t)(negative ? a->negative_ttl_s : a->ttl_s) * 1000,
+                         negative ? 0 : (int64_t)a->stale_if_error_s * 1000, failed);
+  if(fl->g) {
+    struct qgroup *g = fl->g;
+    g->flight = NULL;
+    g->entry = e;
+    g->stale = e && gw_cache_entry_data(e) != cf;   /* stale-if-error served */
+    g->cached = g->stale;
+    if(g->stale) {
+      /* say why the refresh failed: a hostile or failing agency must stay
+       * visible even when an older answer is served */
+      for(size_t i = 0; i < res->codec.n_facts; i++)
+        if(res->codec.facts[i].status == GW_FACT_UNAVAILABLE) {
+          g->error = res->codec.facts[i].error;
+          snprintf(g->detail, sizeof(g->detail), "%s", res->codec.facts[i].detail);
+          break;
+        }
+    }
+    group_done(g);
+  }
+  else
+    gw_cache_entry_unref(e);
+  flight_free(fl);
+}
+
+static void on_waited(struct gw_cache_waiter *w, void *arg)
+{
+  struct qgroup *g = arg;
+  g->waiter = NULL;
+  g->entry = gw_cache_waiter_take(w);
+  if(g->entry) {
+    const struct cached_fetch *cf = gw_cache_entry_data(g->entry);
+    g->stale = gw_cache_entry_stale(g->entry, wall_ms());
+    g->cached = g->stale || cf->fetched_at * 1000 < g->q->started_ms - 1000;
+  }
+  else {
+    g->error = GW_FERR_TRANSPORT;
+    snprintf(g->detail, sizeof(g->detail), "the shared fetch failed");
+  }
+  group_done(g);
+}
+
+/* ---- answering -------------------------------------------------------------- */
+
+/* What one fact of the answer is, decided once, written twice: into the
+ * answer and into the query record. */
+struct fact_view {
+  const char *status;                 /* ok, not_found, unavailable, denied */
+  const struct cached_fetch *cf;      /* the agency answer, when there is one */
+  const struct cached_fact *c;
+  enum gw_fact_error error;           /* unavailable */
+  const char *agency, *detail, *adapter;
+  int definitive;
+};
+
+static void fact_view(const struct qfact *f, struct fact_view *v)
+{
+  const struct qgroup *g = f->g;
+
+  memset(v, 0, sizeof(*v));
+  if(!f->allowed) {
+    v->status = "denied";
+    return;
+  }
+  if(!g || !g->entry) {
+    v->status = "unavailable";
+    v->error = g ? g->error : GW_FERR_TRANSPORT;
+    v->agency = g ? g->rt->adapter->agency : NULL;
+    v->detail = g ? g->detail : "no adapter serves this fact";
+    v->adapter = g ? g->rt->adapter->id : NULL;
+    return;
+  }
+  v->cf = gw_cache_entry_data(g->entry);
+  v->c = &v->cf->facts[f->index];
+  v->status = gw_fact_status_name(v->c->status);
+  v->agency = v->cf->agency;
+  v->adapter = v->cf->adapter_id;
+  if(v->c->status == GW_FACT_UNAVAILABLE) {
+    v->error = v->c->error;
+    v->detail = v->c->detail;
+  }
+  else
+    v->definitive = 1;
+}
+
+static void write_error(struct gw_jw *w, enum gw_fact_error e, const char *agency,
+                        const char *detail)
+{
+  gw_jw_key(w, "error");
+  gw_jw_open(w);
+  gw_jw_kstr(w, "code", gw_fact_error_name(e));
+  if(agency)
+    gw_jw_kstr(w, "agency", agency);
+  gw_jw_kstr(w, "detail", detail ? detail : "");
+  gw_jw_close(w);
+}
+
+/* The per-fact answer (DESIGN section 3). */
+static void write_answer_fact(struct gw_jw *w, const struct qfact *f, const struct fact_view *v,
+                              int64_t now_s)
+{
+  const struct qgroup *g = f->g;
+
+  gw_jw_key(w, f->name);
+  gw_jw_open(w);
+  gw_jw_kstr(w, "status", v->status);
+  if(!v->cf) {
+    if(!f->allowed) {
+      gw_jw_key(w, "error");
+      gw_jw_open(w);
+      gw_jw_kstr(w, "code", "denied");
+      gw_jw_kstr(w, "detail", "not allowed for this client and purpose");
+      gw_jw_close(w);
+    }
+    else
+      write_error(w, v->error, v->agency, v->detail);
+  }
+  else if(v->c->status == GW_FACT_OK) {
+    gw_jw_key(w, "value");
+    gw_jw_raw(w, v->c->value, v->c->value_len);
+    gw_jw_kstr(w, "source", v->cf->agency);
+    gw_jw_kbool(w, "cached", g->cached);
+    gw_jw_kint(w, "age_s", now_s - v->cf->fetched_at);
+    if(g->stale) {
+      gw_jw_kbool(w, "stale", 1);
+      if(g->error != GW_FERR_NONE) {
+        gw_jw_key(w, "refresh_error");
+        gw_jw_open(w);
+        gw_jw_kstr(w, "code", gw_fact_error_name(g->error));
+        gw_jw_kstr(w, "detail", g->detail);
+        gw_jw_close(w);
+      }
+    }
+    gw_jw_key(w, "attestation");
+    gw_jw_raw(w, v->c->attestation, v->c->attestation_len);
+  }
+  else if(v->c->status == GW_FACT_NOT_FOUND) {
+    gw_jw_kstr(w, "source", v->cf->agency);
+    gw_jw_kbool(w, "cached", g->cached);
+    gw_jw_kint(w, "age_s", now_s - v->cf->fetched_at);
+  }
+  else
+    write_error(w, v->error, v->agency, v->detail);
+  gw_jw_close(w);
+}
+
+/* The per-fact part of the query record, keys sorted.  An ok fact is cited
+ * by its attestation's hash; the attestation itself is in the fetch record
+ * that made it. */
+static void write_record_fact(struct gw_jw *w, const struct qfact *f, const struct fact_view *v)
+{
+  gw_jw_key(w, f->name);
+  gw_jw_open(w);
+  if(v->adapter)
+    gw_jw_kstr(w, "adapter", v->adapter);
+  if(v->cf) {
+    gw_jw_kint(w, "adapter_version", v->cf->adapter_version);
+    if(v->c->status == GW_FACT_OK)
+      gw_jw_kstr(w, "attestation_sha256", v->c->attestation_sha256);
+    gw_jw_kbool(w, "cached", f->g->cached);
+  }
+  if(!strcmp(v->status, "unavailable"))
+    gw_jw_kstr(w, "error", gw_fact_error_name(v->error));
+  if(v->cf && v->c->status == GW_FACT_OK && f->g->stale)
+    gw_jw_kbool(w, "stale", 1);
+  gw_jw_kstr(w, "status", v->status);
+  gw_jw_close(w);
+}
+
+static void respond_with_audit(const struct gw_audit_append_result *r, void *arg)
+{
+  struct query *q = arg;
+  char *body, leaf[64];
+  size_t leaf_len = 0, body_len = 0;
+
+  if(r->status != GW_AUDIT_OK) {
+    gw_log(GW_LOG_ERROR, "audit_append_failed", "query %s: %s", q->query_id,
+           gw_audit_strerror(r->status));
+    gw_req_problem(q->req, 503, "audit-unavailable",
+                   "the audit log could not record this query; nothing is served unrecorded");
+    query_free(q);
+    return;
+  }
+  if(gw_b64_encode(GW_B64_STD, r->leaf_hash, sizeof(r->leaf_hash), leaf, sizeof(leaf), &leaf_len)
+     != GW_B64_OK)
+    leaf_len = 0;
+  leaf[leaf_len] = '\0';
+  gw_jw_key(&q->response, "audit");
+  gw_jw_open(&q->response);
+  gw_jw_kstr(&q->response, "log_id", gw_audit_log_id(q->app->audit));
+  gw_jw_kint(&q->response, "index", (int64_t)r->index);
+  gw_jw_kstr(&q->response, "leaf_hash", leaf);
+  gw_jw_close(&q->response);
+  gw_jw_close(&q->response);
+  body = gw_jw_finish(&q->response, &body_len);
+  if(!body) {
+    gw_req_problem(q->req, 500, "internal", "could not serialize the answer");
+    query_free(q);
+    return;
+  }
+  if(q->sign) {
+    char *sig = gw_attest_sign_body(q->app->signer, body, body_len);
+    if(sig) {
+      gw_req_set_header(q->req, "Gateway-Signature", sig);
+      gw_free(sig);
+    }
+  }
+  gw_req_respond(q->req, 200, "application/json", body, body_len);
+  gw_free(body);
+  gw_obs_query(q->purpose, q->complete ? "complete" : "partial",
+               (wall_ms() - q->started_ms) * 1000);
+  query_free(q);
+}
+
+/* The subject sealed to the auditors as "id\nname" (re-checks of
+ * identity.match need the name), remembered per subject: a new string
+ * (gw_free) or NULL. */
+static char *sealed_subject(const struct query *q)
+{
+  size_t n = strlen(q->subject_id) + 1 + strlen(q->subject_name), sealed_len = 0;
+  char *plain = gw_malloc(n + 1), *sealed = NULL;
+  enum gw_seal_result r;
+
+  snprintf(plain, n + 1, "%s\n%s", q->subject_id, q->subject_name);
+  if(q->app->seal_memo && q->subject_key[0])
+    r = gw_seal_memo_seal(q->app->seal_memo, q->subject_key, strlen(q->subject_key), plain, n,
+                          &sealed, &sealed_len, NULL);
+  else
+    r = gw_seal_seal(q->app->seal, plain, n, GW_SEAL_B64_DER, &sealed, &sealed_len);
+  OPENSSL_cleanse(plain, n);
+  gw_free(plain);
+  return r == GW_SEAL_OK ? sealed : NULL;
+}
+
+static void query_finish(struct query *q)
+{
+  struct fact_view views[QUERY_MAX_FACTS];
+  struct gw_jw rec;
+  char *sealed, *text;
+  size_t text_len = 0;
+  int64_t now_s = wall_ms() / 1000;
+  enum gw_audit_result ar;
+
+  q->finishing = 1;
+  evtimer_del(q->deadline);
+  q->complete = 1;
+  for(size_t i = 0; i < q->n_facts; i++) {
+    fact_view(&q->facts[i], &views[i]);
+    gw_obs_query_fact(q->facts[i].name, views[i].status);
+    q->complete &= views[i].definitive;
+  }
+
+  /* The answer, all but its audit part (respond_with_audit adds it). */
+  gw_jw_init(&q->response, 1024 + 1536 * q->n_facts);
+  gw_jw_open(&q->response);
+  gw_jw_kstr(&q->response, "query_id", q->query_id);
+  gw_jw_kstr(&q->response, "subject_ref", q->subject_ref);
+  gw_jw_kstr(&q->response, "purpose", q->purpose);
+  if(q->case_ref[0])
+    gw_jw_kstr(&q->response, "case_ref", q->case_ref);
+  gw_jw_kbool(&q->response, "complete", q->complete);
+  gw_jw_key(&q->response, "facts");
+  gw_jw_open(&q->response);
+  for(size_t i = 0; i < q->n_facts; i++)
+    write_answer_fact(&q->response, &q->facts[i], &views[i], now_s);
+  gw_jw_close(&q->response);
+
+  /* The query record, keys sorted; the raw number only sealed. */
+  sealed = sealed_subject(q);
+  gw_jw_init(&rec, 1024 + 256 * q->n_facts);
+  gw_jw_open(&rec);
+  jw_kstr_or_null(&rec, "case_ref", q->case_ref[0] ? q->case_ref : NULL);
+  gw_jw_kstr(&rec, "client", q->client);
+  gw_jw_kbool(&rec, "complete", q->complete);
+  gw_jw_key(&rec, "facts");
+  gw_jw_open(&rec);
+  for(size_t i = 0; i < q->n_facts; i++)
+    write_record_fact(&rec, &q->facts[i], &views[i]);
+  gw_jw_close(&rec);
+  gw_jw_kstr(&rec, "kind", "query");
+  gw_jw_kstr(&rec, "purpose", q->purpose);
+  gw_jw_kstr(&rec, "query_id", q->query_id);
+  gw_jw_kstr(&rec, "request_id", gw_req_id(q->req));
+  gw_jw_kstr(&rec, "sealed_to", gw_seal_fingerprint(q->app->seal));
+  gw_jw_kstr(&rec, "subject_ref", q->subject_ref);
+  gw_jw_key(&rec, "subject_sealed");
+  if(sealed)
+    gw_jw_plain(&rec, sealed, strlen(sealed));   /* base64 */
+  else
+    gw_jw_null(&rec);
+  gw_jw_kint(&rec, "time", wall_ms());
+  gw_jw_close(&rec);
+  text = gw_jw_finish(&rec, &text_len);
+  if(!text || !sealed) {
+    gw_free(text);
+    gw_free(sealed);
+    gw_req_problem(q->req, 500, "internal", "could not build the audit record");
+    query_free(q);
+    return;
+  }
+  gw_free(sealed);
+  ar = gw_audit_append_ex(q->app->audit, text, text_len, GW_AUDIT_BUILT, respond_with_audit, q,
+                          q->w->base);
+  gw_free(text);
+  if(ar == GW_AUDIT_OK)
+    gw_obs_audit("query");
+  else {
+    gw_log(GW_LOG_ERROR, "audit_append_failed", "query %s: %s", q->query_id,
+           gw_audit_strerror(ar));
+    gw_req_problem(q->req, 503, "audit-unavailable",
+                   "the audit log could not record this query; nothing is served unrecorded");
+    query_free(q);
+  }
+}
+
+static void on_done_event(evutil_socket_t fd, short what, void *arg)
+{
+  struct query *q = arg;
+  (void)fd; (void)what;
+  if(!q->finishing)            /* the deadline may have finished it first */
+    query_finish(q);
+}
+
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+  struct query *q = arg;
+  (void)fd; (void)what;
+  if(q->finishing)             /* every group answered in this same loop turn */
+    return;
+  event_del(q->done_ev);
+  for(size_t i = 0; i < q->n_groups; i++) {
+    struct qgroup *g = &q->groups[i];
+    if(g->state == G_DONE)
+      continue;
+    if(g->waiter) {
+      gw_cache_waiter_cancel(g->waiter);
+      g->waiter = NULL;
+    }
+    if(g->flight) {
+      g->flight->g = NULL;      /* the flight finishes on its own */
+      g->flight = NULL;
+    }
+    g->error = GW_FERR_TIMEOUT;
+    snprintf(g->detail, sizeof(g->detail), "no answer within the query deadline");
+    g->state = G_DONE;
+  }
+  q->pending = 0;
+  query_finish(q);
+}
+
+/* ---- validation --------------------------------------------------------------- */
+
+static int json_depth(const json_t *v, int depth)
+{
+  const char *k;
+  json_t *x;
+  size_t i;
+  int max = depth;
+  if(depth > QUERY_MAX_DEPTH)
+    return depth;
+  if(json_is_object(v)) {
+    json_object_foreach((json_t *)v, k, x) {
+      int d = json_depth(x, depth + 1);
+      if(d > max)
+        max = d;
+    }
+  }
+  else if(json_is_array(v)) {
+    json_array_foreach(v, i, x) {
+      int d = json_depth(x, depth + 1);
+      if(d > max)
+        max = d;
+    }
+  }
+  return max;
+}
+
+static int valid_case_ref(const char *s)
+{
+  size_t n = strlen(s);
+  if(!n || n > 64)
+    return 0;
+  for(; *s; s++)
+    if(!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+         *s == '.' || *s == '_' || *s == '-'))
+      return 0;
+  return 1;
+}
+
+/* s[0..len): no control characters, NUL included (len checked by the
+ * callers). */
+static int valid_name_n(const char *s, size_t len)
+{
+  for(size_t i = 0; i < len; i++)
+    if((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+      return 0;
+  return 1;
+}
+
+static int valid_name(const char *s, size_t len)
+{
+  if(!len || len > QUERY_NAME_MAX_BYTES || strlen(s) != len)
+    return 0;
+  return valid_name_n(s, len);
+}
+
+static int parse_request_full(struct query *q, const char *body, size_t len);
+
+/* s[0..n) copied with a NUL into buf (cap bytes), or -1 when it does not fit. */
+static int copy_z(char *buf, size_t cap, const char *s, size_t n)
+{
+  if(n >= cap)
+    return -1;
+  memcpy(buf, s, n);
+  buf[n] = '\0';
+  return 0;
+}
+
+/* The fast path (query_fast.c): a body of the plain shape whose values all
+ * pass the same checks as below fills q and returns 0.  Anything else
+ * returns -1 with q untouched and answers nothing: the full parser then
+ * judges the body and says precisely what is wrong. */
+static int parse_fast(struct query *q, const char *body, size_t len)
+{
+  const struct gw_config *cfg = q->app->cfg;
+  struct query_fast f;
+  const struct gw_fact_def *defs[QUERY_MAX_FACTS];
+  char id[64], word[128], purpose[sizeof(q->purpose)], case_ref[sizeof(q->case_ref)];
+  char subject_id[GW_IDNUM_LEN + 1];
+  int rc = -1;
+
+  if(query_scan_fast(body, len, &f))
+    return -1;
+  if(!f.n_facts || f.n_facts > QUERY_MAX_FACTS ||
+     f.id_type_len != 14 || memcmp(f.id_type, "cn-resident-id", 14) ||
+     copy_z(id, sizeof(id), f.id, f.id_len) ||
+     gw_idnum_normalize(id, subject_id, 0) != GW_IDNUM_OK ||
+     !f.name_len || f.name_len > QUERY_NAME_MAX_BYTES || !valid_name_n(f.name, f.name_len))
+    goto out;
+  for(size_t i = 0; i < f.n_facts; i++) {
+    if(copy_z(word, sizeof(word), f.facts[i], f.fact_len[i]) || !(defs[i] = gw_fact_find(word)))
+      goto out;
+    for(size_t j = 0; j < i; j++)
+      if(defs[j] == defs[i])
+        goto out;
+  }
+  if(copy_z(purpose, sizeof(purpose), f.purpose, f.purpose_len) || !gw_purpose_known(purpose))
+    goto out;
+  case_ref[0] = '\0';
+  if(f.has_case_ref &&
+     (copy_z(case_ref, sizeof(case_ref), f.case_ref, f.case_ref_len) || !valid_case_ref(case_ref)))
+    goto out;
+  if(f.has_deadline && (f.deadline_ms < 1 || f.deadline_ms > cfg->deadline_max_ms))
+    goto out;
+  if(f.has_max_age && (f.max_age_s < 0 || f.max_age_s > QUERY_MAX_AGE_S))
+    goto out;
+
+  memcpy(q->subject_id, subject_id, sizeof(subject_id));
+  q->subject_name = gw_strndup(f.name, f.name_len);
+  for(size_t i = 0; i < f.n_facts; i++)
+    q->facts[i].name = defs[i]->name;
+  q->n_facts = f.n_facts;
+  memcpy(q->purpose, purpose, sizeof(purpose));
+  memcpy(q->case_ref, case_ref, sizeof(case_ref));
+  q->deadline_ms = f.has_deadline ? (uint64_t)f.deadline_ms : (uint64_t)cfg->deadline_default_ms;
+  q->max_age_ms = (f.has_max_age ? f.max_age_s : (int64_t)cfg->max_age_default_s) * 1000;
+  q->sign = f.sign;
+  rc = 0;
+out:
+  OPENSSL_cleanse(id, sizeof(id));
+  OPENSSL_cleanse(subject_id, sizeof(subject_id));
+  return rc;
+}
+
+/* Fills q from the body; on error answers 400 and returns -1. */
+static int parse_request(struct query *q, const char *body, size_t len)
+{
+  if(!parse_fast(q, body, len))
+    return 0;
+  return parse_request_full(q, body, len);
+}
+
+/* The full parser: jansson, every rule, a precise message for each. */
+static int parse_request_full(struct query *q, const char *body, size_t len)
+{
+  static const char *const known[] = { "subject", "facts", "purpose", "case_ref",
+                                       "deadline_ms", "max_age_s", "sign", NULL };
+  const struct gw_config *cfg = q->app->cfg;
+  json_error_t jerr;
+  json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+  json_t *subj, *facts, *v, *item;
+  const char *key, *s;
+  char detail[256];
+  size_t i;
+  enum gw_idnum_result ir;
+
+  detail[0] = '\0';
+  if(!root) {
+    snprintf(detail, sizeof(detail), "body is not valid JSON: %s (line %d, column %d)",
+             jerr.text, jerr.line, jerr.column);
+    goto bad;
+  }
+  if(!json_is_object(root)) {
+    snprintf(detail, sizeof(detail), "body must be a JSON object");
+    goto bad;
+  }
+  if(json_depth(root, 1) > QUERY_MAX_DEPTH) {
+    snprintf(detail, sizeof(detail), "body nests deeper than %d levels", QUERY_MAX_DEPTH);
+    goto bad;
+  }
+  json_object_foreach(root, key, v) {
+    int ok = 0;
+    for(const char *const *k = known; *k; k++)
+      ok |= !strcmp(*k, key);
+    if(!ok) {
+      snprintf(detail, sizeof(detail), "%.64s: unknown field", key);
+      goto bad;
+    }
+  }
+  subj = json_object_get(root, "subject");
+  if(!json_is_object(subj) || json_object_size(subj) != 3) {
+    snprintf(detail, sizeof(detail), "subject: must be an object with id_type, id and name");
+    goto bad;
+  }
+  s = json_string_value(json_object_get(subj, "id_type"));
+  if(!s || strcmp(s, "cn-resident-id")) {
+    snprintf(detail, sizeof(detail), "subject.id_type: must be \"cn-resident-id\"");
+    goto bad;
+  }
+  s = json_string_value(json_object_get(subj, "id"));
+  if(!s) {
+    snprintf(detail, sizeof(detail), "subject.id: must be a string");
+    goto bad;
+  }
+  ir = gw_idnum_normalize(s, q->subject_id, 0);
+  if(ir != GW_IDNUM_OK) {
+    snprintf(detail, sizeof(detail), "subject.id: %s", gw_idnum_strerror(ir));
+    goto bad;
+  }
+  v = json_object_get(subj, "name");
+  if(!json_is_string(v) || !valid_name(json_string_value(v), json_string_length(v))) {
+    snprintf(detail, sizeof(detail), "subject.name: must be 1 to %d bytes of text",
+             QUERY_NAME_MAX_BYTES);
+    goto bad;
+  }
+  q->subject_name = gw_strdup(json_string_value(v));
+
+  facts = json_object_get(root, "facts");
+  if(!json_is_array(facts) || !json_array_size(facts) ||
+     json_array_size(facts) > QUERY_MAX_FACTS) {
+    snprintf(detail, sizeof(detail), "facts: must be an array of 1 to %d fact names",
+             QUERY_MAX_FACTS);
+    goto bad;
+  }
+  json_array_foreach(facts, i, item) {
+    const struct gw_fact_def *def = json_is_string(item) ? gw_fact_find(json_string_value(item))
+                                                         : NULL;
+    if(!def) {
+      snprintf(detail, sizeof(detail), "facts[%zu]: not a fact in the catalogue (GET /v1/facts/catalogue)", i);
+      goto bad;
+    }
+    for(size_t j = 0; j < q->n_facts; j++)
+      if(q->facts[j].name == def->name) {
+        snprintf(detail, sizeof(detail), "facts[%zu]: %s is listed twice", i, def->name);
+        goto bad;
+      }
+    q->facts[q->n_facts++].name = def->name;
+  }
+  s = json_string_value(json_object_get(root, "purpose"));
+  if(!s || !gw_purpose_known(s)) {
+    size_t off = (size_t)snprintf(detail, sizeof(detail), "purpose: must be one of");
+    for(size_t p = 0; p < gw_purpose_count() && off < sizeof(detail); p++)
+      off += (size_t)snprintf(detail + off, sizeof(detail) - off, "%s %s", p ? "," : "",
+                              gw_purpose_at(p));
+    goto bad;
+  }
+  snprintf(q->purpose, sizeof(q->purpose), "%s", s);
+  v = json_object_get(root, "case_ref");
+  if(v) {
+    if(!json_is_string(v) || !valid_case_ref(json_string_value(v))) {
+      snprintf(detail, sizeof(detail), "case_ref: must be 1 to 64 of A-Z a-z 0-9 . _ -");
+      goto bad;
+    }
+    snprintf(q->case_ref, sizeof(q->case_ref), "%s", json_string_value(v));
+  }
+  q->deadline_ms = (uint64_t)cfg->deadline_default_ms;
+  v = json_object_get(root, "deadline_ms");
+  if(v) {
+    if(!json_is_integer(v) || json_integer_value(v) < 1 ||
+       json_integer_value(v) > cfg->deadline_max_ms) {
+      snprintf(detail, sizeof(detail), "deadline_ms: must be an integer from 1 to %d",
+               cfg->deadline_max_ms);
+      goto bad;
+    }
+    q->deadline_ms = (uint64_t)json_integer_value(v);
+  }
+  q->max_age_ms = (int64_t)cfg->max_age_default_s * 1000;
+  v = json_object_get(root, "max_age_s");
+  if(v) {
+    if(!json_is_integer(v) || json_integer_value(v) < 0 ||
+       json_integer_value(v) > QUERY_MAX_AGE_S) {
+      snprintf(detail, sizeof(detail), "max_age_s: must be an integer from 0 to %d",
+               QUERY_MAX_AGE_S);
+      goto bad;
+    }
+    q->max_age_ms = (int64_t)json_integer_value(v) * 1000;
+  }
+  v = json_object_get(root, "sign");
+  if(v) {
+    if(!json_is_boolean(v)) {
+      snprintf(detail, sizeof(detail), "sign: must be true or false");
+      goto bad;
+    }
+    q->sign = json_is_true(v);
+  }
+  json_decref(root);
+  return 0;
+
+bad:
+  json_decref(root);
+  gw_req_problem(q->req, 400, "invalid-request", detail);
+  return -1;
+}
+
+/* HMAC of id "\n" name, for cache keys of adapters whose answer depends on
+ * the name as well as the number. */
+static int subject_key(struct query *q)
+{
+  unsigned char mac[32];
+  size_t n;
+  char buf[GW_IDNUM_LEN + 2 + QUERY_NAME_MAX_BYTES];
+  int rc;
+  n = (size_t)snprintf(buf, sizeof(buf), "%s\n%s", q->subject_id, q->subject_name);
+  rc = gw_hmac_sha256(q->app->subject_mac, buf, n, mac);
+  OPENSSL_cleanse(buf, sizeof(buf));
+  if(rc ||
+     gw_b64_encode(GW_B64_URL, mac, 32, q->subject_key, sizeof(q->subject_key), &n) != GW_B64_OK)
+    return -1;
+  q->subject_key[n] = '\0';
+  return 0;
+}
+
+static int uses_name(const struct gw_adapter *a)
+{
+  if(a->body_template && strstr(a->body_template, "{{subject.name}}"))
+    return 1;
+  for(size_t i = 0; i < a->n_query; i++)
+    if(strstr(a->query[i].value, "{{subject.name}}"))
+      return 1;
+  return 0;
+}
+
+static void start_group(struct query *q, struct qgroup *g)
+{
+  const struct gw_adapter *a = g->rt->adapter;
+  char key[256];
+  struct gw_cache_entry *e;
+  struct gw_cache_flight *cfl;
+  struct gw_cache_waiter *w;
+
+  snprintf(key, sizeof(key), "%s@%d:%s", a->id, a->version,
+           uses_name(a) ? q->subject_key : q->subject_ref);
+  switch(gw_cache_get(q->app->cache, key, q->started_ms, q->max_age_ms, q->w->base,
+                      on_waited, g, &e, &cfl, &w)) {
+  case GW_CACHE_HIT:
+    g->entry = e;
+    g->cached = 1;
+    g->state = G_DONE;
+    q->pending--;
+    break;
+  case GW_CACHE_WAIT:
+    g->waiter = w;
+    break;
+  case GW_CACHE_LEAD: {
+    struct flight *fl = gw_calloc(1, sizeof(*fl));
+    fl->app = q->app;
+    fl->rt = gw_adapter_rt_ref(g->rt);
+    fl->cf = cfl;
+    fl->g = g;
+    memcpy(fl->subject_ref, q->subject_ref, sizeof(fl->subject_ref));
+    snprintf(fl->query_id, sizeof(fl->query_id), "%s", q->query_id);
+    g->flight = fl;
+    fl->fetch = gw_fetch_start(&q->w->env, g->rt, q->subject_id, q->subject_name,
+                               q->query_id, gw_policy_now_ms() + q->deadline_ms,
+                               on_fetch_done, fl);
+    break;
+  }
+  }
+}
+
+void gw_query_handle(struct gw_req *req, void *arg)
+{
+  struct gw_app *app = arg;
+  struct gw_worker_ctx *w = gw_worker_current();
+  const char *client = gw_req_client(req);
+  const char *ctype;
+  const char *body;
+  size_t len, ctlen;
+  struct query *q;
+  char rhex[25];
+
+  if(!(gw_acl_roles(app->acl, client) & GW_ROLE_CLIENT)) {
+    gw_req_problem(req, 403, "forbidden", "this client may not query facts");
+    return;
+  }
+  ctype = gw_req_header(req, "content-type", &ctlen);
+  if(!ctype || ctlen < 16 || strncasecmp(ctype, "application/json", 16) ||
+     (ctlen > 16 && ctype[16] != ';' && ctype[16] != ' ')) {
+    gw_req_problem(req, 415, "unsupported-media-type", "send the query as application/json");
+    return;
+  }
+  if(!w) {
+    gw_req_problem(req, 503, "not-ready", "no worker context");
+    return;
+  }
+  q = gw_calloc(1, sizeof(*q));
+  q->magic = QUERY_MAGIC;
+  q->req = req;
+  q->app = app;
+  q->w = w;
+  snprintf(q->client, sizeof(q->client), "%s", client);
+  body = gw_req_body(req, &len);
+  if(parse_request(q, body, len)) {
+    query_free(q);
+    return;
+  }
+  if(!gw_acl_purpose_allowed(app->acl, client, q->purpose)) {
+    gw_req_problem(req, 403, "purpose-not-allowed",
+                   "this client may not state that purpose");
+    query_free(q);
+    return;
+  }
+  (void)gw_randid_hex(rhex, 12);
+  snprintf(q->query_id, sizeof(q->query_id), "q_%s", rhex);
+  if(gw_subject_ref_keyed(app->subject_mac, q->subject_id, q->subject_ref) || subject_key(q)) {
+    gw_req_problem(req, 500, "internal", "cannot compute the subject reference");
+    query_free(q);
+    return;
+  }
+  q->started_ms = wall_ms();
+  q->rts = gw_app_rts_acquire(app);
+  q->deadline = evtimer_new(w->base, on_deadline, q);
+  q->done_ev = event_new(w->base, -1, 0, on_done_event, q);
+
+  /* plan: facts onto adapters, one group per adapter */
+  for(size_t i = 0; i < q->n_facts; i++) {
+    struct qfact *f = &q->facts[i];
+    struct gw_adapter_rt *rt;
+    f->allowed = gw_acl_fact_allowed(app->acl, client, q->purpose, f->name);
+    if(!f->allowed)
+      continue;
+    rt = gw_rtset_for_fact(q->rts, f->name);
+    if(!rt)
+      continue;
+    for(size_t k = 0; k < rt->adapter->n_facts; k++)
+      if(!strcmp(rt->adapter->facts[k], f->name))
+        f->index = k;
+    for(size_t gi = 0; gi < q->n_groups; gi++)
+      if(q->groups[gi].rt == rt)
+        f->g = &q->groups[gi];
+    if(!f->g) {
+      f->g = &q->groups[q->n_groups++];
+      f->g->q = q;
+      f->g->rt = rt;
+      f->g->state = G_PENDING;
+    }
+  }
+  q->pending = q->n_groups;
+  {
+    struct timeval tv = { (time_t)(q->deadline_ms / 1000),
+                          (suseconds_t)((q->deadline_ms % 1000) * 1000) };
+    evtimer_add(q->deadline, &tv);
+  }
+  for(size_t gi = 0; gi < q->n_groups; gi++)
+    start_group(q, &q->groups[gi]);
+  if(!q->pending)
+    event_active(q->done_ev, 0, 0);
+}
+
+/* ---- catalogue, keys, agencies -------------------------------------------------- */
+
+void gw_query_catalogue(struct gw_req *req, void *arg)
+{
+  struct gw_app *app = arg;
+  const char *client = gw_req_client(req);
+  const struct gw_fact_def *defs;
+  struct gw_rtset *rts;
+  json_t *out, *list;
+  size_t n;
+
+  if(!(gw_acl_roles(app->acl, client) & GW_ROLE_CLIENT)) {
+    gw_req_problem(req, 403, "forbidden", "this client may not read the catalogue");
+    return;
+  }
+  rts = gw_app_rts_acquire(app);
+  defs = gw_fact_all(&n);
+  list = json_array();
+  for(size_t i = 0; i < n; i++) {
+    const struct gw_factschema *fs = gw_factschema_set_get(app->schemas, defs[i].name);
+    struct gw_adapter_rt *rt = gw_rtset_for_fact(rts, defs[i].name);
+    json_t *o = json_object(), *allowed = json_array(), *served = json_array();
+    json_object_set_new(o, "name", json_string(defs[i].name));
+    json_object_set_new(o, "agency", rt ? json_string(rt->adapter->agency) : json_null());
+    json_object_set_new(o, "summary", json_string(defs[i].summary));
+    json_object_set_new(o, "sensitivity", json_string(defs[i].sensitivity));
+    json_object_set_new(o, "max_cache_age_s", json_integer(defs[i].max_cache_s));
+    json_object_set_new(o, "adapter", rt ? json_string(rt->adapter->id) : json_null());
+    for(size_t k = 0; (rt = gw_rtset_for_fact_nth(rts, defs[i].name, k)); k++)
+      json_array_append_new(served, json_pack("{s:s, s:s, s:i}", "adapter", rt->adapter->id,
+                                              "agency", rt->adapter->agency,
+                                              "order", rt->adapter->order));
+    json_object_set_new(o, "served_by", served);
+    json_object_set_new(o, "schema", fs ? json_loads(gw_factschema_text(fs), 0, NULL) : json_null());
+    for(size_t p = 0; p < gw_purpose_count(); p++)
+      if(gw_acl_fact_allowed(app->acl, client, gw_purpose_at(p), defs[i].name))
+        json_array_append_new(allowed, json_string(gw_purpose_at(p)));
+    json_object_set_new(o, "allowed_purposes", allowed);
+    json_array_append_new(list, o);
+  }
+  gw_rtset_release(rts);
+  out = json_object();
+  json_object_set_new(out, "version", json_integer(gw_catalogue_version(gw_catalogue_current())));
+  json_object_set_new(out, "digest", json_string(gw_catalogue_digest(gw_catalogue_current())));
+  json_object_set_new(out, "generation", json_integer((json_int_t)app->generation));
+  json_object_set_new(out, "facts", list);
+  gw_req_respond_json(req, 200, out);
+}
+
+void gw_query_keys(struct gw_req *req, void *arg)
+{
+  struct gw_app *app = arg;
+  char *jwks = gw_attest_jwks(app->signer);
+  if(!jwks) {
+    gw_req_problem(req, 500, "internal", "cannot build the JWKS");
+    return;
+  }
+  gw_req_set_header(req, "Cache-Control", "max-age=300");
+  gw_req_respond(req, 200, "application/jwk-set+json", jwks, strlen(jwks));
+  gw_free(jwks);
+}
+
+void gw_query_agencies(struct gw_req *req, void *arg)
+{
+  struct gw_app *app = arg;
+  unsigned roles = gw_acl_roles(app->acl, gw_req_client(req));
+  struct gw_rtset *rts;
+  json_t *out, *list;
+
+  if(!(roles & (GW_ROLE_CLIENT | GW_ROLE_ADMIN))) {
+    gw_req_problem(req, 403, "forbidden", "this client may not read agency health");
+    return;
+  }
+  rts = gw_app_rts_acquire(app);
+  list = json_array();
+  for(size_t i = 0; i < rts->n; i++) {
+    json_t *o = gw_policy_state_snapshot(rts->rt[i]->policy, gw_policy_now_ms());
+    json_object_set_new(o, "agency", json_string(rts->rt[i]->adapter->agency));
+    json_object_set_new(o, "recent", gw_adapter_rt_recent(rts->rt[i]));
+    json_object_set_new(o, "adapter_version", json_integer(rts->rt[i]->adapter->version));
+    json_array_append_new(list, o);
+  }
+  gw_rtset_release(rts);
+  out = json_object();
+  json_object_set_new(out, "agencies", list);
+  gw_req_respond_json(req, 200, out);
+}

@@ -1,0 +1,500 @@
+/*
+ * config.c - reads the gateway's JSON configuration with precise errors.
+ *
+ * The one idea: a tiny table-free reader where every accessor knows the
+ * dotted path of the field it reads, so every error can say
+ * "FILE: FIELD: PROBLEM".  Objects are checked for unknown members after
+ * their known members have been read.  Duplicate keys are rejected by the
+ * JSON parser itself.
+ */
+#include "gw/config_load.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "gw/alloc.h"
+
+#define CONFIG_MAX_BYTES (1024 * 1024)
+
+struct reader {
+  const char *file;
+  char *dir;                   /* directory of the file, for relative paths */
+  char *err;
+  size_t errlen;
+  int failed;
+};
+
+static void fail(struct reader *r, const char *field, const char *fmt, ...)
+  __attribute__((format(printf, 3, 4)));
+
+static void fail(struct reader *r, const char *field, const char *fmt, ...)
+{
+  char problem[512];
+  va_list ap;
+  if(r->failed)
+    return;             /* the first error is the one worth reading */
+  r->failed = 1;
+  va_start(ap, fmt);
+  vsnprintf(problem, sizeof(problem), fmt, ap);
+  va_end(ap);
+  snprintf(r->err, r->errlen, "%s: %s: %s", r->file, field, problem);
+}
+
+static void join(char *out, size_t len, const char *prefix, const char *key)
+{
+  if(prefix && *prefix)
+    snprintf(out, len, "%s.%s", prefix, key);
+  else
+    snprintf(out, len, "%s", key);
+}
+
+/* Fails on any member of `obj` not listed in `known` (NULL-terminated). */
+static void check_unknown(struct reader *r, json_t *obj, const char *prefix,
+                          const char *const *known)
+{
+  const char *key;
+  json_t *val;
+  json_object_foreach(obj, key, val) {
+    int ok = 0;
+    char path[256];
+    for(const char *const *k = known; *k; k++)
+      if(!strcmp(*k, key))
+        ok = 1;
+    if(!ok) {
+      join(path, sizeof(path), prefix, key);
+      fail(r, path, "unknown field");
+      return;
+    }
+  }
+}
+
+static json_t *get_object(struct reader *r, json_t *parent, const char *prefix,
+                          const char *key, int required)
+{
+  char path[256];
+  json_t *v = json_object_get(parent, key);
+  join(path, sizeof(path), prefix, key);
+  if(!v) {
+    if(required)
+      fail(r, path, "missing (an object is required)");
+    return NULL;
+  }
+  if(!json_is_object(v)) {
+    fail(r, path, "must be an object");
+    return NULL;
+  }
+  return v;
+}
+
+static char *get_string(struct reader *r, json_t *parent, const char *prefix,
+                        const char *key, const char *dflt)
+{
+  char path[256];
+  json_t *v = json_object_get(parent, key);
+  join(path, sizeof(path), prefix, key);
+  if(!v) {
+    if(!dflt) {
+      fail(r, path, "missing (a string is required)");
+      return NULL;
+    }
+    return gw_strdup(dflt);
+  }
+  if(!json_is_string(v)) {
+    fail(r, path, "must be a string");
+    return NULL;
+  }
+  if(!json_string_length(v)) {
+    fail(r, path, "must not be empty");
+    return NULL;
+  }
+  if(strlen(json_string_value(v)) != json_string_length(v)) {
+    fail(r, path, "must not contain NUL characters");
+    return NULL;
+  }
+  return gw_strdup(json_string_value(v));
+}
+
+static long long get_int(struct reader *r, json_t *parent, const char *prefix,
+                         const char *key, long long dflt, long long min,
+                         long long max)
+{
+  char path[256];
+  json_t *v = json_object_get(parent, key);
+  long long n;
+  join(path, sizeof(path), prefix, key);
+  if(!v)
+    return dflt;
+  if(!json_is_integer(v)) {
+    fail(r, path, "must be an integer");
+    return dflt;
+  }
+  n = json_integer_value(v);
+  if(n < min || n > max) {
+    fail(r, path, "must be between %lld and %lld (got %lld)", min, max, n);
+    return dflt;
+  }
+  return n;
+}
+
+static int get_bool(struct reader *r, json_t *parent, const char *prefix,
+                    const char *key, int dflt)
+{
+  char path[256];
+  json_t *v = json_object_get(parent, key);
+  join(path, sizeof(path), prefix, key);
+  if(!v)
+    return dflt;
+  if(!json_is_boolean(v)) {
+    fail(r, path, "must be true or false");
+    return dflt;
+  }
+  return json_is_true(v);
+}
+
+/* A readable file path, resolved against the config file's directory. */
+static char *get_path(struct reader *r, json_t *parent, const char *prefix,
+                      const char *key, int required)
+{
+  char path[256], full[PATH_MAX];
+  char *s;
+  join(path, sizeof(path), prefix, key);
+  if(!json_object_get(parent, key)) {
+    if(required)
+      fail(r, path, "missing (a file path is required)");
+    return NULL;
+  }
+  s = get_string(r, parent, prefix, key, NULL);
+  if(!s)
+    return NULL;
+  if(s[0] != '/') {
+    if(snprintf(full, sizeof(full), "%s/%s", r->dir, s) >= (int)sizeof(full)) {
+      fail(r, path, "path too long");
+      gw_free(s);
+      return NULL;
+    }
+    gw_free(s);
+    s = gw_strdup(full);
+  }
+  if(access(s, R_OK)) {
+    fail(r, path, "cannot read %s: %s", s, strerror(errno));
+    gw_free(s);
+    return NULL;
+  }
+  return s;
+}
+
+/* A directory path (made absolute); it need not exist yet. */
+static char *get_dir(struct reader *r, json_t *parent, const char *prefix,
+                     const char *key, int must_exist)
+{
+  char path[256], full[PATH_MAX];
+  char *s;
+  join(path, sizeof(path), prefix, key);
+  if(!json_object_get(parent, key)) {
+    fail(r, path, "missing (a directory path is required)");
+    return NULL;
+  }
+  s = get_string(r, parent, prefix, key, NULL);
+  if(!s)
+    return NULL;
+  if(s[0] != '/') {
+    if(snprintf(full, sizeof(full), "%s/%s", r->dir, s) >= (int)sizeof(full)) {
+      fail(r, path, "path too long");
+      gw_free(s);
+      return NULL;
+    }
+    gw_free(s);
+    s = gw_strdup(full);
+  }
+  if(must_exist && access(s, R_OK | X_OK)) {
+    fail(r, path, "cannot read directory %s: %s", s, strerror(errno));
+    gw_free(s);
+    return NULL;
+  }
+  return s;
+}
+
+static void read_keys(struct reader *r, json_t *root, struct gw_config *cfg)
+{
+  static const char *const known[] = { "attestation", "previous", "subject_secret", NULL };
+  json_t *obj = get_object(r, root, "", "keys", 1), *prev, *item;
+  size_t i;
+  if(!obj)
+    return;
+  cfg->attest_key = get_path(r, obj, "keys", "attestation", 1);
+  cfg->subject_secret = get_path(r, obj, "keys", "subject_secret", 1);
+  prev = json_object_get(obj, "previous");
+  if(prev && (!json_is_array(prev) || json_array_size(prev) > 7)) {
+    fail(r, "keys.previous", "must be an array of at most 7 key files");
+    prev = NULL;
+  }
+  if(prev && json_array_size(prev)) {
+    cfg->attest_previous = gw_calloc(json_array_size(prev), sizeof(char *));
+    json_array_foreach(prev, i, item) {
+      char field[32], *p;
+      json_t *wrap = json_object();
+      snprintf(field, sizeof(field), "[%zu]", i);
+      json_object_set(wrap, field, item);
+      p = get_path(r, wrap, "keys.previous", field, 1);
+      json_decref(wrap);
+      if(!p)
+        break;
+      cfg->attest_previous[cfg->n_attest_previous++] = p;
+    }
+  }
+  check_unknown(r, obj, "keys", known);
+}
+
+static void read_audit(struct reader *r, json_t *root, struct gw_config *cfg)
+{
+  static const char *const known[] = { "dir", "checkpoint_key", "seal_cert",
+                                       "checkpoint_interval_s", "preallocate", NULL };
+  json_t *obj = get_object(r, root, "", "audit", 1);
+  if(!obj)
+    return;
+  cfg->audit_dir = get_dir(r, obj, "audit", "dir", 0);
+  cfg->audit_checkpoint_key = get_path(r, obj, "audit", "checkpoint_key", 1);
+  cfg->audit_seal_cert = get_path(r, obj, "audit", "seal_cert", 1);
+  cfg->audit_checkpoint_interval_s = (int)get_int(r, obj, "audit", "checkpoint_interval_s",
+                                                  60, 1, 86400);
+  cfg->audit_preallocate = get_bool(r, obj, "audit", "preallocate", 1);
+  check_unknown(r, obj, "audit", known);
+}
+
+static void read_cache(struct reader *r, json_t *root, struct gw_config *cfg)
+{
+  static const char *const known[] = { "max_bytes", NULL };
+  json_t *obj = get_object(r, root, "", "cache", 0);
+  cfg->cache_max_bytes = 256u * 1024 * 1024;
+  if(!obj)
+    return;
+  cfg->cache_max_bytes = (size_t)get_int(r, obj, "cache", "max_bytes",
+                                         (long long)cfg->cache_max_bytes, 1024 * 1024,
+                                         64LL * 1024 * 1024 * 1024);
+  check_unknown(r, obj, "cache", known);
+}
+
+static void read_listen(struct reader *r, json_t *root, const char *key,
+                        struct gw_listen *out, const char *dflt_addr, int dflt_port)
+{
+  static const char *const known[] = { "address", "port", NULL };
+  unsigned char buf[sizeof(struct in6_addr)];
+  json_t *obj = get_object(r, root, "", key, 0);
+  char path[256];
+
+  out->address = NULL;
+  out->port = dflt_port;
+  if(!obj) {
+    out->address = gw_strdup(dflt_addr);
+    return;
+  }
+  out->address = get_string(r, obj, key, "address", dflt_addr);
+  out->port = (int)get_int(r, obj, key, "port", dflt_port, 0, 65535);
+  check_unknown(r, obj, key, known);
+  join(path, sizeof(path), key, "address");
+  if(out->address && inet_pton(AF_INET, out->address, buf) != 1 &&
+     inet_pton(AF_INET6, out->address, buf) != 1)
+    fail(r, path, "must be a numeric IPv4 or IPv6 address (got \"%s\")",
+         out->address);
+}
+
+static void read_tls(struct reader *r, json_t *root, struct gw_config *cfg)
+{
+  static const char *const known[] = { "cert", "key", "client_ca",
+                                       "require_client_cert", NULL };
+  json_t *tls = get_object(r, root, "", "tls", 1);
+  if(!tls)
+    return;
+  cfg->tls_cert = get_path(r, tls, "tls", "cert", 1);
+  cfg->tls_key = get_path(r, tls, "tls", "key", 1);
+  cfg->tls_client_ca = get_path(r, tls, "tls", "client_ca", 0);
+  cfg->require_client_cert = get_bool(r, tls, "tls", "require_client_cert", 1);
+  if(cfg->require_client_cert && !cfg->tls_client_ca)
+    fail(r, "tls.client_ca", "missing: required when tls.require_client_cert is true");
+  check_unknown(r, tls, "tls", known);
+}
+
+static void read_limits(struct reader *r, json_t *root, struct gw_limits *l)
+{
+  static const char *const known[] = {
+    "max_header_bytes", "max_headers", "max_body_bytes", "max_connections",
+    "header_timeout_ms", "idle_timeout_ms", "read_timeout_ms",
+    "max_requests_per_connection_per_s", "max_requests_per_connection", NULL };
+  json_t *obj = get_object(r, root, "", "limits", 0);
+
+  l->max_header_bytes = 16 * 1024;
+  l->max_headers = 64;
+  l->max_body_bytes = 64 * 1024;
+  l->max_connections = 10000;
+  l->header_timeout_ms = 10000;
+  l->idle_timeout_ms = 60000;
+  l->read_timeout_ms = 10000;
+  l->max_requests_per_connection_per_s = 1000;
+  l->max_requests_per_connection = 10000;
+  if(!obj)
+    return;
+  l->max_header_bytes = (size_t)get_int(r, obj, "limits", "max_header_bytes",
+                                        (long long)l->max_header_bytes, 1024, 1024 * 1024);
+  l->max_headers = (int)get_int(r, obj, "limits", "max_headers", l->max_headers, 8, 1024);
+  l->max_body_bytes = (size_t)get_int(r, obj, "limits", "max_body_bytes",
+                                      (long long)l->max_body_bytes, 1024, 16 * 1024 * 1024);
+  l->max_connections = (int)get_int(r, obj, "limits", "max_connections",
+                                    l->max_connections, 1, 1000000);
+  l->header_timeout_ms = (int)get_int(r, obj, "limits", "header_timeout_ms",
+                                      l->header_timeout_ms, 100, 600000);
+  l->idle_timeout_ms = (int)get_int(r, obj, "limits", "idle_timeout_ms",
+                                    l->idle_timeout_ms, 100, 3600000);
+  l->read_timeout_ms = (int)get_int(r, obj, "limits", "read_timeout_ms",
+                                    l->read_timeout_ms, 100, 600000);
+  l->max_requests_per_connection_per_s =
+    (int)get_int(r, obj, "limits", "max_requests_per_connection_per_s",
+                 l->max_requests_per_connection_per_s, 0, 1000000);
+  l->max_requests_per_connection =
+    (int)get_int(r, obj, "limits", "max_requests_per_connection",
+                 l->max_requests_per_connection, 0, 1000000000);
+  check_unknown(r, obj, "limits", known);
+}
+
+static void read_query(struct reader *r, json_t *root, struct gw_config *cfg)
+{
+  static const char *const known[] = { "deadline_default_ms", "deadline_max_ms",
+                                       "max_age_default_s", NULL };
+  json_t *obj = get_object(r, root, "", "query", 0);
+  cfg->deadline_default_ms = 3000;
+  cfg->deadline_max_ms = 10000;
+  cfg->max_age_default_s = 86400;
+  if(!obj)
+    return;
+  cfg->max_age_default_s = (int)get_int(r, obj, "query", "max_age_default_s",
+                                        cfg->max_age_default_s, 0, 31 * 86400);
+  cfg->deadline_max_ms = (int)get_int(r, obj, "query", "deadline_max_ms",
+                                      cfg->deadline_max_ms, 10, 120000);
+  cfg->deadline_default_ms = (int)get_int(r, obj, "query", "deadline_default_ms",
+                                          cfg->deadline_default_ms, 10, 120000);
+  if(!r->failed && cfg->deadline_default_ms > cfg->deadline_max_ms)
+    fail(r, "query.deadline_default_ms", "must not exceed query.deadline_max_ms (%d)",
+         cfg->deadline_max_ms);
+  check_unknown(r, obj, "query", known);
+}
+
+int gw_config_load(const char *path, struct gw_config **out, char *err, size_t errlen)
+{
+  static const char *const known[] = { "gateway_id", "workers", "log_level",
+                                       "listen", "ops_listen", "tls", "query",
+                                       "limits", "adapters_dir", "schemas_dir", "acl",
+                                       "keys", "cache", "audit", "purposes", NULL };
+  struct reader r = { path, NULL, err, errlen, 0 };
+  struct gw_config *cfg = gw_calloc(1, sizeof(*cfg));
+  json_error_t jerr;
+  json_t *root = NULL;
+  char *level = NULL;
+  const char *slash;
+  struct stat st;
+  FILE *fp;
+
+  *out = NULL;
+  err[0] = '\0';
+  cfg->path = gw_strdup(path);
+  slash = strrchr(path, '/');
+  r.dir = slash ? gw_strndup(path, (size_t)((slash - path) ? (slash - path) : 1))
+                : gw_strdup(".");
+
+  fp = fopen(path, "rb");
+  if(!fp) {
+    snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    goto fail;
+  }
+  if(fstat(fileno(fp), &st) == 0 && st.st_size > CONFIG_MAX_BYTES) {
+    snprintf(err, errlen, "%s: file larger than %d bytes", path, CONFIG_MAX_BYTES);
+    fclose(fp);
+    goto fail;
+  }
+  root = json_loadf(fp, JSON_REJECT_DUPLICATES, &jerr);
+  fclose(fp);
+  if(!root) {
+    if(!err[0])
+      snprintf(err, errlen, "%s: line %d, column %d: %s", path, jerr.line,
+               jerr.column, jerr.text);
+    goto fail;
+  }
+  if(!json_is_object(root)) {
+    snprintf(err, errlen, "%s: (top level): must be a JSON object", path);
+    goto fail;
+  }
+
+  cfg->gateway_id = get_string(&r, root, "", "gateway_id", NULL);
+  cfg->workers = (int)get_int(&r, root, "", "workers", 0, 0, 256);
+  level = get_string(&r, root, "", "log_level", "info");
+  if(level && gw_log_level_parse(level, &cfg->log_level))
+    fail(&r, "log_level", "must be one of debug, info, warn, error (got \"%s\")", level);
+  read_listen(&r, root, "listen", &cfg->api, "127.0.0.1", 8443);
+  read_listen(&r, root, "ops_listen", &cfg->ops, "127.0.0.1", 9090);
+  read_tls(&r, root, cfg);
+  read_query(&r, root, cfg);
+  read_limits(&r, root, &cfg->limits);
+  cfg->adapters_dir = get_dir(&r, root, "", "adapters_dir", 1);
+  cfg->schemas_dir = get_dir(&r, root, "", "schemas_dir", 1);
+  cfg->acl_file = get_path(&r, root, "", "acl", 1);
+  /* purposes.json: beside the facts directory unless said otherwise */
+  cfg->purposes_file = get_path(&r, root, "", "purposes", 0);
+  if(!cfg->purposes_file && cfg->schemas_dir) {
+    size_t n = strlen(cfg->schemas_dir) + sizeof("/../purposes.json");
+    cfg->purposes_file = gw_malloc(n);
+    snprintf(cfg->purposes_file, n, "%s/../purposes.json", cfg->schemas_dir);
+  }
+  read_keys(&r, root, cfg);
+  read_cache(&r, root, cfg);
+  read_audit(&r, root, cfg);
+  check_unknown(&r, root, "", known);
+  if(r.failed)
+    goto fail;
+  if(!cfg->workers) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    cfg->workers = n > 0 ? (int)n : 1;
+  }
+  json_decref(root);
+  gw_free(level);
+  cfg->dir = r.dir;
+  *out = cfg;
+  return 0;
+
+fail:
+  json_decref(root);
+  gw_free(level);
+  gw_free(r.dir);
+  gw_config_free(cfg);
+  return -1;
+}
+
+void gw_config_free(struct gw_config *cfg)
+{
+  if(!cfg)
+    return;
+  gw_free(cfg->path);
+  gw_free(cfg->gateway_id);
+  gw_free(cfg->api.address);
+  gw_free(cfg->ops.address);
+  gw_free(cfg->tls_cert);
+  gw_free(cfg->tls_key);
+  gw_free(cfg->tls_client_ca);
+  gw_free(cfg->dir);
+  gw_free(cfg->adapters_dir);
+  gw_free(cfg->schemas_dir);
+  gw_free(cfg->acl_file);
+  gw_free(cfg->purposes_file);
+  gw_free(cfg->attest_key);
+  for(size_t i = 0; i < cfg->n_attest_previous; i++)
+    gw_free(cfg->attest_previous[i]);
+  gw_free(cfg->attest_previous);
+  gw_free(cfg->subject_secret);
+  gw_free(cfg->audit_dir);
+  gw_free(cfg->audit_checkpoint_key);
+  gw_free(cfg->audit_seal_cert);
+  gw_free(cfg);
+}
