@@ -141,8 +141,10 @@ static int deposit(const struct mock_ctx *ctx, const char *id, struct mock_respo
     snprintf(msg, sizeof(msg), "参数错误: invalid id_number (%s)", gw_idnum_strerror(r));
     return fund_answer(resp, 400, "1001", msg, NULL);
   }
+  /* The platform echoes the number it looked up, found or not. */
   if(mock_population_lookup(ctx->pop, norm, &p) != MOCK_LOOKUP_FOUND || !p.in_fund)
-    return fund_answer(resp, 200, "2001", "未查询到缴存记录: no deposit record", NULL);
+    return fund_answer(resp, 200, "2001", "未查询到缴存记录: no deposit record",
+                       json_pack("{s:s}", "id_number", norm));
   if(!gmtime_r(&now, &tm) || !strftime(as_of, sizeof(as_of), "%Y-%m-%d", &tm))
     snprintf(as_of, sizeof(as_of), "1970-01-01");
   employer = p.fund_employer_name[0]

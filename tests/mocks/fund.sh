@@ -34,7 +34,7 @@ p=$(person graduate-doctor)
 signed "{\"id_number\":\"$(jq -r .id <<<"$p")\"}"
 check "deposit: curated fund section" "$(jq -r .data.deposit_months_sz <<<"$BODY")" "$(jq -r .fund.shenzhen_months <<<"$p")"
 signed "{\"id_number\":\"$(subject inservice-no-insurance)\"}"
-check "no deposit record: 200 code 2001" "$STATUS $(jq -r .code <<<"$BODY") $(jq -r .data <<<"$BODY")" "200 2001 null"
+check "no deposit record: 200 code 2001, the number echoed" "$STATUS $(jq -r .code <<<"$BODY") $(jq -c .data <<<"$BODY")" "200 2001 {\"id_number\":\"$(subject inservice-no-insurance)\"}"
 signed "{\"id_number\":\"$(subject no-record)\"}"
 check "nobody: 2001" "$(jq -r .code <<<"$BODY")" "2001"
 signed '{"id_number":"11010119900307001Y"}'
