@@ -307,7 +307,9 @@ def queries(S, c, stack, kids):
              "education.degrees", "social_insurance.shenzhen_months", "social_insurance.employer"]
     plans = [
         ("graduate-master", "talent.graduate", every),
-        ("inservice-senior-title", "talent.inservice", every + ["qualification.certificates"]),
+        ("inservice-senior-title", "talent.inservice", every + ["qualification.certificates",
+            "housing_fund.shenzhen_months", "housing_fund.employer", "tax.shenzhen_months",
+            "tax.employer"]),
         ("overseas-master", "talent.overseas", every + ["overseas.certifications"]),
         ("postdoc-in-station", "talent.postdoc", every + ["postdoc.status"]),
         ("highlevel-b", "talent.highlevel", every + ["talent.level", "qualification.certificates"]),
