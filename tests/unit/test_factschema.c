@@ -132,7 +132,7 @@ static void real_schemas_load(void **state)
   const struct gw_fact_def *all = gw_fact_all(&n);
 
   (void)state;
-  assert_int_equal(n, 11);
+  assert_true(n >= 11);          /* the catalogue is the files: at least the first eleven */
   for(size_t i = 0; i < n; i++) {
     const struct gw_factschema *s = gw_factschema_set_get(set, all[i].name);
     char want[256];
