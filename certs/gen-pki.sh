@@ -26,7 +26,7 @@ command -v openssl >/dev/null 2>&1 || { echo "gen-pki: openssl not found (apt-ge
 
 LEAF_DAYS=825      # CA/Browser-forum style maximum for leaves
 CA_DAYS=3650       # 10 years
-AGENCIES=(chsi mps si credit cscse qual talent)
+AGENCIES=(chsi mps si credit cscse qual talent fund tax)
 CLIENTS=(engine auditor admin stranger)
 
 umask 077
@@ -277,6 +277,10 @@ printf '%s' gateway   >"$OUT/secrets/si-client-id"
 printf '%s' "$(hex32)" >"$OUT/secrets/si-client-secret"
 printf '%s' "$(hex32)" >"$OUT/secrets/qual-api-key"
 printf '%s' "$(hex32)" >"$OUT/secrets/talent-api-key"
+printf '%s' gw-szrc-01 >"$OUT/secrets/fund-app-id"
+printf '%s' "$(hex32)" >"$OUT/secrets/fund-app-secret"
+printf '%s' gw-szrc   >"$OUT/secrets/tax-username"
+printf '%s' "$(hex32)" >"$OUT/secrets/tax-password"
 
 # ---- negative cases ----------------------------------------------------------
 key_ec "$OUT/negative/expired-client.key"

@@ -22,7 +22,7 @@
 
 #define BIT(a) (1u << (a))
 #define ALL_AGENCIES ((1u << MOCK_N_AGENCIES) - 1)
-#define XML_AGENCIES (BIT(MOCK_AG_CHSI) | BIT(MOCK_AG_CREDIT) | BIT(MOCK_AG_QUAL))
+#define XML_AGENCIES (BIT(MOCK_AG_CHSI) | BIT(MOCK_AG_CREDIT) | BIT(MOCK_AG_QUAL) | BIT(MOCK_AG_TAX))
 #define SIGNING_AGENCIES (BIT(MOCK_AG_CHSI) | BIT(MOCK_AG_CSCSE))
 #define PPM 1000000u
 
@@ -406,7 +406,7 @@ int mock_control_handle(struct mock_server *srv, const struct mock_request *req,
     size_t nlen = plen - (sizeof(prefix) - 1) - (sizeof(suffix) - 1);
     struct mock_agency *ag = find_agency(srv, name, nlen);
     if(!ag)
-      return reply_error(resp, 404, "unknown agency \"%.*s\" (chsi, mps, si, credit, cscse, qual, talent)",
+      return reply_error(resp, 404, "unknown agency \"%.*s\" (chsi, mps, si, credit, cscse, qual, talent, fund, tax)",
                          (int)(nlen > 64 ? 64 : nlen), name);
     return agency_fault(srv, ag, req, resp);
   }

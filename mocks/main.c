@@ -41,7 +41,7 @@ struct options {
 };
 
 static const char *const agency_names[MOCK_N_AGENCIES] = {
-  "chsi", "mps", "si", "credit", "cscse", "qual", "talent"
+  "chsi", "mps", "si", "credit", "cscse", "qual", "talent", "fund", "tax"
 };
 
 static void usage(FILE *out)
@@ -51,7 +51,7 @@ static void usage(FILE *out)
     "                     [--control-port N] [--port AGENCY=N ...] [--si-token-ttl S]\n"
     "                     [--threads N] [--verbose]\n"
     "       mock-agencies --sample N [--seed S] [--data FILE]\n"
-    "Serves the seven mock agencies (chsi mps si credit cscse qual talent) on\n"
+    "Serves the nine mock agencies (chsi mps si credit cscse qual talent fund tax) on\n"
     "loopback ports, plus a plain-HTTP control endpoint.  See docs/mocks.md.\n");
 }
 
@@ -284,7 +284,11 @@ static int keys_load(const char *pki, struct mock_keys *k)
      load_secret(pki, "secrets/si-client-id", k->si_client_id, sizeof(k->si_client_id)) ||
      load_secret(pki, "secrets/si-client-secret", k->si_client_secret, sizeof(k->si_client_secret)) ||
      load_secret(pki, "secrets/qual-api-key", k->qual_api_key, sizeof(k->qual_api_key)) ||
-     load_secret(pki, "secrets/talent-api-key", k->talent_api_key, sizeof(k->talent_api_key)))
+     load_secret(pki, "secrets/talent-api-key", k->talent_api_key, sizeof(k->talent_api_key)) ||
+     load_secret(pki, "secrets/fund-app-id", k->fund_app_id, sizeof(k->fund_app_id)) ||
+     load_secret(pki, "secrets/fund-app-secret", k->fund_app_secret, sizeof(k->fund_app_secret)) ||
+     load_secret(pki, "secrets/tax-username", k->tax_username, sizeof(k->tax_username)) ||
+     load_secret(pki, "secrets/tax-password", k->tax_password, sizeof(k->tax_password)))
     goto fail;
   if(cscse_kid(pki, k->cscse_kid, sizeof(k->cscse_kid)))
     goto fail;

@@ -1,7 +1,7 @@
 /*
  * mock.h - contracts shared by the parts of mock-agencies.
  *
- * mock-agencies serves seven mock agencies (DESIGN section 4) on their own
+ * mock-agencies serves nine mock agencies (DESIGN section 4) on their own
  * loopback ports.  The server core (server.c, control.c) owns transport:
  * TLS, mutual TLS, timing faults (latency, hang, reset, http_500, truncated,
  * slow_body, huge_body) and the control endpoint.  Each agency owns its
@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdint.h>
+#include <time.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -90,6 +91,19 @@ struct mock_person {
   int n_quals;
   struct mock_qual_cert quals[MOCK_MAX_QUALS];
 
+  /* Housing provident fund and individual income tax.  Without their own
+   * section in the curated file (and for synthetic people) both follow si:
+   * the employer that pays social insurance deposits the fund and
+   * withholds the tax (population.c derive_fund_tax). */
+  int in_fund;             /* housing fund has a deposit account */
+  int fund_shenzhen_months;
+  char fund_employer_name[96];   /* "" when no employer deposits now */
+  char fund_employer_uscc[19];
+  int in_tax;              /* tax bureau has an individual income tax record */
+  int tax_shenzhen_months; /* months with Shenzhen IIT paid in the last 24 */
+  char tax_employer_name[96];    /* current withholding agent, "" if none */
+  char tax_employer_uscc[19];
+
   char talent_level[8];    /* "none" | "A" | "B" | "C" | "reserve" */
   int postdoc_known;       /* talent registry has a postdoc record */
   int postdoc_in_station;
@@ -139,7 +153,13 @@ struct mock_keys {
   char si_client_secret[128];
   char qual_api_key[128];
   char talent_api_key[128];
+  char fund_app_id[64];        /* signed headers: the gateway's app id */
+  char fund_app_secret[128];   /* and its HMAC secret */
+  char tax_username[64];       /* WS-Security UsernameToken */
+  char tax_password[128];
 };
+
+#define MOCK_MAX_REQ_HEADERS 64     /* headers an agency can look at */
 
 struct mock_request {
   const char *method;          /* "GET", "POST" */
@@ -153,7 +173,17 @@ struct mock_request {
   size_t body_len;
   const char *origin;          /* where the request came to: "https://127.0.0.1:PORT"
                                   (the connection's local address), or "" */
+  /* Every header as received (names as sent), for agencies that read
+   * their own (fund's signed headers); see mock_request_header. */
+  const char *hdr_names[MOCK_MAX_REQ_HEADERS];
+  const char *hdr_values[MOCK_MAX_REQ_HEADERS];
+  size_t n_hdrs;
 };
+
+/* The value of header `name` (case-insensitive), NULL when absent; when a
+ * header is repeated, NULL too and *repeated (if given) is set. */
+const char *mock_request_header(const struct mock_request *req, const char *name,
+                                int *repeated);
 
 #define MOCK_MAX_EXTRA_HEADERS 512  /* bytes of extra response header lines */
 
@@ -187,6 +217,8 @@ extern const struct mock_agency_ops mock_agency_credit;
 extern const struct mock_agency_ops mock_agency_cscse;
 extern const struct mock_agency_ops mock_agency_qual;
 extern const struct mock_agency_ops mock_agency_talent;
+extern const struct mock_agency_ops mock_agency_fund;
+extern const struct mock_agency_ops mock_agency_tax;
 
 /* Sets *resp to a copy of `body` (len bytes) with `status` and content type. */
 int mock_response_set(struct mock_response *resp, int status,
@@ -266,5 +298,21 @@ int mock_population_override_clear(const char *id);
 void mock_population_override_reset(void);
 /* A copy of the override of `id` as given (caller decrefs), or NULL. */
 struct json_t *mock_population_override_get(const char *id);
+
+/* ---- Added: replay protection (replay.c) -------------------------------- */
+
+enum mock_replay_store { MOCK_REPLAY_FUND = 0, MOCK_REPLAY_TAX, MOCK_REPLAY_STORES };
+
+enum mock_replay_result {
+  MOCK_REPLAY_FRESH = 0,       /* not seen in its window; now remembered */
+  MOCK_REPLAY_SEEN,            /* a replay */
+  MOCK_REPLAY_FULL             /* no room (or out of memory): answer busy */
+};
+
+/* Records `nonce` (len bytes) in the store as seen until now + ttl_s, or
+ * says it was seen already.  Thread-safe; bounded memory (2 MiB a store). */
+enum mock_replay_result mock_replay_check(enum mock_replay_store which, const void *nonce,
+                                          size_t len, time_t now, int ttl_s)
+  __attribute__((warn_unused_result));
 
 #endif

@@ -274,6 +274,74 @@ static int parse_si(struct load_ctx *lc, json_t *o, struct mock_person *p)
   return 0;
 }
 
+/* "fund" and "tax": {"shenzhen_months": N, "employer": {name, uscc} | null};
+ * null: the agency has no record.  Tax months count the last 24 only. */
+static int parse_deposit(struct load_ctx *lc, json_t *o, const char *at, int max_months,
+                         int *in, int *months, char *ename, size_t ecap, char *uscc, size_t ucap)
+{
+  static const char *const keys[] = { "shenzhen_months", "employer", NULL };
+  static const char *const ekeys[] = { "name", "uscc", NULL };
+  char eat[32], why[64];
+  json_t *m, *e;
+
+  *in = 0;
+  *months = 0;
+  ename[0] = uscc[0] = '\0';
+  if(!o || json_is_null(o))
+    return 0;
+  if(check_keys(lc, o, at, keys))
+    return -1;
+  m = json_object_get(o, "shenzhen_months");
+  snprintf(why, sizeof(why), "must be an integer 0-%d", max_months);
+  if(!json_is_integer(m) || json_integer_value(m) < 0 || json_integer_value(m) > max_months)
+    return fail_at(lc, at, "shenzhen_months", why);
+  *months = (int)json_integer_value(m);
+  snprintf(eat, sizeof(eat), "%s.employer", at);
+  e = json_object_get(o, "employer");
+  if(e && !json_is_null(e) &&
+     (check_keys(lc, e, eat, ekeys) ||
+      get_str(lc, e, eat, "name", ename, ecap, STR_REQUIRED) ||
+      get_str(lc, e, eat, "uscc", uscc, ucap, STR_REQUIRED)))
+    return -1;
+  if(uscc[0] && strlen(uscc) != 18)
+    return fail_at(lc, eat, "uscc", "must be 18 characters");
+  *in = 1;
+  return 0;
+}
+
+static int parse_fund(struct load_ctx *lc, json_t *o, struct mock_person *p)
+{
+  return parse_deposit(lc, o, "fund", 1200, &p->in_fund, &p->fund_shenzhen_months,
+                       p->fund_employer_name, sizeof(p->fund_employer_name),
+                       p->fund_employer_uscc, sizeof(p->fund_employer_uscc));
+}
+
+static int parse_tax(struct load_ctx *lc, json_t *o, struct mock_person *p)
+{
+  return parse_deposit(lc, o, "tax", 24, &p->in_tax, &p->tax_shenzhen_months,
+                       p->tax_employer_name, sizeof(p->tax_employer_name),
+                       p->tax_employer_uscc, sizeof(p->tax_employer_uscc));
+}
+
+/* Where a person has no fund or tax section of their own, both follow si:
+ * the employer paying social insurance deposits the housing fund for as
+ * many months and withholds income tax (at most the 24 months counted). */
+static void derive_fund(struct mock_person *p)
+{
+  p->in_fund = p->in_si;
+  p->fund_shenzhen_months = p->in_si ? p->si_shenzhen_months : 0;
+  memcpy(p->fund_employer_name, p->employer_name, sizeof(p->fund_employer_name));
+  memcpy(p->fund_employer_uscc, p->employer_uscc, sizeof(p->fund_employer_uscc));
+}
+
+static void derive_tax(struct mock_person *p)
+{
+  p->in_tax = p->in_si;
+  p->tax_shenzhen_months = !p->in_si ? 0 : p->si_shenzhen_months > 24 ? 24 : p->si_shenzhen_months;
+  memcpy(p->tax_employer_name, p->employer_name, sizeof(p->tax_employer_name));
+  memcpy(p->tax_employer_uscc, p->employer_uscc, sizeof(p->tax_employer_uscc));
+}
+
 static int parse_credit(struct load_ctx *lc, json_t *o, struct mock_person *p)
 {
   static const char *const keys[] = { "status", "records", NULL };
@@ -345,7 +413,8 @@ static int parse_person(struct load_ctx *lc, json_t *o, struct mock_curated *c)
 {
   static const char *const keys[] = { "scenario", "note", "id", "name", "listed_name",
                                       "exists", "mps", "degrees", "overseas", "si",
-                                      "credit", "qualifications", "talent", NULL };
+                                      "credit", "qualifications", "talent", "fund", "tax",
+                                      NULL };
   struct mock_person *p = &c->person;
   char norm[GW_IDNUM_LEN + 1];
   json_t *exists;
@@ -363,13 +432,23 @@ static int parse_person(struct load_ctx *lc, json_t *o, struct mock_curated *c)
   if(exists && !json_is_boolean(exists))
     return fail_at(lc, "", "exists", "must be true or false");
   c->exists = !exists || json_is_true(exists);
-  return parse_mps(lc, json_object_get(o, "mps"), p) ||
+  if(parse_mps(lc, json_object_get(o, "mps"), p) ||
          parse_degrees(lc, json_object_get(o, "degrees"), p) ||
          parse_overseas(lc, json_object_get(o, "overseas"), p) ||
          parse_si(lc, json_object_get(o, "si"), p) ||
          parse_credit(lc, json_object_get(o, "credit"), p) ||
          parse_quals(lc, json_object_get(o, "qualifications"), p) ||
-         parse_talent(lc, json_object_get(o, "talent"), p) ? -1 : 0;
+         parse_talent(lc, json_object_get(o, "talent"), p))
+    return -1;
+  if(!json_object_get(o, "fund"))
+    derive_fund(p);
+  else if(parse_fund(lc, json_object_get(o, "fund"), p))
+    return -1;
+  if(!json_object_get(o, "tax"))
+    derive_tax(p);
+  else if(parse_tax(lc, json_object_get(o, "tax"), p))
+    return -1;
+  return 0;
 }
 
 static int by_id(const void *a, const void *b)
@@ -768,6 +847,8 @@ static void synth_person(const char id[GW_IDNUM_LEN + 1], struct mock_person *p)
   synth_hukou(&r, p);
   synth_education(&r, p, by);
   synth_work(&r, p, by);
+  derive_fund(p);
+  derive_tax(p);
 }
 
 /* ---- overrides: PUT /people/{id}/override of the control endpoint ---------- */
@@ -781,7 +862,7 @@ static void synth_person(const char id[GW_IDNUM_LEN + 1], struct mock_person *p)
 enum ovr_section {
   OVR_NAME = 1 << 0, OVR_EXISTS = 1 << 1, OVR_MPS = 1 << 2, OVR_DEGREES = 1 << 3,
   OVR_OVERSEAS = 1 << 4, OVR_SI = 1 << 5, OVR_CREDIT = 1 << 6, OVR_QUALS = 1 << 7,
-  OVR_TALENT = 1 << 8
+  OVR_TALENT = 1 << 8, OVR_FUND = 1 << 9, OVR_TAX = 1 << 10
 };
 
 struct override {
@@ -842,6 +923,18 @@ static void ovr_apply(const struct override *o, struct mock_person *p, int *exis
     p->n_quals = v->n_quals;
     memcpy(p->quals, v->quals, sizeof(p->quals));
   }
+  if(o->sections & OVR_FUND) {
+    p->in_fund = v->in_fund;
+    p->fund_shenzhen_months = v->fund_shenzhen_months;
+    memcpy(p->fund_employer_name, v->fund_employer_name, sizeof(p->fund_employer_name));
+    memcpy(p->fund_employer_uscc, v->fund_employer_uscc, sizeof(p->fund_employer_uscc));
+  }
+  if(o->sections & OVR_TAX) {
+    p->in_tax = v->in_tax;
+    p->tax_shenzhen_months = v->tax_shenzhen_months;
+    memcpy(p->tax_employer_name, v->tax_employer_name, sizeof(p->tax_employer_name));
+    memcpy(p->tax_employer_uscc, v->tax_employer_uscc, sizeof(p->tax_employer_uscc));
+  }
   if(o->sections & OVR_TALENT) {
     memcpy(p->talent_level, v->talent_level, sizeof(p->talent_level));
     p->postdoc_known = v->postdoc_known;
@@ -856,11 +949,13 @@ int mock_population_override_set(const char *id, const char *body, size_t len,
                                  char *err, size_t errlen)
 {
   static const char *const keys[] = { "name", "exists", "mps", "degrees", "overseas", "si",
-                                      "credit", "qualifications", "talent", NULL };
+                                      "credit", "qualifications", "talent", "fund", "tax",
+                                      NULL };
   static const struct { const char *key; unsigned bit; } bits[] = {
     { "name", OVR_NAME }, { "exists", OVR_EXISTS }, { "mps", OVR_MPS },
     { "degrees", OVR_DEGREES }, { "overseas", OVR_OVERSEAS }, { "si", OVR_SI },
     { "credit", OVR_CREDIT }, { "qualifications", OVR_QUALS }, { "talent", OVR_TALENT },
+    { "fund", OVR_FUND }, { "tax", OVR_TAX },
   };
   char norm[GW_IDNUM_LEN + 1];
   struct override o, *slot;
@@ -888,7 +983,7 @@ int mock_population_override_set(const char *id, const char *body, size_t len,
       o.sections |= bits[i].bit;
   if(!o.sections) {
     snprintf(err, errlen, "an override names at least one of name, exists, mps, degrees, "
-             "overseas, si, credit, qualifications, talent");
+             "overseas, si, credit, qualifications, talent, fund, tax");
     goto out;
   }
   ex = json_object_get(doc, "exists");
@@ -905,7 +1000,9 @@ int mock_population_override_set(const char *id, const char *body, size_t len,
      parse_si(&lc, json_object_get(doc, "si"), &o.p) ||
      parse_credit(&lc, json_object_get(doc, "credit"), &o.p) ||
      parse_quals(&lc, json_object_get(doc, "qualifications"), &o.p) ||
-     parse_talent(&lc, json_object_get(doc, "talent"), &o.p))
+     parse_talent(&lc, json_object_get(doc, "talent"), &o.p) ||
+     parse_fund(&lc, json_object_get(doc, "fund"), &o.p) ||
+     parse_tax(&lc, json_object_get(doc, "tax"), &o.p))
     goto out;
   pthread_mutex_lock(&ovr_lock);
   if(!ovr_table)

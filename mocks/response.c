@@ -159,3 +159,23 @@ int mock_response_malform_json(struct mock_response *resp)
   resp->body_len++;
   return 0;
 }
+
+const char *mock_request_header(const struct mock_request *req, const char *name,
+                                int *repeated)
+{
+  const char *found = NULL;
+
+  if(repeated)
+    *repeated = 0;
+  for(size_t i = 0; i < req->n_hdrs; i++) {
+    if(strcasecmp(req->hdr_names[i], name))
+      continue;
+    if(found) {
+      if(repeated)
+        *repeated = 1;
+      return NULL;
+    }
+    found = req->hdr_values[i];
+  }
+  return found;
+}

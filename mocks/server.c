@@ -71,6 +71,10 @@ static const struct agency_def agency_defs[MOCK_N_AGENCIES] = {
                        TLS1_2_VERSION, TLS1_2_VERSION, 0 },
   [MOCK_AG_TALENT] = { &mock_agency_talent, "/talent", "Tengine",
                        TLS1_2_VERSION, TLS1_3_VERSION, 0 },
+  [MOCK_AG_FUND]   = { &mock_agency_fund, "/fund", "APISIX/3.2.0",
+                       TLS1_2_VERSION, TLS1_3_VERSION, 0 },
+  [MOCK_AG_TAX]    = { &mock_agency_tax, "/tax", "WebSphere Application Server/8.5",
+                       TLS1_2_VERSION, TLS1_2_VERSION, 0 },
 };
 
 enum conn_state {
@@ -580,6 +584,10 @@ static int parse_head(struct mock_conn *c)
     for(vend = end; vend > value && (vend[-1] == ' ' || vend[-1] == '\t'); vend--)
       ;
     *vend = '\0';
+    if(c->req.n_hdrs >= MOCK_MAX_REQ_HEADERS)
+      return 431;                      /* more headers than any agency reads */
+    c->req.hdr_names[c->req.n_hdrs] = line;
+    c->req.hdr_values[c->req.n_hdrs++] = value;
     if(!strcasecmp(line, "Content-Length")) {
       char *e;
       long long n;

@@ -33,6 +33,8 @@ enum mock_agency_id {
   MOCK_AG_CSCSE,
   MOCK_AG_QUAL,
   MOCK_AG_TALENT,
+  MOCK_AG_FUND,
+  MOCK_AG_TAX,
   MOCK_N_AGENCIES
 };
 

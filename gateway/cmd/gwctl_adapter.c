@@ -27,6 +27,7 @@
 #include "gw/adapter.h"
 #include "gw/alloc.h"
 #include "gw/factschema.h"
+#include "gw/facts.h"
 #include "gw/fetch.h"
 #include "gw/idnum.h"
 #include "gw/oauth.h"
@@ -67,14 +68,43 @@ static char *validate_base(const char *stack, const char *base)
   return out;
 }
 
+/* An adapter is judged against a catalogue (which facts exist): DIR's
+ * schema files and DIR/../purposes.json, by default $GW_SCHEMAS_DIR, else
+ * schemas/facts of the working directory (a checkout or an installed
+ * gateway's data dir).
+ * Kept for the process's life.  0, or -1 after saying why. */
+int gwctl_use_catalogue(const char *dir, const char *who)
+{
+  static struct gw_catalogue *cat;
+  char purposes[4096], err[1024];
+
+  if(!dir && getenv("GW_SCHEMAS_DIR") && *getenv("GW_SCHEMAS_DIR"))
+    dir = getenv("GW_SCHEMAS_DIR");
+  if(!dir && !access("schemas/facts", R_OK))
+    dir = "schemas/facts";
+  if(!dir) {
+    fprintf(stderr, "%s: no fact catalogue: run where schemas/facts is, or give --schemas DIR\n",
+            who);
+    return -1;
+  }
+  snprintf(purposes, sizeof(purposes), "%s/../purposes.json", dir);
+  if(gw_catalogue_load(dir, purposes, &cat, err, sizeof(err))) {
+    fprintf(stderr, "%s: --schemas: %s\n", who, err);
+    return -1;
+  }
+  gw_catalogue_install(cat);
+  return 0;
+}
+
 static int validate(int argc, char **argv)
 {
   static const struct option opts[] = {
     { "stack", required_argument, NULL, 's' },
     { "base", required_argument, NULL, 'b' },
+    { "schemas", required_argument, NULL, 'S' },
     { NULL, 0, NULL, 0 }
   };
-  const char *stack = NULL, *base = NULL;
+  const char *stack = NULL, *base = NULL, *schemas_dir = NULL;
   char *dir = NULL;
   int bad = 0, missing_file = 0, opt;
 
@@ -84,6 +114,8 @@ static int validate(int argc, char **argv)
       stack = optarg;
     else if(opt == 'b')
       base = optarg;
+    else if(opt == 'S')
+      schemas_dir = optarg;
     else
       goto usage;
   }
@@ -91,6 +123,8 @@ static int validate(int argc, char **argv)
   argc -= optind - 1;
   if(argc < 1 || (stack && base))
     goto usage;
+  if(gwctl_use_catalogue(schemas_dir, "gwctl adapter validate"))
+    return 2;
   if((stack || base) && !(dir = validate_base(stack, base)))
     return 2;
   if(dir)
@@ -132,9 +166,10 @@ static int validate(int argc, char **argv)
   gw_free(dir);
   return bad;
 usage:
-  fprintf(stderr, "usage: gwctl adapter validate [--stack STACK.json | --base DIR] FILE...\n"
+  fprintf(stderr, "usage: gwctl adapter validate [--stack STACK.json | --base DIR] [--schemas DIR] FILE...\n"
                   "  --stack  resolve relative paths against the stack's adapters/ folder\n"
                   "  --base   resolve relative paths against DIR\n");
+                  "  --schemas the fact catalogue (default $GW_SCHEMAS_DIR, else ./schemas/facts)\n"
   return 2;
 }
 
@@ -220,6 +255,8 @@ static int test(int argc, char **argv)
   }
   if(!schemas_dir && !access("schemas/facts", R_OK))
     schemas_dir = "schemas/facts";
+  if(gwctl_use_catalogue(schemas_dir, "gwctl adapter test"))
+    return 2;
   if(gw_adapter_load(argv[optind], &a, err, sizeof(err))) {
     printf("%s\n", err);
     return 1;

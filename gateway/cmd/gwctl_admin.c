@@ -13,12 +13,15 @@
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <curl/curl.h>
 #include <jansson.h>
 
 #include "gw/adapter.h"
 #include "gw/alloc.h"
+#include "gw/facts.h"
 #include "gwctl_audit_int.h"
 #include "gwctl_int.h"
 
@@ -108,7 +111,13 @@ int gwctl_adapter_push(int argc, char **argv)
     fprintf(stderr, "gwctl adapter push: %s\n", err);
     return 2;
   }
-  if(gw_adapter_load(file, &a, err, sizeof(err))) {
+  /* Checked here first when a local catalogue is at hand ($GW_SCHEMAS_DIR
+   * or schemas/facts of the working directory); the gateway judges again
+   * against its own, which may know facts this one does not yet. */
+  if((getenv("GW_SCHEMAS_DIR") || access("schemas/facts", R_OK) == 0) &&
+     gwctl_use_catalogue(NULL, "gwctl adapter push"))
+    goto out;
+  if(gw_catalogue_current() && gw_adapter_load(file, &a, err, sizeof(err))) {
     printf("%s\n", err);              /* refused here: nothing sent */
     rc = 1;
     goto out;
@@ -118,14 +127,29 @@ int gwctl_adapter_push(int argc, char **argv)
     fprintf(stderr, "gwctl adapter push: %s\n", err);
     goto out;
   }
-  snprintf(path, sizeof(path), "/v1/adapters/%s", a->id);
+  {
+    json_t *doc = a ? NULL : json_loadb(text, len, 0, NULL);
+    const char *id = a ? a->id : json_string_value(json_object_get(doc, "id"));
+    if(!id || !*id || strlen(id) > 64 || strspn(id, "abcdefghijklmnopqrstuvwxyz0123456789._-") !=
+       strlen(id)) {
+      printf("%s: id: missing or not an adapter id\n", file);
+      json_decref(doc);
+      rc = 1;
+      goto out;
+    }
+    snprintf(path, sizeof(path), "/v1/adapters/%s", id);
+    json_decref(doc);
+  }
   if(gwctl_http(&t.h, "PUT", path, text, ADMIN_MAX_ANSWER, &r, err, sizeof(err))) {
     fprintf(stderr, "gwctl adapter push: %s\n", err);
     goto out;
   }
   if(r.status == 200 || r.status == 201) {
-    printf("%s: %s version %d %s\n", file, a->id, a->version,
+    json_t *doc = a ? NULL : json_loadb(text, len, 0, NULL);
+    printf("%s: %s version %d %s\n", file, path + strlen("/v1/adapters/"),
+           a ? a->version : (int)json_integer_value(json_object_get(doc, "version")),
            r.status == 201 ? "registered and active" : "active (replaced the previous version)");
+    json_decref(doc);
     rc = 0;
   }
   else {

@@ -18,8 +18,8 @@
  *      as the log grows.
  *   3. Each chosen record's subject is unsealed with the auditors' key (CMS,
  *      in process).  The sealed text is "id\nname" (or "id" alone in older
- *      records: then identity.match, which is the name's own fact, is not
- *      re-checkable, and the others are asked with a placeholder name).
+ *      records: then no fact is judged, since any agency may answer from the
+ *      name; they are reported not comparable).
  *   4. The facts the record served are fetched again through the gateway as
  *      the engine client, with the record's purpose and max_age_s 0 (fresh
  *      from the agencies).  The new subject_ref must equal the record's: that
@@ -658,8 +658,6 @@ static void recheck(struct sampler *s, const struct candidate *c)
     const char *st = json_string_value(json_object_get(f, "status"));
     if(st && !strcmp(st, "denied"))
       continue;
-    if(!have_name && !strcmp(fact, "identity.match"))
-      continue;
     json_array_append_new(list, json_string(fact));
   }
   snprintf(case_buf, sizeof(case_buf), SAMPLE_CASE_PREFIX "%s", qid);
@@ -701,7 +699,9 @@ static void recheck(struct sampler *s, const struct candidate *c)
       fact_line(fact, "not comparable", "(denied at the time: nothing was served)");
       s->not_comparable++;
     }
-    else if(!have_name && !strcmp(fact, "identity.match")) {
+    else if(!have_name) {
+      /* which facts an agency answers from the name is the adapters'
+       * business, not a list of names here: none is judged */
       fact_line(fact, "not comparable", "(not re-checkable without the name: the record "
                 "seals only the number)");
       s->not_comparable++;

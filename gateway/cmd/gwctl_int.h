@@ -29,4 +29,9 @@ char *gwctl_read_source(const char *src, const char *cacert, size_t cap, size_t 
  * (NULL: none).  The gateway asks every client for one. */
 void gwctl_set_client_cert(const char *cert, const char *key);
 
+/* Installs the fact catalogue of DIR (schema files) and DIR/../purposes.json,
+ * DIR defaulting to ./schemas/facts, for the adapter loader; kept for the
+ * process's life.  0, or -1 after printing why (prefixed by `who`). */
+int gwctl_use_catalogue(const char *dir, const char *who);
+
 #endif

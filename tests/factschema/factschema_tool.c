@@ -23,8 +23,9 @@
 #include <jansson.h>
 
 #include "gw/factschema.h"
-#include "facts.h"
+#include "gw/facts.h"
 #include "factschema_int.h"
+#include "../lib/catalogue_fixture.h"
 
 /* The same checks and flags as the loader's "pattern" keyword. */
 static int match(int argc, char **argv)

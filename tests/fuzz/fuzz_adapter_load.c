@@ -31,9 +31,10 @@
 
 #include "gw/adapter.h"
 #include "codec.h"
-#include "facts.h"
+#include "gw/facts.h"
 
 #include "fuzz_fixture.h"
+#include "../lib/catalogue_fixture.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

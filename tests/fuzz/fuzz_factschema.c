@@ -25,10 +25,11 @@
 
 #include <jansson.h>
 
-#include "facts.h"
+#include "gw/facts.h"
 #include "gw/factschema.h"
 
 #include "fuzz_fixture.h"
+#include "../lib/catalogue_fixture.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

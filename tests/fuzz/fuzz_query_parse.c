@@ -38,6 +38,7 @@
 #define gw_req_problem fuzz_req_problem
 
 #include "query.c"
+#include "../lib/catalogue_fixture.h"
 
 #include <stdint.h>
 #include <stdlib.h>

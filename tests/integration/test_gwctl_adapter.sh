@@ -9,6 +9,7 @@
 set -euo pipefail
 build=$1
 src=$2
+export GW_SCHEMAS_DIR=$src/schemas/facts   # the catalogue adapters are judged against
 gwctl=$build/gateway/gwctl
 tmp=$(mktemp -d)
 cleanup() { "$src/scripts/stack" down --dir "$tmp/stack" >/dev/null 2>&1 || true; rm -rf "$tmp"; }

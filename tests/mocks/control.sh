@@ -5,10 +5,10 @@ source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 stack_up "$TMP/stack"
 
 # ---- stack.json
-check "stack.json: seven agencies with https URLs and ports" \
+check "stack.json: nine agencies with https URLs and ports" \
   "$(jq -c '[.mocks.agencies | to_entries[] | .key as $k
              | "\($k):\(.value.url | test("^https://127\\.0\\.0\\.1:[0-9]+/" + $k + "$")):\(.value.port > 0)"]' "$S")" \
-  '["chsi:true:true","mps:true:true","si:true:true","credit:true:true","cscse:true:true","qual:true:true","talent:true:true"]'
+  '["chsi:true:true","mps:true:true","si:true:true","credit:true:true","cscse:true:true","qual:true:true","talent:true:true","fund:true:true","tax:true:true"]'
 check "stack.json: pki files exist" \
   "$(jq -r '[.pki.gateway_ca, .pki.agency_ca, .pki.auditor_unseal_key, (.pki.clients[] | .cert, .key)] | .[]' "$S" | xargs ls >/dev/null 2>&1 && echo yes)" yes
 check "stack.json: gateway section per the contract" \
@@ -18,22 +18,22 @@ check "stack.json: gateway section per the contract" \
 control GET /stats
 check "stats: every agency, every counter" \
   "$(jq -c 'to_entries | map("\(.key)=\(.value | keys | join(","))") ' <<<"$BODY")" \
-  "$(jq -nc '["chsi","mps","si","credit","cscse","qual","talent"] | map("\(.)=connections,fault,faults,open_connections,requests,responses,tls_failures")')"
+  "$(jq -nc '["chsi","mps","si","credit","cscse","qual","talent","fund","tax"] | map("\(.)=connections,fault,faults,open_connections,requests,responses,tls_failures")')"
 control GET /healthz
 check "healthz" "$STATUS $BODY" '200 {"status":"ok"}'
 
 # ---- which mode applies where (DESIGN s. 7: a mode that makes no sense is a 400)
 declare -A APPLIES=(
-  [latency]="chsi mps si credit cscse qual talent" [hang]="chsi mps si credit cscse qual talent"
-  [reset]="chsi mps si credit cscse qual talent" [http_500]="chsi mps si credit cscse qual talent"
-  [truncated]="chsi mps si credit cscse qual talent" [huge_body]="chsi mps si credit cscse qual talent"
-  [slow_body]="chsi mps si credit cscse qual talent" [fault]="chsi mps si credit cscse qual talent"
-  [malformed]="chsi mps si credit cscse qual talent" [bad_signature]="chsi cscse"
-  [wrong_signer]="chsi cscse" [signature_wrapping]="chsi" [xxe]="chsi credit qual"
-  [billion_laughs]="chsi credit qual" [expired_token]="si")
+  [latency]="chsi mps si credit cscse qual talent fund tax" [hang]="chsi mps si credit cscse qual talent fund tax"
+  [reset]="chsi mps si credit cscse qual talent fund tax" [http_500]="chsi mps si credit cscse qual talent fund tax"
+  [truncated]="chsi mps si credit cscse qual talent fund tax" [huge_body]="chsi mps si credit cscse qual talent fund tax"
+  [slow_body]="chsi mps si credit cscse qual talent fund tax" [fault]="chsi mps si credit cscse qual talent fund tax"
+  [malformed]="chsi mps si credit cscse qual talent fund tax" [bad_signature]="chsi cscse"
+  [wrong_signer]="chsi cscse" [signature_wrapping]="chsi" [xxe]="chsi credit qual tax"
+  [billion_laughs]="chsi credit qual tax" [expired_token]="si")
 matrix_ok=1
 for mode in "${!APPLIES[@]}"; do
-  for a in chsi mps si credit cscse qual talent; do
+  for a in chsi mps si credit cscse qual talent fund tax; do
     control PUT "/agencies/$a/fault" -d "{\"mode\":\"$mode\",\"latency_ms\":5,\"rate\":0.25}"
     want=400; [[ " ${APPLIES[$mode]} " == *" $a "* ]] && want=200
     if [[ "$STATUS" != "$want" ]]; then matrix_ok=0; echo "   $mode on $a: $STATUS (want $want) $BODY"; fi
@@ -42,7 +42,7 @@ for mode in "${!APPLIES[@]}"; do
     fi
   done
 done
-check "all 15 modes x 7 agencies: accepted exactly where they apply" "$matrix_ok" 1
+check "all 15 modes x 9 agencies: accepted exactly where they apply" "$matrix_ok" 1
 control PUT /agencies/mps/fault -d '{"mode":"bad_signature"}'
 check "bad_signature on mps: 400 saying why" "$STATUS $BODY" \
   '400 {"error":"mode \"bad_signature\" makes no sense for mps (only for chsi, cscse)"}'
@@ -77,7 +77,7 @@ bad_put '{"mode":"latency"}' 'mode "latency" needs latency_ms or jitter_ms above
 bad_put '{"mode":"hang","mode":"reset"}' "body is not JSON: duplicate object key near '\"mode\"'"
 bad_put '{"mode":"expired_token"}' 'mode "expired_token" makes no sense for talent (only for si)'
 control PUT /agencies/nsa/fault -d '{"mode":"hang"}'
-check "unknown agency: 404" "$STATUS $(jq -r .error <<<"$BODY")" '404 unknown agency "nsa" (chsi, mps, si, credit, cscse, qual, talent)'
+check "unknown agency: 404" "$STATUS $(jq -r .error <<<"$BODY")" '404 unknown agency "nsa" (chsi, mps, si, credit, cscse, qual, talent, fund, tax)'
 control GET /nothing
 check "unknown path: 404" "$STATUS" 404
 control POST /stats

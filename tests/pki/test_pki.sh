@@ -30,7 +30,7 @@ check() { # check "message" cmd...  — passes if cmd succeeds
   if "$@" >/dev/null 2>&1; then ok; else fail "$msg"; fi
 }
 
-AGENCIES=(chsi mps si credit cscse qual talent)
+AGENCIES=(chsi mps si credit cscse qual talent fund tax)
 CLIENTS=(engine auditor admin stranger)
 
 # ---------------------------------------------------------------- generate
@@ -58,6 +58,7 @@ EXPECTED=(
   signing/rogue.pem signing/rogue.key
   signing/rogue-jws.key signing/rogue-jws.pub.pem
   secrets/si-client-id secrets/si-client-secret secrets/qual-api-key secrets/talent-api-key
+  secrets/fund-app-id secrets/fund-app-secret secrets/tax-username secrets/tax-password
   negative/expired-client.pem negative/expired-client.key
   negative/expired-server.pem negative/expired-server.key
   negative/unknown-ca.pem
@@ -274,15 +275,18 @@ while IFS= read -r k; do
 done < <(find "$D" -name '*.key')
 
 # ---------------------------------------------------------------- secrets
-for s in gateway/subject-ref.secret secrets/si-client-secret secrets/qual-api-key secrets/talent-api-key; do
+for s in gateway/subject-ref.secret secrets/si-client-secret secrets/qual-api-key secrets/talent-api-key \
+         secrets/fund-app-secret secrets/tax-password; do
   v=$(cat "$D/$s")
   [[ $v =~ ^[0-9a-f]{64}$ && $(wc -c <"$D/$s") -eq 64 ]] && ok || fail "$s must be 64 lowercase hex chars without newline"
   [[ $(stat -c %a "$D/$s") == 600 ]] && ok || fail "$s has mode $(stat -c %a "$D/$s"), want 600"
 done
 [[ $(cat "$D/secrets/si-client-id") == gateway && $(wc -c <"$D/secrets/si-client-id") -eq 7 ]] \
   && ok || fail "secrets/si-client-id must be 'gateway' with no newline"
-sv=$(cat "$D/gateway/subject-ref.secret" "$D"/secrets/{si-client-secret,qual-api-key,talent-api-key} | fold -w64 | sort -u | wc -l)
-[[ $sv -eq 4 ]] && ok || fail "random secrets are not distinct"
+[[ $(cat "$D/secrets/fund-app-id") == gw-szrc-01 && $(cat "$D/secrets/tax-username") == gw-szrc ]] \
+  && ok || fail "secrets/fund-app-id must be 'gw-szrc-01' and secrets/tax-username 'gw-szrc'"
+sv=$(cat "$D/gateway/subject-ref.secret" "$D"/secrets/{si-client-secret,qual-api-key,talent-api-key,fund-app-secret,tax-password} | fold -w64 | sort -u | wc -l)
+[[ $sv -eq 6 ]] && ok || fail "random secrets are not distinct"
 
 # ---------------------------------------------------------------- CMS round trip
 printf 'subject 110101199003074512 sealed for auditors\n' >"$T/plain.txt"

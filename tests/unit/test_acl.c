@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "acl.h"
+#include "../lib/catalogue_fixture.h"
 
 static char path[] = "/tmp/gwaclXXXXXX";
 
@@ -71,7 +72,7 @@ static void errors_name_the_field(void **state)
     { "{\"clients\": {\"e\": {\"roles\": [\"root\"]}}}", "clients.e.roles[0]: must be client, auditor or admin" },
     { "{\"clients\": {\"e\": {\"roles\": [\"client\"]}}}", "clients.e.purposes: a client needs at least one purpose" },
     { "{\"clients\": {\"e\": {\"roles\": [\"client\"], \"purposes\": {\"talent.any\": []}}}}",
-      "clients.e.purposes.talent.any: unknown purpose" },
+      "clients.e.purposes.talent.any: unknown purpose (not in purposes.json)" },
     { "{\"clients\": {\"e\": {\"roles\": [\"client\"], \"purposes\": {\"talent.graduate\": [\"x.y\"]}}}}",
       "clients.e.purposes.talent.graduate[0]: not a fact in the catalogue" },
     { "{\"clients\": {\"e\": {\"roles\": [\"admin\"], \"role\": 1}}}", "clients.e.role: unknown field" },

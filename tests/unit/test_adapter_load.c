@@ -26,6 +26,7 @@
 
 #include "adapter_int.h"
 #include "gw/adapter.h"
+#include "../lib/catalogue_fixture.h"
 
 static char dir[] = "/tmp/gwadlXXXXXX";
 static char apath[300];
@@ -612,8 +613,7 @@ static const struct variant variants[] = {
     "facts[1]: \"education.degrees\" is listed twice" },
   { soap11, "facts/0", "`education.degree`",
     "facts[0]: unknown fact \"education.degree\" (not in the fact catalogue" },
-  { soap11, "facts", "[`education.degrees`, `credit.status`]",
-    "facts[1]: \"credit.status\" is served by agency \"credit\" in the fact catalogue, not \"chsi\"" },
+  { soap11, "order", "0", "order: must be between 1 and 8 (got 0)" },
   { soap11, "facts", "[`a`,`b`,`c`,`d`,`e`,`f`,`g`,`h`,`i`]", "facts: at most 8 items (got 9)" },
   { soap11, "protocol", "`soap`",
     "protocol: must be one of soap11, soap12, json, xml, jws-json (got \"soap\")" },
@@ -715,7 +715,7 @@ static const struct variant variants[] = {
   { json_mtls, "tls/client_key", "`ca.pem`", "tls.client_key: %D/ca.pem holds a certificate, not a PEM private key" },
   /* auth */
   { soap11, "auth", NULL, "auth: missing (an object is required)" },
-  { soap11, "auth/type", "`basic`", "auth.type: must be one of none, mtls, oauth2, api_key (got \"basic\")" },
+  { soap11, "auth/type", "`basic`", "auth.type: must be one of none, mtls, oauth2, api_key, signed_headers, wsse_username_token (got \"basic\")" },
   { soap11, "auth/header", "`X-Key`", "auth.header: not used with auth.type \"none\"" },
   { soap11, "auth/type", "`mtls`", "auth.type: mtls needs tls.client_cert and tls.client_key" },
   { json_oauth2, "auth/client_secret", "`supersecretvalue`",

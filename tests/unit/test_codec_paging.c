@@ -37,6 +37,7 @@
 #include "gw/adapter.h"
 #include "codec.h"
 #include "gw/factschema.h"
+#include "../lib/catalogue_fixture.h"
 
 #define ID "11010519491231002X"
 #define OTHER_ID "110105194912310029"

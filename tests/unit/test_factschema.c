@@ -26,8 +26,9 @@
 #include <jansson.h>
 
 #include "gw/factschema.h"
-#include "facts.h"
+#include "gw/facts.h"
 #include "factschema_int.h"
+#include "../lib/catalogue_fixture.h"
 
 #define DATE_PATTERN "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 #define USCC_PATTERN "^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$"
@@ -131,7 +132,7 @@ static void real_schemas_load(void **state)
   const struct gw_fact_def *all = gw_fact_all(&n);
 
   (void)state;
-  assert_int_equal(n, 11);
+  assert_true(n >= 11);          /* the catalogue is the files: at least the first eleven */
   for(size_t i = 0; i < n; i++) {
     const struct gw_factschema *s = gw_factschema_set_get(set, all[i].name);
     char want[256];
@@ -606,8 +607,8 @@ static void load_refusals(void **state)
     assert_int_equal(json_dump_file(doc, to, 0), 0);
     json_decref(doc);
   }
-  snprintf(want, sizeof(want), "%s/talent.rank.schema.json: #: not a fact of the catalogue "
-           "(gw/facts.h)", dir);
+  snprintf(want, sizeof(want), "%s/talent.rank.schema.json: #: not a fact of the catalogue",
+           dir);
   expect_load_error(dir, want);
   remove_dir(dir);
 

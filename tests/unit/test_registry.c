@@ -21,6 +21,7 @@
 
 #include "gw/adapter.h"
 #include "registry.h"
+#include "../lib/catalogue_fixture.h"
 
 static char examples[512];
 static char tmp[] = "/tmp/gwregXXXXXX";
@@ -186,8 +187,9 @@ static void conflicts_leave_the_current_snapshot(void **state)
   write_in("dupfact", "b.json", other_id);
   snprintf(want, sizeof(want), "%s/dupfact", tmp);
   assert_int_equal(gw_registry_load_dir(reg, want, err, sizeof(err)), -1);
-  snprintf(want, sizeof(want), "%s/dupfact/b.json: facts[0]: \"education.degrees\" is "
-           "already provided by adapter \"example.chsi.degrees\" (%s/dupfact/a.json)", tmp, tmp);
+  snprintf(want, sizeof(want), "%s/dupfact/b.json: order: 1: \"education.degrees\" is "
+           "already provided at order 1 by adapter \"example.chsi.degrees\" (%s/dupfact/a.json) "
+           "(two adapters may serve one fact only at different orders)", tmp, tmp);
   assert_string_equal(err, want);
 
   make_dir("broken");
@@ -240,8 +242,9 @@ static void requests_keep_their_version(void **state)
                       "active version 2");
   thief = load_text(t3);                       /* another id, the same fact */
   assert_int_equal(gw_registry_put(reg, thief, err, sizeof(err)), -1);
-  assert_string_equal(err, "example.chsi.thief: facts[0]: \"education.degrees\" is "
-                      "already provided by adapter \"example.chsi.degrees\"");
+  assert_string_equal(err, "example.chsi.thief: order: 1: \"education.degrees\" is "
+                      "already provided at order 1 by adapter \"example.chsi.degrees\" "
+                      "(two adapters may serve one fact only at different orders)");
   gw_registry_release(s1);                     /* the last user of v1: freed */
 
   assert_int_equal(gw_registry_remove(reg, "example.chsi.degrees", err, sizeof(err)), 0);

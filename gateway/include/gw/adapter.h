@@ -13,6 +13,8 @@
  * directory unless absolute; every secret only as "env:NAME" or "file:PATH"):
  *
  *   id, version, agency, description      identity of the definition
+ *   order: 1..8 (default 1)                when several adapters serve one
+ *                                          fact, lower orders are asked first
  *   facts: ["education.degrees", ...]      facts this adapter provides
  *   protocol: soap11 | soap12 | json | xml | jws-json
  *   endpoint: {url, method, allow_addresses: ["127.0.0.0/8", ...]}
@@ -21,8 +23,10 @@
  *             paging: {page_param, size_param, size, first, total_pages,
  *                      items, max_pages}}
  *   tls: {ca_file, client_cert, client_key, pin_sha256}
- *   auth: {type: none|mtls|oauth2|api_key, token_url, client_id,
- *          client_secret, scope, header, key}
+ *   auth: {type: none|mtls|oauth2|api_key|signed_headers|wsse_username_token,
+ *          token_url, client_id, client_secret, scope, header, key,
+ *          app_id, secret, headers: {app_id, timestamp, nonce, signature},
+ *          canonical, timestamp_format, encoding, username, password}
  *   verify: {type: none|xmldsig|jws, cert (xmldsig signer certificate),
  *            key (jws public key PEM), alg, signed_node (XPath)}
  *   response: {max_bytes, ok_status: [200], namespaces: {prefix: uri},
@@ -71,7 +75,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gw/sigauth.h"
+
 #define GW_ADAPTER_MAX_FACTS 8
+#define GW_ADAPTER_MAX_ORDER 8       /* "order": 1..8 */
 #define GW_ADAPTER_MAX_HEADERS 16
 #define GW_ADAPTER_MAX_NAMESPACES 16
 #define GW_ADAPTER_MAX_STATUS 8
@@ -107,7 +114,9 @@ enum gw_auth_type {
   GW_AUTH_NONE = 0,
   GW_AUTH_MTLS,
   GW_AUTH_OAUTH2,              /* client credentials, bearer token */
-  GW_AUTH_API_KEY
+  GW_AUTH_API_KEY,
+  GW_AUTH_SIGNED_HEADERS,      /* app id, timestamp, nonce, HMAC (gw/sigauth.h) */
+  GW_AUTH_WSSE_USERNAME_TOKEN  /* WS-Security UsernameToken, PasswordDigest */
 };
 
 enum gw_verify_type {
@@ -224,6 +233,8 @@ struct gw_adapter {
   int version;
   char *agency;
   char *description;
+  int order;                   /* 1 = asked first for its facts; 2 = when
+                                  the order-1 adapter is unavailable, ... */
   char *facts[GW_ADAPTER_MAX_FACTS];
   size_t n_facts;
   enum gw_protocol protocol;
@@ -253,6 +264,8 @@ struct gw_adapter {
   char *scope;
   char *api_key_header;
   char *api_key;               /* resolved secret; never logged */
+  struct gw_sigauth_signed signed_auth;   /* GW_AUTH_SIGNED_HEADERS */
+  struct gw_sigauth_wsse wsse;            /* GW_AUTH_WSSE_USERNAME_TOKEN */
 
   enum gw_verify_type verify;
   char *verify_cert;           /* xmldsig: PEM text of the agency's signing

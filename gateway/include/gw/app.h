@@ -28,6 +28,7 @@ struct gw_registry;
 struct gw_acl;
 struct gw_predset;
 struct gw_factschema_set;
+struct gw_catalogue;
 struct gw_attest_signer;
 struct gw_cache;
 struct gw_cluster;
@@ -54,6 +55,8 @@ struct gw_app {
   struct gw_acl *acl;
   struct gw_predset *preds;          /* predicate definitions; swapped like acl */
   struct gw_factschema_set *schemas;
+  struct gw_catalogue *catalogue;    /* facts and purposes (gw/facts.h) */
+  uint64_t generation;               /* 1 at start, +1 per activated reload */
   struct gw_attest_signer *signer;
   unsigned char *secret;             /* subject_ref HMAC key */
   size_t secret_len;
@@ -86,7 +89,8 @@ struct gw_worker_ctx {
 struct gw_app *gw_app_new(const struct gw_config *cfg, int check_only, char *err, size_t errlen);
 void gw_app_free(struct gw_app *app);
 
-/* Re-reads the adapters directory, the ACL and the attestation keys
+/* Re-reads the catalogue (fact schemas, purposes.json), the adapters
+ * directory, the ACL and the attestation keys
  * (SIGHUP; the TLS certificates are the daemon's, see gatewayd.c).  Everything is
  * loaded and checked first; only if all of it is valid is the new set
  * published, atomically: requests in flight finish on what they started
@@ -99,7 +103,11 @@ int gw_app_reload(struct gw_app *app, char *err, size_t errlen)
 struct gw_rtset *gw_app_rts_acquire(struct gw_app *app);
 void gw_rtset_release(struct gw_rtset *set);
 
-/* The runtime serving `fact` in `set`, or NULL. */
+/* The runtime asked first for `fact` in `set` (lowest adapter "order"), or
+ * NULL; _nth: the k-th by order (k = 1: asked when the first is
+ * unavailable), or NULL. */
+struct gw_adapter_rt *gw_rtset_for_fact_nth(const struct gw_rtset *set, const char *fact,
+                                            size_t k);
 struct gw_adapter_rt *gw_rtset_for_fact(const struct gw_rtset *set, const char *fact);
 
 /* Worker life: create on the worker's thread before its loop runs, free

@@ -105,6 +105,7 @@ struct gw_config {
   char *adapters_dir;          /* adapter definitions (*.json) */
   char *schemas_dir;           /* fact schemas (schemas/facts) */
   char *acl_file;              /* client ACL */
+  char *purposes_file;         /* purposes.json; default schemas_dir/../purposes.json */
   char *predicates_dir;        /* predicate definitions; default: predicates/ beside schemas_dir */
   int predicate_probe_window_s; /* one arg per (client, subject, predicate) this long; 0: off */
   char *attest_key;            /* PEM P-256 private key signing attestations

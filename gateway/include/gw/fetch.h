@@ -64,6 +64,9 @@ struct gw_adapter_rt {
   struct gw_policy_bucket *share;    /* in a cluster: this instance's share of the
                                       * rate (rate / instances), for when the
                                       * cluster-wide bucket cannot be asked; or NULL */
+  const struct gw_factschema_set *schemas;   /* of the generation this runtime belongs
+                                              * to (retired, never freed, on reload);
+                                              * NULL: the env's */
   struct gw_rt_recent recent;
 };
 

@@ -12,7 +12,7 @@
 #include <jansson.h>
 
 #include "gw/alloc.h"
-#include "facts.h"
+#include "gw/facts.h"
 
 #define ACL_MAX_CLIENTS 256
 #define ACL_MAX_PURPOSES 16
@@ -20,14 +20,9 @@
 #define ACL_MAX_PREDICATES 32
 #define ACL_MAX_BYTES (1024 * 1024)
 
-static const char *const known_purposes[] = {
-  "talent.graduate", "talent.inservice", "talent.overseas", "talent.postdoc",
-  "talent.highlevel", NULL
-};
-
 struct acl_purpose {
   char *name;
-  const char *facts[ACL_MAX_FACTS];    /* catalogue names (static storage) */
+  const char *facts[ACL_MAX_FACTS];    /* catalogue names (catalogue storage) */
   size_t n_facts;
   char *predicates[ACL_MAX_PREDICATES];  /* predicate ids (checked against the
                                           predicate set when asked) */
@@ -45,14 +40,6 @@ struct gw_acl {
   struct acl_client *clients;
   size_t n_clients;
 };
-
-int gw_purpose_known(const char *purpose)
-{
-  for(const char *const *p = known_purposes; *p; p++)
-    if(!strcmp(*p, purpose))
-      return 1;
-  return 0;
-}
 
 void gw_acl_free(struct gw_acl *acl)
 {
@@ -88,7 +75,8 @@ static int load_purposes(struct acl_client *c, json_t *purposes, const char *pat
     size_t i;
     json_t *f;
     if(!gw_purpose_known(pname)) {
-      snprintf(err, errlen, "%s: clients.%s.purposes.%s: unknown purpose", path, cname, pname);
+      snprintf(err, errlen, "%s: clients.%s.purposes.%s: unknown purpose (not in purposes.json)",
+               path, cname, pname);
       return -1;
     }
     if(!json_is_array(facts) || json_array_size(facts) > ACL_MAX_FACTS) {
@@ -103,6 +91,12 @@ static int load_purposes(struct acl_client *c, json_t *purposes, const char *pat
       if(!def) {
         snprintf(err, errlen, "%s: clients.%s.purposes.%s[%zu]: not a fact in the catalogue",
                  path, cname, pname, i);
+        return -1;
+      }
+      if(!gw_purpose_has_fact(pname, def->name)) {
+        snprintf(err, errlen, "%s: clients.%s.purposes.%s[%zu]: purposes.json does not let "
+                 "purpose %s read %s (an ACL only narrows a purpose)", path, cname, pname, i,
+                 pname, def->name);
         return -1;
       }
       p->facts[p->n_facts++] = def->name;

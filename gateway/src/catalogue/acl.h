@@ -50,7 +50,7 @@ int gw_acl_fact_allowed(const struct gw_acl *acl, const char *client, const char
  * predicate); the predicate's own purposes are checked by the caller. */
 int gw_acl_predicate_allowed(const struct gw_acl *acl, const char *client, const char *purpose,
                              const char *predicate);
-/* Is `purpose` one of the purposes the gateway knows? */
-int gw_purpose_known(const char *purpose);
+/* Purposes themselves come from the catalogue (gw_purpose_known in
+ * gw/facts.h); an ACL may only narrow them. */
 
 #endif

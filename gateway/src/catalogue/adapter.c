@@ -133,6 +133,8 @@ static void adapter_free(struct gw_adapter *a)
   gw_free(a->scope);
   gw_free(a->api_key_header);
   free_secret(a->api_key);
+  gw_sigauth_signed_clear(&a->signed_auth);
+  gw_sigauth_wsse_clear(&a->wsse);
   gw_free(a->verify_cert);
   gw_free(a->verify_key);
   gw_free(a->verify_alg);

@@ -148,6 +148,22 @@ char *gw_adl_es256_public_key(struct gw_adl *r, const char *path, const char *fi
 char *gw_adl_secret(struct gw_adl *r, json_t *obj, const char *at,
                     const char *key, int required);
 
+/* --- adapter_auth.c ------------------------------------------------------ */
+
+/* Members of auth for the two signing schemes (gw/sigauth.h). */
+#define GW_ADL_SIGNED_MEMBERS "app_id", "secret", "headers", "canonical", \
+                              "timestamp_format", "encoding"
+#define GW_ADL_WSSE_MEMBERS "username", "password"
+
+/* auth of type signed_headers / wsse_username_token, into a->signed_auth /
+ * a->wsse (request and protocol already read). */
+void gw_adl_read_signed(struct gw_adl *r, json_t *auth);
+void gw_adl_read_wsse(struct gw_adl *r, json_t *auth);
+
+/* Why a header name may not be set by an adapter (framing, Content-Type,
+ * credentials), or NULL when it may (adapter_load.c). */
+const char *gw_adl_header_refused(const char *name);
+
 /* --- adapter_check.c ----------------------------------------------------- */
 
 /* Placeholders a template may use, for messages. */

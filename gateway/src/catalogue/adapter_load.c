@@ -31,7 +31,7 @@
 #include <libxml/parser.h>
 
 #include "gw/alloc.h"
-#include "facts.h"
+#include "gw/facts.h"
 #include "template.h"
 
 #define URL_MAX 2048
@@ -63,12 +63,11 @@ static void read_facts(struct gw_adl *r, json_t *root)
     return;
   json_array_foreach(arr, i, v) {
     char field[GW_ADL_FIELD_MAX];
-    const struct gw_fact_def *def;
     const char *name;
     gw_adl_index(field, sizeof(field), "facts", i);
     if(!(name = gw_adl_string_value(r, v, field, 64)))
       return;
-    if(!(def = gw_fact_find(name))) {
+    if(!gw_fact_find(name)) {
       gw_adl_fail(r, field, "unknown fact \"%s\" (not in the fact catalogue; "
                   "see GET /v1/facts/catalogue)", name);
       return;
@@ -78,11 +77,6 @@ static void read_facts(struct gw_adl *r, json_t *root)
         gw_adl_fail(r, field, "\"%s\" is listed twice", name);
         return;
       }
-    if(a->agency && strcmp(def->agency, a->agency)) {
-      gw_adl_fail(r, field, "\"%s\" is served by agency \"%s\" in the fact "
-                  "catalogue, not \"%s\"", name, def->agency, a->agency);
-      return;
-    }
     a->facts[a->n_facts++] = gw_strdup(name);
   }
 }
@@ -113,6 +107,8 @@ static void read_identity(struct gw_adl *r, json_t *root)
     gw_adl_fail(r, "agency", "must match [a-z0-9][a-z0-9_-]{0,31} (got \"%s\")",
                 a->agency);
   a->description = gw_adl_string(r, root, "", "description", 0, TEXT_MAX);
+  /* Which of several adapters serving one fact is asked first (1), next (2)... */
+  a->order = (int)gw_adl_int(r, root, "", "order", 1, 1, GW_ADAPTER_MAX_ORDER);
   if(r->failed)
     return;
   read_facts(r, root);
@@ -256,7 +252,7 @@ static void read_endpoint(struct gw_adl *r, json_t *root)
 }
 
 /* Headers the gateway sets itself, or that would hold a credential. */
-static const char *header_refused(const char *name)
+const char *gw_adl_header_refused(const char *name)
 {
   static const char *const framing[] = {
     "host", "content-length", "transfer-encoding", "connection", "keep-alive",
@@ -304,7 +300,7 @@ static size_t read_templates(struct gw_adl *r, json_t *req, const char *key,
                   "!#$%%&'*+-.^_`|~ only)");
       return n;
     }
-    if(headers && (refused = header_refused(name))) {
+    if(headers && (refused = gw_adl_header_refused(name))) {
       gw_adl_fail(r, field, "header %s", refused);
       return n;
     }
@@ -602,8 +598,12 @@ static void only_for(struct gw_adl *r, json_t *obj, const char *at,
 static void read_auth(struct gw_adl *r, json_t *root)
 {
   static const char *const known[] = { "type", "token_url", "client_id",
-                                       "client_secret", "scope", "header", "key", NULL };
-  static const char *const types[] = { "none", "mtls", "oauth2", "api_key", NULL };
+                                       "client_secret", "scope", "header", "key",
+                                       GW_ADL_SIGNED_MEMBERS, GW_ADL_WSSE_MEMBERS, NULL };
+  static const char *const types[] = { "none", "mtls", "oauth2", "api_key",
+                                       "signed_headers", "wsse_username_token", NULL };
+  static const char *const signed_h[] = { "type", GW_ADL_SIGNED_MEMBERS, NULL };
+  static const char *const wsse[] = { "type", GW_ADL_WSSE_MEMBERS, NULL };
   static const char *const type_only[] = { "type", NULL };
   static const char *const oauth2[] = { "type", "token_url", "client_id",
                                         "client_secret", "scope", NULL };
@@ -615,11 +615,14 @@ static void read_auth(struct gw_adl *r, json_t *root)
 
   if(!auth || gw_adl_unknown(r, auth, "auth", known))
     return;
-  if((t = gw_adl_choice(r, auth, "auth", "type", types, "none, mtls, oauth2, api_key")) < 0)
+  if((t = gw_adl_choice(r, auth, "auth", "type", types, "none, mtls, oauth2, api_key, "
+                        "signed_headers, wsse_username_token")) < 0)
     return;
   a->auth = (enum gw_auth_type)t;
   only_for(r, auth, "auth", t == GW_AUTH_OAUTH2 ? oauth2 :
-                            t == GW_AUTH_API_KEY ? api_key : type_only, types[t]);
+                            t == GW_AUTH_API_KEY ? api_key :
+                            t == GW_AUTH_SIGNED_HEADERS ? signed_h :
+                            t == GW_AUTH_WSSE_USERNAME_TOKEN ? wsse : type_only, types[t]);
   if(r->failed)
     return;
   switch(a->auth) {
@@ -648,15 +651,21 @@ static void read_auth(struct gw_adl *r, json_t *root)
     if(a->api_key_header && !gw_adl_is_token(a->api_key_header))
       gw_adl_fail(r, "auth.header", "not a valid header name (letters, digits "
                   "and !#$%%&'*+-.^_`|~ only)");
-    else if(a->api_key_header && header_refused(a->api_key_header) &&
+    else if(a->api_key_header && gw_adl_header_refused(a->api_key_header) &&
             strcasecmp(a->api_key_header, "authorization"))
-      gw_adl_fail(r, "auth.header", "header %s", header_refused(a->api_key_header));
+      gw_adl_fail(r, "auth.header", "header %s", gw_adl_header_refused(a->api_key_header));
     for(size_t i = 0; !r->failed && i < a->n_headers; i++)
       if(!strcasecmp(a->headers[i].name, a->api_key_header))
         gw_adl_fail(r, "auth.header", "\"%s\" is also in request.headers; the "
                     "key header must be set only here", a->api_key_header);
     if(!r->failed)
       a->api_key = gw_adl_secret(r, auth, "auth", "key", 1);
+    break;
+  case GW_AUTH_SIGNED_HEADERS:
+    gw_adl_read_signed(r, auth);
+    break;
+  case GW_AUTH_WSSE_USERNAME_TOKEN:
+    gw_adl_read_wsse(r, auth);
     break;
   }
 }
@@ -870,7 +879,7 @@ static void read_cache(struct gw_adl *r, json_t *root)
 static void read_all(struct gw_adl *r, json_t *root)
 {
   static const char *const known[] = {
-    "$schema", "id", "version", "agency", "description", "facts", "protocol",
+    "$schema", "id", "version", "agency", "description", "order", "facts", "protocol",
     "endpoint", "request", "tls", "auth", "verify", "response", "mapping",
     "policy", "cache", NULL };
   json_t *schema = json_object_get(root, "$schema");

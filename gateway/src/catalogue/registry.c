@@ -26,14 +26,13 @@
 #include <string.h>
 
 #include "gw/alloc.h"
-#include "facts.h"
+#include "gw/facts.h"
 
 struct gw_registry_snapshot {
   atomic_int refs;
   uint64_t generation;
   size_t n;
   struct gw_adapter **adapters;        /* sorted by id; one reference each */
-  const struct gw_adapter **by_fact;   /* catalogue order (gw_fact_all) */
 };
 
 struct gw_registry {
@@ -51,7 +50,6 @@ static void snapshot_free(struct gw_registry_snapshot *s)
   for(size_t i = 0; i < s->n; i++)
     gw_adapter_unref(s->adapters[i]);
   gw_free(s->adapters);
-  gw_free(s->by_fact);
   gw_free(s);
 }
 
@@ -67,13 +65,14 @@ static int by_id(const void *x, const void *y)
   return strcmp((*a)->id, (*b)->id);
 }
 
-/* The first adapter before index `upto` of `v` that provides `fact`. */
+/* The first adapter before index `upto` of `v` that provides `fact` at
+ * the same order as v[upto] does. */
 static const struct gw_adapter *provider(struct gw_adapter **v, size_t upto,
                                          const char *fact, size_t *idx)
 {
   for(size_t i = 0; i < upto; i++)
     for(size_t f = 0; f < v[i]->n_facts; f++)
-      if(!strcmp(v[i]->facts[f], fact)) {
+      if(!strcmp(v[i]->facts[f], fact) && v[i]->order == v[upto]->order) {
         *idx = i;
         return v[i];
       }
@@ -88,8 +87,6 @@ static struct gw_registry_snapshot *snapshot_build(struct gw_adapter **v, size_t
                                                    char *err, size_t errlen)
 {
   struct gw_registry_snapshot *s = NULL;
-  const struct gw_fact_def *all;
-  size_t n_facts;
 
   for(size_t i = 0; i < n; i++) {
     const char *label = labels ? labels[i] : v[i]->id;
@@ -102,28 +99,33 @@ static struct gw_registry_snapshot *snapshot_build(struct gw_adapter **v, size_t
     for(size_t f = 0; f < v[i]->n_facts; f++) {
       size_t j = 0;
       const struct gw_adapter *other = provider(v, i, v[i]->facts[f], &j);
+      const struct gw_fact_def *def = gw_fact_find(v[i]->facts[f]);
       if(other) {
-        snprintf(err, errlen, "%s: facts[%zu]: \"%s\" is already provided by "
-                 "adapter \"%s\"%s%s%s", label, f, v[i]->facts[f], other->id,
+        snprintf(err, errlen, "%s: order: %d: \"%s\" is already provided at order %d by "
+                 "adapter \"%s\"%s%s%s (two adapters may serve one fact only at different "
+                 "orders)", label, v[i]->order, v[i]->facts[f], other->order, other->id,
                  labels ? " (" : "", labels ? labels[j] : "", labels ? ")" : "");
+        goto fail;
+      }
+      /* the catalogue may have changed since the adapter was loaded */
+      if(!def) {
+        snprintf(err, errlen, "%s: facts[%zu]: \"%s\" is not a fact of the catalogue",
+                 label, f, v[i]->facts[f]);
+        goto fail;
+      }
+      if(v[i]->ttl_s > def->max_cache_s) {
+        snprintf(err, errlen, "%s: cache.ttl_s: %d exceeds the %d s fact %s may be cached "
+                 "(its x-gw.max_cache_age_s)", label, v[i]->ttl_s, def->max_cache_s, def->name);
         goto fail;
       }
     }
   }
-  all = gw_fact_all(&n_facts);
   s = gw_calloc(1, sizeof(*s));
   atomic_init(&s->refs, 1);
   s->n = n;
   s->adapters = v;
-  s->by_fact = gw_calloc(n_facts ? n_facts : 1, sizeof(*s->by_fact));
   if(n)
     qsort(v, n, sizeof(*v), by_id);
-  for(size_t i = 0; i < n; i++)
-    for(size_t f = 0; f < v[i]->n_facts; f++) {
-      const struct gw_fact_def *def = gw_fact_find(v[i]->facts[f]);
-      if(def)                  /* the loader admits catalogue facts only */
-        s->by_fact[def - all] = v[i];
-    }
   return s;
 
 fail:
@@ -173,10 +175,7 @@ struct gw_registry *gw_registry_new(void)
 {
   struct gw_registry *reg = gw_calloc(1, sizeof(*reg));
   struct gw_registry_snapshot *empty = gw_calloc(1, sizeof(*empty));
-  size_t n_facts;
-  gw_fact_all(&n_facts);
   atomic_init(&empty->refs, 1);
-  empty->by_fact = gw_calloc(n_facts ? n_facts : 1, sizeof(*empty->by_fact));
   atomic_init(&reg->current, empty);
   atomic_init(&reg->epoch, 0);
   atomic_init(&reg->active[0], 0);
@@ -362,13 +361,30 @@ const struct gw_adapter *gw_registry_find(const struct gw_registry_snapshot *s,
   return NULL;
 }
 
+const struct gw_adapter *gw_registry_for_fact_nth(const struct gw_registry_snapshot *s,
+                                                  const char *fact, size_t k)
+{
+  const struct gw_adapter *found[GW_REGISTRY_MAX_ORDER];
+  size_t n = 0;
+
+  /* A fact has a few providers at most: collect, then pick the k-th order. */
+  for(size_t i = 0; i < s->n && n < GW_REGISTRY_MAX_ORDER; i++)
+    for(size_t f = 0; f < s->adapters[i]->n_facts; f++)
+      if(!strcmp(s->adapters[i]->facts[f], fact)) {
+        size_t at = n++;
+        while(at > 0 && found[at - 1]->order > s->adapters[i]->order) {
+          found[at] = found[at - 1];
+          at--;
+        }
+        found[at] = s->adapters[i];
+      }
+  return k < n ? found[k] : NULL;
+}
+
 const struct gw_adapter *gw_registry_for_fact(const struct gw_registry_snapshot *s,
                                               const char *fact)
 {
-  const struct gw_fact_def *def = gw_fact_find(fact);
-  size_t n_facts;
-  const struct gw_fact_def *all = gw_fact_all(&n_facts);
-  return def ? s->by_fact[def - all] : NULL;
+  return gw_registry_for_fact_nth(s, fact, 0);
 }
 
 size_t gw_registry_count(const struct gw_registry_snapshot *s)

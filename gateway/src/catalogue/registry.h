@@ -31,6 +31,8 @@
 
 /* Most adapters one snapshot holds. */
 #define GW_REGISTRY_MAX_ADAPTERS 256
+/* Most adapters serving one fact (at different orders). */
+#define GW_REGISTRY_MAX_ORDER 8
 
 struct gw_registry;            /* opaque: the current snapshot and the locks */
 struct gw_registry_snapshot;   /* opaque: one immutable set of adapters */
@@ -81,6 +83,9 @@ const struct gw_adapter *gw_registry_find(const struct gw_registry_snapshot *s,
                                           const char *id);
 const struct gw_adapter *gw_registry_for_fact(const struct gw_registry_snapshot *s,
                                               const char *fact);
+/* The k-th adapter serving `fact` by "order" (k = 0: the first asked). */
+const struct gw_adapter *gw_registry_for_fact_nth(const struct gw_registry_snapshot *s,
+                                                  const char *fact, size_t k);
 
 /* The adapters of a snapshot in id order: count, and the i-th (i < count). */
 size_t gw_registry_count(const struct gw_registry_snapshot *s);

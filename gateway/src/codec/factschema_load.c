@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 #include "gw/alloc.h"
-#include "facts.h"
+#include "gw/facts.h"
 
 #define SUFFIX ".schema.json"
 #define ALLOWED_TEXT_MAX 256          /* bytes of an enum quoted in messages */
@@ -184,6 +184,15 @@ static int kw_annotation(struct cctx *c, struct kwstate *st, const json_t *v)
   (void)st;
   if(!json_is_string(v))
     return cfail(c, "must be a string");
+  return 0;
+}
+
+/* The catalogue's metadata (gw/facts.h reads and checks it). */
+static int kw_xgw(struct cctx *c, struct kwstate *st, const json_t *v)
+{
+  (void)st;
+  if(!json_is_object(v))
+    return cfail(c, "must be an object (the fact's catalogue metadata)");
   return 0;
 }
 
@@ -416,6 +425,7 @@ static const struct keyword keywords[] = {
   { "$schema", 0, NULL, true, kw_schema },
   { "$id", 0, NULL, true, kw_id },
   { "$comment", 0, NULL, false, kw_annotation },
+  { "x-gw", 0, NULL, true, kw_xgw },
   { "title", 0, NULL, false, kw_title },
   { "description", 0, NULL, false, kw_description },
   { "examples", 0, NULL, false, kw_examples },
@@ -778,7 +788,7 @@ static int load_one(struct gw_factschema_set *set, const char *dir, const char *
     if(strlen(all[i].name) == fact_len && !strncmp(all[i].name, name, fact_len))
       slot = i;
   if(slot == nfacts) {
-    seterr(err, errlen, "%s: #: not a fact of the catalogue (gw/facts.h)", path);
+    seterr(err, errlen, "%s: #: not a fact of the catalogue", path);
     goto out;
   }
   if(read_file(path, &text, &len, err, errlen) < 0 ||

@@ -27,7 +27,7 @@
 #include "gw/b64.h"
 #include "cache.h"
 #include "gw/config.h"
-#include "facts.h"
+#include "gw/facts.h"
 #include "gw/factschema.h"
 #include "gw/front.h"
 #include "hmac.h"
@@ -1122,8 +1122,10 @@ static int parse_request_full(struct query *q, const char *body, size_t len)
 facts_done:
   s = json_string_value(json_object_get(root, "purpose"));
   if(!s || !gw_purpose_known(s)) {
-    snprintf(detail, sizeof(detail), "purpose: must be one of talent.graduate, talent.inservice, "
-             "talent.overseas, talent.postdoc, talent.highlevel");
+    size_t off = (size_t)snprintf(detail, sizeof(detail), "purpose: must be one of");
+    for(size_t p = 0; p < gw_purpose_count() && off < sizeof(detail); p++)
+      off += (size_t)snprintf(detail + off, sizeof(detail) - off, "%s %s", p ? "," : "",
+                              gw_purpose_at(p));
     goto bad;
   }
   snprintf(q->purpose, sizeof(q->purpose), "%s", s);
@@ -1388,9 +1390,6 @@ static void query_start(struct query *q)
 
 void gw_query_catalogue(struct gw_req *req, void *arg)
 {
-  static const char *const purposes[] = { "talent.graduate", "talent.inservice",
-                                          "talent.overseas", "talent.postdoc",
-                                          "talent.highlevel" };
   struct gw_app *app = arg;
   const char *client = gw_req_client(req);
   const struct gw_fact_def *defs;
@@ -1408,20 +1407,30 @@ void gw_query_catalogue(struct gw_req *req, void *arg)
   for(size_t i = 0; i < n; i++) {
     const struct gw_factschema *fs = gw_factschema_set_get(app->schemas, defs[i].name);
     struct gw_adapter_rt *rt = gw_rtset_for_fact(rts, defs[i].name);
-    json_t *o = json_object(), *allowed = json_array();
+    json_t *o = json_object(), *allowed = json_array(), *served = json_array();
     json_object_set_new(o, "name", json_string(defs[i].name));
-    json_object_set_new(o, "agency", json_string(defs[i].agency));
+    json_object_set_new(o, "agency", rt ? json_string(rt->adapter->agency) : json_null());
     json_object_set_new(o, "summary", json_string(defs[i].summary));
+    json_object_set_new(o, "sensitivity", json_string(defs[i].sensitivity));
+    json_object_set_new(o, "max_cache_age_s", json_integer(defs[i].max_cache_s));
     json_object_set_new(o, "adapter", rt ? json_string(rt->adapter->id) : json_null());
+    for(size_t k = 0; (rt = gw_rtset_for_fact_nth(rts, defs[i].name, k)); k++)
+      json_array_append_new(served, json_pack("{s:s, s:s, s:i}", "adapter", rt->adapter->id,
+                                              "agency", rt->adapter->agency,
+                                              "order", rt->adapter->order));
+    json_object_set_new(o, "served_by", served);
     json_object_set_new(o, "schema", fs ? json_loads(gw_factschema_text(fs), 0, NULL) : json_null());
-    for(size_t p = 0; p < sizeof(purposes) / sizeof(purposes[0]); p++)
-      if(gw_acl_fact_allowed(app->acl, client, purposes[p], defs[i].name))
-        json_array_append_new(allowed, json_string(purposes[p]));
+    for(size_t p = 0; p < gw_purpose_count(); p++)
+      if(gw_acl_fact_allowed(app->acl, client, gw_purpose_at(p), defs[i].name))
+        json_array_append_new(allowed, json_string(gw_purpose_at(p)));
     json_object_set_new(o, "allowed_purposes", allowed);
     json_array_append_new(list, o);
   }
   gw_rtset_release(rts);
   out = json_object();
+  json_object_set_new(out, "version", json_integer(gw_catalogue_version(gw_catalogue_current())));
+  json_object_set_new(out, "digest", json_string(gw_catalogue_digest(gw_catalogue_current())));
+  json_object_set_new(out, "generation", json_integer((json_int_t)app->generation));
   json_object_set_new(out, "facts", list);
   gw_req_respond_json(req, 200, out);
 }

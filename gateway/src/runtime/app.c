@@ -18,6 +18,7 @@
 #include "cache.h"
 #include "gw/cluster.h"
 #include "gw/config.h"
+#include "gw/facts.h"
 #include "gw/factschema.h"
 #include "hmac.h"
 #include "gw/log.h"
@@ -58,22 +59,38 @@ struct gw_rtset *gw_app_rts_acquire(struct gw_app *app)
   return s;
 }
 
-struct gw_adapter_rt *gw_rtset_for_fact(const struct gw_rtset *set, const char *fact)
+struct gw_adapter_rt *gw_rtset_for_fact_nth(const struct gw_rtset *set, const char *fact,
+                                            size_t k)
 {
-  for(size_t i = 0; i < set->n; i++) {
+  struct gw_adapter_rt *found[GW_REGISTRY_MAX_ORDER];
+  size_t n = 0;
+
+  for(size_t i = 0; i < set->n && n < GW_REGISTRY_MAX_ORDER; i++) {
     const struct gw_adapter *a = set->rt[i]->adapter;
     for(size_t f = 0; f < a->n_facts; f++)
-      if(!strcmp(a->facts[f], fact))
-        return set->rt[i];
+      if(!strcmp(a->facts[f], fact)) {
+        size_t at = n++;
+        while(at > 0 && found[at - 1]->adapter->order > a->order) {
+          found[at] = found[at - 1];
+          at--;
+        }
+        found[at] = set->rt[i];
+      }
   }
-  return NULL;
+  return k < n ? found[k] : NULL;
+}
+
+struct gw_adapter_rt *gw_rtset_for_fact(const struct gw_rtset *set, const char *fact)
+{
+  return gw_rtset_for_fact_nth(set, fact, 0);
 }
 
 /* Builds the runtimes of the registry's current snapshot. */
 /* instances > 1: a cluster; each runtime also gets its share of the
  * adapter's rate (rate / instances), used when Redis cannot be asked. */
-static struct gw_rtset *build_rts(struct gw_registry *reg, int instances, char *err,
-                                  size_t errlen)
+static struct gw_rtset *build_rts(struct gw_registry *reg,
+                                  const struct gw_factschema_set *schemas, int instances,
+                                  char *err, size_t errlen)
 {
   struct gw_registry_snapshot *snap = gw_registry_acquire(reg);
   struct gw_rtset *set = gw_calloc(1, sizeof(*set));
@@ -95,6 +112,7 @@ static struct gw_rtset *build_rts(struct gw_registry *reg, int instances, char *
       int burst = a->policy.burst / instances;
       rt->share = gw_policy_bucket_new(a->policy.rate_per_s / instances, burst > 0 ? burst : 1);
     }
+    rt->schemas = schemas;
     set->rt[set->n++] = rt;
   }
   gw_registry_release(snap);
@@ -141,6 +159,12 @@ struct gw_app *gw_app_new(const struct gw_config *cfg, int check_only, char *err
     snprintf(err, errlen, "libcurl: %s", why);
     goto fail;
   }
+  if(gw_catalogue_load(cfg->schemas_dir, cfg->purposes_file, &app->catalogue, why,
+                       sizeof(why))) {
+    snprintf(err, errlen, "catalogue: %s", why);
+    goto fail;
+  }
+  gw_catalogue_install(app->catalogue);
   if(gw_factschema_set_load(cfg->schemas_dir, &app->schemas, why, sizeof(why))) {
     snprintf(err, errlen, "schemas_dir: %s", why);
     goto fail;
@@ -159,8 +183,9 @@ struct gw_app *gw_app_new(const struct gw_config *cfg, int check_only, char *err
     snprintf(err, errlen, "adapters_dir: %s", why);
     goto fail;
   }
-  app->rts = build_rts(app->registry, cfg->cluster.enabled ? cfg->cluster.instances : 1, why,
-                       sizeof(why));
+  app->rts = build_rts(app->registry, app->schemas,
+                       cfg->cluster.enabled ? cfg->cluster.instances : 1, why, sizeof(why));
+  app->generation = 1;
   if(!app->rts) {
     snprintf(err, errlen, "adapters_dir: %s", why);
     goto fail;
@@ -245,6 +270,8 @@ static void retire(struct gw_app *app, void *p, void (*fn)(void *))
 }
 
 static void acl_free_fn(void *p) { gw_acl_free(p); }
+static void catalogue_free_fn(void *p) { gw_catalogue_free(p); }
+static void schemas_free_fn(void *p) { gw_factschema_set_free(p); }
 static void registry_free_fn(void *p) { gw_registry_free(p); }
 static void signer_free_fn(void *p) { gw_attest_signer_free(p); }
 static void preds_free_fn(void *p) { gw_predset_free(p); }
@@ -256,14 +283,29 @@ int gw_app_reload(struct gw_app *app, char *err, size_t errlen)
   struct gw_acl *acl = NULL;
   struct gw_attest_signer *signer = NULL;
   struct gw_predset *preds = NULL;
+  struct gw_catalogue *cat = NULL;
+  struct gw_factschema_set *schemas = NULL;
   char why[512];
 
+  /* Facts, purposes, schemas, ACL and adapters are one generation: all
+   * are loaded and checked against the new catalogue (on this thread only)
+   * before any of it is published. */
+  if(gw_catalogue_load(app->cfg->schemas_dir, app->cfg->purposes_file, &cat, why,
+                       sizeof(why))) {
+    snprintf(err, errlen, "catalogue: %s", why);
+    goto fail;
+  }
+  gw_catalogue_building(cat);
+  if(gw_factschema_set_load(app->cfg->schemas_dir, &schemas, why, sizeof(why))) {
+    snprintf(err, errlen, "schemas_dir: %s", why);
+    goto fail;
+  }
   if(gw_registry_load_dir(reg, app->cfg->adapters_dir, why, sizeof(why))) {
     snprintf(err, errlen, "adapters_dir: %s", why);
     goto fail;
   }
-  rts = build_rts(reg, app->cfg->cluster.enabled ? app->cfg->cluster.instances : 1, why,
-                  sizeof(why));
+  rts = build_rts(reg, schemas, app->cfg->cluster.enabled ? app->cfg->cluster.instances : 1,
+                  why, sizeof(why));
   if(!rts) {
     snprintf(err, errlen, "adapters_dir: %s", why);
     goto fail;
@@ -284,7 +326,14 @@ int gw_app_reload(struct gw_app *app, char *err, size_t errlen)
   }
   /* Readers may still hold the old ACL and registry pointers: they are
    * retired, not freed, until exit (reloads are rare and small). */
+  gw_catalogue_building(NULL);
   pthread_mutex_lock(app->rts_lock);
+  gw_catalogue_install(cat);
+  retire(app, app->catalogue, catalogue_free_fn);
+  app->catalogue = cat;
+  retire(app, app->schemas, schemas_free_fn);
+  app->schemas = schemas;
+  app->generation++;
   old = app->rts;
   app->rts = rts;
   retire(app, app->acl, acl_free_fn);
@@ -302,10 +351,13 @@ int gw_app_reload(struct gw_app *app, char *err, size_t errlen)
 
 fail:
   gw_predset_free(preds);
+  gw_catalogue_building(NULL);
   gw_attest_signer_free(signer);
   gw_acl_free(acl);
   gw_rtset_release(rts);
   gw_registry_free(reg);
+  gw_factschema_set_free(schemas);
+  gw_catalogue_free(cat);
   return -1;
 }
 
@@ -334,6 +386,9 @@ void gw_app_free(struct gw_app *app)
   gw_acl_free(app->acl);
   gw_predset_free(app->preds);
   gw_factschema_set_free(app->schemas);
+  if(gw_catalogue_current() == app->catalogue)
+    gw_catalogue_install(NULL);
+  gw_catalogue_free(app->catalogue);
   pthread_mutex_destroy(app->rts_lock);
   gw_free(app->rts_lock);
   gw_free(app);

@@ -591,7 +591,8 @@ int gw_config_load(const char *path, struct gw_config **out, char *err, size_t e
   static const char *const known[] = { "gateway_id", "workers", "log_level",
                                        "listen", "ops_listen", "tls", "query",
                                        "limits", "adapters_dir", "schemas_dir", "acl", "predicates_dir",
-                                       "keys", "cache", "audit", "upstream", "crypto", "cluster", NULL };
+                                       "keys", "cache", "audit", "upstream", "crypto", "cluster",
+                                       "purposes", NULL };
   struct reader r = { path, NULL, err, errlen, 0 };
   struct gw_config *cfg = gw_calloc(1, sizeof(*cfg));
   json_error_t jerr;
@@ -654,6 +655,13 @@ int gw_config_load(const char *path, struct gw_config **out, char *err, size_t e
     cfg->predicates_dir = gw_malloc(n);
     snprintf(cfg->predicates_dir, n, "%s/../predicates", cfg->schemas_dir);
   }
+  /* purposes.json: beside the facts directory unless said otherwise */
+  cfg->purposes_file = get_path(&r, root, "", "purposes", 0);
+  if(!cfg->purposes_file && cfg->schemas_dir) {
+    size_t n = strlen(cfg->schemas_dir) + sizeof("/../purposes.json");
+    cfg->purposes_file = gw_malloc(n);
+    snprintf(cfg->purposes_file, n, "%s/../purposes.json", cfg->schemas_dir);
+  }
   read_keys(&r, root, cfg);
   read_cache(&r, root, cfg);
   read_audit(&r, root, cfg);
@@ -695,6 +703,7 @@ void gw_config_free(struct gw_config *cfg)
   gw_free(cfg->schemas_dir);
   gw_free(cfg->acl_file);
   gw_free(cfg->predicates_dir);
+  gw_free(cfg->purposes_file);
   gw_free(cfg->attest_key);
   for(size_t i = 0; i < cfg->n_attest_previous; i++)
     gw_free(cfg->attest_previous[i]);

@@ -39,10 +39,11 @@
 #include "gw/log.h"
 #include "gw/observe.h"
 #include "gw/policy.h"
+#include "gw/sigauth.h"
 #include "gw/upstream.h"
 
 #define FETCH_MAGIC 0x66657463U   /* "fetc" */
-#define FETCH_MAX_HEADERS (GW_CODEC_MAX_HEADERS + 2)
+#define FETCH_MAX_HEADERS (GW_CODEC_MAX_HEADERS + 5)   /* + auth's (signed: 4) + Expect */
 
 enum fetch_state {
   F_QUEUED,        /* waiting for a concurrency slot */
@@ -508,7 +509,7 @@ static void process_pages(struct gw_fetch *f)
   EVP_DigestFinal_ex(ctx, md, &mdlen);
   EVP_MD_CTX_free(ctx);
   gw_hex_encode(md, mdlen, f->result.evidence);
-  gw_codec_process_pages(f->rt->adapter, &f->rt->keys, f->env->schemas, f->subject_id,
+  gw_codec_process_pages(f->rt->adapter, &f->rt->keys, f->rt->schemas ? f->rt->schemas : f->env->schemas, f->subject_id,
                          pages, f->n_pages, &f->result.codec);
 }
 
@@ -550,7 +551,8 @@ static void on_exchange(struct gw_upstream_exchange *ex, const struct gw_upstrea
     }
     else {
       gw_hex_encode(md, 32, f->result.evidence);
-      gw_codec_process(f->rt->adapter, &f->rt->keys, f->env->schemas, f->subject_id,
+      gw_codec_process(f->rt->adapter, &f->rt->keys,
+                       f->rt->schemas ? f->rt->schemas : f->env->schemas, f->subject_id,
                        (int)res->status, res->body, res->body_len, &f->result.codec);
     }
   }
@@ -588,7 +590,9 @@ static void send_request(struct gw_fetch *f)
   struct gw_upstream_header hdrs[FETCH_MAX_HEADERS];
   struct gw_upstream_request r;
   char bearer[GW_OAUTH_MAX_TOKEN_LEN + 16];
-  size_t n = 0;
+  struct gw_sigauth_headers sig;
+  char *wsse_body = NULL;
+  size_t n = 0, wsse_len = 0;
   uint64_t now = gw_policy_now_ms(), left;
   enum gw_upstream_start_result sr;
 
@@ -617,13 +621,37 @@ static void send_request(struct gw_fetch *f)
     hdrs[n].value_len = 0;
     n++;
   }
+  else if(a->auth == GW_AUTH_SIGNED_HEADERS || a->auth == GW_AUTH_WSSE_USERNAME_TOKEN) {
+    /* Signed afresh per attempt: a retry carries a new nonce, not a replay. */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    if(a->auth == GW_AUTH_SIGNED_HEADERS) {
+      struct gw_sigauth_msg m = { f->req.method, f->req.url, f->req.body, f->req.body_len,
+                                  ts.tv_sec, (unsigned)(ts.tv_nsec / 1000000), NULL };
+      const struct gw_sigauth_signed *s = &a->signed_auth;
+      if(gw_sigauth_sign(s, &m, &sig, NULL) == 0) {
+        struct gw_upstream_header add[4] = { { s->h_app_id, s->app_id, 0 },
+                                             { s->h_timestamp, sig.timestamp, 0 },
+                                             { s->h_nonce, sig.nonce, 0 },
+                                             { s->h_signature, sig.signature, 0 } };
+        memcpy(hdrs + n, add, sizeof(add));
+        n += 4;
+      }
+      else
+        goto sign_failed;
+    }
+    else if(!(wsse_body = gw_sigauth_wsse_apply(&a->wsse, f->req.body, f->req.body_len,
+                                                ts.tv_sec, NULL, GW_UP_MAX_REQUEST_BODY,
+                                                &wsse_len)))
+      goto sign_failed;
+  }
   memset(&r, 0, sizeof(r));
   r.url = f->req.url;
   r.method = f->req.method;
   r.headers = hdrs;
   r.n_headers = n;
-  r.body = f->req.body;
-  r.body_len = f->req.body_len;
+  r.body = wsse_body ? wsse_body : f->req.body;
+  r.body_len = wsse_body ? wsse_len : f->req.body_len;
   r.tls.ca_file = a->ca_file;
   r.tls.client_cert = a->client_cert;
   r.tls.client_key = a->client_key;
@@ -641,6 +669,10 @@ static void send_request(struct gw_fetch *f)
   fetch_set_state(f, F_SEND);
   sr = gw_upstream_start(f->env->up, &r, &f->ex);
   OPENSSL_cleanse(bearer, sizeof(bearer));
+  if(wsse_body) {
+    OPENSSL_cleanse(wsse_body, wsse_len);
+    gw_free(wsse_body);
+  }
   if(sr != GW_UP_START_OK) {
     f->ex = NULL;
     fail_all(f, sr == GW_UP_START_BUSY ? GW_FERR_RATE_LIMITED : GW_FERR_TRANSPORT,
@@ -648,6 +680,12 @@ static void send_request(struct gw_fetch *f)
                                                  : "the request was refused before sending");
     finish(f);
   }
+  return;
+
+sign_failed:
+  fail_all(f, GW_FERR_TRANSPORT, "auth", "cannot sign the request (signed_headers or "
+           "wsse_username_token)");
+  finish(f);
 }
 
 static void on_token(const struct gw_oauth_token *tok, void *arg)
