@@ -38,6 +38,7 @@ struct options {
   unsigned long sample;
   uint64_t seed;
   int sampling;
+  int sign_sm2;                /* --sign sm2: cscse signs GmSM2 (docs/crypto.md) */
 };
 
 static const char *const agency_names[MOCK_N_AGENCIES] = {
@@ -49,6 +50,7 @@ static void usage(FILE *out)
   fprintf(out,
     "usage: mock-agencies --pki DIR [--data FILE] [--listen ADDR] [--ports-file FILE]\n"
     "                     [--control-port N] [--port AGENCY=N ...] [--si-token-ttl S]\n"
+    "                     [--sign intl|sm2]\n"
     "                     [--threads N] [--verbose]\n"
     "       mock-agencies --sample N [--seed S] [--data FILE]\n"
     "Serves the nine mock agencies (chsi mps si credit cscse qual talent fund tax) on\n"
@@ -86,7 +88,7 @@ static int parse_port_opt(struct options *o, const char *arg)
 static int parse_options(int argc, char **argv, struct options *o)
 {
   enum { O_PKI = 1, O_DATA, O_LISTEN, O_PORTS_FILE, O_CONTROL_PORT, O_PORT, O_TTL,
-         O_THREADS, O_SAMPLE, O_SEED, O_VERBOSE, O_HELP };
+         O_THREADS, O_SAMPLE, O_SEED, O_VERBOSE, O_HELP, O_SIGN };
   static const struct option longopts[] = {
     { "pki", required_argument, NULL, O_PKI },
     { "data", required_argument, NULL, O_DATA },
@@ -96,6 +98,7 @@ static int parse_options(int argc, char **argv, struct options *o)
     { "port", required_argument, NULL, O_PORT },
     { "si-token-ttl", required_argument, NULL, O_TTL },
     { "threads", required_argument, NULL, O_THREADS },
+    { "sign", required_argument, NULL, O_SIGN },
     { "sample", required_argument, NULL, O_SAMPLE },
     { "seed", required_argument, NULL, O_SEED },
     { "verbose", no_argument, NULL, O_VERBOSE },
@@ -133,6 +136,13 @@ static int parse_options(int argc, char **argv, struct options *o)
       if(parse_long(optarg, 1, MOCK_MAX_THREADS, &v))
         goto bad;
       o->cfg.threads = (int)v;
+      break;
+    case O_SIGN:
+      /* sm2: cscse's JWS keys are the PKI's SM2 ones (GmSM2); chsi's
+       * XML-DSig stays ECDSA P-256 (SM2 XML-DSig is not built) */
+      if(strcmp(optarg, "sm2") && strcmp(optarg, "intl"))
+        goto bad;
+      o->sign_sm2 = !strcmp(optarg, "sm2");
       break;
     case O_SAMPLE:
       if(parse_long(optarg, 0, 100000000, &v))
@@ -240,13 +250,13 @@ static int load_secret(const char *dir, const char *rel, char *out, size_t cap)
 
 /* The cscse kid is the RFC 7638 thumbprint of its public key, as the
  * gateway's own JWS module computes it. */
-static int cscse_kid(const char *pki, char *out, size_t cap)
+static int cscse_kid(const char *pki, const char *file, char *out, size_t cap)
 {
   char path[4096], tp[GW_JWS_THUMBPRINT_LEN + 1];
   struct gw_jws_key *key = NULL;
   enum gw_jws_result r;
 
-  if(path_in(path, sizeof(path), pki, "signing/cscse.key"))
+  if(path_in(path, sizeof(path), pki, file))
     return -1;
   r = gw_jws_key_load_pem(path, &key);
   if(r == GW_JWS_OK)
@@ -272,15 +282,17 @@ static void keys_free(struct mock_keys *k)
   memset(k, 0, sizeof(*k));
 }
 
-static int keys_load(const char *pki, struct mock_keys *k)
+static int keys_load(const char *pki, int sm2, struct mock_keys *k)
 {
+  const char *cscse = sm2 ? "signing/cscse-sm2.key" : "signing/cscse.key";
   memset(k, 0, sizeof(*k));
   if(!(k->chsi_key = load_key(pki, "signing/chsi.key")) ||
      !(k->chsi_cert = load_cert(pki, "signing/chsi.pem")) ||
      !(k->wrong_key = load_key(pki, "signing/rogue.key")) ||
      !(k->wrong_cert = load_cert(pki, "signing/rogue.pem")) ||
-     !(k->cscse_key = load_key(pki, "signing/cscse.key")) ||
-     !(k->cscse_wrong_key = load_key(pki, "signing/rogue-jws.key")) ||
+     !(k->cscse_key = load_key(pki, cscse)) ||
+     !(k->cscse_wrong_key = load_key(pki, sm2 ? "signing/rogue-jws-sm2.key"
+                                              : "signing/rogue-jws.key")) ||
      load_secret(pki, "secrets/si-client-id", k->si_client_id, sizeof(k->si_client_id)) ||
      load_secret(pki, "secrets/si-client-secret", k->si_client_secret, sizeof(k->si_client_secret)) ||
      load_secret(pki, "secrets/qual-api-key", k->qual_api_key, sizeof(k->qual_api_key)) ||
@@ -290,7 +302,7 @@ static int keys_load(const char *pki, struct mock_keys *k)
      load_secret(pki, "secrets/tax-username", k->tax_username, sizeof(k->tax_username)) ||
      load_secret(pki, "secrets/tax-password", k->tax_password, sizeof(k->tax_password)))
     goto fail;
-  if(cscse_kid(pki, k->cscse_kid, sizeof(k->cscse_kid)))
+  if(cscse_kid(pki, cscse, k->cscse_kid, sizeof(k->cscse_kid)))
     goto fail;
   return 0;
 fail:
@@ -367,7 +379,7 @@ int main(int argc, char **argv)
   }
   /* Writes to a client that went away must be errors, not a dead process. */
   signal(SIGPIPE, SIG_IGN);
-  if(keys_load(o.pki, &keys))
+  if(keys_load(o.pki, o.sign_sm2, &keys))
     goto out;
   o.cfg.pki_dir = o.pki;
   o.cfg.pop = pop;

@@ -940,13 +940,15 @@ int mock_jws_es256(EVP_PKEY *key, const char *kid, const char *payload, size_t l
   const BIGNUM *r, *s;
   size_t der_len = sizeof(der);
   struct mock_buf b;           /* the signing input, then the whole JWS */
-  int rc = -1;
+  EVP_PKEY_CTX *pctx = NULL;   /* owned by md */
+  int rc = -1, sm2;
 
   *out = NULL;
   mock_buf_init(&b, MOCK_XML_MAX_DOC * 2);
-  if(!is_p256(key))
+  sm2 = EVP_PKEY_is_a(key, "SM2");
+  if(!sm2 && !is_p256(key))
     goto out;
-  hdr = json_pack("{s:s, s:s}", "alg", "ES256", "kid", kid);
+  hdr = json_pack("{s:s, s:s}", "alg", sm2 ? "GmSM2" : "ES256", "kid", kid);
   hdr_json = hdr ? json_dumps(hdr, JSON_COMPACT) : NULL;
   if(!hdr_json || mock_b64url_encode((const unsigned char *)hdr_json, strlen(hdr_json), &h64) < 0 ||
      mock_b64url_encode((const unsigned char *)payload, len, &p64) < 0)
@@ -958,7 +960,10 @@ int mock_jws_es256(EVP_PKEY *key, const char *kid, const char *payload, size_t l
     goto out;
 
   md = EVP_MD_CTX_new();
-  if(!md || EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key) != 1 ||
+  /* SM2: SM3 and the GM/T 0009 distinguishing ID, set before the data */
+  if(!md || EVP_DigestSignInit_ex(md, &pctx, sm2 ? "SM3" : "SHA256", NULL, NULL, key,
+                                  NULL) != 1 ||
+     (sm2 && EVP_PKEY_CTX_set1_id(pctx, "1234567812345678", 16) <= 0) ||
      EVP_DigestSign(md, der, &der_len, (const unsigned char *)b.data, b.len) != 1)
     goto out;
   sig = d2i_ECDSA_SIG(NULL, &dp, (long)der_len);

@@ -241,6 +241,8 @@ int mock_b64url_decode(const char *in, size_t len, unsigned char **out, size_t *
 
 /* Makes BASE64URL(header).BASE64URL(payload).BASE64URL(r||s): ES256, header
  * {"alg":"ES256","kid":kid}, signature the raw 64-byte r||s of ECDSA P-256
+ * (an SM2 key: "alg" "GmSM2", SM2 with SM3 and ID 1234567812345678, r||s;
+ * docs/crypto.md)
  * SHA-256.  `key` must be a P-256 key.  *out is NUL-terminated. */
 int mock_jws_es256(EVP_PKEY *key, const char *kid, const char *payload, size_t len,
                    char **out) __attribute__((warn_unused_result));

@@ -168,8 +168,8 @@ static int validate(int argc, char **argv)
 usage:
   fprintf(stderr, "usage: gwctl adapter validate [--stack STACK.json | --base DIR] [--schemas DIR] FILE...\n"
                   "  --stack  resolve relative paths against the stack's adapters/ folder\n"
-                  "  --base   resolve relative paths against DIR\n");
-                  "  --schemas the fact catalogue (default $GW_SCHEMAS_DIR, else ./schemas/facts)\n"
+                  "  --base   resolve relative paths against DIR\n"
+                  "  --schemas the fact catalogue (default $GW_SCHEMAS_DIR, else ./schemas/facts)\n");
   return 2;
 }
 

@@ -765,9 +765,9 @@ static const struct variant variants[] = {
   { json_oauth2, "verify/type", "`xmldsig`",
     "verify.type: xmldsig needs an XML protocol (soap11, soap12, xml), not json" },
   { jws_json, "verify/type", "`none`", "verify.type: must be jws for protocol jws-json" },
-  { jws_json, "verify/alg", "`RS256`", "verify.alg: must be \"ES256\" (the only algorithm supported; got \"RS256\")" },
+  { jws_json, "verify/alg", "`RS256`", "verify.alg: must be \"ES256\" or \"GmSM2\" (got \"RS256\")" },
   { jws_json, "verify/key", "`p384.pub.pem`",
-    "verify.key: %D/p384.pub.pem must be an EC P-256 public key for ES256 (got EC secp384r1)" },
+    "verify.key: %D/p384.pub.pem must be an EC P-256 (ES256) or SM2 (GmSM2) public key (got EC secp384r1)" },
   { jws_json, "verify/key", "`client.key`", "verify.key: %D/client.key holds a private key; give the agency's public key" },
   { jws_json, "verify/key", "`ca.pem`", "verify.key: %D/ca.pem holds a certificate; give its public key" },
   /* response */

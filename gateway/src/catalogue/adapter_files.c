@@ -16,6 +16,7 @@
  * reference might be the secret itself, so even the rejected text is not
  * echoed.  Buffers that held secret bytes are wiped before they are freed.
  */
+#include "gw/gm.h"
 #include "adapter_int.h"
 
 #include <ctype.h>
@@ -357,11 +358,13 @@ char *gw_adl_es256_public_key(struct gw_adl *r, const char *path, const char *fi
                   !strcmp(holds, "a public key") ? "a malformed public key" : holds);
     goto out;
   }
-  if(!EVP_PKEY_is_a(pkey, "EC") ||
-     !EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group,
-                                     sizeof(group), NULL) ||
-     (strcmp(group, "prime256v1") && strcmp(group, "P-256"))) {
-    gw_adl_fail(r, field, "%s must be an EC P-256 public key for ES256 (got %s%s%s)",
+  /* SM2 keys verify GmSM2 (docs/crypto.md); read_verify matches "alg" */
+  if(!gw_gm_is_sm2(pkey) &&
+     (!EVP_PKEY_is_a(pkey, "EC") ||
+      !EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group,
+                                      sizeof(group), NULL) ||
+      (strcmp(group, "prime256v1") && strcmp(group, "P-256")))) {
+    gw_adl_fail(r, field, "%s must be an EC P-256 (ES256) or SM2 (GmSM2) public key (got %s%s%s)",
                 path, EVP_PKEY_get0_type_name(pkey) ? EVP_PKEY_get0_type_name(pkey) : "?",
                 group[0] ? " " : "", group);
     goto out;

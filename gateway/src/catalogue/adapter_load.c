@@ -32,6 +32,7 @@
 
 #include "gw/alloc.h"
 #include "gw/facts.h"
+#include "gw/jws.h"
 #include "template.h"
 
 #define URL_MAX 2048
@@ -795,9 +796,20 @@ static void read_verify(struct gw_adl *r, json_t *root)
       a->verify_key = gw_adl_es256_public_key(r, path, "verify.key");
     gw_free(path);
     a->verify_alg = gw_adl_string(r, ver, "verify", "alg", 1, 16);
-    if(a->verify_alg && strcmp(a->verify_alg, "ES256"))
-      gw_adl_fail(r, "verify.alg", "must be \"ES256\" (the only algorithm "
-                  "supported; got \"%s\")", a->verify_alg);
+    if(a->verify_alg && strcmp(a->verify_alg, "ES256") &&
+       strcmp(a->verify_alg, GW_JWS_ALG_SM2_NAME))
+      gw_adl_fail(r, "verify.alg", "must be \"ES256\" or \"GmSM2\" (got \"%s\")",
+                  a->verify_alg);
+    else if(a->verify_alg && a->verify_key) {
+      /* the algorithm named must be the key's: an SM2 key is GmSM2 */
+      struct gw_jws_key *k = NULL;
+      if(gw_jws_key_from_pem(a->verify_key, strlen(a->verify_key), &k) == GW_JWS_OK &&
+         strcmp(a->verify_alg, gw_jws_key_alg(k) == GW_JWS_ALG_SM2 ? GW_JWS_ALG_SM2_NAME
+                                                                   : "ES256"))
+        gw_adl_fail(r, "verify.alg", "is \"%s\" but verify.key is %s key", a->verify_alg,
+                    gw_jws_key_alg(k) == GW_JWS_ALG_SM2 ? "an SM2" : "a P-256");
+      gw_jws_key_free(k);
+    }
   }
 }
 

@@ -21,6 +21,7 @@
 #include "acl.h"
 #include "gw/alloc.h"
 #include "gw/b64.h"
+#include "gw/facts.h"
 #include "mapping.h"
 
 #define PRED_ID_MAX 64

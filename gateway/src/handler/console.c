@@ -26,7 +26,7 @@
 #include "gw/audit.h"
 #include "cache.h"
 #include "gw/config.h"
-#include "facts.h"
+#include "gw/facts.h"
 #include "gw/fetch.h"
 #include "gw/front.h"
 #include "gw/policy.h"
