@@ -1,6 +1,7 @@
 # The one warning list for our own targets (never global flags).
 # gw_apply_warnings(<target>) adds it; GW_WERROR turns warnings into errors and
-# GW_SANITIZE adds ASan+UBSan to compile and link; GW_FUZZ (clang) builds
+# GW_SANITIZE adds ASan+UBSan to compile and link; GW_TSAN adds
+# ThreadSanitizer the same way; GW_FUZZ (clang) builds
 # everything with libFuzzer coverage plus ASan+UBSan.
 set(GW_WARNING_FLAGS
   -Wall
@@ -35,6 +36,9 @@ function(gw_apply_warnings target)
     target_compile_options(${target} PRIVATE -fsanitize=fuzzer-no-link,address,undefined
                            -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
     target_link_options(${target} PRIVATE -fsanitize=address,undefined)
+  elseif(GW_TSAN)
+    target_compile_options(${target} PRIVATE -fsanitize=thread -fno-omit-frame-pointer)
+    target_link_options(${target} PRIVATE -fsanitize=thread)
   elseif(GW_SANITIZE)
     target_compile_options(${target} PRIVATE -fsanitize=address,undefined
                            -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
