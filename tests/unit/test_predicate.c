@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "gw/predicate.h"
+#include "../lib/catalogue_fixture.h"
 
 static const char *src_dir(void)
 {
