@@ -78,6 +78,7 @@ for a in chsi.degrees credit.status cscse.certifications mps.identity qual.certi
 done
 has "bilingual column labels" "熔断器 Breaker"
 has "p50/p99 column" "近期 p50 / p99 Recent p50 / p99"
+has "queue time column" "排队时间 p50 / p99 Queue time p50 / p99"
 has "qual's breaker shown open" "qual.certificates v1 qual 断开 open"
 has "qual's error rate and last error" "100.0% circuit_open"
 has "chsi's recent latency" "ms"

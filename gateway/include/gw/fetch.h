@@ -47,6 +47,7 @@ struct gw_redis;
 struct gw_rt_recent {
   void *lock;                        /* pthread_mutex_t */
   uint32_t latency_us[GW_RT_RECENT]; /* ring of the last fetches' durations */
+  uint32_t queue_us[GW_RT_RECENT];   /* their time queued (limiter + connection pool) */
   uint8_t failed[GW_RT_RECENT];
   size_t next, count;
   uint64_t total, total_failed;
@@ -71,7 +72,8 @@ struct gw_adapter_rt {
 };
 
 /* A JSON object (new reference) with the adapter's recent figures:
- * {"fetches", "window", "latency_ms": {"p50","p90","p99"}, "error_rate",
+ * {"fetches", "window", "latency_ms": {"p50","p90","p99"}, "queue_ms": {"p50","p99"},
+ *  "error_rate",
  *  "last_error": {"code", "at"} | null}. */
 json_t *gw_adapter_rt_recent(struct gw_adapter_rt *rt);
 

@@ -141,6 +141,7 @@ static void agencies(struct gw_console_buf *b, struct gw_app *app)
   th(b, "近期 p50 / p99", "Recent p50 / p99");
   th(b, "错误率", "Error rate");
   th(b, "最近错误", "Last error");
+  th(b, "排队时间 p50 / p99", "Queue time p50 / p99");
   th(b, "并发 / 排队", "In flight / queued");
   th(b, "调用次数", "Fetches");
   put(b, "</tr></thead><tbody>\n");
@@ -150,6 +151,7 @@ static void agencies(struct gw_console_buf *b, struct gw_app *app)
     json_t *recent = gw_adapter_rt_recent(rt);
     json_t *br = json_object_get(snap, "breaker"), *cc = json_object_get(snap, "concurrency");
     json_t *lat = json_object_get(recent, "latency_ms"), *le = json_object_get(recent, "last_error");
+    json_t *qt = json_object_get(recent, "queue_ms");
     const char *state = json_string_value(json_object_get(br, "state"));
     double er = json_number_value(json_object_get(recent, "error_rate"));
 
@@ -179,6 +181,12 @@ static void agencies(struct gw_console_buf *b, struct gw_app *app)
     }
     else
       put(b, "—");
+    put(b, "</td><td class=\"num\">");
+    if(json_is_object(qt))
+      putf(b, "%.1f / %.1f ms", json_number_value(json_object_get(qt, "p50")),
+           json_number_value(json_object_get(qt, "p99")));
+    else
+      put(b, "—");
     putf(b, "</td><td class=\"num\">%lld / %lld <span class=\"en\">(max %lld)</span></td>"
             "<td class=\"num\">%lld</td></tr>\n",
          (long long)json_integer_value(json_object_get(cc, "in_flight")),
@@ -189,7 +197,7 @@ static void agencies(struct gw_console_buf *b, struct gw_app *app)
     json_decref(recent);
   }
   if(!rts->n)
-    put(b, "<tr><td colspan=\"8\">没有适配器 <span class=\"en\">no adapters loaded</span></td></tr>\n");
+    put(b, "<tr><td colspan=\"9\">没有适配器 <span class=\"en\">no adapters loaded</span></td></tr>\n");
   putf(b, "</tbody></table>\n<p class=\"note\">近期 = 最近 %d 次调用 "
           "<span class=\"en\">recent = the last %d fetches of each adapter</span></p></section>\n",
        GW_RT_RECENT, GW_RT_RECENT);

@@ -86,6 +86,7 @@ struct gw_fetch {
   int have_slot;
   struct gw_policy_waiter *waiter;
   int64_t queued_at_us;        /* asked the limiter for a slot (monotonic) */
+  int64_t queue_us;            /* waited in the limiter and the pool, all attempts */
   struct gw_cluster_op *rop;   /* a cluster-wide rate check in flight */
   struct gw_oauth_wait *owait;
   char *token;                 /* bearer token in use (oauth) */
@@ -295,12 +296,13 @@ static int cmp_u32(const void *a, const void *b)
 json_t *gw_adapter_rt_recent(struct gw_adapter_rt *rt)
 {
   struct gw_rt_recent *r = &rt->recent;
-  uint32_t lat[GW_RT_RECENT];
+  uint32_t lat[GW_RT_RECENT], queue[GW_RT_RECENT];
   size_t n, failed = 0;
   json_t *o = json_object();
   pthread_mutex_lock(r->lock);
   n = r->count;
   memcpy(lat, r->latency_us, n * sizeof(lat[0]));
+  memcpy(queue, r->queue_us, n * sizeof(queue[0]));
   for(size_t i = 0; i < n; i++)
     failed += r->failed[i];
   json_object_set_new(o, "fetches", json_integer((json_int_t)r->total));
@@ -317,6 +319,13 @@ json_t *gw_adapter_rt_recent(struct gw_adapter_rt *rt)
                                   "p99", lat[(n - 1) * 99 / 100] / 1000.0));
   else
     json_object_set_new(o, "latency_ms", json_null());
+  qsort(queue, n, sizeof(queue[0]), cmp_u32);
+  if(n)
+    json_object_set_new(o, "queue_ms",
+                        json_pack("{s:f, s:f}", "p50", queue[(n - 1) / 2] / 1000.0,
+                                  "p99", queue[(n - 1) * 99 / 100] / 1000.0));
+  else
+    json_object_set_new(o, "queue_ms", json_null());
   json_object_set_new(o, "error_rate", json_real(n ? (double)failed / (double)n : 0.0));
   return o;
 }
@@ -329,6 +338,8 @@ static void note_recent(const struct gw_fetch *f, const char *result)
   pthread_mutex_lock(r->lock);
   r->latency_us[r->next] = f->result.latency_us > UINT32_MAX ? UINT32_MAX
                                                              : (uint32_t)f->result.latency_us;
+  r->queue_us[r->next] = f->queue_us <= 0 ? 0 : f->queue_us > UINT32_MAX ? UINT32_MAX
+                                                                          : (uint32_t)f->queue_us;
   r->failed[r->next] = (uint8_t)bad;
   r->next = (r->next + 1) % GW_RT_RECENT;
   if(r->count < GW_RT_RECENT)
@@ -524,6 +535,7 @@ static void on_exchange(struct gw_upstream_exchange *ex, const struct gw_upstrea
   f->result.http_status = (int)res->status;
   gw_obs_upstream(f->rt->adapter->id, gw_upstream_outcome_name(res->outcome), res->total_us);
   gw_obs_queue(f->rt->adapter->id, "connection_pool", res->queued_us);
+  f->queue_us += res->queued_us > 0 ? res->queued_us : 0;
   if(res->outcome != GW_UP_OK) {
     int retryable;
     char detail[GW_UP_DETAIL_LEN + 32];
@@ -785,6 +797,7 @@ static void on_slot(enum gw_policy_limit r, void *arg)
   struct gw_fetch *f = arg;
   f->waiter = NULL;
   gw_obs_queue(f->rt->adapter->id, "limiter", mono_us() - f->queued_at_us);
+  f->queue_us += mono_us() - f->queued_at_us;
   if(r != GW_POLICY_LIMIT_GRANTED) {
     fail_all(f, GW_FERR_TIMEOUT, "timeout", "no agency slot came free before the deadline");
     finish(f);
