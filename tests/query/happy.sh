@@ -14,6 +14,8 @@ declare -A AGENCY=(
   [education.degrees]=chsi [overseas.certifications]=cscse
   [social_insurance.shenzhen_months]=si [social_insurance.employer]=si
   [credit.status]=credit [qualification.certificates]=qual
+  [housing_fund.shenzhen_months]=fund [housing_fund.employer]=fund
+  [tax.shenzhen_months]=tax [tax.employer]=tax
 )
 INDICES=()
 LOG_IDS=()

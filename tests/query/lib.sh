@@ -215,7 +215,8 @@ py_verify() { "$PY" -c "$PY_VERIFY" "$@"; }
 
 # expected SCENARIO FACT: what the population file says the fact should be,
 # as {"status": ..., "value": ...} (jq -c), computed independently of the
-# gateway's mapping: no person, null or [] is not_found.
+# gateway's mapping: no person, null or [] is not_found.  fund and tax follow
+# si for a person with no section of their own ("fund": null is no record).
 expected() {
   local p
   p=$(person "$1")
@@ -229,7 +230,14 @@ expected() {
       "social_insurance.shenzhen_months": .si.shenzhen_months,
       "social_insurance.employer": .si.employer,
       "credit.status": .credit,
-      "qualification.certificates": .qualifications}[$f]) as $v
+      "qualification.certificates": .qualifications,
+      "housing_fund.shenzhen_months":
+        (if has("fund") then .fund.shenzhen_months else .si.shenzhen_months end),
+      "housing_fund.employer": (if has("fund") then .fund.employer else .si.employer end),
+      "tax.shenzhen_months":
+        (if has("tax") then .tax.shenzhen_months
+         else .si.shenzhen_months | if . == null then null elif . > 24 then 24 else . end end),
+      "tax.employer": (if has("tax") then .tax.employer else .si.employer end)}[$f]) as $v
     | if $v == null or $v == [] then {status: "not_found"} else {status: "ok", value: $v} end
     end' <<<"$p"
 }
