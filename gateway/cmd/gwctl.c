@@ -18,7 +18,7 @@ static void usage(FILE *fp)
   fprintf(fp,
           "usage: gwctl COMMAND ...\n"
           "  idnum check ID...       validate GB 11643 identity numbers\n"
-          "  predicate validate FILE...\n"
+          "  predicate validate [--schemas DIR] FILE...\n"
           "                          check predicate definitions as the gateway loads them\n"
           "  adapter validate FILE...\n"
           "                          check adapter definitions as the gateway loads them\n"
@@ -33,7 +33,7 @@ static void usage(FILE *fp)
           "                          check a case's evidence bundle offline\n"
           "                          check attestations offline (a query response,\n"
           "                          or one compact JWS per line)\n"
-          "  audit explain QUERY_ID --stack S [--predicates DIR]\n"
+          "  audit explain QUERY_ID --stack S [--predicates DIR] [--schemas DIR]\n"
           "                          recompute a query's predicates from the log (auditor)\n"
           "  audit verify DIR [--key VKEY|--key-file FILE]\n"
           "                          check a log directory offline: records, tree,\n"

@@ -254,6 +254,7 @@ int gwctl_audit_explain(int argc, char **argv)
     { "stack", required_argument, NULL, 's' },
     { "predicates", required_argument, NULL, 'p' },
     { "vkey", required_argument, NULL, 'v' },
+    { "schemas", required_argument, NULL, 'S' },
     { NULL, 0, NULL, 0 }
   };
   struct explain x;
@@ -261,7 +262,7 @@ int gwctl_audit_explain(int argc, char **argv)
   struct gw_checkpoint cp;
   struct gw_predset *set = NULL;
   struct gwctl_http_resp r;
-  const char *stack = NULL, *dir = "schemas/predicates", *vkey = NULL, *k;
+  const char *stack = NULL, *dir = "schemas/predicates", *vkey = NULL, *schemas = NULL, *k;
   char err[512];
   int opt, rc = 2, bad = 0;
   json_t *p;
@@ -274,6 +275,7 @@ int gwctl_audit_explain(int argc, char **argv)
     case 's': stack = optarg; break;
     case 'p': dir = optarg; break;
     case 'v': vkey = optarg; break;
+    case 'S': schemas = optarg; break;
     default: goto usage;
     }
   }
@@ -284,6 +286,8 @@ int gwctl_audit_explain(int argc, char **argv)
     fprintf(stderr, "gwctl audit explain: %s\n", st.url ? "no auditor client" : err);
     goto out;
   }
+  if(gwctl_use_catalogue(schemas, "gwctl audit explain"))
+    goto out;
   if(gw_predset_load(dir, &set, err, sizeof(err))) {
     fprintf(stderr, "gwctl audit explain: %s\n", err);
     goto out;
@@ -322,7 +326,8 @@ int gwctl_audit_explain(int argc, char **argv)
   rc = bad ? 1 : 0;
   goto out;
 usage:
-  fprintf(stderr, "usage: gwctl audit explain QUERY_ID --stack S [--predicates DIR] [--vkey VKEY]\n");
+  fprintf(stderr, "usage: gwctl audit explain QUERY_ID --stack S [--predicates DIR] [--schemas DIR] "
+                  "[--vkey VKEY]\n");
 out:
   gw_predset_free(set);
   gw_jws_keys_free(x.keys, x.n_keys);

@@ -48,12 +48,22 @@ static int validate_one(const char *path)
 
 int gwctl_predicate(int argc, char **argv)
 {
-  int bad = 0;
-  if(argc < 3 || strcmp(argv[1], "validate")) {
-    fprintf(stderr, "usage: gwctl predicate validate FILE...\n");
+  const char *schemas = NULL;
+  int bad = 0, first = 2;
+  if(argc >= 4 && !strcmp(argv[2], "--schemas")) {
+    schemas = argv[3];
+    first = 4;
+  }
+  if(argc <= first || strcmp(argv[1], "validate")) {
+    fprintf(stderr, "usage: gwctl predicate validate [--schemas DIR] FILE...\n"
+                    "  --schemas the fact catalogue the definitions name facts and purposes of\n"
+                    "            (default $GW_SCHEMAS_DIR, else ./schemas/facts)\n");
     return 2;
   }
-  for(int i = 2; i < argc; i++)
+  /* a definition names facts and purposes: they are judged against a catalogue */
+  if(gwctl_use_catalogue(schemas, "gwctl predicate validate"))
+    return 2;
+  for(int i = first; i < argc; i++)
     bad |= validate_one(argv[i]);
   return bad;
 }
