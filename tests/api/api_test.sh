@@ -252,7 +252,8 @@ mode_deploy() {
   cp "$pki/gateway/subject-ref.secret" "$root/etc/gatewayd/keys/subject-ref.secret"
   cp "$pki/gateway/checkpoint.key" "$root/etc/gatewayd/keys/checkpoint.key"
   cp "$pki/auditor/seal.pem" "$root/etc/gatewayd/keys/auditor-seal.pem"
-  cp -r "$SRC/schemas/facts" "$root/usr/local/share/gatewayd/schemas/"
+  cp -r "$SRC/schemas/facts" "$SRC/schemas/purposes.json" "$SRC/schemas/predicates" \
+        "$root/usr/local/share/gatewayd/schemas/"
   cp "$pki/agency-ca.pem" "$root/etc/gatewayd/agencies/qual/ca.pem"
   cp "$pki/secrets/qual-api-key" "$root/etc/gatewayd/agencies/qual/api-key"
   # an adapter as deployed: agency files by absolute path
