@@ -685,5 +685,12 @@ int main(int argc, char **argv)
       printf("open at the end: %zu of %d\n", open_conns, G.conns);
   }
   (void)secs;
+  for(int t = 0; t < G.threads; t++) {
+    close(ws[t].ep);
+    free(ws[t].conns);
+    free(ws[t].s.hist);
+  }
+  free(ws);
+  free(tot.hist);
   return 0;
 }
