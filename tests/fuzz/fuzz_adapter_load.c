@@ -132,7 +132,8 @@ static void check_loaded(struct gw_adapter *a)
     abort();
   for(size_t i = 0; i < a->n_facts; i++) {
     const struct gw_fact_def *def = gw_fact_find(a->facts[i]);
-    if(!def || strcmp(def->agency, a->agency) || !a->mappings[i].fact ||
+    /* agencies are bound by adapters only: the fact need only exist */
+    if(!def || !a->mappings[i].fact ||
        strcmp(a->mappings[i].fact, a->facts[i]) || !a->mappings[i].spec)
       abort();
   }
@@ -163,6 +164,17 @@ static void check_loaded(struct gw_adapter *a)
     break;
   case GW_AUTH_API_KEY:
     if(!a->api_key_header || !a->api_key || !a->api_key[0])
+      abort();
+    break;
+  case GW_AUTH_SIGNED_HEADERS:
+    if(!a->signed_auth.app_id || !a->signed_auth.secret || !a->signed_auth.secret[0] ||
+       !a->signed_auth.canonical || !a->signed_auth.h_app_id || !a->signed_auth.h_timestamp ||
+       !a->signed_auth.h_nonce || !a->signed_auth.h_signature)
+      abort();
+    break;
+  case GW_AUTH_WSSE_USERNAME_TOKEN:
+    if(!gw_protocol_is_xml(a->protocol) || !a->wsse.username || !a->wsse.password ||
+       !a->wsse.header_tag)
       abort();
     break;
   case GW_AUTH_NONE:

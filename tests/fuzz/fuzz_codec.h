@@ -52,6 +52,7 @@
 #include <libxml/xpath.h>
 #include <libxml/xpathInternals.h>
 
+#include "../lib/catalogue_fixture.h"
 #include "gw/adapter.h"
 #include "codec.h"
 #include "gw/factschema.h"
