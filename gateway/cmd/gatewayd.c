@@ -184,7 +184,7 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
     gw_log(GW_LOG_ERROR, "reload_refused", "tls: %s", err);
     return;
   }
-  if(gw_app_reload(d->app, err, sizeof(err))) {
+  if(gw_app_reload(d->app, "sighup", err, sizeof(err))) {
     SSL_CTX_free(ssl);
     gw_log(GW_LOG_ERROR, "reload_refused", "%s", err);
     return;

@@ -95,8 +95,10 @@ void gw_app_free(struct gw_app *app);
  * loaded and checked first; only if all of it is valid is the new set
  * published, atomically: requests in flight finish on what they started
  * with.  On error returns -1 with "what: why" in err and changes nothing.
- * Main thread only. */
-int gw_app_reload(struct gw_app *app, char *err, size_t errlen)
+ * `who` says who asked for it: "sighup", or the admin client's name (an
+ * admin API change); it goes into the log (and the generation's record).
+ * Main thread or the admin handler, one at a time. */
+int gw_app_reload(struct gw_app *app, const char *who, char *err, size_t errlen)
   __attribute__((warn_unused_result));
 
 /* The current adapter runtimes, with a reference (release when done). */

@@ -205,7 +205,7 @@ static void put_adapter(struct gw_req *req, struct gw_app *app, const char *id)
     gw_req_problem(req, 500, "internal", why);
     goto out;
   }
-  if(gw_app_reload(app, err, sizeof(err))) {
+  if(gw_app_reload(app, gw_req_client(req), err, sizeof(err))) {
     /* refused as a set: put the directory back as it was */
     if(old)
       (void)write_durably(dir, path, old, old_len, why, sizeof(why));
@@ -244,7 +244,7 @@ static void delete_adapter(struct gw_req *req, struct gw_app *app, const char *i
     gw_req_problem(req, 500, "internal", "cannot remove the adapter file");
     goto out;
   }
-  if(gw_app_reload(app, err, sizeof(err))) {
+  if(gw_app_reload(app, gw_req_client(req), err, sizeof(err))) {
     (void)write_durably(app->cfg->adapters_dir, file, old, old_len, why, sizeof(why));
     pthread_mutex_unlock(&admin_lock);
     gw_req_problem(req, 400, "invalid-adapter", err);

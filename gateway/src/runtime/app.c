@@ -276,7 +276,7 @@ static void registry_free_fn(void *p) { gw_registry_free(p); }
 static void signer_free_fn(void *p) { gw_attest_signer_free(p); }
 static void preds_free_fn(void *p) { gw_predset_free(p); }
 
-int gw_app_reload(struct gw_app *app, char *err, size_t errlen)
+int gw_app_reload(struct gw_app *app, const char *who, char *err, size_t errlen)
 {
   struct gw_registry *reg = gw_registry_new();
   struct gw_rtset *rts = NULL, *old;
@@ -347,6 +347,8 @@ int gw_app_reload(struct gw_app *app, char *err, size_t errlen)
   pthread_mutex_unlock(app->rts_lock);
   gw_obs_rebind_breakers(app);
   gw_rtset_release(old);
+  gw_log(GW_LOG_INFO, "generation_activated", "generation %llu, asked by %s",
+         (unsigned long long)app->generation, who ? who : "unknown");
   return 0;
 
 fail:
