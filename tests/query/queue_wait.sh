@@ -7,8 +7,9 @@
 # every query a call to mps), mps slowed to 20 ms, 3 s, by the benchmarks'
 # load client.  With the shipped policy (max_concurrency 64) almost no call
 # waits; with mps's policy.max_concurrency set to 8 (adapter file edited,
-# SIGHUP) most calls wait in the limiter, for tens of milliseconds, and the
-# connection pool still shows next to none.
+# SIGHUP) most calls wait in the limiter, for tens of milliseconds, far
+# longer than in the connection pool (in either run).  No figure of the
+# machine's speed is asserted: only which stage waits, and relations.
 . "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 GWLOAD=$GW_BUILD_DIR/tests/bench/gwload
 
@@ -54,9 +55,10 @@ run "max_concurrency 64 (shipped)"
 check_true "limiter: a wait observed per fetch ($N_limiter)" test "$N_limiter" -gt 100
 check_true "connection pool: a wait observed per exchange ($N_connection_pool)" test "$N_connection_pool" -gt 100
 check_true "limiter: under 5% of calls waited over 1 ms ($W_limiter%)" awk "BEGIN { exit !($W_limiter < 5) }"
-# The pool's wait includes the one loop turn before libcurl picks a new
-# exchange up (on a loaded machine, up to a few ms), so it is held to a mean.
-check_true "connection pool: mean wait under 5 ms ($M_connection_pool ms)" awk "BEGIN { exit !($M_connection_pool < 5) }"
+# The pool's wait includes the loop turn before libcurl picks a new exchange
+# up, which grows with the machine's load: it is not held to a figure here
+# but compared, below, with what a real cap costs (the limiter at 8).
+M_pool_shipped=$M_connection_pool
 
 # policy.max_concurrency 8 for mps only, applied by a reload
 A=$SDIR/adapters/mps.json
@@ -74,5 +76,6 @@ check_true "GET /v1/agencies shows a limiter of 8" grep -q '"max":8,' <(curl -sS
 run "max_concurrency 8"
 check_true "limiter: most calls waited over 1 ms ($W_limiter%)" awk "BEGIN { exit !($W_limiter > 50) }"
 check_true "limiter: mean wait over 10 ms ($M_limiter ms)" awk "BEGIN { exit !($M_limiter > 10) }"
-check_true "connection pool: mean wait still under 5 ms ($M_connection_pool ms)" awk "BEGIN { exit !($M_connection_pool < 5) }"
+check_true "the shipped pool made calls wait less than a cap of 8 does ($M_pool_shipped < $M_limiter ms)" \
+  awk "BEGIN { exit !($M_pool_shipped < $M_limiter) }"
 check_true "the limiter, not the pool, is where calls wait" awk "BEGIN { exit !($M_limiter > 4 * $M_connection_pool) }"
