@@ -27,7 +27,7 @@ command -v openssl >/dev/null 2>&1 || { echo "gen-pki: openssl not found (apt-ge
 LEAF_DAYS=825      # CA/Browser-forum style maximum for leaves
 CA_DAYS=3650       # 10 years
 AGENCIES=(chsi mps si credit cscse qual talent fund tax)
-CLIENTS=(engine auditor admin stranger)
+CLIENTS=(engine auditor admin stranger peer)
 
 umask 077
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/gen-pki.XXXXXXXX")

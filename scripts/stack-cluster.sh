@@ -4,7 +4,8 @@
 # Starts Debian's redis-server on its own loopback port (no persistence,
 # the default user off, one ACL user for the gateways' keys), N gateways
 # sharing it through cluster.redis (each with its own audit log, origin and
-# checkpoint key), and HAProxy in TCP mode in front, so mutual TLS stays
+# checkpoint key; with --witnesses each witnessing all the others), and
+# HAProxy in TCP mode in front, so mutual TLS stays
 # end to end.  stack.json gains "gateways", "lb" and "redis" (DESIGN
 # section 7); its "gateway" is instance 1 seen through the load balancer.
 #
@@ -113,13 +114,50 @@ start_lb() {
     '{url: "https://127.0.0.1:\($port)", pid: $pid, config: $conf, log: $log}'
 }
 
+# --witnesses: before any instance starts, every instance's API port (so
+# each config can name its peers), checkpoint key and witness key, with
+# their public halves for the peers.
+witness_setup() {
+  local i ck
+  for ((i = 1; i <= INSTANCES; i++)); do
+    WITNESS_PORT[$i]=$(free_port)
+    ck=pki/gateway/checkpoint-$i.key
+    ((i == 1)) && ck=pki/gateway/checkpoint.key
+    [[ -f "$DIR/$ck" ]] || openssl genpkey -algorithm ed25519 -out "$DIR/$ck" 2>/dev/null \
+      || die "cannot make $ck"
+    openssl pkey -in "$DIR/$ck" -pubout -out "$DIR/pki/gateway/checkpoint-$i.pub.pem" 2>/dev/null \
+      || die "cannot read $ck"
+    openssl genpkey -algorithm ed25519 -out "$DIR/pki/gateway/witness-$i.key" 2>/dev/null \
+      && openssl pkey -in "$DIR/pki/gateway/witness-$i.key" -pubout \
+           -out "$DIR/pki/gateway/witness-$i.pub.pem" 2>/dev/null || die "cannot make witness-$i.key"
+  done
+}
+
+# The audit.witness section of instance IDX: every other instance a peer.
+witness_settings() {
+  local idx=$1 j peers='[]'
+  for ((j = 1; j <= INSTANCES; j++)); do
+    ((j == idx)) && continue
+    peers=$(jq --arg g "gw-stack-$j" --arg u "https://127.0.0.1:${WITNESS_PORT[$j]}" \
+               --arg lk "pki/gateway/checkpoint-$j.pub.pem" --arg wk "pki/gateway/witness-$j.pub.pem" \
+               '. + [{gateway_id: $g, url: $u, log_key: $lk, witness_key: $wk}]' <<<"$peers")
+  done
+  jq --argjson peers "$peers" --argjson port "${WITNESS_PORT[$idx]}" --arg k "pki/gateway/witness-$idx.key" \
+    '.listen.port = $port
+     | .audit.witness = {key: $k, ca: "pki/gateway-ca.pem",
+                         client_cert: "pki/clients/peer.pem", client_key: "pki/clients/peer.key",
+                         timeout_ms: 5000, peers: $peers}'
+}
+
 # The cluster settings of instance IDX's config (stdin -> stdout).
 cluster_settings() {
+  local idx=$1
   jq --argjson port "$REDIS_PORT" --argjson n "$INSTANCES" \
     '.cluster = {instances: $n,
                  redis: {host: "127.0.0.1", port: $port, user: "gw",
                          password: "file:pki/redis/password",
-                         seal_key: "pki/redis/seal.key", key_prefix: "gw:"}}'
+                         seal_key: "pki/redis/seal.key", key_prefix: "gw:"}}' |
+    if ((WITNESSES)); then witness_settings "$idx"; else cat; fi
 }
 
 cmd_up_cluster() {
@@ -127,6 +165,8 @@ cmd_up_cluster() {
   need_tools redis-server redis-cli haproxy openssl python3
   redis=$(start_redis) || { cmd_down >/dev/null; exit 1; }
   REDIS_PORT=$(jq .port <<<"$redis")
+  declare -gA WITNESS_PORT=()
+  ((WITNESSES)) && witness_setup
   for ((i = 1; i <= INSTANCES; i++)); do
     gw=$(start_gateway "$mocks" "$i") || { cmd_down >/dev/null; exit 1; }
     gws=$(jq --argjson g "$gw" '. + [$g]' <<<"$gws")

@@ -40,6 +40,7 @@
 #include "gw/query.h"
 #include "gw/tls.h"
 #include "gw/worker.h"
+#include "gw/witness.h"
 
 #define GATEWAYD_VERSION "0.1.0"
 
@@ -250,7 +251,7 @@ int main(int argc, char **argv)
   struct gw_listener *ops_listener = NULL;
   struct gw_workers *workers = NULL;
   struct event *sig_term = NULL, *sig_int = NULL, *sig_hup = NULL;
-  struct gw_route api_routes[19], ops_routes[4];
+  struct gw_route api_routes[21], ops_routes[4];
   struct gw_console console;
   struct gw_worker_hooks hooks;
 
@@ -341,6 +342,10 @@ int main(int argc, char **argv)
                                       gw_audit_http_checkpoint_key_sm2, d.app };
   api_routes[17] = (struct gw_route){ "GET", "/v1/cases/*", gw_evidence_handle, d.app };
   api_routes[18] = (struct gw_route){ "POST", "/v1/facts/recheck", gw_recheck_handle, d.app };
+  api_routes[19] = (struct gw_route){ "POST", "/v1/audit/witness/add-checkpoint",
+                                      gw_audit_http_witness_add, d.app };
+  api_routes[20] = (struct gw_route){ "GET", "/v1/audit/witness-key", gw_audit_http_witness_key,
+                                      d.app };
   ops_routes[0] = api_routes[0];
   ops_routes[1] = api_routes[1];
   ops_routes[2] = (struct gw_route){ "GET", "/metrics", metrics, NULL };
@@ -384,6 +389,12 @@ int main(int argc, char **argv)
     struct timeval tv = { d.cfg->audit_checkpoint_interval_s, 0 };
     event_add(d.checkpoint, &tv);
   }
+  /* Our checkpoints go to the peers from this loop, never a worker's. */
+  if(d.app->witness && gw_witness_submit_start(d.app->witness, d.app->audit, d.base, err,
+                                               sizeof(err))) {
+    gw_log(GW_LOG_ERROR, "startup_failed", "witness submitter: %s", err);
+    goto out;
+  }
   if(ports_file && write_ports_file(ports_file, d.api_port, d.ops_port)) {
     gw_log(GW_LOG_ERROR, "startup_failed", "cannot write %s: %s", ports_file, strerror(errno));
     goto out;
@@ -417,6 +428,8 @@ out:
     event_free(d.checkpoint);
   if(d.drain)
     event_free(d.drain);
+  if(d.app)
+    gw_witness_submit_stop(d.app->witness);
   if(d.base)
     event_base_free(d.base);
   gw_server_free(api);

@@ -675,6 +675,8 @@ static void usage(FILE *fp)
           "       gwctl audit proof (--stack S | --url URL ...) (--index N | --query-response FILE)\n"
           "       gwctl audit sample --stack S --fraction F --seed N [--unseal-key KEY]\n"
           "       gwctl audit explain QUERY_ID --stack S [--predicates DIR] [--vkey VKEY]\n"
+          "       gwctl audit witnessed (--stack S [--instance N] | --url URL ... | --note F) "
+          "--witnesses POLICY [--quorum K]\n"
           "see docs/audit-api.md\n");
 }
 
@@ -694,6 +696,8 @@ int gwctl_audit(int argc, char **argv)
     rc = gwctl_audit_sample(argc - 1, argv + 1);
   else if(!strcmp(argv[1], "explain"))
     rc = gwctl_audit_explain(argc - 1, argv + 1);
+  else if(!strcmp(argv[1], "witnessed"))
+    rc = gwctl_audit_witnessed(argc - 1, argv + 1);
   else if(!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
     usage(stdout);
     rc = 0;

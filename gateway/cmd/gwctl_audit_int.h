@@ -75,5 +75,6 @@ int gwctl_b64_hash(const char *s, uint8_t out[GW_MERKLE_HASH_LEN]);
 
 int gwctl_audit_sample(int argc, char **argv);
 int gwctl_audit_explain(int argc, char **argv);
+int gwctl_audit_witnessed(int argc, char **argv);
 
 #endif

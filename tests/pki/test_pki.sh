@@ -31,7 +31,7 @@ check() { # check "message" cmd...  — passes if cmd succeeds
 }
 
 AGENCIES=(chsi mps si credit cscse qual talent fund tax)
-CLIENTS=(engine auditor admin stranger)
+CLIENTS=(engine auditor admin stranger peer)
 
 # ---------------------------------------------------------------- generate
 start=$(date +%s.%N)

@@ -69,7 +69,7 @@ static void roles_purposes_facts(void **state)
 static void errors_name_the_field(void **state)
 {
   static const char *const cases[][2] = {
-    { "{\"clients\": {\"e\": {\"roles\": [\"root\"]}}}", "clients.e.roles[0]: must be client, auditor or admin" },
+    { "{\"clients\": {\"e\": {\"roles\": [\"root\"]}}}", "clients.e.roles[0]: must be client, auditor, admin or witness" },
     { "{\"clients\": {\"e\": {\"roles\": [\"client\"]}}}", "clients.e.purposes: a client needs at least one purpose" },
     { "{\"clients\": {\"e\": {\"roles\": [\"client\"], \"purposes\": {\"talent.any\": []}}}}",
       "clients.e.purposes.talent.any: unknown purpose (not in purposes.json)" },

@@ -34,6 +34,7 @@ struct gw_cache;
 struct gw_cluster;
 struct gw_redis;
 struct gw_audit_log;
+struct gw_witness;
 struct gw_seal;
 struct gw_hmac_key;
 struct gw_seal_memo;
@@ -64,6 +65,7 @@ struct gw_app {
   struct gw_cache *cache;
   struct gw_cluster *cluster;        /* NULL: no cluster.redis, local state only */
   struct gw_audit_log *audit;
+  struct gw_witness *witness;        /* NULL: no audit.witness (no peers) */
   struct gw_seal *seal;
   struct gw_seal_memo *seal_memo;    /* one sealed blob per subject, reused */
   atomic_int ready;

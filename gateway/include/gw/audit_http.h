@@ -38,5 +38,13 @@ void gw_audit_http_checkpoint_key_sm2(struct gw_req *req, void *app);
 void gw_audit_http_proof(struct gw_req *req, void *app);
 void gw_audit_http_consistency(struct gw_req *req, void *app);
 void gw_audit_http_entries(struct gw_req *req, void *app);
+/* POST /v1/audit/witness/add-checkpoint (c2sp.org/tlog-witness; role
+ * witness): a peer's checkpoint with a consistency proof, answered with
+ * this instance's cosignature or a refusal (gw/witness.h). */
+void gw_audit_http_witness_add(struct gw_req *req, void *app);
+/* GET /v1/audit/witness-key: this instance's cosignature verifier key
+ * ("<gateway_id>/witness+<hex>+<base64(0x04 || key)>"), for witness
+ * policies; 404 without audit.witness. */
+void gw_audit_http_witness_key(struct gw_req *req, void *app);
 
 #endif

@@ -84,6 +84,29 @@ struct gw_cluster_config {
   int instances;               /* cluster size: an adapter's rate share is rate/instances */
 };
 
+/* "audit.witness": mutual witnessing of the instances' audit logs
+ * (gw/witness.h). */
+struct gw_witness_peer_config {
+  char *gateway_id;    /* the peer's gateway_id: its origins are
+                          "<gateway_id>/audit/<32 hex>", its witness key
+                          name "<gateway_id>/witness" */
+  char *url;           /* the peer's API base, https://host:port */
+  char *log_key;       /* Ed25519 public key PEM: verifies its checkpoints */
+  char *witness_key;   /* Ed25519 public key PEM: verifies its cosignatures */
+};
+
+struct gw_witness_config {
+  int enabled;
+  char *key;           /* this instance's Ed25519 witness key (PKCS#8 PEM) */
+  char *state;         /* state file; NULL: <audit.dir>/witness-state */
+  char *ca;            /* verifies the peers' server certificates */
+  char *client_cert;   /* presented to the peers (their ACL: role witness) */
+  char *client_key;
+  int timeout_ms;      /* each call to a peer, default 5000 */
+  size_t n_peers;
+  struct gw_witness_peer_config *peers;
+};
+
 struct gw_config {
   char *path;                  /* the file this was read from */
   char *dir;                   /* its directory (relative paths resolve here) */
@@ -119,6 +142,7 @@ struct gw_config {
   char *audit_seal_cert;       /* PEM certificate the raw subject is sealed to */
   int audit_checkpoint_interval_s;
   int audit_preallocate;       /* write the records file ahead (default 1) */
+  struct gw_witness_config witness; /* audit.witness: mutual witnessing (gw/witness.h) */
   struct gw_crypto_config crypto;
   struct gw_cluster_config cluster;
 };

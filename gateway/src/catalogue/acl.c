@@ -200,8 +200,11 @@ struct gw_acl *gw_acl_load(const char *path, char *err, size_t errlen)
         c->roles |= GW_ROLE_AUDITOR;
       else if(s && !strcmp(s, "admin"))
         c->roles |= GW_ROLE_ADMIN;
+      else if(s && !strcmp(s, "witness"))
+        c->roles |= GW_ROLE_WITNESS;
       else {
-        snprintf(err, errlen, "%s: clients.%s.roles[%zu]: must be client, auditor or admin",
+        snprintf(err, errlen,
+                 "%s: clients.%s.roles[%zu]: must be client, auditor, admin or witness",
                  path, cname, i);
         goto fail;
       }

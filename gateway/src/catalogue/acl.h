@@ -3,7 +3,7 @@
  *
  * A client is identified by the subject CN of its verified client
  * certificate (the client CA issues one CN per client system).  The ACL
- * file maps each client to its roles (client, auditor, admin), the purposes
+ * file maps each client to its roles (client, auditor, admin, witness), the purposes
  * it may state, and per purpose the facts it may receive:
  *
  *   {"clients": {
@@ -26,7 +26,8 @@
 enum gw_role {
   GW_ROLE_CLIENT = 1 << 0,
   GW_ROLE_AUDITOR = 1 << 1,
-  GW_ROLE_ADMIN = 1 << 2
+  GW_ROLE_ADMIN = 1 << 2,
+  GW_ROLE_WITNESS = 1 << 3     /* a peer gateway submitting its checkpoints */
 };
 
 struct gw_acl;

@@ -23,6 +23,7 @@
 #include "gw/b64.h"
 #include "gw/front.h"
 #include "gw/merkle.h"
+#include "gw/witness.h"
 
 /* A query string longer than this is refused before it is parsed. */
 #define AUDIT_HTTP_QUERY_MAX 256
@@ -203,9 +204,74 @@ void gw_audit_http_checkpoint(struct gw_req *req, void *arg)
     reader_failed(req, r);
     return;
   }
+  /* With peers: the note with every cosignature held for exactly it. */
+  if(((struct gw_app *)arg)->witness) {
+    char *with;
+    size_t wlen;
+    gw_witness_cosigned_note(((struct gw_app *)arg)->witness, note, len, &with, &wlen);
+    gw_free(note);
+    note = with;
+    len = wlen;
+  }
   gw_req_set_header(req, "Cache-Control", "no-cache");
   gw_req_respond(req, 200, "text/plain; charset=utf-8", note, len);
   gw_free(note);
+}
+
+void gw_audit_http_witness_key(struct gw_req *req, void *arg)
+{
+  struct gw_app *app = arg;
+  char *vkey, *body;
+  size_t len;
+
+  if(!app || !app->witness) {
+    gw_req_problem(req, 404, "not-found", "this gateway witnesses no peer (audit.witness)");
+    return;
+  }
+  vkey = gw_witness_vkey(app->witness);
+  len = strlen(vkey);
+  body = gw_malloc(len + 2);
+  memcpy(body, vkey, len);
+  body[len] = '\n';
+  body[len + 1] = '\0';
+  gw_req_set_header(req, "Cache-Control", "max-age=300");
+  gw_req_respond(req, 200, "text/plain; charset=utf-8", body, len + 1);
+  gw_free(body);
+  gw_free(vkey);
+}
+
+static void witness_answered(int status, const char *ctype, const char *body, size_t len,
+                             void *arg)
+{
+  gw_req_respond(arg, status, ctype, body, len);
+}
+
+void gw_audit_http_witness_add(struct gw_req *req, void *arg)
+{
+  struct gw_app *app = arg;
+  const char *body;
+  size_t len;
+
+  if(!app || !app->witness) {
+    gw_req_problem(req, 404, "not-found", "this gateway witnesses no peer (audit.witness)");
+    return;
+  }
+  if(!has_role(req, app, GW_ROLE_WITNESS, "the witness endpoint (role witness)"))
+    return;
+  if(gw_req_query(req)) {
+    gw_req_problem(req, 400, "invalid-parameter", "this endpoint takes no parameters");
+    return;
+  }
+  body = gw_req_body(req, &len);
+  if(len > GW_WITNESS_REQUEST_MAX) {
+    gw_req_problem(req, 413, "too-large", "an add-checkpoint request is at most 32 KiB");
+    return;
+  }
+  /* The witness's thread verifies, saves its state and signs; the answer
+   * comes back on this loop. */
+  if(gw_witness_add_async(app->witness, body ? body : "", len, gw_req_base(req),
+                          witness_answered, req))
+    gw_req_problem(req, 503, "busy", "the witness has too much queued; try again");
 }
 
 /* Both verifier-key endpoints: `get` gives the key string. */

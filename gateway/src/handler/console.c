@@ -24,6 +24,7 @@
 #include "gw/alloc.h"
 #include "gw/app.h"
 #include "gw/audit.h"
+#include "gw/witness.h"
 #include "cache.h"
 #include "gw/config.h"
 #include "gw/facts.h"
@@ -283,7 +284,37 @@ static void audit_section(struct gw_console_buf *b, struct gw_app *app, time_t n
   row(b, "检查点数", "Checkpoints");
   putf(b, "%llu</td></tr>\n", (unsigned long long)m.checkpoints);
   row(b, "见证副签", "Witness cosignatures");
-  put(b, "— <span class=\"en\">(no witness peers configured)</span></td></tr>\n");
+  if(!gw_witness_peer_count(app->witness))
+    put(b, "— <span class=\"en\">(no witness peers configured)</span>");
+  for(size_t i = 0; i < gw_witness_peer_count(app->witness); i++) {
+    struct gw_witness_peer_stats ps;
+    gw_witness_peer_stats(app->witness, i, &ps);
+    if(i)
+      put(b, "<br>");
+    gw_console_escape(b, ps.gateway_id);
+    put(b, ": ");
+    if(ps.current)
+      putf(b, "<span class=\"ok\">已副签 <span class=\"en\">cosigned our latest checkpoint "
+              "(%llu records)</span></span>", (unsigned long long)ps.cosigned_size);
+    else if(ps.received)
+      putf(b, "<span class=\"warn\">待副签 <span class=\"en\">latest not yet cosigned; last "
+              "cosigned %llu records</span></span>", (unsigned long long)ps.cosigned_size);
+    else
+      put(b, "<span class=\"warn\">未副签 <span class=\"en\">no cosignature yet</span></span>");
+    if(ps.last_error[0]) {
+      put(b, " <span class=\"bad\">");
+      gw_console_escape(b, ps.last_error);
+      put(b, "</span>");
+    }
+    putf(b, "<br><span class=\"en\">as its witness: %llu cosigned, up to %llu records",
+         (unsigned long long)ps.cosigned, (unsigned long long)ps.witnessed_size);
+    if(ps.refused)
+      putf(b, "; </span><span class=\"bad\">拒签 %llu <span class=\"en\">refused (its log is "
+              "inconsistent with what we cosigned)</span></span>", (unsigned long long)ps.refused);
+    else
+      put(b, "</span>");
+  }
+  put(b, "</td></tr>\n");
   row(b, "平均落盘", "Mean fdatasync");
   if(m.fsync_count)
     putf(b, "%.2f ms <span class=\"en\">(%llu commits)</span>", 1000.0 * m.fsync_sum_s /

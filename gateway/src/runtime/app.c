@@ -29,6 +29,7 @@
 #include "registry.h"
 #include "seal.h"
 #include "gw/upstream.h"
+#include "gw/witness.h"
 #include "gw/xmlsafe.h"
 #include "gw/xmlsig.h"
 
@@ -252,6 +253,18 @@ struct gw_app *gw_app_new(const struct gw_config *cfg, int check_only, char *err
     json_object_set_new(f, "open_seconds", json_real(rep.seconds));
     gw_log_fields(rep.truncated_bytes ? GW_LOG_WARN : GW_LOG_INFO, "audit_opened", f);
   }
+  if(cfg->witness.enabled) {
+    char state[4096];
+    if(cfg->witness.state)
+      snprintf(state, sizeof(state), "%s", cfg->witness.state);
+    else
+      snprintf(state, sizeof(state), "%s/witness-state", cfg->audit_dir);
+    app->witness = gw_witness_new(&cfg->witness, cfg->gateway_id, state, why, sizeof(why));
+    if(!app->witness) {
+      snprintf(err, errlen, "%s", why);
+      goto fail;
+    }
+  }
   return app;
 
 fail:
@@ -371,6 +384,7 @@ void gw_app_free(struct gw_app *app)
     app->retired_free[i](app->retired[i]);
   gw_free(app->retired);
   gw_free(app->retired_free);
+  gw_witness_free(app->witness);
   if(app->audit)
     gw_audit_close(app->audit);
   gw_cache_free(app->cache);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "gw/alloc.h"
+#include "gw/witness.h"
 
 #define CONFIG_MAX_BYTES (1024 * 1024)
 
@@ -334,10 +335,66 @@ static void read_keys(struct reader *r, json_t *root, struct gw_config *cfg)
   check_unknown(r, obj, "keys", known);
 }
 
+/* "audit.witness": this instance's witness key, the TLS material of its
+ * calls to the peers, and the peers (gw/witness.h, docs/scale-out.md). */
+static void read_witness(struct reader *r, json_t *audit, struct gw_config *cfg)
+{
+  static const char *const known[] = { "key", "state", "ca", "client_cert", "client_key",
+                                       "timeout_ms", "peers", NULL };
+  static const char *const pknown[] = { "gateway_id", "url", "log_key", "witness_key", NULL };
+  struct gw_witness_config *w = &cfg->witness;
+  json_t *obj = get_object(r, audit, "audit", "witness", 0), *peers, *item;
+  size_t i;
+
+  if(!obj)
+    return;
+  w->enabled = 1;
+  w->key = get_path(r, obj, "audit.witness", "key", 1);
+  if(json_object_get(obj, "state"))
+    w->state = get_string(r, obj, "audit.witness", "state", NULL);
+  w->ca = get_path(r, obj, "audit.witness", "ca", 1);
+  w->client_cert = get_path(r, obj, "audit.witness", "client_cert", 1);
+  w->client_key = get_path(r, obj, "audit.witness", "client_key", 1);
+  w->timeout_ms = (int)get_int(r, obj, "audit.witness", "timeout_ms", 5000, 100, 60000);
+  check_unknown(r, obj, "audit.witness", known);
+  peers = json_object_get(obj, "peers");
+  if(!json_is_array(peers) || !json_array_size(peers) ||
+     json_array_size(peers) > GW_WITNESS_PEERS_MAX) {
+    fail(r, "audit.witness.peers", "must be an array of 1 to %d peers", GW_WITNESS_PEERS_MAX);
+    return;
+  }
+  w->peers = gw_calloc(json_array_size(peers), sizeof(*w->peers));
+  json_array_foreach(peers, i, item) {
+    struct gw_witness_peer_config *p = &w->peers[i];
+    char prefix[64];
+    snprintf(prefix, sizeof(prefix), "audit.witness.peers[%zu]", i);
+    if(!json_is_object(item)) {
+      fail(r, prefix, "must be an object");
+      return;
+    }
+    w->n_peers++;
+    p->gateway_id = get_string(r, item, prefix, "gateway_id", NULL);
+    p->url = get_string(r, item, prefix, "url", NULL);
+    p->log_key = get_path(r, item, prefix, "log_key", 1);
+    p->witness_key = get_path(r, item, prefix, "witness_key", 1);
+    check_unknown(r, item, prefix, pknown);
+    if(p->url && (strncmp(p->url, "https://", 8) || strchr(p->url + 8, '/'))) {
+      char f[96];
+      snprintf(f, sizeof(f), "%s.url", prefix);
+      fail(r, f, "must be https://host:port (the peer's API, no path)");
+    }
+    if(p->gateway_id && strpbrk(p->gateway_id, " +/")) {
+      char f[96];
+      snprintf(f, sizeof(f), "%s.gateway_id", prefix);
+      fail(r, f, "must not contain a space, '+' or '/'");
+    }
+  }
+}
+
 static void read_audit(struct reader *r, json_t *root, struct gw_config *cfg)
 {
   static const char *const known[] = { "dir", "checkpoint_key", "seal_cert",
-                                       "checkpoint_interval_s", "preallocate", NULL };
+                                       "checkpoint_interval_s", "preallocate", "witness", NULL };
   json_t *obj = get_object(r, root, "", "audit", 1);
   if(!obj)
     return;
@@ -347,6 +404,7 @@ static void read_audit(struct reader *r, json_t *root, struct gw_config *cfg)
   cfg->audit_checkpoint_interval_s = (int)get_int(r, obj, "audit", "checkpoint_interval_s",
                                                   60, 1, 86400);
   cfg->audit_preallocate = get_bool(r, obj, "audit", "preallocate", 1);
+  read_witness(r, obj, cfg);
   check_unknown(r, obj, "audit", known);
 }
 
@@ -712,6 +770,18 @@ void gw_config_free(struct gw_config *cfg)
   gw_free(cfg->audit_dir);
   gw_free(cfg->audit_checkpoint_key);
   gw_free(cfg->audit_seal_cert);
+  for(size_t i = 0; i < cfg->witness.n_peers; i++) {
+    gw_free(cfg->witness.peers[i].gateway_id);
+    gw_free(cfg->witness.peers[i].url);
+    gw_free(cfg->witness.peers[i].log_key);
+    gw_free(cfg->witness.peers[i].witness_key);
+  }
+  gw_free(cfg->witness.peers);
+  gw_free(cfg->witness.key);
+  gw_free(cfg->witness.state);
+  gw_free(cfg->witness.ca);
+  gw_free(cfg->witness.client_cert);
+  gw_free(cfg->witness.client_key);
   gw_free(cfg->crypto.attest_sm2);
   for(size_t i = 0; i < cfg->crypto.n_previous_sm2; i++)
     gw_free(cfg->crypto.previous_sm2[i]);
