@@ -36,6 +36,8 @@
 struct submit_peer {
   uint64_t old;                       /* the size it cosigned, as far as we know */
   struct gw_upstream_exchange *ex;    /* NULL: idle */
+  char *refused;                      /* the note text it refused (not sent again) */
+  size_t refused_len;
 };
 
 struct submit_call {
@@ -138,6 +140,12 @@ static void on_answer(struct gw_upstream_exchange *ex, const struct gw_upstream_
     fail(s, i, GW_LOG_WARN, "its size keeps changing");
     goto out;
   }
+  if(res->status == 422 || res->status == 403 || res->status == 409) {
+    /* A verdict on this checkpoint: asking again would be refused again. */
+    gw_free(s->peers[i].refused);
+    s->peers[i].refused = gw_strndup(c->note, tl);
+    s->peers[i].refused_len = tl;
+  }
   nl = memchr(body, '\n', res->body_len);
   snprintf(why, sizeof(why), "HTTP %ld: %.*s", res->status,
            (int)(nl ? (size_t)(nl - body) : res->body_len > 160 ? 160 : res->body_len), body);
@@ -235,7 +243,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     pthread_mutex_lock(&s->w->mu);
     have = p->cos_text && p->cos_text_len == tl && !memcmp(p->cos_text, note, tl);
     pthread_mutex_unlock(&s->w->mu);
-    if(have)
+    if(have || (s->peers[i].refused && s->peers[i].refused_len == tl &&
+                !memcmp(s->peers[i].refused, note, tl)))
       continue;
     witness_mark_stale(s->w, i);
     c = gw_calloc(1, sizeof(*c));
@@ -292,6 +301,7 @@ void gw_witness_submit_stop(struct gw_witness *w)
     if(s->peers[i].ex)
       gw_upstream_cancel(s->peers[i].ex);
     call_free(s->calls[i]);
+    gw_free(s->peers[i].refused);
   }
   gw_upstream_free(s->up);
   gw_free(s->peers);
