@@ -76,11 +76,23 @@ static int teardown(void **st)
   return system(cmd) == 0 ? 0 : -1;
 }
 
+/* The stores of the trees made (a tree does not own its store). */
+static struct gw_merkle_store *stores[8];
+static size_t n_stores;
+
+static void stores_free(void)
+{
+  while(n_stores)
+    gw_merkle_store_free(stores[--n_stores]);
+}
+
 /* A log of n leaves "leaf i" (flip: leaf 0 altered). */
 static struct gw_merkle_tree *tree(uint64_t n, int flip)
 {
   struct gw_merkle_tree *t = NULL;
-  assert_int_equal(gw_merkle_tree_new(gw_merkle_store_mem_new(), &t), GW_MERKLE_OK);
+  struct gw_merkle_store *st = gw_merkle_store_mem_new();
+  stores[n_stores++] = st;
+  assert_int_equal(gw_merkle_tree_new(st, &t), GW_MERKLE_OK);
   for(uint64_t i = 0; i < n; i++) {
     char leaf[32];
     int l = snprintf(leaf, sizeof(leaf), "leaf %llu%s", (unsigned long long)i,
@@ -230,6 +242,7 @@ static void test_protocol(void **st)
   gw_merkle_tree_free(t7);
   gw_merkle_tree_free(r7);
   gw_merkle_tree_free(r9);
+  stores_free();
 }
 
 /* A cosignature made here with OpenSSL from the spec, not by the module. */
