@@ -52,8 +52,16 @@ set_fault() { curl -fsS -X PUT -H 'Content-Type: application/json' -d "$2" "$CTL
 clear_fault() { curl -fsS -X DELETE "$CTL/agencies/$1/fault" >/dev/null; }
 
 # metric OPS_URL SERIES: one value of an instance's /metrics (0 if absent).
+# A scrape that fails says so and gives -1, so the check that uses it fails
+# visibly instead of set -e ending the suite without a word.
 metric() {
-  curl -fsS "$1/metrics" | awk -v s="$2" '$1 == s { v = $2 } END { print v + 0 }'
+  local text
+  if ! text=$(curl -fsS --max-time 20 "$1/metrics" 2>&1); then
+    echo "#   cannot scrape $1/metrics: $text" >&2
+    echo -1
+    return 0
+  fi
+  awk -v s="$2" '$1 == s { v = $2 } END { print v + 0 }' <<<"$text"
 }
 
 # fresh N SEED: N synthetic people of the mock population, never curated (JSON lines).

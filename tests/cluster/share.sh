@@ -9,9 +9,33 @@
 #     agency call (B's shared-cache lookups say "value").
 #  3. Redis never holds a curated identity number, name or fact value in
 #     the clear: every key and every DUMP is searched for all of them.
+#
+# On a loaded 2-core machine (the other suites running beside this one) the
+# burst is 1,000 TLS handshakes at once: a worker loop busy with them can
+# leave an answered Redis reply unread past the default 250 ms command
+# timeout, and the instance then rightly falls back to asking the agency
+# itself, which the exact count of check 1 would call a failure.  Redis
+# gets 2 s here and the request head 30 s; what is proved is unchanged
+# (one agency request across both instances), and every failed check
+# prints the counters that tell why.
 . "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
+# a command that stops the suite (set -e) says which one it was
+trap 'echo "FAIL - share.sh stopped at line $LINENO: $BASH_COMMAND"' ERR
 
-cluster_up "$TMP/stack"
+# why_burst: what the instances and the mock saw (after a failed check).
+why_burst() {
+  local i ops
+  for i in 1 2; do
+    ops=$([[ $i == 1 ]] && echo "$OPS1" || echo "$OPS2")
+    echo "#   instance $i: $(curl -fsS --max-time 10 "$ops/metrics" 2>/dev/null \
+      | grep -E '^gw_cluster_(lookups|fallbacks|writes)_total|^gw_redis_commands_total' \
+      | awk '$2 != 0' | tr '\n' ' ')"
+  done
+  echo "#   mock: $(curl -fsS --max-time 10 "$CTL/stats" 2>/dev/null | jq -c '.chsi' 2>/dev/null)"
+}
+
+cluster_up "$TMP/stack" --set cluster.redis.command_timeout_ms=2000 \
+  --set limits.header_timeout_ms=30000
 # Synthetic people never asked about, each known to hold a degree at chsi.
 mapfile -t SAMPLE < <(fresh 1 20260514; fresh 2 20261207 | tail -n 1)
 check "two synthetic subjects" "${#SAMPLE[@]}" 2
@@ -44,10 +68,18 @@ wait
 after=$(mock_requests chsi)
 clear_fault chsi
 echo "#   connections retried once: $(grep -c 'Will retry' "$OUT"/curl.*.err | awk -F: '{s += $2} END {print s + 0}')"
-check "$N answers through the load balancer, all HTTP 200" \
-  "$(cat "$OUT"/codes.* | sort | uniq -c | awk '{print $2 "x" $1}')" "200x$N"
+codes=$(cat "$OUT"/codes.* | sort | uniq -c | awk '{print $2 "x" $1}' | tr '\n' ' ' | sed 's/ $//')
+check "$N answers through the load balancer, all HTTP 200" "$codes" "200x$N"
+if [[ $codes != "200x$N" ]]; then
+  echo "#   client errors (first 5):"; cat "$OUT"/curl.*.err | grep -v 'Will retry' | head -5 | sed 's/^/#     /'
+  echo "#   answers other than 200 (first 3):"
+  grep -L '"facts"' "$OUT"/r*.json 2>/dev/null | head -3 | while read -r f; do
+    echo "#     $f: $(head -c 300 "$f")"; done
+  why_burst
+fi
 check "chsi received exactly one request for $N concurrent misses on two instances" \
   "$((after - before))" 1
+(( after - before == 1 )) || why_burst
 jq -c '.facts | map_values({status, value, attestation})' "$OUT"/r*.json 2>/dev/null | sort -u >"$OUT/distinct" || true
 check "all $N answers carry the same fact and attestation" "$(wc -l <"$OUT/distinct")" 1
 check "and it is ok" "$(jq -c '[.[].status] | unique' "$OUT/distinct")" '["ok"]'
@@ -55,8 +87,9 @@ d1=$(( $(metric "$OPS1" 'gw_http_requests_total{route="/v1/facts/query",method="
 d2=$(( $(metric "$OPS2" 'gw_http_requests_total{route="/v1/facts/query",method="POST",status="200"}') - q2 ))
 echo "#   instance 1 answered $d1, instance 2 answered $d2"
 check "both instances answered part of the burst" "$(( d1 > 0 && d2 > 0 ))" 1
-check "one instance held the lease, the other found the shared value" \
-  "$(( $(metric "$OPS1" 'gw_cluster_lookups_total{result="lease"}') + $(metric "$OPS2" 'gw_cluster_lookups_total{result="lease"}') ))" 1
+leases=$(( $(metric "$OPS1" 'gw_cluster_lookups_total{result="lease"}') + $(metric "$OPS2" 'gw_cluster_lookups_total{result="lease"}') ))
+check "one instance held the lease, the other found the shared value" "$leases" 1
+((leases == 1)) || why_burst
 
 # ---- 2. cached on A, served by B ---------------------------------------------------
 B2=$(body "$(id_of 1)" "$(name_of 1)" education.degrees)
