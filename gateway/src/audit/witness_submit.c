@@ -130,6 +130,9 @@ static void on_answer(struct gw_upstream_exchange *ex, const struct gw_upstream_
                "this log lost records", n, (unsigned long long)c->size);
       fail(s, i, GW_LOG_ERROR, why);
       s->peers[i].old = n;
+      gw_free(s->peers[i].refused);       /* a verdict on this checkpoint too */
+      s->peers[i].refused = gw_strndup(c->note, tl);
+      s->peers[i].refused_len = tl;
       goto out;
     }
     s->peers[i].old = n;
