@@ -83,6 +83,7 @@ static void gateway_set(struct gw_metrics *r)
   struct gw_metric *a_entries, *a_fsync, *a_fsyncs, *a_size, *build;
   struct gw_metric *a_failed, *a_recov, *a_bytes, *a_ckpt_t, *a_ckpt_n, *cert, *started;
   struct gw_metric *cl_up, *cl_lookups, *cl_fallbacks, *cl_writes, *cl_rate, *redis_cmds;
+  struct gw_metric *w_cosig, *w_refused, *w_received, *w_failed;
   struct gw_metric_series *s;
 
   COUNTER(r, http_req, "gw_http_requests_total",
@@ -155,6 +156,15 @@ static void gateway_set(struct gw_metrics *r)
   COUNTER(r, cl_rate, "gw_cluster_rate_checks_total",
           "Cluster-wide agency rate bucket round trips.", NULL);
   COUNTER(r, redis_cmds, "gw_redis_commands_total", "Commands sent to Redis.", NULL);
+  COUNTER(r, w_cosig, "gw_witness_cosignatures_total",
+          "Checkpoints of a peer's audit log this instance cosigned.", GW_LABELS("peer"));
+  COUNTER(r, w_refused, "gw_witness_refusals_total",
+          "Checkpoints of a peer refused as inconsistent with what was cosigned.",
+          GW_LABELS("peer"));
+  COUNTER(r, w_received, "gw_witness_received_total",
+          "Valid cosignatures received from a peer.", GW_LABELS("peer"));
+  COUNTER(r, w_failed, "gw_witness_submit_failures_total",
+          "Checkpoint submissions to a peer that failed or were refused.", GW_LABELS("peer"));
   GAUGE(r, build, "gw_build_info", "Always 1; the gateway's version as a label.",
         GW_LABELS("version"));
   if(failed)
@@ -165,6 +175,10 @@ static void gateway_set(struct gw_metrics *r)
   gw_metric_add_labels(cl_writes, GW_LABELS("published"), 3);
   gw_metric_add(gw_metric_series(cl_rate, NULL), 4);
   gw_metric_add(gw_metric_series(redis_cmds, NULL), 20);
+  gw_metric_add_labels(w_cosig, GW_LABELS("gw-b"), 5);
+  gw_metric_add_labels(w_refused, GW_LABELS("gw-b"), 1);
+  gw_metric_add_labels(w_received, GW_LABELS("gw-b"), 5);
+  gw_metric_add_labels(w_failed, GW_LABELS("gw-b"), 2);
 
   /* the cache's own statistics, read at render time */
   bind_or_fail(c_hits, &cache.hits);
