@@ -218,6 +218,27 @@ static void test_protocol(void **st)
   gw_free(body);
   assert_int_equal(add(w, "hello", 5, &body), 400);
   gw_free(body);
+  assert_int_equal(add(w, "old 01\n\n", 8, &body), 400);     /* a leading zero */
+  gw_free(body);
+  assert_int_equal(add(w, "old 3\nAAAA\n\n", 13, &body), 400); /* not 32 bytes */
+  gw_free(body);
+  assert_int_equal(add(w, "old 3\n", 6, &body), 400);          /* no empty line */
+  gw_free(body);
+  {
+    /* 65 proof lines: over GW_MERKLE_MAX_PROOF */
+    char big[8192];
+    size_t n = (size_t)sprintf(big, "old 3\n");
+    for(int i = 0; i < 65; i++)
+      n += (size_t)sprintf(big + n, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n");
+    big[n++] = '\n';
+    assert_int_equal(add(w, big, n, &body), 400);
+    gw_free(body);
+  }
+  /* "old" past the checkpoint's size */
+  req = request(lkey_b, ORIGIN_B, t3, 5, &len);
+  assert_int_equal(add(w, req, len, &body), 400);
+  gw_free(body);
+  gw_free(req);
   gw_witness_peer_stats(w, 0, &ps);
   assert_int_equal(ps.cosigned, 2);
   assert_int_equal(ps.refused, 3);
