@@ -251,7 +251,7 @@ int main(int argc, char **argv)
   struct gw_listener *ops_listener = NULL;
   struct gw_workers *workers = NULL;
   struct event *sig_term = NULL, *sig_int = NULL, *sig_hup = NULL;
-  struct gw_route api_routes[21], ops_routes[4];
+  struct gw_route api_routes[27], ops_routes[4];
   struct gw_console console;
   struct gw_worker_hooks hooks;
 
@@ -346,6 +346,13 @@ int main(int argc, char **argv)
                                       gw_audit_http_witness_add, d.app };
   api_routes[20] = (struct gw_route){ "GET", "/v1/audit/witness-key", gw_audit_http_witness_key,
                                       d.app };
+  /* after the exact /v1/facts/... routes, which they must not shadow */
+  api_routes[21] = (struct gw_route){ "GET", "/v1/facts/*", gw_admin_definition, d.app };
+  api_routes[22] = (struct gw_route){ "PUT", "/v1/facts/*", gw_admin_definition, d.app };
+  api_routes[23] = (struct gw_route){ "DELETE", "/v1/facts/*", gw_admin_definition, d.app };
+  api_routes[24] = (struct gw_route){ "GET", "/v1/predicates/*", gw_admin_definition, d.app };
+  api_routes[25] = (struct gw_route){ "PUT", "/v1/predicates/*", gw_admin_definition, d.app };
+  api_routes[26] = (struct gw_route){ "DELETE", "/v1/predicates/*", gw_admin_definition, d.app };
   ops_routes[0] = api_routes[0];
   ops_routes[1] = api_routes[1];
   ops_routes[2] = (struct gw_route){ "GET", "/metrics", metrics, NULL };

@@ -20,6 +20,11 @@ static void usage(FILE *fp)
           "  idnum check ID...       validate GB 11643 identity numbers\n"
           "  predicate validate [--schemas DIR] FILE...\n"
           "                          check predicate definitions as the gateway loads them\n"
+          "  predicate push FILE (--stack S | --url URL --cacert CA --cert C --key K)\n"
+          "                          validate, then register or replace through the admin API\n"
+          "  fact validate FILE...   check fact schemas (<fact>.schema.json) as the gateway loads them\n"
+          "  fact push FILE (--stack S | --url URL --cacert CA --cert C --key K)\n"
+          "                          validate, then add or replace the fact through the admin API\n"
           "  adapter validate FILE...\n"
           "                          check adapter definitions as the gateway loads them\n"
           "  adapter test FILE --subject ID --name NAME [--schemas DIR] [--deadline MS] [--json]\n"
@@ -84,6 +89,10 @@ int main(int argc, char **argv)
     return gwctl_query(argc - 1, argv + 1);
   if(argc >= 2 && !strcmp(argv[1], "adapter"))
     return gwctl_adapter(argc - 1, argv + 1);
+  if(argc >= 3 && !strcmp(argv[1], "fact") && !strcmp(argv[2], "validate"))
+    return gwctl_fact_validate(argc - 3, argv + 3);
+  if(argc >= 3 && !strcmp(argv[1], "fact") && !strcmp(argv[2], "push"))
+    return gwctl_fact_push(argc - 2, argv + 2);
   if(argc >= 2 && !strcmp(argv[1], "predicate"))
     return gwctl_predicate(argc - 1, argv + 1);
   if(argc >= 2 && !strcmp(argv[1], "status"))

@@ -1,12 +1,16 @@
 /*
- * gwctl_admin.c - "gwctl adapter push" and "gwctl status": the admin API
- * and the gateway's health from the command line.
+ * gwctl_admin.c - "gwctl adapter|fact|predicate push", "gwctl fact
+ * validate" and "gwctl status": the admin API and the gateway's health from
+ * the command line.
  *
  *   gwctl adapter push FILE (--stack S | --url URL --cacert CA --cert C --key K)
+ *   gwctl fact push FILE ...       (FILE named <fact>.schema.json)
+ *   gwctl predicate push FILE ...
+ *   gwctl fact validate FILE...
  *   gwctl status (--stack S | --url URL --cacert CA --cert C --key K [--ops URL]) [--json]
  *
  * push validates FILE locally first (the same loader), then PUTs it to
- * /v1/adapters/{id}; the gateway validates again, persists and activates
+ * /v1/adapters/{id}, /v1/facts/{name} or /v1/predicates/{id}; the gateway validates again, persists and activates
  * it, or answers problem+json naming the field, and the running version
  * keeps serving.  status prints readiness, the checkpoint's tree size and,
  * per adapter, the breaker state and its recent figures.
@@ -22,6 +26,8 @@
 #include "gw/adapter.h"
 #include "gw/alloc.h"
 #include "gw/facts.h"
+#include "gw/factschema.h"
+#include "gw/predicate.h"
 #include "gwctl_audit_int.h"
 #include "gwctl_int.h"
 
@@ -92,64 +98,158 @@ static void target_free(struct target *t)
     gwctl_stack_free(&t->st);
 }
 
-int gwctl_adapter_push(int argc, char **argv)
-{
-  struct target t;
-  struct gwctl_http_resp r = { 0, NULL, 0 };
-  struct gw_adapter *a = NULL;
-  const char *file = NULL;
-  char err[1024], path[256], *text = NULL;
-  size_t len;
-  int rc = 2;
+/* What differs between pushing an adapter, a fact and a predicate. */
+struct push_kind {
+  const char *cmd;              /* "adapter" */
+  const char *prefix;           /* "/v1/adapters/" */
+  size_t max_bytes;
+  /* Judges the file locally: 0 with id and version, 1 refused (err says
+   * FILE: FIELD: PROBLEM), 2 cannot be read. */
+  int (*local)(const char *file, const char *text, size_t len, char *id, size_t idlen,
+               int *version, char *err, size_t errlen);
+};
 
-  switch(parse_target(argc, argv, &t, &file, NULL, 1, err, sizeof(err))) {
-  case -1:
-    fprintf(stderr, "usage: gwctl adapter push FILE (--stack S | --url URL --cacert CA "
-                    "--cert C --key K)\n");
-    return 2;
-  case -2:
-    fprintf(stderr, "gwctl adapter push: %s\n", err);
-    return 2;
-  }
+static int id_chars_ok(const char *id)
+{
+  return id && *id && strlen(id) <= 64 &&
+         strspn(id, "abcdefghijklmnopqrstuvwxyz0123456789._-") == strlen(id);
+}
+
+static int adapter_local(const char *file, const char *text, size_t len, char *id,
+                         size_t idlen, int *version, char *err, size_t errlen)
+{
+  struct gw_adapter *a = NULL;
+  json_t *doc;
+  (void)text; (void)len;
   /* Checked here first when a local catalogue is at hand ($GW_SCHEMAS_DIR
    * or schemas/facts of the working directory); the gateway judges again
    * against its own, which may know facts this one does not yet. */
   if((getenv("GW_SCHEMAS_DIR") || access("schemas/facts", R_OK) == 0) &&
      gwctl_use_catalogue(NULL, "gwctl adapter push"))
+    return 2;
+  if(gw_catalogue_current()) {
+    if(gw_adapter_load(file, &a, err, errlen))
+      return 1;                 /* refused here: nothing sent */
+    snprintf(id, idlen, "%s", a->id);
+    *version = a->version;
+    gw_adapter_unref(a);
+    return 0;
+  }
+  doc = json_loadb(text, len, 0, NULL);
+  if(!id_chars_ok(json_string_value(json_object_get(doc, "id")))) {
+    snprintf(err, errlen, "%s: id: missing or not an adapter id", file);
+    json_decref(doc);
+    return 1;
+  }
+  snprintf(id, idlen, "%s", json_string_value(json_object_get(doc, "id")));
+  *version = (int)json_integer_value(json_object_get(doc, "version"));
+  json_decref(doc);
+  return 0;
+}
+
+/* A fact file is named <fact>.schema.json, as in schemas/facts. */
+static int fact_local(const char *file, const char *text, size_t len, char *id, size_t idlen,
+                      int *version, char *err, size_t errlen)
+{
+  const char *base = strrchr(file, '/'), *suffix = ".schema.json";
+  struct gw_factschema *s = NULL;
+  char want[256];
+  size_t n;
+
+  base = base ? base + 1 : file;
+  n = strlen(base);
+  if(n <= strlen(suffix) || strcmp(base + n - strlen(suffix), suffix) ||
+     n - strlen(suffix) >= idlen) {
+    snprintf(err, errlen, "%s: name: a fact file is named <fact>.schema.json", file);
+    return 1;
+  }
+  memcpy(id, base, n - strlen(suffix));
+  id[n - strlen(suffix)] = '\0';
+  if(gw_fact_check_text(id, file, text, len, version, err, errlen) ||
+     gw_factschema_compile(file, text, len, &s, err, errlen))
+    return 1;
+  snprintf(want, sizeof(want), "%s%s.schema.json", GW_FACTSCHEMA_ID_BASE, id);
+  if(strcmp(gw_factschema_id(s), want)) {
+    snprintf(err, errlen, "%s: #/$id: must be \"%s\"", file, want);
+    gw_factschema_free(s);
+    return 1;
+  }
+  gw_factschema_free(s);
+  return 0;
+}
+
+static int predicate_local(const char *file, const char *text, size_t len, char *id,
+                           size_t idlen, int *version, char *err, size_t errlen)
+{
+  json_t *doc;
+  /* a definition names facts and purposes: judged here when a catalogue is
+   * at hand, by the gateway in any case */
+  if((getenv("GW_SCHEMAS_DIR") || access("schemas/facts", R_OK) == 0) &&
+     gwctl_use_catalogue(NULL, "gwctl predicate push"))
+    return 2;
+  if(gw_catalogue_current())
+    return gw_pred_check_text_ex(file, text, len, id, version, idlen, err, errlen) ? 1 : 0;
+  doc = json_loadb(text, len, 0, NULL);
+  if(!id_chars_ok(json_string_value(json_object_get(doc, "id")))) {
+    snprintf(err, errlen, "%s: id: missing or not a predicate id", file);
+    json_decref(doc);
+    return 1;
+  }
+  snprintf(id, idlen, "%s", json_string_value(json_object_get(doc, "id")));
+  *version = (int)json_integer_value(json_object_get(doc, "version"));
+  json_decref(doc);
+  return 0;
+}
+
+static const struct push_kind push_adapter = { "adapter", "/v1/adapters/", GW_ADAPTER_FILE_MAX,
+                                               adapter_local };
+static const struct push_kind push_fact = { "fact", "/v1/facts/", GW_FACTSCHEMA_FILE_MAX,
+                                            fact_local };
+static const struct push_kind push_predicate = { "predicate", "/v1/predicates/",
+                                                 GW_PRED_FILE_MAX_BYTES, predicate_local };
+
+/* gwctl KIND push FILE TARGET: validated locally, then PUT. */
+static int push(const struct push_kind *k, int argc, char **argv)
+{
+  struct target t;
+  struct gwctl_http_resp r = { 0, NULL, 0 };
+  const char *file = NULL;
+  char err[1024], path[256], id[80], *text = NULL;
+  size_t len;
+  int rc = 2, version = 0;
+
+  switch(parse_target(argc, argv, &t, &file, NULL, 1, err, sizeof(err))) {
+  case -1:
+    fprintf(stderr, "usage: gwctl %s push FILE (--stack S | --url URL --cacert CA "
+                    "--cert C --key K)\n", k->cmd);
+    return 2;
+  case -2:
+    fprintf(stderr, "gwctl %s push: %s\n", k->cmd, err);
+    return 2;
+  }
+  text = gwctl_read_source(file, NULL, k->max_bytes, &len, err, sizeof(err));
+  if(!text) {
+    fprintf(stderr, "gwctl %s push: %s\n", k->cmd, err);
     goto out;
-  if(gw_catalogue_current() && gw_adapter_load(file, &a, err, sizeof(err))) {
+  }
+  switch(k->local(file, text, len, id, sizeof(id), &version, err, sizeof(err))) {
+  case 0:
+    break;
+  case 1:
     printf("%s\n", err);              /* refused here: nothing sent */
     rc = 1;
     goto out;
-  }
-  text = gwctl_read_source(file, NULL, GW_ADAPTER_FILE_MAX, &len, err, sizeof(err));
-  if(!text) {
-    fprintf(stderr, "gwctl adapter push: %s\n", err);
+  default:
     goto out;
   }
-  {
-    json_t *doc = a ? NULL : json_loadb(text, len, 0, NULL);
-    const char *id = a ? a->id : json_string_value(json_object_get(doc, "id"));
-    if(!id || !*id || strlen(id) > 64 || strspn(id, "abcdefghijklmnopqrstuvwxyz0123456789._-") !=
-       strlen(id)) {
-      printf("%s: id: missing or not an adapter id\n", file);
-      json_decref(doc);
-      rc = 1;
-      goto out;
-    }
-    snprintf(path, sizeof(path), "/v1/adapters/%s", id);
-    json_decref(doc);
-  }
+  snprintf(path, sizeof(path), "%s%s", k->prefix, id);
   if(gwctl_http(&t.h, "PUT", path, text, ADMIN_MAX_ANSWER, &r, err, sizeof(err))) {
-    fprintf(stderr, "gwctl adapter push: %s\n", err);
+    fprintf(stderr, "gwctl %s push: %s\n", k->cmd, err);
     goto out;
   }
   if(r.status == 200 || r.status == 201) {
-    json_t *doc = a ? NULL : json_loadb(text, len, 0, NULL);
-    printf("%s: %s version %d %s\n", file, path + strlen("/v1/adapters/"),
-           a ? a->version : (int)json_integer_value(json_object_get(doc, "version")),
+    printf("%s: %s version %d %s\n", file, id, version,
            r.status == 201 ? "registered and active" : "active (replaced the previous version)");
-    json_decref(doc);
     rc = 0;
   }
   else {
@@ -161,9 +261,53 @@ int gwctl_adapter_push(int argc, char **argv)
 out:
   gwctl_http_free(&r);
   gw_free(text);
-  gw_adapter_unref(a);
   target_free(&t);
   return rc;
+}
+
+int gwctl_adapter_push(int argc, char **argv)
+{
+  return push(&push_adapter, argc, argv);
+}
+
+int gwctl_fact_push(int argc, char **argv)
+{
+  return push(&push_fact, argc, argv);
+}
+
+int gwctl_predicate_push(int argc, char **argv)
+{
+  return push(&push_predicate, argc, argv);
+}
+
+/* gwctl fact validate FILE...: "FILE: ok (fact NAME version N)" or the
+ * loader's FILE: FIELD: PROBLEM.  Nothing but the file is needed. */
+int gwctl_fact_validate(int argc, char **argv)
+{
+  int bad = 0;
+  if(argc < 1) {
+    fprintf(stderr, "usage: gwctl fact validate FILE...\n");
+    return 2;
+  }
+  for(int i = 0; i < argc; i++) {
+    char err[1024], id[80], *text;
+    size_t len;
+    int version = 0;
+    text = gwctl_read_source(argv[i], NULL, GW_FACTSCHEMA_FILE_MAX, &len, err, sizeof(err));
+    if(!text) {
+      printf("%s: %s\n", argv[i], err);
+      bad = 1;
+      continue;
+    }
+    if(fact_local(argv[i], text, len, id, sizeof(id), &version, err, sizeof(err))) {
+      printf("%s\n", err);
+      bad = 1;
+    }
+    else
+      printf("%s: ok (fact %s version %d)\n", argv[i], id, version);
+    gw_free(text);
+  }
+  return bad;
 }
 
 static size_t discard(char *p, size_t size, size_t n, void *arg)

@@ -17,6 +17,9 @@ int gwctl_adapter(int argc, char **argv);
 int gwctl_adapter_push(int argc, char **argv);
 int gwctl_status(int argc, char **argv);
 int gwctl_predicate(int argc, char **argv);
+int gwctl_predicate_push(int argc, char **argv);
+int gwctl_fact_push(int argc, char **argv);
+int gwctl_fact_validate(int argc, char **argv);
 int gwctl_verify_bundle(int argc, char **argv);
 
 /* Reads a file, or a URL with https:// (with optional CA file), into a

@@ -2,6 +2,7 @@
  * gwctl_predicate.c - `gwctl predicate validate FILE...`: checks predicate
  * definitions (schemas/predicates/) exactly as the gateway loads them, so an
  * operator sees FILE: FIELD: PROBLEM before a reload is refused.
+ * `gwctl predicate push` is in gwctl_admin.c with the other pushes.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,8 +55,11 @@ int gwctl_predicate(int argc, char **argv)
     schemas = argv[3];
     first = 4;
   }
+  if(argc >= 2 && !strcmp(argv[1], "push"))
+    return gwctl_predicate_push(argc - 1, argv + 1);
   if(argc <= first || strcmp(argv[1], "validate")) {
     fprintf(stderr, "usage: gwctl predicate validate [--schemas DIR] FILE...\n"
+                    "       gwctl predicate push FILE (--stack S | --url URL --cacert CA --cert C --key K)\n"
                     "  --schemas the fact catalogue the definitions name facts and purposes of\n"
                     "            (default $GW_SCHEMAS_DIR, else ./schemas/facts)\n");
     return 2;

@@ -202,6 +202,12 @@ mode_guide() {
   contains "guide: the breaker opens" "$out" 'gw_breaker_state{adapter="qual.certificates"} 1'
   contains "guide: circuit_open while open" "$out" "circuit_open"
   contains "guide: the breaker closes again" "$out" 'gw_breaker_state{adapter="qual.certificates"} 0'
+  contains "guide: gwctl fact validate accepts the new fact" "$out" "ok (fact housing_fund.account_status version 1)"
+  contains "guide: gwctl fact push registers the new fact" "$out" "housing_fund.account_status version 1 registered and active"
+  contains "guide: pushing the same fact version is a conflict" "$out" "HTTP 409: housing_fund.account_status.schema.json: #/x-gw/version: must be newer than the active version 1"
+  contains "guide: gwctl adapter push activates fund version 2" "$out" "fund.deposits version 2 active (replaced the previous version)"
+  contains "guide: the new fact is answered by the fund agency" "$out" '{"housing_fund.account_status":{"status":"ok","source":"fund"}'
+  contains "guide: deleting a fact in use is refused" "$out" "/problems/in-use"
   if [[ "${GUIDE_OUT:-}" ]]; then cp -- "$out" "$GUIDE_OUT"; fi
 }
 

@@ -542,6 +542,36 @@ def admin(S, c, stack):
     r = c.api_req("admin", "GET", "/v1/adapters/qual.certificates")
     problem_ok(S, "GET /v1/adapters/qual.certificates", r, 405, "/problems/method-not-allowed")
     check("405 Allow: PUT, DELETE", r.header("Allow") == "PUT, DELETE", f"got {r.header('Allow')!r}")
+    # facts and predicates: the file in force, a newer version, not newer
+    for path in ("/v1/facts/housing_fund.employer", "/v1/predicates/age.under"):
+        r = c.api_req("admin", "GET", path)
+        request_id_ok(f"GET {path}", r)
+        if check(f"GET {path}: 200", r.status == 200, f"got {r.status} {r.body[:200]!r}"):
+            S.check("GET " + ("/v1/facts/{name}" if "facts" in path else "/v1/predicates/{id}"),
+                    "DefinitionInForce", r.json())
+        problem_ok(S, f"GET {path} (engine)", c.api_req("engine", "GET", path), 403, "/problems/forbidden")
+    with open(os.path.join(stack["dir"], "schemas", "facts", "housing_fund.employer.schema.json"),
+              encoding="utf-8") as f:
+        fact = json.load(f)
+    newer = json.loads(json.dumps(fact))
+    newer["x-gw"]["version"] = fact["x-gw"]["version"] + 1
+    r = c.api_req("admin", "PUT", "/v1/facts/housing_fund.employer", newer)
+    request_id_ok("PUT /v1/facts/{name}", r)
+    if check("PUT /v1/facts/housing_fund.employer (newer): 200", r.status == 200,
+             f"got {r.status} {r.body[:300]!r}"):
+        S.check("PUT /v1/facts/{name}", "DefinitionActivated", r.json())
+    problem_ok(S, "PUT /v1/facts/housing_fund.employer (same version)",
+               c.api_req("admin", "PUT", "/v1/facts/housing_fund.employer", newer), 409,
+               "/problems/version-conflict")
+    broken = dict(newer, **{"x-gw": dict(newer["x-gw"], version=newer["x-gw"]["version"] + 1,
+                                         sensitivity="secret")})
+    p = problem_ok(S, "PUT /v1/facts/housing_fund.employer (bad x-gw)",
+                   c.api_req("admin", "PUT", "/v1/facts/housing_fund.employer", broken), 400,
+                   "/problems/invalid-fact")
+    if p:
+        check("400 detail names file and field", "#/x-gw/sensitivity:" in p["detail"], p["detail"])
+    problem_ok(S, "DELETE /v1/facts/housing_fund.employer (in use)",
+               c.api_req("admin", "DELETE", "/v1/facts/housing_fund.employer"), 409, "/problems/in-use")
 
 
 def main():

@@ -59,29 +59,33 @@ static void refused(const char *text, const char *want)
     fail_msg("error \"%s\" lacks \"%s\"", err, want);
 }
 
-#define HEAD "{\"id\":\"x.y\",\"version\":1,\"description\":\"d\",\"facts\":[\"a.b\"]," \
+#define HEAD "{\"id\":\"x.y\",\"version\":1,\"description\":\"d\",\"facts\":[\"credit.status\"]," \
              "\"purposes\":[\"talent.graduate\"],"
 
 static void bad_files_are_named(void **state)
 {
   (void)state;
   refused("{", "p.json: (document): line");
-  refused(HEAD "\"rule\":{\"operator\":\"between\",\"fact\":\"a.b\"}}", "p.json: rule.operator:");
+  refused(HEAD "\"rule\":{\"operator\":\"between\",\"fact\":\"credit.status\"}}", "p.json: rule.operator:");
   refused(HEAD "\"rule\":{\"operator\":\"exists\",\"fact\":\"c.d\"}}", "p.json: rule.fact:");
-  refused(HEAD "\"rule\":{\"operator\":\"under\",\"fact\":\"a.b\"}}", "p.json: args:");
-  refused(HEAD "\"rule\":{\"operator\":\"at_least\",\"fact\":\"a.b\",\"order\":[\"x\"]},"
+  refused(HEAD "\"rule\":{\"operator\":\"under\",\"fact\":\"credit.status\"}}", "p.json: args:");
+  refused(HEAD "\"rule\":{\"operator\":\"at_least\",\"fact\":\"credit.status\",\"order\":[\"x\"]},"
           "\"args\":[\"y\"]}", "p.json: args[0]: is not in rule.order");
-  refused(HEAD "\"rule\":{\"operator\":\"in\",\"fact\":\"a.b\"}}", "p.json: rule.values:");
-  refused(HEAD "\"rule\":{\"operator\":\"exists\",\"fact\":\"a.b\"},\"args\":[1]}", "p.json: args:");
-  refused(HEAD "\"rule\":{\"operator\":\"exists\",\"fact\":\"a.b\",\"code\":\"x\"}}",
+  refused(HEAD "\"rule\":{\"operator\":\"in\",\"fact\":\"credit.status\"}}", "p.json: rule.values:");
+  refused(HEAD "\"rule\":{\"operator\":\"exists\",\"fact\":\"credit.status\"},\"args\":[1]}", "p.json: args:");
+  refused(HEAD "\"rule\":{\"operator\":\"exists\",\"fact\":\"credit.status\",\"code\":\"x\"}}",
           "p.json: rule.code: unknown field");
-  refused(HEAD "\"rule\":{\"operator\":\"under\",\"fact\":\"a.b\"},\"args\":[1,1]}",
+  refused(HEAD "\"rule\":{\"operator\":\"under\",\"fact\":\"credit.status\"},\"args\":[1,1]}",
           "p.json: args: [1]: repeats [0]");
-  refused(HEAD "\"rule\":{\"operator\":\"exists\",\"fact\":\"a.b\",\"select\":\"x\"}}",
+  refused(HEAD "\"rule\":{\"operator\":\"exists\",\"fact\":\"credit.status\",\"select\":\"x\"}}",
           "p.json: rule.select:");
-  refused("{\"id\":\"x.y\",\"version\":1,\"description\":\"d\",\"facts\":[\"a.b\"],"
-          "\"purposes\":[\"talent.nope\"],\"rule\":{\"operator\":\"exists\",\"fact\":\"a.b\"}}",
+  refused("{\"id\":\"x.y\",\"version\":1,\"description\":\"d\",\"facts\":[\"credit.status\"],"
+          "\"purposes\":[\"talent.nope\"],\"rule\":{\"operator\":\"exists\",\"fact\":\"credit.status\"}}",
           "p.json: purposes[0]: not a known purpose");
+  /* a predicate reads facts of the catalogue only */
+  refused("{\"id\":\"x.y\",\"version\":1,\"description\":\"d\",\"facts\":[\"no_such.fact\"],"
+          "\"purposes\":[\"talent.graduate\"],\"rule\":{\"operator\":\"exists\",\"fact\":\"no_such.fact\"}}",
+          "p.json: facts[0]: \"no_such.fact\" is not a fact of the catalogue");
 }
 
 static enum gw_pred_result ev(const struct gw_predset *set, const char *id, const char *arg_json,

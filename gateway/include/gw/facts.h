@@ -5,7 +5,10 @@
  * holds the JSON Schema a mapped value must satisfy before it is signed and,
  * under "x-gw", the fact's metadata:
  *
- *   "x-gw": {"description": "...",          one line for the catalogue
+ *   "x-gw": {"version": 3,                  1.., raised by every change (a
+ *                                           replacement with a version not
+ *                                           newer is refused by the admin API)
+ *            "description": "...",          one line for the catalogue
  *            "sensitivity": "personal",     public | personal | sensitive
  *            "max_cache_age_s": 86400}      longest a value may be cached;
  *                                           an adapter's cache.ttl_s above
@@ -40,6 +43,9 @@ struct gw_fact_def {
   const char *summary;         /* x-gw.description */
   const char *sensitivity;     /* x-gw.sensitivity */
   int max_cache_s;             /* x-gw.max_cache_age_s */
+  int version;                 /* x-gw.version, 1.. */
+  const char *file;            /* the schema file's path */
+  char sha256[65];             /* lowercase hex of the file's bytes */
 };
 
 struct gw_catalogue;
@@ -60,6 +66,15 @@ int gw_catalogue_load(const char *schemas_dir, const char *purposes_file,
                       struct gw_catalogue **out, char *err, size_t errlen)
   __attribute__((warn_unused_result));
 void gw_catalogue_free(struct gw_catalogue *c);
+
+/* Checks one schema file's name and x-gw as the loader does, without a
+ * catalogue (the admin API and gwctl judge a file before it is written):
+ * `name` is the fact the file is for, `label` names it in messages.  The
+ * JSON Schema itself is compiled by gw_factschema_compile.  0 and *version,
+ * or -1 with "LABEL: FIELD: PROBLEM" in err. */
+int gw_fact_check_text(const char *name, const char *label, const char *text, size_t len,
+                       int *version, char *err, size_t errlen)
+  __attribute__((warn_unused_result));
 
 /* purposes.json "version", and a SHA-256 over every file's name and
  * bytes (lowercase hex): what GET /v1/facts/catalogue shows. */

@@ -30,9 +30,11 @@
  *   none_of   value is none of rule.values (array: no item is)
  *   exists    the agency holds a record (status ok)
  *
- * A set is immutable after load and is swapped whole on reload.  A set may
- * name a fact no adapter or catalogue entry serves yet: the predicate then
- * evaluates "unknown" (never false) until the fact exists.
+ * A set is immutable after load and is swapped whole on reload.  Every fact
+ * and purpose a definition names must be in the catalogue in force (or being
+ * built: gw_catalogue_building), so a catalogue change that leaves a
+ * predicate reading an unknown fact is refused as a whole.  A fact no
+ * adapter serves yet makes the predicate "unknown" (never false).
  */
 #ifndef GW_PREDICATE_H
 #define GW_PREDICATE_H
@@ -80,7 +82,9 @@ struct gw_pred_def {
   enum gw_pred_result not_found;    /* what "the agency has no record" means */
   char *purposes[GW_PRED_MAX_PURPOSES];
   size_t n_purposes;
-  char *file;                       /* the file name, for messages */
+  char *file;                       /* the file's path, for messages */
+  char *text;                       /* the file's bytes (NUL-terminated), as loaded */
+  size_t text_len;
 };
 
 struct gw_predset;
@@ -94,6 +98,11 @@ int gw_predset_load(const char *dir, struct gw_predset **out, char *err, size_t 
 /* Checks one definition (text[0..len), named `file` in messages) as the
  * loader would, without a set.  0 or -1 with err. */
 int gw_pred_check_text(const char *file, const char *text, size_t len, char *err, size_t errlen)
+  __attribute__((warn_unused_result));
+/* The same, also giving the definition's id (into id, idlen bytes; may be
+ * NULL) and version (may be NULL). */
+int gw_pred_check_text_ex(const char *file, const char *text, size_t len, char *id,
+                          int *version, size_t idlen, char *err, size_t errlen)
   __attribute__((warn_unused_result));
 void gw_predset_free(struct gw_predset *set);
 /* The definition with `id`, or NULL.  Owned by the set. */

@@ -125,18 +125,106 @@ static int def_cmp(const void *a, const void *b)
   return strcmp(((const struct gw_fact_def *)a)->name, ((const struct gw_fact_def *)b)->name);
 }
 
+/* The x-gw member of a parsed schema file into d (summary is d's, strdup'd).
+ * 0, or -1 with "LABEL: #/x-gw/FIELD: PROBLEM" in err. */
+static int check_xgw(const char *label, const json_t *root, struct gw_fact_def *d,
+                     char *err, size_t errlen)
+{
+  static const char *const sens[] = { "public", "personal", "sensitive", NULL };
+  json_t *x = json_object_get(root, "x-gw"), *v;
+  const char *key;
+  int ok = 0;
+
+  if(!json_is_object(x)) {
+    gw_msg_set(err, errlen, "%s: #/x-gw: missing: an object with version, description, sensitivity "
+         "and max_cache_age_s", label);
+    return -1;
+  }
+  json_object_foreach(x, key, v)
+    if(strcmp(key, "version") && strcmp(key, "description") && strcmp(key, "sensitivity") &&
+       strcmp(key, "max_cache_age_s")) {
+      gw_msg_set(err, errlen, "%s: #/x-gw/%s: unknown member (version, description, sensitivity, "
+           "max_cache_age_s)", label, key);
+      return -1;
+    }
+  v = json_object_get(x, "version");
+  if(!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 1000000000) {
+    gw_msg_set(err, errlen, "%s: #/x-gw/version: must be an integer of at least 1 (raised by every "
+         "change)", label);
+    return -1;
+  }
+  d->version = (int)json_integer_value(v);
+  v = json_object_get(x, "description");
+  if(!json_is_string(v) || !json_string_length(v) || json_string_length(v) > 512) {
+    gw_msg_set(err, errlen, "%s: #/x-gw/description: must be a string of 1 to 512 bytes", label);
+    return -1;
+  }
+  v = json_object_get(x, "sensitivity");
+  for(const char *const *s = sens; json_is_string(v) && *s; s++)
+    if(!strcmp(*s, json_string_value(v))) {
+      d->sensitivity = *s;
+      ok = 1;
+    }
+  if(!ok) {
+    gw_msg_set(err, errlen, "%s: #/x-gw/sensitivity: must be one of public, personal, sensitive",
+         label);
+    return -1;
+  }
+  v = json_object_get(x, "max_cache_age_s");
+  if(!json_is_integer(v) || json_integer_value(v) < 0 ||
+     json_integer_value(v) > 30 * 86400) {
+    gw_msg_set(err, errlen, "%s: #/x-gw/max_cache_age_s: must be an integer 0 to 2592000", label);
+    return -1;
+  }
+  d->max_cache_s = (int)json_integer_value(v);
+  d->summary = gw_strdup(json_string_value(json_object_get(x, "description")));
+  return 0;
+}
+
+/* Name and x-gw of one file's text: 0 with d filled (summary strdup'd). */
+static int check_text(const char *name, const char *label, const char *text, size_t len,
+                      struct gw_fact_def *d, char *err, size_t errlen)
+{
+  json_error_t je;
+  json_t *root;
+  int rc;
+
+  if(!gw_fact_name_ok(name)) {
+    gw_msg_set(err, errlen, "%s: name: \"%s\" is not a fact name ([a-z0-9_]+(.[a-z0-9_]+)+, "
+         "at most %d bytes)", label, name, GW_CATALOGUE_NAME_MAX);
+    return -1;
+  }
+  root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+  if(!json_is_object(root)) {
+    gw_msg_set(err, errlen, "%s: #: not a JSON object (%s)", label, root ? "other type" : je.text);
+    json_decref(root);
+    return -1;
+  }
+  rc = check_xgw(label, root, d, err, errlen);
+  json_decref(root);
+  return rc;
+}
+
+int gw_fact_check_text(const char *name, const char *label, const char *text, size_t len,
+                       int *version, char *err, size_t errlen)
+{
+  struct gw_fact_def d;
+  memset(&d, 0, sizeof(d));
+  if(check_text(name, label, text, len, &d, err, errlen))
+    return -1;
+  gw_free((char *)d.summary);
+  *version = d.version;
+  return 0;
+}
+
 /* One schema file's name and x-gw. */
 static int read_fact(struct gw_catalogue *c, const char *dir, const char *file,
                      char *err, size_t errlen)
 {
-  static const char *const sens[] = { "public", "personal", "sensitive", NULL };
   size_t n = strlen(dir) + 1 + strlen(file) + 1, len = 0;
   char *path = gw_malloc(n), *text = NULL, *name = NULL, sha[65];
   struct gw_fact_def *d = &c->facts[c->n_facts];
-  json_t *root = NULL, *x, *v;
-  json_error_t je;
-  const char *key;
-  int rc = -1, ok = 0;
+  int rc = -1;
 
   snprintf(path, n, "%s/%s", dir, file);
   name = gw_strndup(file, strlen(file) - strlen(SUFFIX));
@@ -147,57 +235,16 @@ static int read_fact(struct gw_catalogue *c, const char *dir, const char *file,
   }
   if(!(text = slurp(path, &len, sha, err, errlen)))
     goto out;
-  root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-  if(!json_is_object(root)) {
-    gw_msg_set(err, errlen, "%s: #: not a JSON object (%s)", path, root ? "other type" : je.text);
+  if(check_text(name, path, text, len, d, err, errlen))
     goto out;
-  }
-  x = json_object_get(root, "x-gw");
-  if(!json_is_object(x)) {
-    gw_msg_set(err, errlen, "%s: #/x-gw: missing: an object with description, sensitivity "
-         "and max_cache_age_s", path);
-    goto out;
-  }
-  json_object_foreach(x, key, v)
-    if(strcmp(key, "description") && strcmp(key, "sensitivity") &&
-       strcmp(key, "max_cache_age_s")) {
-      gw_msg_set(err, errlen, "%s: #/x-gw/%s: unknown member (description, sensitivity, "
-           "max_cache_age_s)", path, key);
-      goto out;
-    }
-  v = json_object_get(x, "description");
-  if(!json_is_string(v) || !json_string_length(v) || json_string_length(v) > 512) {
-    gw_msg_set(err, errlen, "%s: #/x-gw/description: must be a string of 1 to 512 bytes", path);
-    goto out;
-  }
-  d->summary = gw_strdup(json_string_value(v));
-  v = json_object_get(x, "sensitivity");
-  for(const char *const *s = sens; json_is_string(v) && *s; s++)
-    if(!strcmp(*s, json_string_value(v))) {
-      d->sensitivity = *s;
-      ok = 1;
-    }
-  if(!ok) {
-    gw_msg_set(err, errlen, "%s: #/x-gw/sensitivity: must be one of public, personal, sensitive",
-         path);
-    gw_free((char *)d->summary);
-    goto out;
-  }
-  v = json_object_get(x, "max_cache_age_s");
-  if(!json_is_integer(v) || json_integer_value(v) < 0 ||
-     json_integer_value(v) > 30 * 86400) {
-    gw_msg_set(err, errlen, "%s: #/x-gw/max_cache_age_s: must be an integer 0 to 2592000", path);
-    gw_free((char *)d->summary);
-    goto out;
-  }
-  d->max_cache_s = (int)json_integer_value(v);
   d->name = name;
   name = NULL;
+  d->file = gw_strdup(path);
+  memcpy(d->sha256, sha, sizeof(d->sha256));
   c->n_facts++;
   add_file(c, path, sha);
   rc = 0;
 out:
-  json_decref(root);
   gw_free(text);
   gw_free(name);
   gw_free(path);
@@ -206,7 +253,9 @@ out:
 
 static const struct gw_fact_def *find_in(const struct gw_catalogue *c, const char *name)
 {
-  struct gw_fact_def key = { name, NULL, NULL, 0 };
+  struct gw_fact_def key;
+  memset(&key, 0, sizeof(key));
+  key.name = name;
   if(!c || !c->n_facts)
     return NULL;
   return bsearch(&key, c->facts, c->n_facts, sizeof(*c->facts), def_cmp);
@@ -379,6 +428,7 @@ void gw_catalogue_free(struct gw_catalogue *c)
   for(size_t i = 0; i < c->n_facts; i++) {
     gw_free((char *)c->facts[i].name);
     gw_free((char *)c->facts[i].summary);
+    gw_free((char *)c->facts[i].file);
   }
   gw_free(c->facts);
   for(size_t i = 0; i < c->n_purposes; i++) {

@@ -49,6 +49,7 @@ static void def_clear(struct gw_pred_def *d)
   for(size_t i = 0; i < d->n_purposes; i++)
     gw_free(d->purposes[i]);
   gw_free(d->file);
+  gw_free(d->text);
   memset(d, 0, sizeof(*d));
 }
 
@@ -331,6 +332,12 @@ static int parse_def(struct gw_pred_def *d, const char *file, const char *text, 
         fail(err, errlen, file, field, "is listed twice");
         goto out;
       }
+    if(!gw_fact_find(json_string_value(x))) {
+      snprintf(problem, sizeof(problem), "\"%s\" is not a fact of the catalogue (no "
+               "%s.schema.json)", json_string_value(x), json_string_value(x));
+      fail(err, errlen, file, field, problem);
+      goto out;
+    }
     d->facts[d->n_facts++] = gw_strdup(json_string_value(x));
   }
   if(parse_rule(d, json_object_get(root, "rule"), file, err, errlen) ||
@@ -367,6 +374,8 @@ static int parse_def(struct gw_pred_def *d, const char *file, const char *text, 
     EVP_Digest(text, len, md, NULL, EVP_sha256(), NULL);
     gw_hex_encode(md, 32, d->sha256);
   }
+  d->text = gw_strndup(text, len);
+  d->text_len = len;
   rc = 0;
 out:
   json_decref(root);
@@ -375,10 +384,20 @@ out:
 
 int gw_pred_check_text(const char *file, const char *text, size_t len, char *err, size_t errlen)
 {
+  return gw_pred_check_text_ex(file, text, len, NULL, NULL, 0, err, errlen);
+}
+
+int gw_pred_check_text_ex(const char *file, const char *text, size_t len, char *id,
+                          int *version, size_t idlen, char *err, size_t errlen)
+{
   struct gw_pred_def d;
   int rc;
   memset(&d, 0, sizeof(d));
   rc = parse_def(&d, file, text, len, err, errlen);
+  if(!rc && id && idlen)
+    snprintf(id, idlen, "%s", d.id);
+  if(!rc && version)
+    *version = d.version;
   def_clear(&d);
   return rc;
 }

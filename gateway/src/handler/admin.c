@@ -1,11 +1,14 @@
 /*
- * admin.c - registering, replacing, removing and testing adapters while the
- * gateway serves.
+ * admin.c - registering, replacing and removing the definitions the
+ * gateway runs on while it serves: adapters, facts (schemas/facts) and
+ * predicates (schemas/predicates); and testing adapters.
  *
- * The admin API never edits a live structure: it changes the adapters
- * directory on disk (atomically, durably) and then asks for the same
- * reload SIGHUP does.  The directory is therefore always the truth, and a
- * refused change is rolled back on disk before the answer goes out.
+ * The admin API never edits a live structure: it changes a directory on
+ * disk (atomically, durably) and then asks for the same reload SIGHUP does.
+ * The directories are therefore always the truth, and a refused change is
+ * rolled back on disk before the answer goes out.  The three kinds differ
+ * only in data (struct admin_kind: folder, file suffix, id rule, the text
+ * check, the version in force), so there is one write and roll-back path.
  */
 #include "gw/admin.h"
 
@@ -25,18 +28,39 @@
 #include "gw/app.h"
 #include "codec.h"
 #include "gw/config.h"
+#include "gw/facts.h"
+#include "gw/factschema.h"
 #include "gw/fetch.h"
 #include "gw/front.h"
 #include "gw/idnum.h"
 #include "gw/log.h"
 #include "gw/policy.h"
+#include "gw/predicate.h"
 #include "registry.h"
 
-#define ADMIN_PREFIX "/v1/adapters/"
 #define ADMIN_MAX_ID 64
 
-/* One admin change at a time: they rewrite the directory. */
+/* One admin change at a time: they rewrite the directories. */
 static pthread_mutex_t admin_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* What differs between adapters, facts and predicates. */
+struct admin_kind {
+  const char *kind;             /* "adapter", in messages and log events */
+  const char *prefix;           /* "/v1/adapters/" */
+  const char *suffix;           /* file name: id + suffix */
+  const char *problem;          /* problem slug of a refused definition */
+  const char *id_rule;          /* what a valid id is, for the 400 */
+  size_t max_bytes;             /* largest file */
+  int refused_delete;           /* status of a DELETE the reload refuses */
+  const char *(*dir)(const struct gw_config *cfg);
+  int (*id_ok)(const char *id);
+  /* Judges `text` for `id` as the loader will (label names it in messages):
+   * 0 and *version, or -1 with "LABEL: FIELD: PROBLEM" in err. */
+  int (*check)(const char *id, const char *label, const char *dir, const char *text,
+               size_t len, int *version, char *err, size_t errlen);
+  /* The file in force for id (caller frees) and its version; NULL and 0. */
+  char *(*current)(struct gw_app *app, const char *id, int *version);
+};
 
 static int is_admin(struct gw_req *req, struct gw_app *app)
 {
@@ -71,29 +95,131 @@ void gw_admin_list(struct gw_req *req, void *arg)
   gw_req_respond_json(req, 200, out);
 }
 
-/* The adapter file that holds `id` now, or NULL. */
-static char *current_file(struct gw_app *app, const char *id)
+/* ---- the three kinds ------------------------------------------------------------ */
+
+static const char *adapters_dir(const struct gw_config *cfg) { return cfg->adapters_dir; }
+static const char *facts_dir(const struct gw_config *cfg) { return cfg->schemas_dir; }
+static const char *predicates_dir(const struct gw_config *cfg) { return cfg->predicates_dir; }
+
+static int adapter_id_ok(const char *id)
+{
+  size_t n = strlen(id);
+  if(!n || n > ADMIN_MAX_ID)
+    return 0;
+  for(const char *p = id; *p; p++)
+    if(!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' ||
+         *p == '-'))
+      return 0;
+  return id[0] != '.';
+}
+
+static int adapter_check(const char *id, const char *label, const char *dir, const char *text,
+                         size_t len, int *version, char *err, size_t errlen)
+{
+  struct gw_adapter *a = NULL;
+  if(gw_adapter_load_text(text, len, label, dir, &a, err, errlen))
+    return -1;
+  if(strcmp(a->id, id)) {
+    gw_adapter_unref(a);
+    snprintf(err, errlen, "id: must equal the id in the URL");
+    return -1;
+  }
+  *version = a->version;
+  gw_adapter_unref(a);
+  return 0;
+}
+
+static char *adapter_current(struct gw_app *app, const char *id, int *version)
 {
   struct gw_rtset *rts = gw_app_rts_acquire(app);
   char *file = NULL;
+  *version = 0;
   for(size_t i = 0; i < rts->n; i++)
-    if(!strcmp(rts->rt[i]->adapter->id, id) && rts->rt[i]->adapter->file)
-      file = gw_strdup(rts->rt[i]->adapter->file);
+    if(!strcmp(rts->rt[i]->adapter->id, id)) {
+      *version = rts->rt[i]->adapter->version;
+      if(rts->rt[i]->adapter->file) {
+        gw_free(file);
+        file = gw_strdup(rts->rt[i]->adapter->file);
+      }
+    }
   gw_rtset_release(rts);
   return file;
 }
 
-/* The active version of `id`, or 0. */
-static int current_version(struct gw_app *app, const char *id)
+static int fact_check(const char *id, const char *label, const char *dir, const char *text,
+                      size_t len, int *version, char *err, size_t errlen)
 {
-  struct gw_rtset *rts = gw_app_rts_acquire(app);
-  int v = 0;
-  for(size_t i = 0; i < rts->n; i++)
-    if(!strcmp(rts->rt[i]->adapter->id, id))
-      v = rts->rt[i]->adapter->version;
-  gw_rtset_release(rts);
-  return v;
+  struct gw_factschema *s = NULL;
+  char want[256];
+  (void)dir;
+  if(gw_fact_check_text(id, label, text, len, version, err, errlen) ||
+     gw_factschema_compile(label, text, len, &s, err, errlen))
+    return -1;
+  snprintf(want, sizeof(want), "%s%s.schema.json", GW_FACTSCHEMA_ID_BASE, id);
+  if(strcmp(gw_factschema_id(s), want)) {
+    snprintf(err, errlen, "%s: #/$id: must be \"%s\"", label, want);
+    gw_factschema_free(s);
+    return -1;
+  }
+  gw_factschema_free(s);
+  return 0;
 }
+
+static char *fact_current(struct gw_app *app, const char *id, int *version)
+{
+  const struct gw_fact_def *d;
+  char *file = NULL;
+  (void)app;
+  d = gw_fact_find(id);
+  *version = d ? d->version : 0;
+  if(d && d->file)
+    file = gw_strdup(d->file);
+  return file;
+}
+
+static int predicate_check(const char *id, const char *label, const char *dir, const char *text,
+                           size_t len, int *version, char *err, size_t errlen)
+{
+  char got[ADMIN_MAX_ID + 1];
+  (void)dir;
+  /* judged against the catalogue in force; the reload judges it again
+   * against the one it builds */
+  if(gw_pred_check_text_ex(label, text, len, got, version, sizeof(got), err, errlen))
+    return -1;
+  if(strcmp(got, id)) {
+    snprintf(err, errlen, "%s: id: must equal the id in the URL", label);
+    return -1;
+  }
+  return 0;
+}
+
+static char *predicate_current(struct gw_app *app, const char *id, int *version)
+{
+  const struct gw_pred_def *d;
+  char *file = NULL;
+  pthread_mutex_lock(app->rts_lock);
+  d = gw_predset_find(app->preds, id);
+  *version = d ? d->version : 0;
+  if(d && d->file)
+    file = gw_strdup(d->file);
+  pthread_mutex_unlock(app->rts_lock);
+  return file;
+}
+
+static const struct admin_kind kinds[] = {
+  { "adapter", "/v1/adapters/", ".json", "invalid-adapter",
+    "adapter ids are 1 to 64 of a-z 0-9 . _ -", GW_ADAPTER_FILE_MAX, 400,
+    adapters_dir, adapter_id_ok, adapter_check, adapter_current },
+  { "fact", "/v1/facts/", ".schema.json", "invalid-fact",
+    "fact names are [a-z0-9_]+(.[a-z0-9_]+)+, at most 64 bytes",
+    GW_FACTSCHEMA_FILE_MAX, 409, facts_dir, gw_fact_name_ok, fact_check, fact_current },
+  { "predicate", "/v1/predicates/", ".json", "invalid-predicate",
+    "predicate ids are [a-z0-9_]+(.[a-z0-9_]+)+, at most 64 bytes",
+    GW_PRED_FILE_MAX_BYTES, 409, predicates_dir, gw_fact_name_ok, predicate_check,
+    predicate_current },
+};
+
+/* ---- disk ----------------------------------------------------------------------- */
 
 /* Writes `len` bytes to path durably: temporary file, fsync, rename, fsync
  * of the directory. */
@@ -128,14 +254,28 @@ static int write_durably(const char *dir, const char *path, const char *text, si
   return 0;
 }
 
-static char *slurp(const char *path, size_t *len)
+/* Removes path and makes the removal durable. */
+static int unlink_durably(const char *dir, const char *path)
+{
+  int dfd;
+  if(unlink(path))
+    return -1;
+  dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if(dfd >= 0) {
+    (void)fsync(dfd);
+    close(dfd);
+  }
+  return 0;
+}
+
+static char *slurp(const char *path, size_t max, size_t *len)
 {
   FILE *fp = fopen(path, "rb");
   char *buf;
   long n;
   if(!fp)
     return NULL;
-  if(fseek(fp, 0, SEEK_END) || (n = ftell(fp)) < 0 || n > GW_ADAPTER_FILE_MAX) {
+  if(fseek(fp, 0, SEEK_END) || (n = ftell(fp)) < 0 || (size_t)n > max) {
     fclose(fp);
     return NULL;
   }
@@ -147,60 +287,59 @@ static char *slurp(const char *path, size_t *len)
   return buf;
 }
 
-static int valid_id(const char *id)
+/* The folder of path (a new string). */
+static char *dir_of(const char *path)
 {
-  size_t n = strlen(id);
-  if(!n || n > ADMIN_MAX_ID)
-    return 0;
-  for(const char *p = id; *p; p++)
-    if(!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' ||
-         *p == '-'))
-      return 0;
-  return id[0] != '.';
+  const char *slash = strrchr(path, '/');
+  return slash ? gw_strndup(path, (size_t)(slash - path)) : gw_strdup(".");
 }
 
-static void put_adapter(struct gw_req *req, struct gw_app *app, const char *id)
+/* ---- PUT and DELETE, for every kind ---------------------------------------------- */
+
+static void put_item(struct gw_req *req, struct gw_app *app, const struct admin_kind *k,
+                     const char *id)
 {
-  const char *dir = app->cfg->adapters_dir;
-  struct gw_adapter *a = NULL;
-  char name[ADMIN_MAX_ID + 8], path[4096], err[1024], why[1024];
-  char *file = NULL, *old = NULL;
+  const char *dir = k->dir(app->cfg);
+  char name[ADMIN_MAX_ID + 16], path[4096], err[1024], why[1024];
+  char *file = NULL, *old = NULL, *fdir = NULL;
   size_t len, old_len = 0;
-  int new_version;
+  int new_version = 0, cur = 0;
   const char *body = gw_req_body(req, &len);
 
-  snprintf(name, sizeof(name), "%s.json", id);
-  if(gw_adapter_load_text(body, len, name, dir, &a, err, sizeof(err))) {
-    gw_req_problem(req, 400, "invalid-adapter", err);
+  snprintf(name, sizeof(name), "%s%s", id, k->suffix);
+  if(len > k->max_bytes) {
+    snprintf(err, sizeof(err), "%s: larger than %zu bytes", name, k->max_bytes);
+    gw_req_problem(req, 413, "too-large", err);
     return;
   }
-  if(strcmp(a->id, id)) {
-    gw_adapter_unref(a);
-    gw_req_problem(req, 400, "invalid-adapter", "id: must equal the id in the URL");
+  if(k->check(id, name, dir, body, len, &new_version, err, sizeof(err))) {
+    gw_req_problem(req, 400, k->problem, err);
     return;
   }
-  new_version = a->version;
-  gw_adapter_unref(a);
 
   pthread_mutex_lock(&admin_lock);
-  file = current_file(app, id);
-  {
-    int cur = current_version(app, id);
-    if(cur >= new_version) {
-      pthread_mutex_unlock(&admin_lock);
-      snprintf(err, sizeof(err), "%s: version: must be newer than the active version %d",
-               name, cur);
-      gw_req_problem(req, 409, "version-conflict", err);
-      goto out;
-    }
+  file = k->current(app, id, &cur);
+  if(cur >= new_version) {
+    pthread_mutex_unlock(&admin_lock);
+    snprintf(err, sizeof(err), "%s: %sversion: must be newer than the active version %d", name,
+             strcmp(k->kind, "fact") ? "" : "#/x-gw/", cur);
+    gw_req_problem(req, 409, "version-conflict", err);
+    goto out;
   }
   if(file)
     snprintf(path, sizeof(path), "%s", file);
   else
     snprintf(path, sizeof(path), "%s/%s", dir, name);
+  fdir = dir_of(path);
+  if(!file && mkdir(fdir, 0750) && errno != EEXIST) {
+    pthread_mutex_unlock(&admin_lock);
+    snprintf(why, sizeof(why), "cannot create %.900s: %s", fdir, strerror(errno));
+    gw_req_problem(req, 500, "internal", why);
+    goto out;
+  }
   if(file)
-    old = slurp(path, &old_len);
-  if(write_durably(dir, path, body, len, why, sizeof(why))) {
+    old = slurp(path, k->max_bytes, &old_len);
+  if(write_durably(fdir, path, body, len, why, sizeof(why))) {
     pthread_mutex_unlock(&admin_lock);
     gw_req_problem(req, 500, "internal", why);
     goto out;
@@ -208,55 +347,99 @@ static void put_adapter(struct gw_req *req, struct gw_app *app, const char *id)
   if(gw_app_reload(app, gw_req_client(req), err, sizeof(err))) {
     /* refused as a set: put the directory back as it was */
     if(old)
-      (void)write_durably(dir, path, old, old_len, why, sizeof(why));
+      (void)write_durably(fdir, path, old, old_len, why, sizeof(why));
     else
-      unlink(path);
+      (void)unlink_durably(fdir, path);
     pthread_mutex_unlock(&admin_lock);
-    gw_log(GW_LOG_WARN, "adapter_refused", "%s: %s", id, err);
-    gw_req_problem(req, 400, "invalid-adapter", err);
+    gw_log(GW_LOG_WARN, "admin_change_refused", "%s %s: %s", k->kind, id, err);
+    gw_req_problem(req, 400, k->problem, err);
     goto out;
   }
   pthread_mutex_unlock(&admin_lock);
-  gw_log(GW_LOG_INFO, "adapter_activated", "%s (%s)", id, path);
+  gw_log(GW_LOG_INFO, "admin_change_activated", "%s %s version %d (%s)", k->kind, id,
+         new_version, path);
   gw_req_respond_json(req, file ? 200 : 201,
-                      json_pack("{s:s, s:s, s:s}", "id", id, "status", "active", "file", path));
+                      json_pack("{s:s, s:s, s:i, s:s, s:s}", "kind", k->kind, "id", id,
+                                "version", new_version, "status", "active", "file", path));
 
 out:
+  gw_free(fdir);
   gw_free(file);
   gw_free(old);
 }
 
-static void delete_adapter(struct gw_req *req, struct gw_app *app, const char *id)
+static void delete_item(struct gw_req *req, struct gw_app *app, const struct admin_kind *k,
+                        const char *id)
 {
-  char *file, *old = NULL, err[1024], why[512];
+  char *file, *old = NULL, *fdir = NULL, err[1024], why[512], msg[128];
   size_t old_len = 0;
+  int cur = 0;
 
   pthread_mutex_lock(&admin_lock);
-  file = current_file(app, id);
+  file = k->current(app, id, &cur);
   if(!file) {
     pthread_mutex_unlock(&admin_lock);
-    gw_req_problem(req, 404, "not-found", "no active adapter has that id");
+    snprintf(msg, sizeof(msg), "no active %s has that id", k->kind);
+    gw_req_problem(req, 404, "not-found", msg);
     return;
   }
-  old = slurp(file, &old_len);
-  if(!old || unlink(file)) {
+  fdir = dir_of(file);
+  old = slurp(file, k->max_bytes, &old_len);
+  if(!old || unlink_durably(fdir, file)) {
     pthread_mutex_unlock(&admin_lock);
-    gw_req_problem(req, 500, "internal", "cannot remove the adapter file");
+    snprintf(msg, sizeof(msg), "cannot remove the %s file", k->kind);
+    gw_req_problem(req, 500, "internal", msg);
     goto out;
   }
   if(gw_app_reload(app, gw_req_client(req), err, sizeof(err))) {
-    (void)write_durably(app->cfg->adapters_dir, file, old, old_len, why, sizeof(why));
+    (void)write_durably(fdir, file, old, old_len, why, sizeof(why));
     pthread_mutex_unlock(&admin_lock);
-    gw_req_problem(req, 400, "invalid-adapter", err);
+    gw_log(GW_LOG_WARN, "admin_change_refused", "delete %s %s: %s", k->kind, id, err);
+    gw_req_problem(req, k->refused_delete,
+                   k->refused_delete == 409 ? "in-use" : k->problem, err);
     goto out;
   }
   pthread_mutex_unlock(&admin_lock);
-  gw_log(GW_LOG_INFO, "adapter_removed", "%s", id);
+  gw_log(GW_LOG_INFO, "admin_change_removed", "%s %s", k->kind, id);
   gw_req_respond(req, 204, NULL, "", 0);
 
 out:
+  gw_free(fdir);
   gw_free(file);
   gw_free(old);
+}
+
+/* GET of a fact or predicate: the file in force, its version and sha256. */
+static void show_item(struct gw_req *req, struct gw_app *app, const struct admin_kind *k,
+                      const char *id)
+{
+  json_t *out = NULL, *doc;
+  char msg[128];
+
+  if(k == &kinds[1]) {
+    const struct gw_fact_def *d = gw_fact_find(id);
+    const struct gw_factschema *fs = d ? gw_factschema_set_get(app->schemas, d->name) : NULL;
+    if(d && fs && (doc = json_loads(gw_factschema_text(fs), JSON_DECODE_ANY, NULL)))
+      out = json_pack("{s:s, s:s, s:i, s:s, s:s, s:o}", "kind", k->kind, "id", d->name,
+                      "version", d->version, "sha256", d->sha256, "file",
+                      d->file ? d->file : "", "document", doc);
+  }
+  else {
+    const struct gw_pred_def *d;
+    pthread_mutex_lock(app->rts_lock);
+    d = gw_predset_find(app->preds, id);
+    if(d && d->text && (doc = json_loadb(d->text, d->text_len, 0, NULL)))
+      out = json_pack("{s:s, s:s, s:i, s:s, s:s, s:o}", "kind", k->kind, "id", d->id,
+                      "version", d->version, "sha256", d->sha256, "file", d->file,
+                      "document", doc);
+    pthread_mutex_unlock(app->rts_lock);
+  }
+  if(!out) {
+    snprintf(msg, sizeof(msg), "no active %s has that id", k->kind);
+    gw_req_problem(req, 404, "not-found", msg);
+    return;
+  }
+  gw_req_respond_json(req, 200, out);
 }
 
 /* ---- dry run -------------------------------------------------------------------- */
@@ -343,41 +526,55 @@ static void test_adapter(struct gw_req *req, struct gw_app *app, const char *id)
   json_decref(body);
 }
 
-void gw_admin_adapter(struct gw_req *req, void *arg)
+/* /PREFIX/{id}[/test] for the kind whose prefix the path has. */
+static void admin_route(struct gw_req *req, struct gw_app *app, const struct admin_kind *k)
 {
-  struct gw_app *app = arg;
   const char *path = gw_req_path(req), *method = gw_req_method(req), *rest;
   char id[ADMIN_MAX_ID + 1];
   size_t n;
-  int test;
+  int test, adapter = k == &kinds[0];
 
   if(!is_admin(req, app))
     return;
-  if(strncmp(path, ADMIN_PREFIX, strlen(ADMIN_PREFIX))) {
-    gw_req_problem(req, 404, "not-found", "no such resource");
-    return;
-  }
-  rest = path + strlen(ADMIN_PREFIX);
+  rest = path + strlen(k->prefix);
   n = strcspn(rest, "/");
-  test = !strcmp(rest + n, "/test");
+  test = adapter && !strcmp(rest + n, "/test");
   if(!n || n > ADMIN_MAX_ID || (rest[n] && !test)) {
     gw_req_problem(req, 404, "not-found", "no such resource");
     return;
   }
   memcpy(id, rest, n);
   id[n] = '\0';
-  if(!valid_id(id)) {
-    gw_req_problem(req, 400, "invalid-request", "adapter ids are 1 to 64 of a-z 0-9 . _ -");
+  if(!k->id_ok(id)) {
+    gw_req_problem(req, 400, "invalid-request", k->id_rule);
     return;
   }
   if(test && !strcmp(method, "POST"))
     test_adapter(req, app, id);
   else if(!test && !strcmp(method, "PUT"))
-    put_adapter(req, app, id);
+    put_item(req, app, k, id);
   else if(!test && !strcmp(method, "DELETE"))
-    delete_adapter(req, app, id);
+    delete_item(req, app, k, id);
+  else if(!test && !adapter && !strcmp(method, "GET"))
+    show_item(req, app, k, id);
   else {
-    gw_req_set_header(req, "Allow", test ? "POST" : "PUT, DELETE");
+    gw_req_set_header(req, "Allow", test ? "POST" : adapter ? "PUT, DELETE" : "GET, PUT, DELETE");
     gw_req_problem(req, 405, "method-not-allowed", "this resource does not support that method");
   }
+}
+
+void gw_admin_definition(struct gw_req *req, void *arg)
+{
+  const char *path = gw_req_path(req);
+  for(size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+    if(!strncmp(path, kinds[i].prefix, strlen(kinds[i].prefix))) {
+      admin_route(req, arg, &kinds[i]);
+      return;
+    }
+  gw_req_problem(req, 404, "not-found", "no such resource");
+}
+
+void gw_admin_adapter(struct gw_req *req, void *arg)
+{
+  gw_admin_definition(req, arg);
 }

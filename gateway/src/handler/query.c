@@ -7,6 +7,14 @@
  * query whose deadline passed, so the answer still reaches the cache, the
  * audit log and every other waiter.  The query answers only after its audit
  * record is durable.
+ *
+ * Fallback: when the adapter asked first for a fact (lowest "order") finds
+ * its agency unavailable (timeout, breaker open, transport, HTTP 5xx), the
+ * fact moves to the next adapter by order within the same deadline (a new
+ * group, or one the query already has); the answer's source, the
+ * attestation's src.agency and the record's adapter then name the agency
+ * that answered, and fallback_from the one that did not.  A not_found, a
+ * refused (bad or badly signed) answer never falls through.
  */
 #include "gw/query.h"
 
@@ -78,6 +86,9 @@ struct qfact {
   size_t index;                 /* in the adapter's facts */
   int hidden;                   /* a predicate input only: never returned */
   int feeds;                    /* fetched for a predicate although denied as a fact */
+  size_t rank;                  /* g's adapter is the rank-th by order (0: first) */
+  struct qgroup *prev;          /* the group that failed before g (fallback), or NULL */
+  size_t prev_index;            /* the fact's index in prev's adapter */
 };
 
 struct query {
@@ -97,7 +108,8 @@ struct query {
   int sign;
   int64_t max_age_ms;
   int64_t started_ms;           /* wall clock */
-  uint64_t deadline_ms;         /* monotonic */
+  uint64_t deadline_ms;         /* the query's budget in ms */
+  uint64_t deadline_at;         /* monotonic: when it ends (gw_policy_now_ms) */
   struct qfact facts[QUERY_MAX_SLOTS];
   size_t n_facts;
   struct qpreds preds;
@@ -141,6 +153,64 @@ static void query_free(struct query *q)
 }
 
 static void query_finish(struct query *q);
+static void start_group(struct query *q, struct qgroup *g);
+
+/* Did f's agency fail to answer in g (not: answered not_found, or answered
+ * something refused)? */
+static int agency_down(const struct qfact *f, const struct qgroup *g)
+{
+  const struct cached_fetch *cf;
+  if(!g->entry)
+    return g->error == GW_FERR_TIMEOUT || g->error == GW_FERR_CIRCUIT_OPEN ||
+           g->error == GW_FERR_TRANSPORT;
+  cf = gw_cache_entry_data(g->entry);
+  return f->index < cf->n && cf->facts[f->index].status == GW_FACT_UNAVAILABLE &&
+         cf->facts[f->index].agency_down;
+}
+
+/* Moves every fact g failed for onto its next adapter by order, starting
+ * the groups that needs (q->pending counts them). */
+static void fall_back(struct query *q, struct qgroup *g)
+{
+  struct qgroup *fresh[QUERY_MAX_SLOTS];
+  size_t n_fresh = 0;
+
+  for(size_t i = 0; i < q->n_facts; i++) {
+    struct qfact *f = &q->facts[i];
+    struct gw_adapter_rt *rt;
+    struct qgroup *ng = NULL;
+    if(f->g != g || (!f->allowed && !f->feeds) || !agency_down(f, g))
+      continue;
+    rt = gw_rtset_for_fact_nth(q->rts, f->name, f->rank + 1);
+    if(!rt)
+      continue;
+    for(size_t gi = 0; gi < q->n_groups; gi++)
+      if(q->groups[gi].rt == rt)
+        ng = &q->groups[gi];
+    if(!ng) {
+      if(q->n_groups == QUERY_MAX_SLOTS)
+        continue;
+      ng = &q->groups[q->n_groups++];
+      memset(ng, 0, sizeof(*ng));
+      ng->q = q;
+      ng->rt = rt;
+      ng->state = G_PENDING;
+      fresh[n_fresh++] = ng;
+    }
+    gw_log(GW_LOG_INFO, "fact_fallback", "%s: %s: %s unavailable, asking %s", q->query_id,
+           f->name, g->rt->adapter->id, rt->adapter->id);
+    f->prev = g;
+    f->prev_index = f->index;
+    f->g = ng;
+    f->rank++;
+    for(size_t k = 0; k < rt->adapter->n_facts; k++)
+      if(!strcmp(rt->adapter->facts[k], f->name))
+        f->index = k;
+  }
+  q->pending += n_fresh;
+  for(size_t i = 0; i < n_fresh; i++)
+    start_group(q, fresh[i]);
+}
 
 static void group_done(struct qgroup *g)
 {
@@ -148,6 +218,8 @@ static void group_done(struct qgroup *g)
   if(g->state == G_DONE)
     return;
   g->state = G_DONE;
+  if(!q->finishing)
+    fall_back(q, g);
   if(--q->pending == 0 && !q->finishing) {
     /* finish on the loop, not inside a cache or fetch callback */
     event_active(q->done_ev, 0, 0);
@@ -246,8 +318,12 @@ static struct cached_fetch *make_cached(struct flight *fl, const struct gw_fetch
     }
     else if(f->status == GW_FACT_NOT_FOUND)
       nf++;
-    else
+    else {
+      c->agency_down = f->error == GW_FERR_TIMEOUT || f->error == GW_FERR_CIRCUIT_OPEN ||
+                       f->error == GW_FERR_TRANSPORT ||
+                       (f->error == GW_FERR_AGENCY_FAULT && res->http_status >= 500);
       unavailable++;
+    }
   }
   *bytes = total;
   *negative = !ok && nf && !unavailable;
@@ -531,6 +607,18 @@ static void write_answer_fact(struct gw_jw *w, const struct qfact *f, const stru
   gw_jw_key(w, f->name);
   gw_jw_open(w);
   gw_jw_kstr(w, "status", v->status);
+  if(f->prev && f->allowed) {
+    /* asked the next adapter by order: say who could not answer */
+    const struct qgroup *p = f->prev;
+    const struct cached_fetch *pcf = p->entry ? gw_cache_entry_data(p->entry) : NULL;
+    gw_jw_key(w, "fallback_from");
+    gw_jw_open(w);
+    gw_jw_kstr(w, "adapter", p->rt->adapter->id);
+    gw_jw_kstr(w, "agency", p->rt->adapter->agency);
+    gw_jw_kstr(w, "code", gw_fact_error_name(pcf && f->prev_index < pcf->n
+                                               ? pcf->facts[f->prev_index].error : p->error));
+    gw_jw_close(w);
+  }
   if(!v->cf) {
     if(!f->allowed) {
       gw_jw_key(w, "error");
@@ -592,6 +680,8 @@ static void write_record_fact(struct gw_jw *w, const struct qfact *f, const stru
   }
   if(!strcmp(v->status, "unavailable"))
     gw_jw_kstr(w, "error", gw_fact_error_name(v->error));
+  if(f->prev)
+    gw_jw_kstr(w, "fallback_from", f->prev->rt->adapter->id);
   if(f->hidden)
     gw_jw_kbool(w, "predicate_input", 1);
   if(v->cf && v->c->status == GW_FACT_OK && f->g->stale)
@@ -1237,7 +1327,7 @@ static void start_group(struct query *q, struct qgroup *g)
     snprintf(fl->key, sizeof(fl->key), "%s", key);
     memcpy(fl->subject_id, q->subject_id, sizeof(fl->subject_id));
     fl->subject_name = gw_strdup(q->subject_name ? q->subject_name : "");
-    fl->deadline_ms = gw_policy_now_ms() + q->deadline_ms;
+    fl->deadline_ms = q->deadline_at;
     fl->max_age_ms = q->max_age_ms;
     g->flight = fl;
     query_flight_begin(fl);
@@ -1340,6 +1430,7 @@ static void query_start(struct query *q)
     return;
   }
   q->started_ms = wall_ms();
+  q->deadline_at = gw_policy_now_ms() + q->deadline_ms;
   q->rts = gw_app_rts_acquire(app);
   q->deadline = evtimer_new(w->base, on_deadline, q);
   q->done_ev = event_new(w->base, -1, 0, on_done_event, q);

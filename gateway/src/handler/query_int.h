@@ -40,6 +40,10 @@ struct cached_fact {
   char *attestation_sm2;        /* dual profile, ok only: the GmSM2 JWS of
                                    the same payload, quoted like attestation */
   size_t attestation_sm2_len;
+  int agency_down;              /* unavailable because the agency was (timeout,
+                                   breaker open, transport, HTTP 5xx): the
+                                   next adapter by order may be asked; never
+                                   for not_found or a refused answer */
 };
 
 struct cached_fetch {

@@ -708,6 +708,7 @@ static void on_token(const struct gw_oauth_token *tok, void *arg)
     char detail[192];
     snprintf(detail, sizeof(detail), "token endpoint: %s %s", gw_oauth_status_name(tok->status),
              tok->detail ? tok->detail : "");
+    f->result.http_status = (int)tok->http_status;   /* the token endpoint's, if it answered */
     fail_all(f, tok->status == GW_OAUTH_TRANSPORT      ? GW_FERR_TRANSPORT
                 : tok->status == GW_OAUTH_BAD_RESPONSE ? GW_FERR_BAD_RESPONSE
                                                        : GW_FERR_AGENCY_FAULT,
