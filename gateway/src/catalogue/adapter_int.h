@@ -29,6 +29,7 @@
 
 #include "gw/adapter.h"
 #include "jread.h"
+#include "netspec.h"
 
 /* Longest dotted field path we print; deeper paths are cut, never overrun. */
 #define GW_ADL_FIELD_MAX GW_JREAD_FIELD_MAX
@@ -186,21 +187,8 @@ int gw_adl_check_url(const char *url, int templates, char *host, size_t hostlen,
                      char *why, size_t n)
   __attribute__((warn_unused_result));
 
-/* An address block "A/N" (IPv4 or IPv6) with no host bits set. */
-struct gw_adl_cidr {
-  int family;                  /* AF_INET or AF_INET6 */
-  unsigned char addr[16];
-  int prefix;
-};
-int gw_adl_check_cidr(const char *s, struct gw_adl_cidr *out, char *why, size_t n)
-  __attribute__((warn_unused_result));
-/* Is the numeric address `host` inside `c`?  -1 when `host` is no address. */
-int gw_adl_cidr_contains(const struct gw_adl_cidr *c, const char *host);
-
-/* curl's pin form: "sha256//" + 44 characters of base64 (32 bytes), one or
- * more (at most GW_NET_MAX_PINS, what the upstream engine takes) joined by ';'. */
-int gw_adl_check_pin(const char *s, char *why, size_t n)
-  __attribute__((warn_unused_result));
+/* Address blocks and pins are read with base's one parser (netspec.h):
+ * gw_net_cidr_parse(s, GW_NET_CIDR_STRICT, ...) and gw_net_pins_check. */
 
 /* An HTTP header name (RFC 9110 token). */
 int gw_adl_is_token(const char *s);

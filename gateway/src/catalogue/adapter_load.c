@@ -198,26 +198,25 @@ static void url_query_credentials(struct gw_adl *r, const char *url)
  * alike); true for names (resolved later) and when no list is given. */
 static int host_allowed(const struct gw_adapter *a, const char *host)
 {
-  struct gw_adl_cidr c;
-  char why[200];
-  int numeric = 0;
+  struct gw_net_cidr c;
+  unsigned char addr[16];
+  int family = gw_net_addr_parse(host, addr);
+  if(!family)
+    return 1;                  /* a name: resolved and checked later */
   for(size_t i = 0; i < a->n_allow; i++) {
-    int in;
-    if(gw_adl_check_cidr(a->allow_cidrs[i], &c, why, sizeof(why)))
+    if(gw_net_cidr_parse(a->allow_cidrs[i], GW_NET_CIDR_STRICT, &c, NULL, 0))
       continue;                /* cannot happen: checked when read */
-    in = gw_adl_cidr_contains(&c, host);
-    if(in == 1)
+    if(gw_net_cidr_match(&c, family, addr))
       return 1;
-    numeric |= in == 0;
   }
-  return !numeric;
+  return !a->n_allow;
 }
 
 static void read_endpoint(struct gw_adl *r, json_t *root)
 {
   static const char *const known[] = { "url", "method", "allow_addresses", NULL };
   struct gw_adapter *a = r->a;
-  struct gw_adl_cidr cidr;
+  struct gw_net_cidr cidr;
   json_t *ep = gw_adl_object(r, root, "", "endpoint", 1), *arr;
   char why[400], host[256] = "";
   size_t i;
@@ -247,7 +246,7 @@ static void read_endpoint(struct gw_adl *r, json_t *root)
     gw_adl_index(field, sizeof(field), "endpoint.allow_addresses", i);
     if(!(s = gw_adl_string_value(r, v, field, 64)))
       return;
-    if(gw_adl_check_cidr(s, &cidr, why, sizeof(why))) {
+    if(gw_net_cidr_parse(s, GW_NET_CIDR_STRICT, &cidr, why, sizeof(why))) {
       gw_adl_fail(r, field, "%s", why);
       return;
     }
@@ -577,7 +576,7 @@ static void read_tls(struct gw_adl *r, json_t *root)
   else if(a->client_key)
     gw_adl_key_matches(r, a->client_key, a->client_cert, "tls.client_key");
   a->pin_sha256 = gw_adl_string(r, tls, "tls", "pin_sha256", 0, 8 * 53);  /* count: check_pin */
-  if(a->pin_sha256 && gw_adl_check_pin(a->pin_sha256, why, sizeof(why)))
+  if(a->pin_sha256 && gw_net_pins_check(a->pin_sha256, why, sizeof(why)))
     gw_adl_fail(r, "tls.pin_sha256", "%s", why);
 }
 
