@@ -6,7 +6,8 @@
  * wsu:Id and ends with an enveloped XML-DSig over that Body (exc-c14n,
  * ecdsa-sha256 with the agency's P-256 signing key, the agency certificate
  * in KeyInfo; mock_xml_dsig_sign() picks the method from the key, so an RSA
- * key would give rsa-sha256).  The one idea: answers are built as text,
+ * key would give rsa-sha256; with --sign sm2 the key and certificate are the
+ * SM2 ones and the signature is sm2-sm3 over an sm3 digest).  The one idea: answers are built as text,
  * parsed once, signed by Id, and only then bent for the content faults, so
  * every hostile variant starts from a genuinely signed document the way a
  * real attacker's would.  "No record" is a signed answer, never a fault;

@@ -38,7 +38,7 @@ struct options {
   unsigned long sample;
   uint64_t seed;
   int sampling;
-  int sign_sm2;                /* --sign sm2: cscse signs GmSM2 (docs/crypto.md) */
+  int sign_sm2;                /* --sign sm2: cscse GmSM2, chsi sm2-sm3 (docs/crypto.md) */
 };
 
 static const char *const agency_names[MOCK_N_AGENCIES] = {
@@ -138,8 +138,8 @@ static int parse_options(int argc, char **argv, struct options *o)
       o->cfg.threads = (int)v;
       break;
     case O_SIGN:
-      /* sm2: cscse's JWS keys are the PKI's SM2 ones (GmSM2); chsi's
-       * XML-DSig stays ECDSA P-256 (SM2 XML-DSig is not built) */
+      /* sm2: cscse's JWS keys are the PKI's SM2 ones (GmSM2), chsi signs
+       * its XML-DSig with sm2-sm3 and its SM2 certificate */
       if(strcmp(optarg, "sm2") && strcmp(optarg, "intl"))
         goto bad;
       o->sign_sm2 = !strcmp(optarg, "sm2");
@@ -286,10 +286,12 @@ static int keys_load(const char *pki, int sm2, struct mock_keys *k)
 {
   const char *cscse = sm2 ? "signing/cscse-sm2.key" : "signing/cscse.key";
   memset(k, 0, sizeof(*k));
-  if(!(k->chsi_key = load_key(pki, "signing/chsi.key")) ||
-     !(k->chsi_cert = load_cert(pki, "signing/chsi.pem")) ||
-     !(k->wrong_key = load_key(pki, "signing/rogue.key")) ||
-     !(k->wrong_cert = load_cert(pki, "signing/rogue.pem")) ||
+  /* sm2: chsi's certificate is from the SM2 CA, its wrong signer's from an
+   * unknown SM2 CA (certs/gen-pki.sh) */
+  if(!(k->chsi_key = load_key(pki, sm2 ? "signing/chsi-sm2.key" : "signing/chsi.key")) ||
+     !(k->chsi_cert = load_cert(pki, sm2 ? "signing/chsi-sm2.pem" : "signing/chsi.pem")) ||
+     !(k->wrong_key = load_key(pki, sm2 ? "signing/rogue-sm2.key" : "signing/rogue.key")) ||
+     !(k->wrong_cert = load_cert(pki, sm2 ? "signing/rogue-sm2.pem" : "signing/rogue.pem")) ||
      !(k->cscse_key = load_key(pki, cscse)) ||
      !(k->cscse_wrong_key = load_key(pki, sm2 ? "signing/rogue-jws-sm2.key"
                                               : "signing/rogue-jws.key")) ||

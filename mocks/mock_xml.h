@@ -193,13 +193,28 @@ int mock_media_type_param(const char *ctype, const char *name, char *out, size_t
  * `id`) with an enveloped signature appended as its last child:
  * exc-c14n, a SignatureMethod that follows the key (rsa-sha256 for RSA,
  * ecdsa-sha256 for EC P-256, whose SignatureValue is the raw 64-byte r||s;
- * any other key is refused and nothing is added), one Reference URI="#id"
+ * sm2-sm3 with an sm3 digest for SM2, below; any other key is refused and
+ * nothing is added), one Reference URI="#id"
  * with sha256 and the enveloped-signature + exc-c14n transforms,
  * KeyInfo/X509Data holding `cert`.  `key` and `cert` are not consumed and
  * not copied (only referenced while signing), so one pair may sign for
  * several threads at once.  Returns 0 or -1. */
 int mock_xml_dsig_sign(xmlDocPtr doc, xmlNodePtr node, const char *id,
                        EVP_PKEY *key, X509 *cert) __attribute__((warn_unused_result));
+
+/* SM2 keys (mocks.sign=sm2, docs/crypto.md): the same template with
+ * SignatureMethod MOCK_DSIG_SM2_SM3, DigestMethod MOCK_DSIG_SM3 and
+ * SignatureValue the raw r||s of SM2 with SM3 and ID 1234567812345678 over
+ * the exclusive canonical SignedInfo; libxmlsec1 has no SM2, so
+ * mock_xml_dsig_sign() uses these two (mock_dsig_sm2.c): the SM3 digest of
+ * `node` exclusive-canonicalized (called before the signature is appended),
+ * then the filling of the appended template `sig`.  0 or -1. */
+#define MOCK_DSIG_SM2_SM3 "http://www.w3.org/2000/09/xmldsig#sm2-sm3"
+#define MOCK_DSIG_SM3     "http://www.w3.org/2000/09/xmldsig#sm3"
+int mock_dsig_sm2_digest(xmlNodePtr node, unsigned char digest[32])
+  __attribute__((warn_unused_result));
+int mock_dsig_sm2_finish(xmlNodePtr sig, EVP_PKEY *key, X509 *cert,
+                         const unsigned char digest[32]) __attribute__((warn_unused_result));
 
 /* Serializes `doc` as UTF-8 with an XML declaration into a new buffer. */
 int mock_xml_dump(xmlDocPtr doc, char **out, size_t *out_len)

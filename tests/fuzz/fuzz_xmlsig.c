@@ -1,7 +1,9 @@
 /*
  * fuzz_xmlsig.c - parse an agency document and verify its XML-DSig against
  * a fixed certificate whose key nobody has: nothing may verify, crash, leak
- * or fetch anything from the network.
+ * or fetch anything from the network.  Twice: with an ECDSA P-256
+ * certificate (libxmlsec1's path) and with an SM2 one (sm2-sm3, the
+ * gateway's own libxml2-c14n + EVP path, codec/xmlsig_sm2.c).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -28,6 +30,32 @@ static const char cert[] =
   "u0FZ8+xIImxUZVYPVhMCIQDbHYZQwRo2AmEL6XBdRystVbShBt72do0YpKLRiovS\n"
   "Dw==\n"
   "-----END CERTIFICATE-----\n";
+
+/* SM2, self-signed with ID 1234567812345678; its key was thrown away. */
+static const char cert_sm2[] =
+  "-----BEGIN CERTIFICATE-----\n"
+  "MIIBhTCCASugAwIBAgIUMYcUvHJLB1ojiw6qXVlox1bXEf4wCgYIKoEcz1UBg3Uw\n"
+  "GDEWMBQGA1UEAwwNZnV6ei1zbTItY2VydDAeFw0yNjEyMDcyMzExNThaFw0zNjEy\n"
+  "MDQyMzExNThaMBgxFjAUBgNVBAMMDWZ1enotc20yLWNlcnQwWTATBgcqhkjOPQIB\n"
+  "BggqgRzPVQGCLQNCAASgFpZpvKKVBaD9+TJd3pGyVUTM5pHAzoSGrvFbUvgeAoqS\n"
+  "bRJLIWI8RtLzBi6d3VcJt0LpwFnSSq4dMk1GtNXeo1MwUTAdBgNVHQ4EFgQUBFwN\n"
+  "h3l+h7sWJ5Unqaext07wILkwHwYDVR0jBBgwFoAUBFwNh3l+h7sWJ5Unqaext07w\n"
+  "ILkwDwYDVR0TAQH/BAUwAwEB/zAKBggqgRzPVQGDdQNIADBFAiEAvwxMpKXlIdDe\n"
+  "bNx2j5Ah+mZm325chN5GsgSSp3qJdbACIGYY+07yU6rpI8OvltG682hpeHpbCtkf\n"
+  "xopdj7C7CRU4\n"
+  "-----END CERTIFICATE-----\n";
+
+static struct gw_xmlsig_verifier *verifier_sm2(void)
+{
+  static struct gw_xmlsig_verifier *v;
+  char err[256];
+  if(v)
+    return v;
+  v = gw_xmlsig_verifier_new_pem_alg(cert_sm2, sizeof(cert_sm2) - 1, "sm2-sm3", err, sizeof(err));
+  if(!v)
+    abort();
+  return v;
+}
 
 static struct gw_xmlsig_verifier *verifier(void)
 {
@@ -67,6 +95,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   root = xmlDocGetRootElement(doc);
   mapped = root && root->children ? root->children : root;
   if(gw_xmlsig_verify(v, doc, mapped, detail, sizeof(detail)) == GW_XMLSIG_OK)
+    abort();
+  if(gw_xmlsig_verify(verifier_sm2(), doc, mapped, detail, sizeof(detail)) == GW_XMLSIG_OK)
     abort();
   xmlFreeDoc(doc);
   return 0;

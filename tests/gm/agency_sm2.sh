@@ -8,6 +8,16 @@
 #  - the hostile modes bad_signature and wrong_signer (a key from outside
 #    the agency, here an SM2 one) are refused per fact as bad_signature;
 #  - after the fault is cleared, answers verify again.
+# And chsi, whose SOAP answers carry an enveloped XML-DSig with
+# SignatureMethod xmldsig#sm2-sm3 and DigestMethod xmldsig#sm3 (the URIs of
+# China's e-port systems), made with its SM2 certificate; the stack's chsi
+# adapter names "alg": "sm2-sm3" and chsi-sm2.pem:
+#  - a graduate's degrees are ok, the attestation records "xmldsig";
+#  - bad_signature (content changed after signing), wrong_signer (a
+#    stranger's SM2 certificate) and signature_wrapping (the signed Body
+#    moved into a header, a forged Body in its place) are each refused per
+#    fact as bad_signature with the verifier's reason, and the forged
+#    degrees are never served.
 SUITE=gm-agency
 . "$(dirname -- "${BASH_SOURCE[0]}")/../lib/harness.sh"
 
@@ -54,3 +64,47 @@ for mode in bad_signature wrong_signer; do
   curl -sS -o /dev/null -X DELETE "$CTL/agencies/cscse/fault"
 done
 check "fault cleared: SM2-signed answers verify again" "$(fact "$(ask $n)" | grep -c '^unavailable')" 0
+
+# ---- chsi: XML-DSig with sm2-sm3 -------------------------------------------
+check "the chsi adapter names sm2-sm3 and the SM2 certificate" \
+  "$(jq -r '.verify.alg + " " + (.verify.cert | sub(".*/"; ""))' "$TMP/stack/adapters/chsi.json")" \
+  "sm2-sm3 chsi-sm2.pem"
+GRAD=$(jq -c '[.people[] | select(.scenario == "graduate-master")][0] | {id, name: (.listed_name // .name)}' \
+         "$GW_SOURCE_DIR/mocks/data/population.json")
+degrees() {  # PERSON-JSON: the person's degrees, fresh
+  curl -sS --cacert "$CA" --cert "$CERT" --key "$KEY" -H 'Content-Type: application/json' \
+    --data-binary "$(jq -nc --argjson p "$1" '{subject: {id_type: "cn-resident-id", id: $p.id, name: $p.name},
+      facts: ["education.degrees"], purpose: "talent.graduate", max_age_s: 0}')" \
+    "$GW/v1/facts/query"
+}
+check_match() {  # WHAT ACTUAL REGEX (bash ERE)
+  if [[ "$2" =~ $3 ]]; then ok "$1"; else bad "$1" "expected /$3/, got [$2]"; fi
+}
+dfact() { jq -r '.facts["education.degrees"] | .status + " " + (.error.code // "")' <<<"$1"; }
+d=$(degrees "$GRAD")
+check "an sm2-sm3 signed chsi answer verifies: education.degrees is ok" "$(dfact "$d")" "ok "
+check "the graduate's master degree is served" \
+  "$(jq -r '[.facts["education.degrees"].value[]?.level] | index("master") != null' <<<"$d")" true
+p=$(jq -r '.facts["education.degrees"].attestation' <<<"$d" | cut -d. -f2 | tr '_-' '/+')
+case $((${#p} % 4)) in 2) p+="==" ;; 3) p+="=" ;; esac
+check "its attestation records the agency signature xmldsig" \
+  "$(printf '%s' "$p" | base64 -d | jq -r .src.signature)" xmldsig
+# a fresh person per hostile mode: a failed fetch of a known one is served
+# stale-if-error
+mapfile -t FRESH < <("$GW_BUILD_DIR/mocks/mock-agencies" --sample 3 --seed 29 \
+                       --data "$GW_SOURCE_DIR/mocks/data/population.json")
+declare -A WHY=([bad_signature]="^invalid: the SM3 digest" [wrong_signer]="^wrong_signer: "
+                [signature_wrapping]="^wrong_node: ")
+n=0
+for mode in bad_signature wrong_signer signature_wrapping; do
+  st=$(curl -sS -o /dev/null -w '%{http_code}' -X PUT -d "{\"mode\":\"$mode\"}" "$CTL/agencies/chsi/fault")
+  check "mock: chsi fault $mode set" "$st" 200
+  d=$(degrees "${FRESH[$n]}")
+  check "chsi $mode (sm2-sm3): refused as bad_signature" "$(dfact "$d")" "unavailable bad_signature"
+  check_match "chsi $mode: the reason is the verifier's" \
+    "$(jq -r '.facts["education.degrees"].error.detail // ""' <<<"$d")" "${WHY[$mode]}"
+  check "chsi $mode: no value served" "$(jq -c '.facts["education.degrees"].value // null' <<<"$d")" null
+  curl -sS -o /dev/null -X DELETE "$CTL/agencies/chsi/fault"
+  n=$((n + 1))
+done
+check "fault cleared: sm2-sm3 answers verify again" "$(dfact "$(degrees "$GRAD")")" "ok "

@@ -7,13 +7,15 @@
 # Exit 0 built (or already up to date), 1 failed (go's output on stderr).
 set -eu
 out=${1:?usage: build-gmcheck.sh OUT-BINARY}
-src=$(cd "$(dirname "$0")" && pwd)/gmcheck/main.go
+dir=$(cd "$(dirname "$0")" && pwd)/gmcheck
+src=$dir/main.go
 command -v go >/dev/null 2>&1 || { echo "build-gmcheck: no go (scripts/install-deps installs golang-go)" >&2; exit 1; }
-for d in github.com/tjfoc/gmsm/sm2 golang.org/x/mod/sumdb/note; do
+for d in github.com/tjfoc/gmsm/sm2 golang.org/x/mod/sumdb/note github.com/russellhaering/goxmldsig \
+         github.com/beevik/etree; do
   [ -d "/usr/share/gocode/src/$d" ] || { echo "build-gmcheck: /usr/share/gocode/src/$d missing (scripts/install-deps)" >&2; exit 1; }
 done
-if [ -x "$out" ] && [ "$out" -nt "$src" ]; then exit 0; fi
+if [ -x "$out" ] && [ "$out" -nt "$src" ] && [ "$out" -nt "$dir/xmldsig.go" ]; then exit 0; fi
 mkdir -p "$(dirname "$out")/gocache"
 GO111MODULE=off GOPATH=/usr/share/gocode GOPROXY=off GOFLAGS= \
 GOCACHE=$(cd "$(dirname "$out")" && pwd)/gocache \
-  go build -o "$out" "$src"
+  go build -o "$out" "$src" "$dir/xmldsig.go"

@@ -285,6 +285,7 @@ static void soap11_xmldsig(void **state)
   assert_int_equal(a->auth, GW_AUTH_NONE);
   assert_int_equal(a->verify, GW_VERIFY_XMLDSIG);
   assert_non_null(strstr(a->verify_cert, "-----BEGIN CERTIFICATE-----"));  /* the text */
+  assert_null(a->verify_alg);      /* xmldsig: follows the certificate's key */
   assert_null(a->verify_key);
   assert_string_equal(a->signed_node, "/s:Envelope/s:Body");
   assert_int_equal(a->max_response_bytes, 1024 * 1024);
@@ -751,7 +752,12 @@ static const struct variant variants[] = {
   /* verify */
   { soap11, "verify", NULL, "verify: missing (an object is required)" },
   { soap11, "verify/type", "`jws`", "verify.type: jws is only for protocol jws-json, not soap11" },
-  { soap11, "verify/alg", "`ES256`", "verify.alg: not used with verify.type \"xmldsig\"" },
+  { soap11, "verify/alg", "`ES256`", "verify.alg: must be \"rsa-sha256\", \"rsa-sha512\", "
+    "\"ecdsa-sha256\" or \"sm2-sm3\" (got \"ES256\")" },
+  /* the XML signature algorithm must be one the certificate's key makes */
+  { soap11, "verify/alg", "`sm2-sm3`", "verify.alg: is \"sm2-sm3\" but verify.cert has an EC key" },
+  { soap11, "verify/alg", "`rsa-sha256`",
+    "verify.alg: is \"rsa-sha256\" but verify.cert has an EC key" },
   { soap11, "verify/cert", "`two.pem`",
     "verify.cert: %D/two.pem must hold exactly one certificate, the signer's (found 2)" },
   { soap11, "verify/cert", "`client.key`", "verify.cert: %D/client.key holds a private key too" },

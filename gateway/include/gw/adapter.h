@@ -28,7 +28,8 @@
  *          app_id, secret, headers: {app_id, timestamp, nonce, signature},
  *          canonical, timestamp_format, encoding, username, password}
  *   verify: {type: none|xmldsig|jws, cert (xmldsig signer certificate),
- *            key (jws public key PEM), alg, signed_node (XPath)}
+ *            key (jws public key PEM), alg (jws: ES256|GmSM2; xmldsig:
+ *            rsa-sha256|rsa-sha512|ecdsa-sha256|sm2-sm3), signed_node (XPath)}
  *   response: {max_bytes, ok_status: [200], namespaces: {prefix: uri},
  *              subject: {path: P, form: id | sha256},
  *              not_found: {status: [...], test: expr},
@@ -272,7 +273,9 @@ struct gw_adapter {
                                   cert (the file's contents, read and checked
                                   at load, so a loaded version never changes) */
   char *verify_key;            /* jws: PEM text of the public key (likewise) */
-  char *verify_alg;            /* jws: "ES256" */
+  char *verify_alg;            /* jws: "ES256" or "GmSM2"; xmldsig: NULL (follows
+                                  the certificate's key) or "rsa-sha256",
+                                  "rsa-sha512", "ecdsa-sha256", "sm2-sm3" */
   char *signed_node;           /* xmldsig: XPath of the node that must be signed */
 
   size_t max_response_bytes;

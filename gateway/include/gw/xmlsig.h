@@ -14,6 +14,14 @@
  * a KeyInfo certificate that differs from the agency's is reported as
  * GW_XMLSIG_WRONG_SIGNER.
  *
+ * SM2 (国密, docs/crypto.md): an agency certificate with an SM2 key accepts
+ * only SignatureMethod "http://www.w3.org/2000/09/xmldsig#sm2-sm3" with
+ * DigestMethod "http://www.w3.org/2000/09/xmldsig#sm3", verified by our own
+ * libxml2-c14n + EVP path (libxmlsec1 has no SM2) after the same structural
+ * checks, with the distinguishing ID 1234567812345678.  Any other
+ * certificate never accepts sm2-sm3.  The algorithm is the verifier's, fixed
+ * at creation, never the document's.
+ *
  * Thread-safety: gw_xmlsig_global_init() once at start-up (before threads);
  * a verifier is immutable after creation and may be used from any thread;
  * each gw_xmlsig_verify() call works on its own copy of the key.
@@ -51,7 +59,21 @@ struct gw_xmlsig_verifier *gw_xmlsig_verifier_new(const char *cert_pem,
 /* The same from PEM text in memory (len bytes). */
 struct gw_xmlsig_verifier *gw_xmlsig_verifier_new_pem(const char *pem, size_t len,
                                                       char *err, size_t errlen);
+/* The same with the adapter's verify.alg: "rsa-sha256", "rsa-sha512",
+ * "ecdsa-sha256" or "sm2-sm3" accepts that SignatureMethod only, and fails
+ * (reason in err) when the certificate's key cannot make it; NULL follows
+ * the key: sm2-sm3 for an SM2 key, else any of the international methods
+ * (rsa-sha256, rsa-sha512, ecdsa-sha256) the key verifies. */
+struct gw_xmlsig_verifier *gw_xmlsig_verifier_new_pem_alg(const char *pem, size_t len,
+                                                          const char *alg,
+                                                          char *err, size_t errlen);
 void gw_xmlsig_verifier_free(struct gw_xmlsig_verifier *v);
+
+/* 1 when `alg` is a verify.alg name gw_xmlsig_verifier_new_pem_alg knows. */
+int gw_xmlsig_alg_known(const char *alg);
+/* The verifier's algorithm name ("sm2-sm3", ...) or "intl" for the
+ * international allow-list.  Static storage. */
+const char *gw_xmlsig_verifier_alg(const struct gw_xmlsig_verifier *v);
 
 /* Verifies the one signature in `doc`, which must sign `mapped` (the node
  * the caller will read facts from, e.g. the soap:Body).  The document is

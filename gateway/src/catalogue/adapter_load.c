@@ -29,10 +29,15 @@
 #include <strings.h>
 
 #include <libxml/parser.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "gw/alloc.h"
 #include "gw/facts.h"
+#include "gw/gm.h"
 #include "gw/jws.h"
+#include "gw/xmlsig.h"
 #include "template.h"
 
 #define URL_MAX 2048
@@ -751,12 +756,34 @@ static void read_response(struct gw_adl *r, json_t *root)
                 a->max_response_bytes, GW_ADAPTER_PAGED_MAX_BYTES);
 }
 
+/* verify.alg (may be NULL) against the xmldsig certificate's key: sm2-sm3
+ * needs an SM2 key and an SM2 key needs sm2-sm3 (or no alg); rsa-* an RSA
+ * key, ecdsa-sha256 an EC one. */
+static void xmldsig_alg_fits_cert(struct gw_adl *r, const char *alg, const char *pem)
+{
+  BIO *bio = BIO_new_mem_buf(pem, -1);
+  X509 *x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+  EVP_PKEY *pk = x ? X509_get0_pubkey(x) : NULL;
+  const char *have = !pk ? NULL : gw_gm_is_sm2(pk) ? "SM2" : EVP_PKEY_is_a(pk, "RSA") ? "RSA"
+                     : EVP_PKEY_is_a(pk, "EC") ? "EC" : "other";
+  const char *want = !alg ? NULL : !strcmp(alg, "sm2-sm3") ? "SM2"
+                     : !strncmp(alg, "rsa-", 4) ? "RSA" : "EC";
+
+  if(have && want && strcmp(want, have))
+    gw_adl_fail(r, "verify.alg", "is \"%s\" but verify.cert has %s key", alg,
+                !strcmp(have, "SM2") ? "an SM2" : !strcmp(have, "RSA") ? "an RSA"
+                : !strcmp(have, "EC") ? "an EC" : "an unsupported");
+  X509_free(x);
+  BIO_free(bio);
+  ERR_clear_error();
+}
+
 static void read_verify(struct gw_adl *r, json_t *root)
 {
   static const char *const known[] = { "type", "cert", "key", "alg", "signed_node", NULL };
   static const char *const types[] = { "none", "xmldsig", "jws", NULL };
   static const char *const type_only[] = { "type", NULL };
-  static const char *const xmldsig[] = { "type", "cert", "signed_node", NULL };
+  static const char *const xmldsig[] = { "type", "cert", "alg", "signed_node", NULL };
   static const char *const jws[] = { "type", "key", "alg", NULL };
   struct gw_adapter *a = r->a;
   json_t *ver = gw_adl_object(r, root, "", "verify", 1);
@@ -785,6 +812,13 @@ static void read_verify(struct gw_adl *r, json_t *root)
     if((path = gw_adl_path(r, ver, "verify", "cert", 1)))
       a->verify_cert = gw_adl_cert_file(r, path, "verify.cert", 1);
     gw_free(path);
+    /* the signature algorithm is the adapter's, never the answer's */
+    a->verify_alg = gw_adl_string(r, ver, "verify", "alg", 0, 16);
+    if(a->verify_alg && !gw_xmlsig_alg_known(a->verify_alg))
+      gw_adl_fail(r, "verify.alg", "must be \"rsa-sha256\", \"rsa-sha512\", "
+                  "\"ecdsa-sha256\" or \"sm2-sm3\" (got \"%s\")", a->verify_alg);
+    else if(a->verify_cert)
+      xmldsig_alg_fits_cert(r, a->verify_alg, a->verify_cert);
     a->signed_node = gw_adl_string(r, ver, "verify", "signed_node", 1,
                                    GW_ADAPTER_EXPR_MAX);
     if(a->signed_node)

@@ -98,7 +98,8 @@ int gw_codec_keys_init(struct gw_codec_keys *k, const struct gw_adapter *a,
 {
   memset(k, 0, sizeof(*k));
   if(a->verify == GW_VERIFY_XMLDSIG) {
-    k->xmlsig = gw_xmlsig_verifier_new_pem(a->verify_cert, strlen(a->verify_cert), err, errlen);
+    k->xmlsig = gw_xmlsig_verifier_new_pem_alg(a->verify_cert, strlen(a->verify_cert),
+                                               a->verify_alg, err, errlen);
     return k->xmlsig ? 0 : -1;
   }
   if(a->verify == GW_VERIFY_JWS) {

@@ -6,6 +6,12 @@
  * allow-listed algorithms), cryptography last and only with the agency's
  * configured key.  libxmlsec1 is told the same allow-lists, so even if a
  * check here were wrong it would refuse a transform we did not expect.
+ *
+ * The algorithm belongs to the verifier, never to the document: an SM2
+ * agency certificate accepts only sm2-sm3 over an sm3 digest (checked by
+ * xmlsig_sm2.c, since libxmlsec1 has neither), any other certificate only
+ * the international methods (or the one the adapter names), so a document
+ * cannot talk the gateway into another algorithm than the agency's.
  */
 #include "gw/xmlsig.h"
 
@@ -29,15 +35,32 @@
 #include <xmlsec/openssl/crypto.h>
 
 #include "gw/alloc.h"
+#include "gw/gm.h"
 #include "gw/log.h"
+
+#include "xmlsig_sm2.h"
 
 #define DSIG_NS "http://www.w3.org/2000/09/xmldsig#"
 #define XMLSIG_MAX_IDS 4096            /* elements with an Id per document */
 
 struct gw_xmlsig_verifier {
-  xmlSecKeyPtr key;                    /* public key of the agency */
+  xmlSecKeyPtr key;                    /* public key of the agency (not SM2) */
   X509 *cert;                          /* the agency's certificate */
+  EVP_PKEY *sm2;                       /* the certificate's key when SM2, else NULL */
+  const char *method;                  /* the one SignatureMethod accepted, or NULL:
+                                        * any of allowed_sigmethods */
 };
+
+/* The names an adapter may give (verify.alg), their URIs and key types. */
+static const struct {
+  const char *name, *uri, *key;
+} named_methods[] = {
+  { "rsa-sha256",   "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",   "RSA" },
+  { "rsa-sha512",   "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512",   "RSA" },
+  { "ecdsa-sha256", "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256", "EC" },
+  { "sm2-sm3",      GW_XMLSIG_URI_SM2_SM3,                                 "SM2" },
+};
+static const char *const sm2_digests[] = { GW_XMLSIG_URI_SM3, NULL };
 
 static const char *const allowed_c14n[] = {
   "http://www.w3.org/2001/10/xml-exc-c14n#",
@@ -112,8 +135,64 @@ void gw_xmlsig_global_cleanup(void)
   xmlSecShutdown();
 }
 
+int gw_xmlsig_alg_known(const char *alg)
+{
+  for(size_t i = 0; alg && i < sizeof(named_methods) / sizeof(named_methods[0]); i++)
+    if(!strcmp(alg, named_methods[i].name))
+      return 1;
+  return 0;
+}
+
+const char *gw_xmlsig_verifier_alg(const struct gw_xmlsig_verifier *v)
+{
+  for(size_t i = 0; v->method && i < sizeof(named_methods) / sizeof(named_methods[0]); i++)
+    if(!strcmp(v->method, named_methods[i].uri))
+      return named_methods[i].name;
+  return "intl";
+}
+
 struct gw_xmlsig_verifier *gw_xmlsig_verifier_new_pem(const char *pem, size_t len,
                                                       char *err, size_t errlen)
+{
+  return gw_xmlsig_verifier_new_pem_alg(pem, len, NULL, err, errlen);
+}
+
+/* Fixes v->method from `alg` (NULL: follows the key) and checks that the
+ * certificate's key can make that signature. */
+static int choose_method(struct gw_xmlsig_verifier *v, const char *alg,
+                         char *err, size_t errlen)
+{
+  EVP_PKEY *pk = X509_get0_pubkey(v->cert);
+  const char *have = !pk ? "no" : gw_gm_is_sm2(pk) ? "SM2" : EVP_PKEY_is_a(pk, "RSA") ? "RSA"
+                     : EVP_PKEY_is_a(pk, "EC") ? "EC" : "another";
+  size_t i;
+
+  if(!alg) {
+    if(!strcmp(have, "SM2"))
+      alg = "sm2-sm3";
+    else
+      return 0;                        /* the international allow-list */
+  }
+  for(i = 0; i < sizeof(named_methods) / sizeof(named_methods[0]); i++)
+    if(!strcmp(alg, named_methods[i].name))
+      break;
+  if(i == sizeof(named_methods) / sizeof(named_methods[0])) {
+    snprintf(err, errlen, "unknown signature algorithm \"%s\" (rsa-sha256, rsa-sha512, "
+             "ecdsa-sha256, sm2-sm3)", alg);
+    return -1;
+  }
+  if(strcmp(have, named_methods[i].key)) {
+    snprintf(err, errlen, "the algorithm is %s but the certificate has %s %s key",
+             alg, !strcmp(have, "RSA") || !strcmp(have, "EC") ? "an" : "a", have);
+    return -1;
+  }
+  v->method = named_methods[i].uri;
+  return 0;
+}
+
+struct gw_xmlsig_verifier *gw_xmlsig_verifier_new_pem_alg(const char *pem, size_t len,
+                                                          const char *alg,
+                                                          char *err, size_t errlen)
 {
   struct gw_xmlsig_verifier *v = gw_calloc(1, sizeof(*v));
   BIO *bio = BIO_new_mem_buf(pem, (int)len);
@@ -125,6 +204,18 @@ struct gw_xmlsig_verifier *gw_xmlsig_verifier_new_pem(const char *pem, size_t le
   if(!v->cert) {
     snprintf(err, errlen, "not a PEM X.509 certificate");
     goto fail;
+  }
+  if(choose_method(v, alg, err, errlen) < 0)
+    goto fail;
+  if(gw_gm_is_sm2(X509_get0_pubkey(v->cert))) {
+    /* libxmlsec1 has no SM2: xmlsig_sm2.c verifies with the key itself */
+    v->sm2 = X509_get_pubkey(v->cert);
+    if(!v->sm2) {
+      snprintf(err, errlen, "cannot read the certificate's SM2 key");
+      goto fail;
+    }
+    BIO_free(bio);
+    return v;
   }
   v->key = xmlSecOpenSSLAppKeyLoadMemory((const xmlSecByte *)pem, (xmlSecSize)len,
                                          xmlSecKeyDataFormatCertPem, NULL, NULL, NULL);
@@ -171,6 +262,7 @@ void gw_xmlsig_verifier_free(struct gw_xmlsig_verifier *v)
   if(v->key)
     xmlSecKeyDestroy(v->key);
   X509_free(v->cert);
+  EVP_PKEY_free(v->sm2);
   gw_free(v);
 }
 
@@ -338,7 +430,8 @@ out:
   return r;
 }
 
-static enum gw_xmlsig_result check_signed_info(xmlNodePtr sig, const char **ref_id,
+static enum gw_xmlsig_result check_signed_info(const struct gw_xmlsig_verifier *v,
+                                               xmlNodePtr sig, const char **ref_id,
                                                char *detail, size_t dlen)
 {
   xmlNodePtr si = dsig_child(sig, "SignedInfo");
@@ -357,8 +450,11 @@ static enum gw_xmlsig_result check_signed_info(xmlNodePtr sig, const char **ref_
   }
   xmlFree(alg);
   alg = xmlGetProp(dsig_child(si, "SignatureMethod"), BAD_CAST "Algorithm");
-  if(!in_list(alg, allowed_sigmethods)) {
-    snprintf(detail, dlen, "signature method not allowed");
+  if(v->method ? !alg || strcmp((const char *)alg, v->method)
+               : !in_list(alg, allowed_sigmethods)) {
+    /* an SM2 answer to an RSA/ECDSA adapter and the other way round */
+    snprintf(detail, dlen, "signature method %.80s is not the agency's (%s)",
+             alg ? (const char *)alg : "(none)", gw_xmlsig_verifier_alg(v));
     xmlFree(alg);
     return GW_XMLSIG_DISALLOWED_ALGORITHM;
   }
@@ -382,8 +478,9 @@ static enum gw_xmlsig_result check_signed_info(xmlNodePtr sig, const char **ref_
   }
   dm = dsig_child(ref, "DigestMethod");
   alg = xmlGetProp(dm, BAD_CAST "Algorithm");
-  if(!in_list(alg, allowed_digests)) {
-    snprintf(detail, dlen, "digest method not allowed");
+  if(!in_list(alg, v->sm2 ? sm2_digests : allowed_digests)) {
+    snprintf(detail, dlen, v->sm2 ? "digest method must be sm3 with sm2-sm3"
+                                  : "digest method not allowed");
     xmlFree(alg);
     return GW_XMLSIG_DISALLOWED_ALGORITHM;
   }
@@ -435,7 +532,7 @@ enum gw_xmlsig_result gw_xmlsig_verify(const struct gw_xmlsig_verifier *v,
     r = GW_XMLSIG_DUPLICATE_ID;
     goto out;
   }
-  r = check_signed_info(s->signature, &ref_id, detail, dlen);
+  r = check_signed_info(v, s->signature, &ref_id, detail, dlen);
   if(r != GW_XMLSIG_OK)
     goto out;
   id_attr = find_id(s, ref_id);
@@ -464,6 +561,10 @@ enum gw_xmlsig_result gw_xmlsig_verify(const struct gw_xmlsig_verifier *v,
   if(xmlGetID(doc, BAD_CAST ref_id) != id_attr) {
     snprintf(detail, dlen, "the reference id is bound to another element");
     r = GW_XMLSIG_DUPLICATE_ID;
+    goto out;
+  }
+  if(v->sm2) {
+    r = gw_xmlsig_sm2_check(v->sm2, s->signature, id_attr->parent, detail, dlen);
     goto out;
   }
 

@@ -18,6 +18,9 @@
 //	gmcheck sign-jws JWKS-OUT JWS-OUT PAYLOAD
 //	    The other direction: a fresh gmsm key signs PAYLOAD as a GmSM2 JWS,
 //	    and its JWKS is written, for the gateway's verifier to read.
+//	gmcheck xmldsig CERT-PEM XML-FILE
+//	gmcheck sign-xmldsig KEY-PEM CERT-PEM XML-IN XML-OUT
+//	    SM2 XML-DSig, canonicalized by goxmldsig (xmldsig.go).
 //
 // Exit 0 verified, 1 refused (reason on stderr), 2 usage.
 package main
@@ -246,8 +249,13 @@ func main() {
 		cmdNote(a[2], a[3], a[4])
 	case len(a) == 5 && a[1] == "sign-jws":
 		cmdSignJWS(a[2], a[3], a[4])
+	case len(a) == 4 && a[1] == "xmldsig":
+		cmdXMLDSig(a[2], a[3])
+	case len(a) == 6 && a[1] == "sign-xmldsig":
+		cmdSignXMLDSig(a[2], a[3], a[4], a[5])
 	default:
-		fmt.Fprintln(os.Stderr, "usage: gmcheck jws JWKS JWS | note ED25519-VKEY SM2-VKEY NOTE | sign-jws JWKS-OUT JWS-OUT PAYLOAD")
+		fmt.Fprintln(os.Stderr, "usage: gmcheck jws JWKS JWS | note ED25519-VKEY SM2-VKEY NOTE | sign-jws JWKS-OUT JWS-OUT PAYLOAD"+
+			" | xmldsig CERT XML | sign-xmldsig KEY CERT XML-IN XML-OUT")
 		os.Exit(2)
 	}
 }

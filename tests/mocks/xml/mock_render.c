@@ -1,7 +1,7 @@
 /*
  * mock_render.c - run one XML/JOSE mock agency handler once, no server.
  *
- *   mock-render --pki DIR [--request] AGENCY ID NAME [FAULT]
+ *   mock-render --pki DIR [--sm2] [--request] AGENCY ID NAME [FAULT]
  *   mock-render --pki DIR --raw AGENCY METHOD PATH [QUERY] < BODY
  *       [--ctype TYPE] [--action URI] [--api-key KEY]
  *
@@ -9,7 +9,9 @@
  * (ID, NAME) to AGENCY (chsi, credit, qual, cscse) under content fault
  * FAULT (control endpoint names; default none); the second sends exactly
  * what it is given.  --request prints the request body instead of sending
- * it (for schema checks).  The response body goes to stdout unchanged, and one
+ * it (for schema checks).  --sm2 signs chsi with the PKI's SM2 pair, as
+ * mock-agencies --sign sm2 does (sm2-sm3 XML-DSig).  The response body goes
+ * to stdout unchanged, and one
  * line "STATUS CONTENT-TYPE" to stderr.  Keys come from a certs/gen-pki.sh
  * folder; the people are the hand-made ones of xt_support.c.  The scripts in
  * this folder use it to put the agencies' bytes in front of independent
@@ -27,7 +29,7 @@
 static void usage(void)
 {
   fprintf(stderr,
-          "usage: mock-render --pki DIR [--request] AGENCY ID NAME [FAULT]\n"
+          "usage: mock-render --pki DIR [--sm2] [--request] AGENCY ID NAME [FAULT]\n"
           "       mock-render --pki DIR [--ctype T] [--action A] [--api-key K]"
           " --raw AGENCY METHOD PATH [QUERY] < BODY\n");
 }
@@ -65,13 +67,15 @@ int main(int argc, char **argv)
   struct mock_ctx ctx;
   struct mock_response resp;
   struct xt_request xr;
-  int raw = 0, print_request = 0, cf = MOCK_CF_NONE, i = 1, rc = 1;
+  int raw = 0, print_request = 0, sm2 = 0, cf = MOCK_CF_NONE, i = 1, rc = 1;
 
   memset(&xr, 0, sizeof(xr));
   memset(&resp, 0, sizeof(resp));
   for(; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
     if(strcmp(argv[i], "--raw") == 0)
       raw = 1;
+    else if(strcmp(argv[i], "--sm2") == 0)
+      sm2 = 1;
     else if(strcmp(argv[i], "--request") == 0)
       print_request = 1;
     else if(i + 1 < argc && strcmp(argv[i], "--pki") == 0)
@@ -91,7 +95,7 @@ int main(int argc, char **argv)
     usage();
     return 2;
   }
-  if(xt_keys_load(pki, &keys) < 0)
+  if(xt_keys_load(pki, &keys) < 0 || (sm2 && xt_keys_use_sm2(pki, &keys) < 0))
     return 1;
   ctx.pop = xt_population();
   ctx.keys = &keys;

@@ -238,6 +238,19 @@ int xt_keys_load(const char *pki_dir, struct mock_keys *k)
   return 0;
 }
 
+int xt_keys_use_sm2(const char *pki_dir, struct mock_keys *k)
+{
+  EVP_PKEY_free(k->chsi_key);
+  EVP_PKEY_free(k->wrong_key);
+  X509_free(k->chsi_cert);
+  X509_free(k->wrong_cert);
+  k->chsi_key = load_key(pki_dir, "signing/chsi-sm2.key");
+  k->chsi_cert = load_cert(pki_dir, "signing/chsi-sm2.pem");
+  k->wrong_key = load_key(pki_dir, "signing/rogue-sm2.key");
+  k->wrong_cert = load_cert(pki_dir, "signing/rogue-sm2.pem");
+  return k->chsi_key && k->chsi_cert && k->wrong_key && k->wrong_cert ? 0 : -1;
+}
+
 void xt_keys_free(struct mock_keys *k)
 {
   EVP_PKEY_free(k->chsi_key);

@@ -39,6 +39,10 @@ X509 *xt_self_signed(EVP_PKEY *key, const char *cn);
  * signing/rogue.{key,pem}, signing/cscse.key, signing/rogue-jws.key,
  * secrets/qual-api-key; kid "cscse-signing-1".  0 or -1 (message on stderr). */
 int xt_keys_load(const char *pki_dir, struct mock_keys *k);
+/* chsi's signing pair and its wrong signer replaced by the PKI's SM2 ones
+ * (signing/chsi-sm2.*, signing/rogue-sm2.*), as mock-agencies --sign sm2
+ * does.  0 or -1. */
+int xt_keys_use_sm2(const char *pki_dir, struct mock_keys *k);
 void xt_keys_free(struct mock_keys *k);
 
 /* The content fault named as on the control endpoint ("none" for none), or
