@@ -214,9 +214,10 @@ enum gw_audit_result audit_record_check(const void *bytes, size_t len, char *why
   }
   kind = json_object_get(doc, "kind");
   k = json_is_string(kind) ? json_string_value(kind) : NULL;
-  if(!k || (strcmp(k, "fetch") != 0 && strcmp(k, "query") != 0 && strcmp(k, "recheck") != 0)) {
+  if(!k || (strcmp(k, "fetch") != 0 && strcmp(k, "query") != 0 && strcmp(k, "recheck") != 0 &&
+            strcmp(k, "config") != 0)) {
     if(why)
-      snprintf(why, why_len, "\"kind\" is not \"fetch\", \"query\" or \"recheck\"");
+      snprintf(why, why_len, "\"kind\" is not \"config\", \"fetch\", \"query\" or \"recheck\"");
     goto out;
   }
   r = GW_AUDIT_OK;

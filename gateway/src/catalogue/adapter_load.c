@@ -25,12 +25,15 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include <libxml/parser.h>
+#include <openssl/evp.h>
 
 #include "gw/alloc.h"
+#include "gw/b64.h"
 #include "gw/facts.h"
 #include "gw/jws.h"
 #include "template.h"
@@ -1007,6 +1010,12 @@ int gw_adapter_load(const char *path, struct gw_adapter **out, char *err, size_t
   else
     dir = gw_strdup(".");
   rc = gw_adapter_load_text(text, len, path, dir, out, err, errlen);
+  if(!rc) {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    if(!EVP_Digest(text, len, md, NULL, EVP_sha256(), NULL))
+      abort();                 /* OpenSSL cannot hash: the alloc policy */
+    gw_hex_encode(md, 32, (*out)->sha256);
+  }
 out:
   gw_free(dir);
   gw_free(text);

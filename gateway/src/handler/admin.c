@@ -27,6 +27,7 @@
 #include "gw/config.h"
 #include "gw/fetch.h"
 #include "gw/front.h"
+#include "gen.h"
 #include "gw/idnum.h"
 #include "gw/log.h"
 #include "gw/policy.h"
@@ -40,7 +41,10 @@ static pthread_mutex_t admin_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int is_admin(struct gw_req *req, struct gw_app *app)
 {
-  if(gw_acl_roles(app->acl, gw_req_client(req)) & GW_ROLE_ADMIN)
+  struct gw_gen *gen = gw_gen_acquire(app->gens);
+  unsigned roles = gw_acl_roles(gen->acl, gw_req_client(req));
+  gw_gen_release(gen);
+  if(roles & GW_ROLE_ADMIN)
     return 1;
   gw_req_problem(req, 403, "forbidden", "the admin API needs the admin role");
   return 0;
@@ -49,15 +53,15 @@ static int is_admin(struct gw_req *req, struct gw_app *app)
 void gw_admin_list(struct gw_req *req, void *arg)
 {
   struct gw_app *app = arg;
-  struct gw_rtset *rts;
+  struct gw_gen *gen;
   json_t *list, *out;
 
   if(!is_admin(req, app))
     return;
-  rts = gw_app_rts_acquire(app);
+  gen = gw_gen_acquire(app->gens);
   list = json_array();
-  for(size_t i = 0; i < rts->n; i++) {
-    const struct gw_adapter *a = rts->rt[i]->adapter;
+  for(size_t i = 0; i < gen->n_rt; i++) {
+    const struct gw_adapter *a = gen->rt[i]->adapter;
     json_t *facts = json_array(), *o;
     for(size_t f = 0; f < a->n_facts; f++)
       json_array_append_new(facts, json_string(a->facts[f]));
@@ -66,32 +70,28 @@ void gw_admin_list(struct gw_req *req, void *arg)
                   "facts", facts, "file", a->file ? a->file : "");
     json_array_append_new(list, o);
   }
-  out = json_pack("{s:o, s:I}", "adapters", list, "generation", (json_int_t)rts->generation);
-  gw_rtset_release(rts);
+  out = json_pack("{s:o, s:I}", "adapters", list, "generation", (json_int_t)gen->id);
+  gw_gen_release(gen);
   gw_req_respond_json(req, 200, out);
 }
 
 /* The adapter file that holds `id` now, or NULL. */
 static char *current_file(struct gw_app *app, const char *id)
 {
-  struct gw_rtset *rts = gw_app_rts_acquire(app);
-  char *file = NULL;
-  for(size_t i = 0; i < rts->n; i++)
-    if(!strcmp(rts->rt[i]->adapter->id, id) && rts->rt[i]->adapter->file)
-      file = gw_strdup(rts->rt[i]->adapter->file);
-  gw_rtset_release(rts);
+  struct gw_gen *gen = gw_gen_acquire(app->gens);
+  struct gw_adapter_rt *rt = gw_gen_rt_by_id(gen, id);
+  char *file = rt && rt->adapter->file ? gw_strdup(rt->adapter->file) : NULL;
+  gw_gen_release(gen);
   return file;
 }
 
 /* The active version of `id`, or 0. */
 static int current_version(struct gw_app *app, const char *id)
 {
-  struct gw_rtset *rts = gw_app_rts_acquire(app);
-  int v = 0;
-  for(size_t i = 0; i < rts->n; i++)
-    if(!strcmp(rts->rt[i]->adapter->id, id))
-      v = rts->rt[i]->adapter->version;
-  gw_rtset_release(rts);
+  struct gw_gen *gen = gw_gen_acquire(app->gens);
+  struct gw_adapter_rt *rt = gw_gen_rt_by_id(gen, id);
+  int v = rt ? rt->adapter->version : 0;
+  gw_gen_release(gen);
   return v;
 }
 
@@ -263,7 +263,8 @@ out:
 
 struct dry_run {
   struct gw_req *req;
-  struct gw_adapter_rt *rt;
+  struct gw_gen *gen;               /* held until the dry run ends */
+  struct gw_adapter_rt *rt;         /* borrowed from gen */
 };
 
 static void on_dry_run(const struct gw_fetch_result *res, void *arg)
@@ -289,14 +290,14 @@ static void on_dry_run(const struct gw_fetch_result *res, void *arg)
               "duration_ms", (double)res->latency_us / 1000.0,
               "channel", res->rt->channel, "agency_signature", res->codec.signature,
               "facts", facts));
-  gw_adapter_rt_unref(d->rt);
+  gw_gen_release(d->gen);
   gw_free(d);
 }
 
 static void test_adapter(struct gw_req *req, struct gw_app *app, const char *id)
 {
   struct gw_worker_ctx *w = gw_worker_current();
-  struct gw_rtset *rts;
+  struct gw_gen *gen;
   struct gw_adapter_rt *rt = NULL;
   struct dry_run *d;
   json_t *body, *subj;
@@ -322,20 +323,17 @@ static void test_adapter(struct gw_req *req, struct gw_app *app, const char *id)
     gw_req_problem(req, 400, "invalid-request", gw_idnum_strerror(ir));
     return;
   }
-  rts = gw_app_rts_acquire(app);
-  for(size_t i = 0; i < rts->n; i++)
-    if(!strcmp(rts->rt[i]->adapter->id, id))
-      rt = gw_adapter_rt_ref(rts->rt[i]);
-  gw_rtset_release(rts);
+  gen = gw_gen_acquire(app->gens);
+  rt = gw_gen_rt_by_id(gen, id);
   if(!rt || !w) {
     json_decref(body);
-    if(rt)
-      gw_adapter_rt_unref(rt);
+    gw_gen_release(gen);
     gw_req_problem(req, 404, "not-found", "no active adapter has that id");
     return;
   }
   d = gw_calloc(1, sizeof(*d));
   d->req = req;
+  d->gen = gen;                      /* the runtime and its schemas live in it */
   d->rt = rt;
   (void)gw_fetch_start(&w->env, rt, norm, name, gw_req_id(req),
                        gw_policy_now_ms() + (uint64_t)app->cfg->deadline_max_ms, on_dry_run, d);
