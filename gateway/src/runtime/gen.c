@@ -63,7 +63,6 @@ static void gen_free(struct gw_gen *g)
   for(size_t i = 0; i < g->n_rt; i++)
     gw_adapter_rt_unref(g->rt[i]);
   gw_free(g->rt);
-  gw_registry_release(g->adapters);
   gw_registry_free(g->registry);
   gw_attest_signer_free(g->signer);
   gw_predset_free(g->preds);
@@ -107,11 +106,11 @@ static struct gw_attest_signer *make_signer(const struct gw_config *cfg, char *w
  * instances), used when Redis cannot be asked. */
 static int build_rts(struct gw_gen *g, int instances, char *err, size_t errlen)
 {
-  size_t n = gw_registry_count(g->adapters);
+  size_t n = gw_registry_count(g->registry);
   g->rt = gw_calloc(n ? n : 1, sizeof(*g->rt));
   for(size_t i = 0; i < n; i++) {
     char why[256];
-    struct gw_adapter *a = (struct gw_adapter *)gw_registry_at(g->adapters, i);
+    struct gw_adapter *a = (struct gw_adapter *)gw_registry_at(g->registry, i);
     struct gw_adapter_rt *rt = gw_adapter_rt_new(a, why, sizeof(why));
     if(!rt) {
       snprintf(err, errlen, "adapters_dir: adapter %s: %s", a->id, why);
@@ -155,6 +154,7 @@ static void list_files(struct gw_gen *g, const struct gw_config *cfg)
 struct gw_gen *gw_gen_load(const struct gw_config *cfg, int instances, char *err, size_t errlen)
 {
   struct gw_gen *g = gw_calloc(1, sizeof(*g));
+  const struct gw_catalogue *prev = NULL;
   char why[512];
 
   atomic_init(&g->refs, 1);
@@ -167,7 +167,7 @@ struct gw_gen *gw_gen_load(const struct gw_config *cfg, int instances, char *err
     snprintf(err, errlen, "catalogue: %s", why);
     goto fail;
   }
-  gw_catalogue_building(g->catalogue);
+  prev = gw_catalogue_use(g->catalogue);
   if(gw_factschema_set_load(cfg->schemas_dir, &g->schemas, why, sizeof(why))) {
     snprintf(err, errlen, "schemas_dir: %s", why);
     goto fail;
@@ -181,12 +181,10 @@ struct gw_gen *gw_gen_load(const struct gw_config *cfg, int instances, char *err
     snprintf(err, errlen, "predicates_dir: %s", why);
     goto fail;
   }
-  g->registry = gw_registry_new();
-  if(gw_registry_load_dir(g->registry, cfg->adapters_dir, why, sizeof(why))) {
+  if(gw_registry_load_dir(cfg->adapters_dir, &g->registry, why, sizeof(why))) {
     snprintf(err, errlen, "adapters_dir: %s", why);
     goto fail;
   }
-  g->adapters = gw_registry_acquire(g->registry);
   if(build_rts(g, instances, err, errlen))
     goto fail;
   g->signer = make_signer(cfg, why, sizeof(why));
@@ -194,12 +192,13 @@ struct gw_gen *gw_gen_load(const struct gw_config *cfg, int instances, char *err
     snprintf(err, errlen, "keys.attestation: %s", why);
     goto fail;
   }
-  gw_catalogue_building(NULL);
+  gw_catalogue_use(prev);
   list_files(g, cfg);
   return g;
 
 fail:
-  gw_catalogue_building(NULL);
+  if(g->catalogue)
+    gw_catalogue_use(prev);
   gen_free(g);
   return NULL;
 }

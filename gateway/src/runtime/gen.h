@@ -44,7 +44,6 @@
 
 struct gw_config;
 struct gw_registry;
-struct gw_registry_snapshot;
 struct gw_adapter_rt;
 struct gw_acl;
 struct gw_attest_signer;
@@ -87,7 +86,6 @@ struct gw_gen {
   struct gw_acl *acl;
   struct gw_predset *preds;
   struct gw_registry *registry;      /* the adapter set, never changed */
-  struct gw_registry_snapshot *adapters;   /* its one snapshot */
   size_t n_rt;
   struct gw_adapter_rt **rt;         /* one per adapter, in id order */
   struct gw_attest_signer *signer;
@@ -100,8 +98,8 @@ struct gw_gen {
  * acl_file, predicates_dir, adapters_dir, the attestation keys of
  * crypto.profile) and builds the adapter runtimes; `instances` > 1 gives
  * each runtime its share of the adapter's rate (a cluster).  The catalogue
- * is checked on this thread only (gw_catalogue_building); nothing is
- * installed.  Returns the generation with one reference, unnumbered (id 0),
+ * is checked on this thread only (gw_catalogue_use, restored before it
+ * returns); nothing is installed.  Returns the generation with one reference, unnumbered (id 0),
  * or NULL with "FIELD: why" in err and nothing left allocated. */
 struct gw_gen *gw_gen_load(const struct gw_config *cfg, int instances, char *err,
                            size_t errlen);
