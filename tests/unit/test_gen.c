@@ -3,7 +3,8 @@
  * every part from a configuration; requests keep the generation they took
  * across publications; an old generation is freed on its last release
  * (counted with gw_gen_live); a refused load changes nothing; the config
- * record names every file with the sha256 of its bytes; readers racing
+ * record names every file with the sha256 of its bytes and passes the
+ * audit log's record check; readers racing
  * publications (run under ASan/TSan to show no generation is freed while
  * held).
  *
@@ -29,6 +30,7 @@
 
 #include "acl.h"
 #include "gw/adapter.h"
+#include "gw/audit.h"
 #include "gw/config.h"
 #include "gw/facts.h"
 #include "gw/fetch.h"
@@ -175,6 +177,12 @@ static void the_record_names_every_file(void **state)
   text = gw_gen_record(g, &len);
   assert_non_null(text);
   assert_int_equal(strlen(text), len);
+  {
+    char why[256];
+    /* what the audit log (and gwctl audit verify) accepts as a config record */
+    if(gw_audit_record_check(text, len, why, sizeof(why)) != GW_AUDIT_OK)
+      fail_msg("%s", why);
+  }
   rec = json_loads(text, 0, NULL);
   assert_non_null(rec);
   assert_string_equal(json_string_value(json_object_get(rec, "kind")), "config");
