@@ -36,6 +36,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -115,7 +116,7 @@ struct mock_conn {
   struct mock_listener *l;
   struct bufferevent *bev;
   struct event *timer;                   /* delay, slow-body tick, hang cap */
-  struct mock_conn *prev, *next;         /* worker's live or dead list */
+  LIST_ENTRY(mock_conn) link;            /* worker's live or dead list */
   int handshaken, keep_alive, http10;
 
   /* the request being served: strings point into head[] */
@@ -143,7 +144,7 @@ struct mock_worker {
   int running;
   struct mock_listener listeners[MOCK_N_AGENCIES];
   int n_listeners;
-  struct mock_conn *live, *dead;
+  LIST_HEAD(, mock_conn) live, dead;
   struct event *reaper;
   uint64_t rng;
   time_t date_at;
@@ -254,26 +255,6 @@ static void conn_set_state(struct mock_conn *c, enum conn_state next)
   c->state = next;
 }
 
-static void list_remove(struct mock_conn **head, struct mock_conn *c)
-{
-  if(c->prev)
-    c->prev->next = c->next;
-  else
-    *head = c->next;
-  if(c->next)
-    c->next->prev = c->prev;
-  c->prev = c->next = NULL;
-}
-
-static void list_push(struct mock_conn **head, struct mock_conn *c)
-{
-  c->prev = NULL;
-  c->next = *head;
-  if(*head)
-    (*head)->prev = c;
-  *head = c;
-}
-
 static void request_reset(struct mock_conn *c)
 {
   free(c->body);
@@ -309,8 +290,8 @@ static void conn_close(struct mock_conn *c, enum close_how how)
   } else if(how == CLOSE_GRACEFUL && ssl) {
     SSL_shutdown(ssl);                 /* close_notify: a clean end of data */
   }
-  list_remove(&c->w->live, c);
-  list_push(&c->w->dead, c);
+  LIST_REMOVE(c, link);
+  LIST_INSERT_HEAD(&c->w->dead, c, link);
   event_active(c->w->reaper, EV_TIMEOUT, 0);
 }
 
@@ -329,9 +310,9 @@ static void reaper_cb(evutil_socket_t fd, short what, void *arg)
 {
   struct mock_worker *w = arg;
   (void)fd; (void)what;
-  while(w->dead) {
-    struct mock_conn *c = w->dead;
-    list_remove(&w->dead, c);
+  while(!LIST_EMPTY(&w->dead)) {
+    struct mock_conn *c = LIST_FIRST(&w->dead);
+    LIST_REMOVE(c, link);
     conn_free(c);
   }
 }
@@ -874,7 +855,7 @@ static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
   bufferevent_setwatermark(c->bev, EV_READ, 0, MOCK_MAX_HEAD + MOCK_MAX_BODY + MAX_CHUNK_LINE);
   bufferevent_set_timeouts(c->bev, &rd, &wr);
   bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-  list_push(&w->live, c);
+  LIST_INSERT_HEAD(&w->live, c, link);
   if(l->agency) {
     count(&l->agency->connections, 1);
     count(&l->agency->open_connections, 1);
@@ -1017,9 +998,9 @@ static void worker_cleanup(struct mock_worker *w)
   for(int i = 0; i < w->n_listeners; i++)
     if(w->listeners[i].lev)
       evconnlistener_free(w->listeners[i].lev);
-  while(w->live) {
-    struct mock_conn *c = w->live;
-    list_remove(&w->live, c);
+  while(!LIST_EMPTY(&w->live)) {
+    struct mock_conn *c = LIST_FIRST(&w->live);
+    LIST_REMOVE(c, link);
     conn_free(c);
   }
   if(w->reaper)
@@ -1096,6 +1077,8 @@ int mock_server_start(struct mock_server **out, const struct mock_server_config 
   }
   for(int t = 0; t < srv->n_workers; t++) {
     struct mock_worker *w = &srv->workers[t];
+    LIST_INIT(&w->live);
+    LIST_INIT(&w->dead);
     if(worker_init(srv, w, t)) {
       snprintf(err, errlen, "out of memory");
       goto fail;

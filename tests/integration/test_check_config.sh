@@ -27,7 +27,7 @@ check good "{\"gateway_id\": \"g\", $tls}" 0 "ok"
 check port "{\"gateway_id\": \"g\", \"listen\": {\"port\": -1}, $tls}" 2 \
   "listen.port: must be between 0 and 65535 (got -1)"
 check typo "{\"gateway_id\": \"g\", \"ops_listen\": {\"adress\": \"127.0.0.1\"}, $tls}" 2 \
-  "ops_listen.adress: unknown field"
+  "ops_listen.adress: unknown field (known here: address, port)"
 check workers "{\"gateway_id\": \"g\", \"workers\": \"two\", $tls}" 2 \
   "workers: must be an integer"
 check nocert "{\"gateway_id\": \"g\", \"tls\": {\"cert\": \"pki/missing.pem\", \"key\": \"pki/gateway/server.key\", \"client_ca\": \"pki/client-ca.pem\"}, $rest}" 2 \

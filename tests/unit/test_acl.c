@@ -75,8 +75,12 @@ static void errors_name_the_field(void **state)
       "clients.e.purposes.talent.any: unknown purpose (not in purposes.json)" },
     { "{\"clients\": {\"e\": {\"roles\": [\"client\"], \"purposes\": {\"talent.graduate\": [\"x.y\"]}}}}",
       "clients.e.purposes.talent.graduate[0]: not a fact in the catalogue" },
-    { "{\"clients\": {\"e\": {\"roles\": [\"admin\"], \"role\": 1}}}", "clients.e.role: unknown field" },
-    { "{\"users\": {}}", "clients: an object \"clients\" is required, and nothing else" },
+    { "{\"clients\": {\"e\": {\"roles\": [\"admin\"], \"role\": 1}}}", "clients.e.role: unknown field (known here: roles, purposes, predicates)" },
+    { "{\"users\": {}}", "clients: missing (an object is required)" },
+    { "{\"clients\": {}, \"users\": {}}", "users: unknown field (known here: clients)" },
+    { "{\"clients\": {\"e\": {\"roles\": [\"client\"], \"purposes\": {\"talent.graduate\": [7]}}}}",
+      "clients.e.purposes.talent.graduate[0]: must be a string" },
+    { "{\"clients\": {\"e\": {\"roles\": []}}}", "clients.e.roles: must not be empty" },
   };
   (void)state;
   for(size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

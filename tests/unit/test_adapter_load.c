@@ -1125,26 +1125,43 @@ static void template_checks(void **state)
   assert_string_equal(why, "unbalanced \"{{\" at character 2 (no closing \"}}\")");
 }
 
+/* contains HOST: 1 in c, 0 outside, -1 not a numeric address */
+static int contains(const struct gw_net_cidr *c, const char *host)
+{
+  unsigned char addr[16];
+  int family = gw_net_addr_parse(host, addr);
+  return family ? gw_net_cidr_match(c, family, addr) : -1;
+}
+
 static void cidr_checks(void **state)
 {
-  struct gw_adl_cidr c;
+  struct gw_net_cidr c;
   char why[400];
+  const int S = GW_NET_CIDR_STRICT;
   (void)state;
-  assert_int_equal(gw_adl_check_cidr("10.1.0.0/16", &c, why, sizeof(why)), 0);
-  assert_int_equal(gw_adl_cidr_contains(&c, "10.1.255.3"), 1);
-  assert_int_equal(gw_adl_cidr_contains(&c, "10.2.0.1"), 0);
-  assert_int_equal(gw_adl_cidr_contains(&c, "::1"), 0);
-  assert_int_equal(gw_adl_cidr_contains(&c, "example.cn"), -1);
-  assert_int_equal(gw_adl_check_cidr("0.0.0.0/0", &c, why, sizeof(why)), 0);
-  assert_int_equal(gw_adl_check_cidr("fd00:1::/32", &c, why, sizeof(why)), 0);
-  assert_int_equal(gw_adl_cidr_contains(&c, "fd00:1:ffff::9"), 1);
-  assert_int_equal(gw_adl_check_cidr("10.0.0.0/08", &c, why, sizeof(why)), -1);
-  assert_int_equal(gw_adl_check_cidr("10.0.0.0/", &c, why, sizeof(why)), -1);
-  assert_int_equal(gw_adl_check_cidr("10.0.0.128/25", &c, why, sizeof(why)), 0);
-  assert_int_equal(gw_adl_check_cidr("10.0.0.129/25", &c, why, sizeof(why)), -1);
+  assert_int_equal(gw_net_cidr_parse("10.1.0.0/16", S, &c, why, sizeof(why)), 0);
+  assert_int_equal(contains(&c, "10.1.255.3"), 1);
+  assert_int_equal(contains(&c, "::ffff:10.1.0.7"), 1);   /* IPv4-mapped */
+  assert_int_equal(contains(&c, "10.2.0.1"), 0);
+  assert_int_equal(contains(&c, "::1"), 0);
+  assert_int_equal(contains(&c, "example.cn"), -1);
+  assert_int_equal(gw_net_cidr_parse("0.0.0.0/0", S, &c, why, sizeof(why)), 0);
+  assert_int_equal(gw_net_cidr_parse("fd00:1::/32", S, &c, why, sizeof(why)), 0);
+  assert_int_equal(contains(&c, "fd00:1:ffff::9"), 1);
+  assert_int_equal(gw_net_cidr_parse("10.0.0.0/08", S, &c, why, sizeof(why)), -1);
+  assert_int_equal(gw_net_cidr_parse("10.0.0.0/", S, &c, why, sizeof(why)), -1);
+  assert_int_equal(gw_net_cidr_parse("10.0.0.0", S, &c, why, sizeof(why)), -1);
+  assert_int_equal(gw_net_cidr_parse("10.0.0.128/25", S, &c, why, sizeof(why)), 0);
+  assert_int_equal(gw_net_cidr_parse("10.0.0.129/25", S, &c, why, sizeof(why)), -1);
   assert_string_equal(why, "has host bits set (did you mean \"10.0.0.128/25\"?)");
-  assert_int_equal(gw_adl_check_cidr("fd00::1/64", &c, why, sizeof(why)), -1);
+  assert_int_equal(gw_net_cidr_parse("fd00::1/64", S, &c, why, sizeof(why)), -1);
   assert_string_equal(why, "has host bits set (did you mean \"fd00::/64\"?)");
+  /* the upstream engine's lenient form: a bare address is a /32 or /128 */
+  assert_int_equal(gw_net_cidr_parse("10.0.0.7", 0, &c, NULL, 0), 0);
+  assert_int_equal(c.prefix, 32);
+  assert_int_equal(contains(&c, "10.0.0.7"), 1);
+  assert_int_equal(contains(&c, "10.0.0.8"), 0);
+  assert_int_equal(gw_net_cidr_parse("10.0.0.7/33", 0, &c, NULL, 0), -1);
 }
 
 #define PIN "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
@@ -1153,15 +1170,15 @@ static void pin_pointer_test_checks(void **state)
 {
   char why[400];
   (void)state;
-  assert_int_equal(gw_adl_check_pin("sha256//ZeKXug+fBIObG75+NFWZFNVMcq3DNpEsDdn3TeqzHRE=;"
+  assert_int_equal(gw_net_pins_check("sha256//ZeKXug+fBIObG75+NFWZFNVMcq3DNpEsDdn3TeqzHRE=;"
                                     "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
                                     why, sizeof(why)), 0);
-  assert_int_equal(gw_adl_check_pin("sha256//ZeKXug+fBIObG75+NFWZFNVMcq3DNpEsDdn3TeqzHRE=;",
+  assert_int_equal(gw_net_pins_check("sha256//ZeKXug+fBIObG75+NFWZFNVMcq3DNpEsDdn3TeqzHRE=;",
                                     why, sizeof(why)), -1);
-  assert_int_equal(gw_adl_check_pin(PIN ";" PIN ";" PIN ";" PIN, why, sizeof(why)), 0);
-  assert_int_equal(gw_adl_check_pin(PIN ";" PIN ";" PIN ";" PIN ";" PIN, why, sizeof(why)), -1);
+  assert_int_equal(gw_net_pins_check(PIN ";" PIN ";" PIN ";" PIN, why, sizeof(why)), 0);
+  assert_int_equal(gw_net_pins_check(PIN ";" PIN ";" PIN ";" PIN ";" PIN, why, sizeof(why)), -1);
   assert_string_equal(why, "at most 4 pins");      /* what the upstream engine takes */
-  assert_int_equal(gw_adl_check_pin("sha256//ZeKXug+fBIObG75+NFWZFNVMcq3DNpEsDdn3Teqz-RE=",
+  assert_int_equal(gw_net_pins_check("sha256//ZeKXug+fBIObG75+NFWZFNVMcq3DNpEsDdn3Teqz-RE=",
                                     why, sizeof(why)), -1);
   assert_string_equal(why, "pin 1: \"-\" is not a base64 character");
   assert_int_equal(gw_adl_check_pointer("", why, sizeof(why)), 0);

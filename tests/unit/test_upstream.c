@@ -631,19 +631,19 @@ static void bad_requests_are_refused(void **state)
 
 static void cidr_rules(void **state)
 {
-  struct gw_upreq_cidr c[3];
+  struct gw_net_cidr c[3];
   unsigned char a4[4], a6[16];
   (void)state;
-  assert_int_equal(gw_upreq_cidr_parse("10.0.0.0/8", &c[0]), 0);
-  assert_int_equal(gw_upreq_cidr_parse("2001:db8::/32", &c[1]), 0);
-  assert_int_equal(gw_upreq_cidr_parse("192.168.1.7", &c[2]), 0);
+  assert_int_equal(gw_net_cidr_parse("10.0.0.0/8", 0, &c[0], NULL, 0), 0);
+  assert_int_equal(gw_net_cidr_parse("2001:db8::/32", 0, &c[1], NULL, 0), 0);
+  assert_int_equal(gw_net_cidr_parse("192.168.1.7", 0, &c[2], NULL, 0), 0);
   assert_int_equal(c[2].prefix, 32);
-  assert_int_not_equal(gw_upreq_cidr_parse("10.0.0.0/", &c[0] + 0), 0);
-  assert_int_not_equal(gw_upreq_cidr_parse("10.0.0/8", &c[0]), 0);
-  assert_int_not_equal(gw_upreq_cidr_parse("::1/129", &c[0]), 0);
-  assert_int_not_equal(gw_upreq_cidr_parse("10.0.0.0/8x", &c[0]), 0);
-  assert_int_not_equal(gw_upreq_cidr_parse("localhost", &c[0]), 0);
-  assert_int_equal(gw_upreq_cidr_parse("10.0.0.0/8", &c[0]), 0);
+  assert_int_not_equal(gw_net_cidr_parse("10.0.0.0/", 0, &c[0] + 0, NULL, 0), 0);
+  assert_int_not_equal(gw_net_cidr_parse("10.0.0/8", 0, &c[0], NULL, 0), 0);
+  assert_int_not_equal(gw_net_cidr_parse("::1/129", 0, &c[0], NULL, 0), 0);
+  assert_int_not_equal(gw_net_cidr_parse("10.0.0.0/8x", 0, &c[0], NULL, 0), 0);
+  assert_int_not_equal(gw_net_cidr_parse("localhost", 0, &c[0], NULL, 0), 0);
+  assert_int_equal(gw_net_cidr_parse("10.0.0.0/8", 0, &c[0], NULL, 0), 0);
 
   inet_pton(AF_INET, "10.200.1.1", a4);
   assert_true(gw_upreq_address_allowed(c, 3, AF_INET, a4));
@@ -663,10 +663,10 @@ static void cidr_rules(void **state)
   assert_false(gw_upreq_address_allowed(c, 3, AF_INET6, a6));
   assert_true(gw_upreq_address_allowed(c, 0, AF_INET6, a6));   /* empty = no restriction */
 
-  assert_true(gw_upreq_pin_ok("sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="));
-  assert_false(gw_upreq_pin_ok("sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=;"));
-  assert_false(gw_upreq_pin_ok("sha1//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="));
-  assert_false(gw_upreq_pin_ok(""));
+  assert_int_equal(gw_net_pins_check("sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", NULL, 0), 0);
+  assert_int_equal(gw_net_pins_check("sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=;", NULL, 0), -1);
+  assert_int_equal(gw_net_pins_check("sha1//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", NULL, 0), -1);
+  assert_int_equal(gw_net_pins_check("", NULL, 0), -1);
 }
 
 static void disallowed_address_is_never_connected(void **state)

@@ -9,6 +9,7 @@
  * as "FILE: FIELD: PROBLEM".
  */
 #include "gw/facts.h"
+#include "msg.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -48,19 +49,6 @@ struct gw_catalogue {
 static _Atomic(const struct gw_catalogue *) installed;
 static _Thread_local const struct gw_catalogue *building;
 
-static void fail(char *err, size_t errlen, const char *fmt, ...)
-  __attribute__((format(printf, 3, 4)));
-
-static void fail(char *err, size_t errlen, const char *fmt, ...)
-{
-  va_list ap;
-  if(!err || !errlen)
-    return;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
-
 int gw_fact_name_ok(const char *s)
 {
   size_t n = s ? strnlen(s, GW_CATALOGUE_NAME_MAX + 1) : 0;
@@ -95,17 +83,17 @@ static char *slurp(const char *path, size_t *len, char sha[65], char *err, size_
   size_t n;
 
   if(!fp) {
-    fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    gw_msg_set(err, errlen, "%s: cannot open: %s", path, strerror(errno));
     return NULL;
   }
   if(fstat(fileno(fp), &st) || !S_ISREG(st.st_mode)) {
-    fail(err, errlen, "%s: not a regular file", path);
+    gw_msg_set(err, errlen, "%s: not a regular file", path);
     goto out;
   }
   buf = gw_malloc(GW_CATALOGUE_FILE_MAX + 1);
   n = fread(buf, 1, GW_CATALOGUE_FILE_MAX + 1, fp);
   if(ferror(fp) || n > GW_CATALOGUE_FILE_MAX) {
-    fail(err, errlen, "%s: %s", path, ferror(fp) ? "cannot read" : "larger than 1 MiB");
+    gw_msg_set(err, errlen, "%s: %s", path, ferror(fp) ? "cannot read" : "larger than 1 MiB");
     gw_free(buf);
     buf = NULL;
     goto out;
@@ -153,7 +141,7 @@ static int read_fact(struct gw_catalogue *c, const char *dir, const char *file,
   snprintf(path, n, "%s/%s", dir, file);
   name = gw_strndup(file, strlen(file) - strlen(SUFFIX));
   if(!gw_fact_name_ok(name)) {
-    fail(err, errlen, "%s: name: \"%s\" is not a fact name ([a-z0-9_]+(.[a-z0-9_]+)+, "
+    gw_msg_set(err, errlen, "%s: name: \"%s\" is not a fact name ([a-z0-9_]+(.[a-z0-9_]+)+, "
          "at most %d bytes)", path, name, GW_CATALOGUE_NAME_MAX);
     goto out;
   }
@@ -161,25 +149,25 @@ static int read_fact(struct gw_catalogue *c, const char *dir, const char *file,
     goto out;
   root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
   if(!json_is_object(root)) {
-    fail(err, errlen, "%s: #: not a JSON object (%s)", path, root ? "other type" : je.text);
+    gw_msg_set(err, errlen, "%s: #: not a JSON object (%s)", path, root ? "other type" : je.text);
     goto out;
   }
   x = json_object_get(root, "x-gw");
   if(!json_is_object(x)) {
-    fail(err, errlen, "%s: #/x-gw: missing: an object with description, sensitivity "
+    gw_msg_set(err, errlen, "%s: #/x-gw: missing: an object with description, sensitivity "
          "and max_cache_age_s", path);
     goto out;
   }
   json_object_foreach(x, key, v)
     if(strcmp(key, "description") && strcmp(key, "sensitivity") &&
        strcmp(key, "max_cache_age_s")) {
-      fail(err, errlen, "%s: #/x-gw/%s: unknown member (description, sensitivity, "
+      gw_msg_set(err, errlen, "%s: #/x-gw/%s: unknown member (description, sensitivity, "
            "max_cache_age_s)", path, key);
       goto out;
     }
   v = json_object_get(x, "description");
   if(!json_is_string(v) || !json_string_length(v) || json_string_length(v) > 512) {
-    fail(err, errlen, "%s: #/x-gw/description: must be a string of 1 to 512 bytes", path);
+    gw_msg_set(err, errlen, "%s: #/x-gw/description: must be a string of 1 to 512 bytes", path);
     goto out;
   }
   d->summary = gw_strdup(json_string_value(v));
@@ -190,7 +178,7 @@ static int read_fact(struct gw_catalogue *c, const char *dir, const char *file,
       ok = 1;
     }
   if(!ok) {
-    fail(err, errlen, "%s: #/x-gw/sensitivity: must be one of public, personal, sensitive",
+    gw_msg_set(err, errlen, "%s: #/x-gw/sensitivity: must be one of public, personal, sensitive",
          path);
     gw_free((char *)d->summary);
     goto out;
@@ -198,7 +186,7 @@ static int read_fact(struct gw_catalogue *c, const char *dir, const char *file,
   v = json_object_get(x, "max_cache_age_s");
   if(!json_is_integer(v) || json_integer_value(v) < 0 ||
      json_integer_value(v) > 30 * 86400) {
-    fail(err, errlen, "%s: #/x-gw/max_cache_age_s: must be an integer 0 to 2592000", path);
+    gw_msg_set(err, errlen, "%s: #/x-gw/max_cache_age_s: must be an integer 0 to 2592000", path);
     gw_free((char *)d->summary);
     goto out;
   }
@@ -237,24 +225,24 @@ static int read_purposes(struct gw_catalogue *c, const char *path, char *err, si
     return -1;
   root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
   if(!json_is_object(root)) {
-    fail(err, errlen, "%s: #: not a JSON object (%s)", path, root ? "other type" : je.text);
+    gw_msg_set(err, errlen, "%s: #: not a JSON object (%s)", path, root ? "other type" : je.text);
     goto out;
   }
   json_object_foreach(root, key, v)
     if(strcmp(key, "$comment") && strcmp(key, "version") && strcmp(key, "purposes")) {
-      fail(err, errlen, "%s: %s: unknown member ($comment, version, purposes)", path, key);
+      gw_msg_set(err, errlen, "%s: %s: unknown member ($comment, version, purposes)", path, key);
       goto out;
     }
   v = json_object_get(root, "version");
   if(!json_is_integer(v) || json_integer_value(v) < 1) {
-    fail(err, errlen, "%s: version: must be an integer of at least 1", path);
+    gw_msg_set(err, errlen, "%s: version: must be an integer of at least 1", path);
     goto out;
   }
   c->version = json_integer_value(v);
   ps = json_object_get(root, "purposes");
   if(!json_is_object(ps) || !json_object_size(ps) ||
      json_object_size(ps) > GW_CATALOGUE_MAX_PURPOSES) {
-    fail(err, errlen, "%s: purposes: must be an object of 1 to %d purposes", path,
+    gw_msg_set(err, errlen, "%s: purposes: must be an object of 1 to %d purposes", path,
          GW_CATALOGUE_MAX_PURPOSES);
     goto out;
   }
@@ -265,28 +253,28 @@ static int read_purposes(struct gw_catalogue *c, const char *path, char *err, si
     size_t i;
 
     if(!gw_fact_name_ok(pname)) {
-      fail(err, errlen, "%s: purposes.%s: not a purpose name ([a-z0-9_]+(.[a-z0-9_]+)+)",
+      gw_msg_set(err, errlen, "%s: purposes.%s: not a purpose name ([a-z0-9_]+(.[a-z0-9_]+)+)",
            path, pname);
       goto out;
     }
     if(!json_is_object(p)) {
-      fail(err, errlen, "%s: purposes.%s: must be an object {description, facts}", path, pname);
+      gw_msg_set(err, errlen, "%s: purposes.%s: must be an object {description, facts}", path, pname);
       goto out;
     }
     json_object_foreach(p, key, v)
       if(strcmp(key, "description") && strcmp(key, "facts")) {
-        fail(err, errlen, "%s: purposes.%s.%s: unknown member (description, facts)", path,
+        gw_msg_set(err, errlen, "%s: purposes.%s.%s: unknown member (description, facts)", path,
              pname, key);
         goto out;
       }
     v = json_object_get(p, "description");
     if(!json_is_string(v) || !json_string_length(v)) {
-      fail(err, errlen, "%s: purposes.%s.description: must be a non-empty string", path, pname);
+      gw_msg_set(err, errlen, "%s: purposes.%s.description: must be a non-empty string", path, pname);
       goto out;
     }
     if(!json_is_array(facts) || !json_array_size(facts) ||
        json_array_size(facts) > GW_CATALOGUE_MAX_PURPOSE_FACTS) {
-      fail(err, errlen, "%s: purposes.%s.facts: must be an array of 1 to %d fact names", path,
+      gw_msg_set(err, errlen, "%s: purposes.%s.facts: must be an array of 1 to %d fact names", path,
            pname, GW_CATALOGUE_MAX_PURPOSE_FACTS);
       goto out;
     }
@@ -297,14 +285,14 @@ static int read_purposes(struct gw_catalogue *c, const char *path, char *err, si
     json_array_foreach(facts, i, f) {
       const struct gw_fact_def *d = json_is_string(f) ? find_in(c, json_string_value(f)) : NULL;
       if(!d) {
-        fail(err, errlen, "%s: purposes.%s.facts[%zu]: \"%s\" is not a fact of the catalogue "
+        gw_msg_set(err, errlen, "%s: purposes.%s.facts[%zu]: \"%s\" is not a fact of the catalogue "
              "(no %s%s)", path, pname, i, json_is_string(f) ? json_string_value(f) : "?",
              json_is_string(f) ? json_string_value(f) : "?", SUFFIX);
         goto out;
       }
       for(size_t j = 0; j < cp->n_facts; j++)
         if(cp->facts[j] == d->name) {
-          fail(err, errlen, "%s: purposes.%s.facts[%zu]: \"%s\" is listed twice", path, pname,
+          gw_msg_set(err, errlen, "%s: purposes.%s.facts[%zu]: \"%s\" is listed twice", path, pname,
                i, d->name);
           goto out;
         }
@@ -331,7 +319,7 @@ int gw_catalogue_load(const char *schemas_dir, const char *purposes_file,
 
   *out = NULL;
   if(!d) {
-    fail(err, errlen, "%s: cannot open directory: %s", schemas_dir, strerror(errno));
+    gw_msg_set(err, errlen, "%s: cannot open directory: %s", schemas_dir, strerror(errno));
     goto out;
   }
   while((de = readdir(d))) {
@@ -339,7 +327,7 @@ int gw_catalogue_load(const char *schemas_dir, const char *purposes_file,
     if(de->d_name[0] == '.' || len <= sl || strcmp(de->d_name + len - sl, SUFFIX))
       continue;
     if(n == GW_CATALOGUE_MAX_FACTS) {
-      fail(err, errlen, "%s: more than %d schema files", schemas_dir, GW_CATALOGUE_MAX_FACTS);
+      gw_msg_set(err, errlen, "%s: more than %d schema files", schemas_dir, GW_CATALOGUE_MAX_FACTS);
       goto out;
     }
     names[n++] = gw_strdup(de->d_name);
@@ -366,7 +354,7 @@ int gw_catalogue_load(const char *schemas_dir, const char *purposes_file,
     ok = ok && EVP_DigestFinal_ex(md, h, NULL);
     EVP_MD_CTX_free(md);
     if(!ok) {
-      fail(err, errlen, "%s: cannot hash the catalogue", schemas_dir);
+      gw_msg_set(err, errlen, "%s: cannot hash the catalogue", schemas_dir);
       goto out;
     }
     gw_hex_encode(h, sizeof(h), c->digest);

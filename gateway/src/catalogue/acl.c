@@ -17,6 +17,7 @@
 #include "gw/alloc.h"
 #include "gw/b64.h"
 #include "gw/facts.h"
+#include "jread.h"
 
 #define ACL_MAX_CLIENTS 256
 #define ACL_MAX_PURPOSES 16
@@ -67,98 +68,153 @@ void gw_acl_free(struct gw_acl *acl)
   gw_free(acl);
 }
 
-static int load_purposes(struct acl_client *c, json_t *purposes, const char *path,
-                         const char *cname, char *err, size_t errlen)
+/* "purposes": {"purpose": ["fact", ...]}: purposes.json's purposes, and
+ * for each only facts that purposes.json lets it read. */
+static void load_purposes(struct gw_jread *r, struct acl_client *c, json_t *entry,
+                          const char *at)
 {
+  char field[GW_JREAD_FIELD_MAX], item[GW_JREAD_FIELD_MAX];
+  json_t *purposes = gw_jread_object(r, entry, at, "purposes", 0), *facts;
   const char *pname;
-  json_t *facts;
-  if(!json_is_object(purposes)) {
-    snprintf(err, errlen, "%s: clients.%s.purposes: must be an object", path, cname);
-    return -1;
-  }
+
+  gw_jread_join(field, sizeof(field), at, "purposes");
+  if(!purposes)
+    return;
   if(json_object_size(purposes) > ACL_MAX_PURPOSES) {
-    snprintf(err, errlen, "%s: clients.%s.purposes: at most %d", path, cname, ACL_MAX_PURPOSES);
-    return -1;
+    gw_jread_fail(r, field, "at most %d purposes", ACL_MAX_PURPOSES);
+    return;
   }
   json_object_foreach(purposes, pname, facts) {
     struct acl_purpose *p = &c->purposes[c->n_purposes];
     size_t i;
     json_t *f;
     if(!gw_purpose_known(pname)) {
-      snprintf(err, errlen, "%s: clients.%s.purposes.%s: unknown purpose (not in purposes.json)",
-               path, cname, pname);
-      return -1;
+      gw_jread_join(item, sizeof(item), field, pname);
+      gw_jread_fail(r, item, "unknown purpose (not in purposes.json)");
+      return;
     }
+    /* may be empty: a client of predicates only sees no raw fact */
+    gw_jread_join(item, sizeof(item), field, pname);
     if(!json_is_array(facts) || json_array_size(facts) > ACL_MAX_FACTS) {
-      snprintf(err, errlen, "%s: clients.%s.purposes.%s: must be an array of at most %d fact names",
-               path, cname, pname, ACL_MAX_FACTS);
-      return -1;
+      gw_jread_fail(r, item, "must be an array of at most %d fact names", ACL_MAX_FACTS);
+      return;
     }
     p->name = gw_strdup(pname);
     c->n_purposes++;
     json_array_foreach(facts, i, f) {
-      const struct gw_fact_def *def = json_is_string(f) ? gw_fact_find(json_string_value(f)) : NULL;
+      char one[GW_JREAD_FIELD_MAX];
+      const char *name;
+      const struct gw_fact_def *def;
+      gw_jread_index(one, sizeof(one), item, i);
+      name = gw_jread_string_value(r, f, one, GW_CATALOGUE_NAME_MAX);
+      if(!name)
+        return;
+      def = gw_fact_find(name);
       if(!def) {
-        snprintf(err, errlen, "%s: clients.%s.purposes.%s[%zu]: not a fact in the catalogue",
-                 path, cname, pname, i);
-        return -1;
+        gw_jread_fail(r, one, "not a fact in the catalogue");
+        return;
       }
       if(!gw_purpose_has_fact(pname, def->name)) {
-        snprintf(err, errlen, "%s: clients.%s.purposes.%s[%zu]: purposes.json does not let "
-                 "purpose %s read %s (an ACL only narrows a purpose)", path, cname, pname, i,
-                 pname, def->name);
-        return -1;
+        gw_jread_fail(r, one, "purposes.json does not let purpose %s read %s (an ACL only "
+                      "narrows a purpose)", pname, def->name);
+        return;
       }
       p->facts[p->n_facts++] = def->name;
     }
   }
-  return 0;
 }
 
 static struct acl_purpose *find_purpose_rw(struct acl_client *c, const char *purpose);
 
 /* "predicates": {"purpose": ["predicate.id", ...]}: known purposes; a list
- * for a purpose the client does not state is checked and unused.  The ids are checked for shape here and against the
- * predicate set when a query asks (the two load together on reload). */
-static int load_predicates(struct acl_client *c, json_t *preds, const char *path,
-                           const char *cname, char *err, size_t errlen)
+ * for a purpose the client does not state is checked and unused.  The ids
+ * are checked for shape here and against the predicate set when a query
+ * asks (the two load together on reload). */
+static void load_predicates(struct gw_jread *r, struct acl_client *c, json_t *entry,
+                            const char *at)
 {
+  char field[GW_JREAD_FIELD_MAX], item[GW_JREAD_FIELD_MAX];
+  json_t *preds = gw_jread_object(r, entry, at, "predicates", 0), *list;
   const char *pname;
-  json_t *list;
-  if(!json_is_object(preds)) {
-    snprintf(err, errlen, "%s: clients.%s.predicates: must be an object", path, cname);
-    return -1;
-  }
+
+  gw_jread_join(field, sizeof(field), at, "predicates");
+  if(!preds)
+    return;
   json_object_foreach(preds, pname, list) {
     struct acl_purpose *p = find_purpose_rw(c, pname);
     size_t i;
     json_t *v;
+    gw_jread_join(item, sizeof(item), field, pname);
     if(!gw_purpose_known(pname)) {
-      snprintf(err, errlen, "%s: clients.%s.predicates.%s: unknown purpose", path, cname, pname);
-      return -1;
+      gw_jread_fail(r, item, "unknown purpose");
+      return;
     }
     if(!json_is_array(list) || json_array_size(list) > ACL_MAX_PREDICATES) {
-      snprintf(err, errlen, "%s: clients.%s.predicates.%s: must be an array of at most %d "
-               "predicate ids", path, cname, pname, ACL_MAX_PREDICATES);
-      return -1;
+      gw_jread_fail(r, item, "must be an array of at most %d predicate ids", ACL_MAX_PREDICATES);
+      return;
     }
     json_array_foreach(list, i, v) {
-      const char *id = json_string_value(v);
-      if(!id || !*id || strlen(id) > 64 || strchr(id, '(')) {
-        snprintf(err, errlen, "%s: clients.%s.predicates.%s[%zu]: must be a predicate id",
-                 path, cname, pname, i);
-        return -1;
+      char one[GW_JREAD_FIELD_MAX];
+      const char *id;
+      gw_jread_index(one, sizeof(one), item, i);
+      id = gw_jread_string_value(r, v, one, 64);
+      if(!id)
+        return;
+      if(strchr(id, '(')) {
+        gw_jread_fail(r, one, "must be a predicate id (no arguments)");
+        return;
       }
       /* a list for a purpose the client may not state is never consulted */
       if(p)
         p->predicates[p->n_predicates++] = gw_strdup(id);
     }
   }
-  return 0;
+}
+
+static void load_client(struct gw_jread *r, struct acl_client *c, json_t *entry,
+                        const char *at)
+{
+  static const char *const known[] = { "roles", "purposes", "predicates", NULL };
+  static const char *const role_names[] = { "client", "auditor", "admin", NULL };
+  static const unsigned role_bits[] = { GW_ROLE_CLIENT, GW_ROLE_AUDITOR, GW_ROLE_ADMIN };
+  char field[GW_JREAD_FIELD_MAX];
+  json_t *roles, *v;
+  size_t i;
+
+  if(gw_jread_unknown(r, entry, at, known))
+    return;
+  roles = gw_jread_array(r, entry, at, "roles", 1, 8);
+  if(!roles)
+    return;
+  gw_jread_join(field, sizeof(field), at, "roles");
+  json_array_foreach(roles, i, v) {
+    char one[GW_JREAD_FIELD_MAX];
+    const char *s;
+    size_t k;
+    gw_jread_index(one, sizeof(one), field, i);
+    s = gw_jread_string_value(r, v, one, 16);
+    if(!s)
+      return;
+    for(k = 0; role_names[k] && strcmp(role_names[k], s); k++)
+      ;
+    if(!role_names[k]) {
+      gw_jread_fail(r, one, "must be client, auditor or admin");
+      return;
+    }
+    c->roles |= role_bits[k];
+  }
+  load_purposes(r, c, entry, at);
+  load_predicates(r, c, entry, at);
+  if(!r->failed && (c->roles & GW_ROLE_CLIENT) && !c->n_purposes) {
+    gw_jread_join(field, sizeof(field), at, "purposes");
+    gw_jread_fail(r, field, "a client needs at least one purpose");
+  }
 }
 
 struct gw_acl *gw_acl_load(const char *path, char *err, size_t errlen)
 {
+  static const char *const known[] = { "clients", NULL };
+  struct gw_jread r = { .file = path, .err = err, .errlen = errlen };
   struct gw_acl *acl = gw_calloc(1, sizeof(*acl));
   json_error_t jerr;
   json_t *root = NULL, *clients, *entry;
@@ -193,65 +249,32 @@ struct gw_acl *gw_acl_load(const char *path, char *err, size_t errlen)
     snprintf(err, errlen, "%s: line %d, column %d: %s", path, jerr.line, jerr.column, jerr.text);
     goto fail;
   }
-  if(!json_is_object(root) || json_object_size(root) != 1 ||
-     !json_is_object(clients = json_object_get(root, "clients"))) {
-    snprintf(err, errlen, "%s: clients: an object \"clients\" is required, and nothing else", path);
+  if(!json_is_object(root)) {
+    snprintf(err, errlen, "%s: (top level): must be a JSON object", path);
     goto fail;
   }
+  clients = gw_jread_object(&r, root, "", "clients", 1);
+  if(!clients || gw_jread_unknown(&r, root, "", known))
+    goto fail;
   if(json_object_size(clients) > ACL_MAX_CLIENTS) {
-    snprintf(err, errlen, "%s: clients: at most %d", path, ACL_MAX_CLIENTS);
+    gw_jread_fail(&r, "clients", "at most %d clients", ACL_MAX_CLIENTS);
     goto fail;
   }
   acl->clients = gw_calloc(json_object_size(clients) + 1, sizeof(struct acl_client));
   json_object_foreach(clients, cname, entry) {
     struct acl_client *c = &acl->clients[acl->n_clients];
-    json_t *roles, *purposes, *r;
-    const char *key;
-    json_t *val;
-    size_t i;
-
     c->name = gw_strdup(cname);
     acl->n_clients++;
-    if(!json_is_object(entry)) {
-      snprintf(err, errlen, "%s: clients.%s: must be an object", path, cname);
+    (void)gw_jread_object(&r, clients, "clients", cname, 1);
+    if(r.failed)
       goto fail;
+    {
+      char at[GW_JREAD_FIELD_MAX];
+      gw_jread_join(at, sizeof(at), "clients", cname);
+      load_client(&r, c, entry, at);
     }
-    json_object_foreach(entry, key, val) {
-      if(strcmp(key, "roles") && strcmp(key, "purposes") && strcmp(key, "predicates")) {
-        snprintf(err, errlen, "%s: clients.%s.%s: unknown field", path, cname, key);
-        goto fail;
-      }
-    }
-    roles = json_object_get(entry, "roles");
-    if(!json_is_array(roles) || !json_array_size(roles)) {
-      snprintf(err, errlen, "%s: clients.%s.roles: must be a non-empty array", path, cname);
+    if(r.failed)
       goto fail;
-    }
-    json_array_foreach(roles, i, r) {
-      const char *s = json_string_value(r);
-      if(s && !strcmp(s, "client"))
-        c->roles |= GW_ROLE_CLIENT;
-      else if(s && !strcmp(s, "auditor"))
-        c->roles |= GW_ROLE_AUDITOR;
-      else if(s && !strcmp(s, "admin"))
-        c->roles |= GW_ROLE_ADMIN;
-      else {
-        snprintf(err, errlen, "%s: clients.%s.roles[%zu]: must be client, auditor or admin",
-                 path, cname, i);
-        goto fail;
-      }
-    }
-    purposes = json_object_get(entry, "purposes");
-    if(purposes && load_purposes(c, purposes, path, cname, err, errlen))
-      goto fail;
-    if(json_object_get(entry, "predicates") &&
-       load_predicates(c, json_object_get(entry, "predicates"), path, cname, err, errlen))
-      goto fail;
-    if((c->roles & GW_ROLE_CLIENT) && !c->n_purposes) {
-      snprintf(err, errlen, "%s: clients.%s.purposes: a client needs at least one purpose",
-               path, cname);
-      goto fail;
-    }
   }
   json_decref(root);
   return acl;

@@ -42,14 +42,14 @@ static char *header_name(struct gw_adl *r, json_t *h, const char *key, char *con
                 "!#$%%&'*+-.^_`|~ only)");
   else if((refused = gw_adl_header_refused(name)) && strcasecmp(name, "authorization"))
     gw_adl_fail(r, field, "header %s", refused);
-  for(size_t i = 0; !r->failed && i < a->n_headers; i++)
+  for(size_t i = 0; !r->jr.failed && i < a->n_headers; i++)
     if(!strcasecmp(a->headers[i].name, name))
       gw_adl_fail(r, field, "\"%s\" is also in request.headers; a signed "
                   "header must be set only here", name);
-  for(size_t i = 0; !r->failed && i < n_others; i++)
+  for(size_t i = 0; !r->jr.failed && i < n_others; i++)
     if(others[i] && !strcasecmp(others[i], name))
       gw_adl_fail(r, field, "\"%s\" names another of auth.headers too", name);
-  if(r->failed) {
+  if(r->jr.failed) {
     gw_free(name);
     return NULL;
   }
@@ -70,18 +70,18 @@ void gw_adl_read_signed(struct gw_adl *r, json_t *auth)
   s->app_id = gw_adl_string(r, auth, "auth", "app_id", 1, 128);
   if(s->app_id && strpbrk(s->app_id, " \t"))
     gw_adl_fail(r, "auth.app_id", "must not contain spaces or tabs (it travels in a header)");
-  if(r->failed)
+  if(r->jr.failed)
     return;
   h = gw_adl_object(r, auth, "auth", "headers", 1);
   if(!h || gw_adl_unknown(r, h, "auth.headers", hkeys))
     return;
-  for(size_t i = 0; i < 4 && !r->failed; i++)
+  for(size_t i = 0; i < 4 && !r->jr.failed; i++)
     names[i] = header_name(r, h, hkeys[i], names, i);
   s->h_app_id = names[0];
   s->h_timestamp = names[1];
   s->h_nonce = names[2];
   s->h_signature = names[3];
-  if(r->failed)
+  if(r->jr.failed)
     return;
 
   /* Read raw: the canonical string usually holds "\n" separators, which
@@ -189,7 +189,7 @@ void gw_adl_read_wsse(struct gw_adl *r, json_t *auth)
   w->username = gw_adl_string(r, auth, "auth", "username", 1, GW_SIGAUTH_USERNAME_MAX);
   if(w->username && !gw_sigauth_username_ok(w->username))
     gw_adl_fail(r, "auth.username", "printable ASCII only, without < > & \" '");
-  if(r->failed)
+  if(r->jr.failed)
     return;
   if(!(w->header_tag = soap_header_tag(r)))
     return;

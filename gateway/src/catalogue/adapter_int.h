@@ -14,7 +14,7 @@
  *                    which field the checked text came from
  *
  * The one idea: every problem is reported once, as "FILE: FIELD: PROBLEM",
- * by the first check that finds it (struct gw_adl.failed makes later
+ * by the first check that finds it (struct gw_adl's jr.failed makes later
  * reports no-ops), and nothing a check prints ever includes a secret.
  * The syntax checks return 0 or -1 and describe the problem in `why`
  * (no field, no file); the reader prefixes both.
@@ -28,17 +28,16 @@
 #include <libxml/xpath.h>
 
 #include "gw/adapter.h"
+#include "jread.h"
+#include "netspec.h"
 
 /* Longest dotted field path we print; deeper paths are cut, never overrun. */
-#define GW_ADL_FIELD_MAX 512
+#define GW_ADL_FIELD_MAX GW_JREAD_FIELD_MAX
 
 /* One load in progress. */
 struct gw_adl {
-  const char *file;            /* FILE in messages */
+  struct gw_jread jr;          /* FILE in messages, the first failure */
   const char *base_dir;        /* resolves relative paths; NULL: refuse them */
-  char *err;
-  size_t errlen;
-  int failed;                  /* set by the first gw_adl_fail */
   struct gw_adapter *a;        /* being filled; owned by the caller */
   xmlXPathContextPtr xpath;    /* XML protocols: namespaces registered */
   int xpath_code;              /* last XPath compile error (libxml2 code) */
@@ -46,46 +45,38 @@ struct gw_adl {
   size_t spec_nodes;           /* value-spec nodes read so far */
 };
 
-/* Records "FILE: FIELD: PROBLEM" unless an earlier problem was recorded. */
-void gw_adl_fail(struct gw_adl *r, const char *field, const char *fmt, ...)
-  __attribute__((format(printf, 3, 4)));
+/* The typed accessors are base's one JSON reader (jread.h) applied to the
+ * loader's state; these forward to it.  gw_adl_fail records
+ * "FILE: FIELD: PROBLEM" unless an earlier problem was recorded. */
+#define gw_adl_fail(r, ...) gw_jread_fail(&(r)->jr, __VA_ARGS__)
+#define gw_adl_join gw_jread_join
+#define gw_adl_index gw_jread_index
 
-/* out = "at.key" (or "key" when `at` is empty); cut to fit, always NUL-ended. */
-void gw_adl_join(char *out, size_t len, const char *at, const char *key);
-/* out = "at[i]". */
-void gw_adl_index(char *out, size_t len, const char *at, size_t i);
-
-/* Fails on the first member of `obj` not in `known` (NULL-terminated),
- * naming the known ones.  Returns 0 when all are known. */
-int gw_adl_unknown(struct gw_adl *r, json_t *obj, const char *at,
-                   const char *const *known)
-  __attribute__((warn_unused_result));
-
-/* Member `key` of `obj` if it is present and an object/array; NULL when it
- * is absent (a failure when `required`) or has another type (a failure). */
-json_t *gw_adl_object(struct gw_adl *r, json_t *obj, const char *at,
-                      const char *key, int required);
-json_t *gw_adl_array(struct gw_adl *r, json_t *obj, const char *at,
-                     const char *key, int required, size_t max);
-
-/* A non-empty string without NUL or control characters, at most `max`
- * bytes, as a new gw_strdup'ed copy (the caller's).  NULL when absent (a
- * failure when `required`) or invalid. */
-char *gw_adl_string(struct gw_adl *r, json_t *obj, const char *at,
-                    const char *key, int required, size_t max);
-/* The same check on a JSON value already at hand; `field` is its path.
- * Returns a borrowed pointer into `v`, or NULL after a failure. */
-const char *gw_adl_string_value(struct gw_adl *r, json_t *v, const char *field,
-                                size_t max);
-
-/* Integers and numbers in [min, max]; `dflt` when absent or invalid. */
-long long gw_adl_int(struct gw_adl *r, json_t *obj, const char *at,
-                     const char *key, long long dflt, long long min, long long max);
-double gw_adl_number(struct gw_adl *r, json_t *obj, const char *at,
-                     const char *key, double dflt, double min, double max);
-/* true/false; `dflt` when absent or invalid. */
-int gw_adl_bool(struct gw_adl *r, json_t *obj, const char *at,
-                const char *key, int dflt);
+__attribute__((warn_unused_result))
+static inline int gw_adl_unknown(struct gw_adl *r, json_t *obj, const char *at,
+                                 const char *const *known)
+{ return gw_jread_unknown(&r->jr, obj, at, known); }
+static inline json_t *gw_adl_object(struct gw_adl *r, json_t *obj, const char *at,
+                                    const char *key, int required)
+{ return gw_jread_object(&r->jr, obj, at, key, required); }
+static inline json_t *gw_adl_array(struct gw_adl *r, json_t *obj, const char *at,
+                                   const char *key, int required, size_t max)
+{ return gw_jread_array(&r->jr, obj, at, key, required, max); }
+static inline char *gw_adl_string(struct gw_adl *r, json_t *obj, const char *at,
+                                  const char *key, int required, size_t max)
+{ return gw_jread_string(&r->jr, obj, at, key, required, max); }
+static inline const char *gw_adl_string_value(struct gw_adl *r, json_t *v, const char *field,
+                                              size_t max)
+{ return gw_jread_string_value(&r->jr, v, field, max); }
+static inline long long gw_adl_int(struct gw_adl *r, json_t *obj, const char *at,
+                                   const char *key, long long dflt, long long min, long long max)
+{ return gw_jread_int(&r->jr, obj, at, key, dflt, min, max); }
+static inline double gw_adl_number(struct gw_adl *r, json_t *obj, const char *at,
+                                   const char *key, double dflt, double min, double max)
+{ return gw_jread_number(&r->jr, obj, at, key, dflt, min, max); }
+static inline int gw_adl_bool(struct gw_adl *r, json_t *obj, const char *at,
+                              const char *key, int dflt)
+{ return gw_jread_bool(&r->jr, obj, at, key, dflt); }
 
 /* A string member that must be one of `names` (NULL-terminated); its
  * index, or -1 after a failure ("must be one of SHOWN (got \"x\")"). */
@@ -196,21 +187,8 @@ int gw_adl_check_url(const char *url, int templates, char *host, size_t hostlen,
                      char *why, size_t n)
   __attribute__((warn_unused_result));
 
-/* An address block "A/N" (IPv4 or IPv6) with no host bits set. */
-struct gw_adl_cidr {
-  int family;                  /* AF_INET or AF_INET6 */
-  unsigned char addr[16];
-  int prefix;
-};
-int gw_adl_check_cidr(const char *s, struct gw_adl_cidr *out, char *why, size_t n)
-  __attribute__((warn_unused_result));
-/* Is the numeric address `host` inside `c`?  -1 when `host` is no address. */
-int gw_adl_cidr_contains(const struct gw_adl_cidr *c, const char *host);
-
-/* curl's pin form: "sha256//" + 44 characters of base64 (32 bytes), one or
- * more (at most GW_NET_MAX_PINS, what the upstream engine takes) joined by ';'. */
-int gw_adl_check_pin(const char *s, char *why, size_t n)
-  __attribute__((warn_unused_result));
+/* Address blocks and pins are read with base's one parser (netspec.h):
+ * gw_net_cidr_parse(s, GW_NET_CIDR_STRICT, ...) and gw_net_pins_check. */
 
 /* An HTTP header name (RFC 9110 token). */
 int gw_adl_is_token(const char *s);

@@ -5,7 +5,7 @@
  * The one idea: the file is walked section by section in a fixed order, and
  * every accessor knows the dotted path of the member it reads, so the first
  * problem found is reported precisely and nothing after it is (struct
- * gw_adl.failed).  Each object is checked for unknown members *before* its
+ * gw_adl's jr.failed).  Each object is checked for unknown members *before* its
  * members are read: a misspelt "ca_flie" is reported as unknown rather than
  * as a missing "ca_file".  Duplicate members are refused by the JSON parser.
  *
@@ -97,14 +97,14 @@ static void read_identity(struct gw_adl *r, json_t *root)
   if(a->id && !name_ok(a->id, "._-", 64))
     gw_adl_fail(r, "id", "must match [a-z0-9][a-z0-9._-]{0,63} (got \"%s\")", a->id);
   v = json_object_get(root, "version");
-  if(!r->failed && !v)
+  if(!r->jr.failed && !v)
     gw_adl_fail(r, "version", "missing (an integer >= 1 is required)");
-  else if(!r->failed && !json_is_integer(v))
+  else if(!r->jr.failed && !json_is_integer(v))
     gw_adl_fail(r, "version", "must be an integer");
-  else if(!r->failed && (json_integer_value(v) < 1 || json_integer_value(v) > INT_MAX))
+  else if(!r->jr.failed && (json_integer_value(v) < 1 || json_integer_value(v) > INT_MAX))
     gw_adl_fail(r, "version", "must be between 1 and %d (got %lld)", INT_MAX,
                 (long long)json_integer_value(v));
-  else if(!r->failed)
+  else if(!r->jr.failed)
     a->version = (int)json_integer_value(v);
   a->agency = gw_adl_string(r, root, "", "agency", 1, 32);
   if(a->agency && !name_ok(a->agency, "_-", 32))
@@ -113,7 +113,7 @@ static void read_identity(struct gw_adl *r, json_t *root)
   a->description = gw_adl_string(r, root, "", "description", 0, TEXT_MAX);
   /* Which of several adapters serving one fact is asked first (1), next (2)... */
   a->order = (int)gw_adl_int(r, root, "", "order", 1, 1, GW_ADAPTER_MAX_ORDER);
-  if(r->failed)
+  if(r->jr.failed)
     return;
   read_facts(r, root);
   p = gw_adl_choice(r, root, "", "protocol", protocols,
@@ -196,26 +196,25 @@ static void url_query_credentials(struct gw_adl *r, const char *url)
  * alike); true for names (resolved later) and when no list is given. */
 static int host_allowed(const struct gw_adapter *a, const char *host)
 {
-  struct gw_adl_cidr c;
-  char why[200];
-  int numeric = 0;
+  struct gw_net_cidr c;
+  unsigned char addr[16];
+  int family = gw_net_addr_parse(host, addr);
+  if(!family)
+    return 1;                  /* a name: resolved and checked later */
   for(size_t i = 0; i < a->n_allow; i++) {
-    int in;
-    if(gw_adl_check_cidr(a->allow_cidrs[i], &c, why, sizeof(why)))
+    if(gw_net_cidr_parse(a->allow_cidrs[i], GW_NET_CIDR_STRICT, &c, NULL, 0))
       continue;                /* cannot happen: checked when read */
-    in = gw_adl_cidr_contains(&c, host);
-    if(in == 1)
+    if(gw_net_cidr_match(&c, family, addr))
       return 1;
-    numeric |= in == 0;
   }
-  return !numeric;
+  return !a->n_allow;
 }
 
 static void read_endpoint(struct gw_adl *r, json_t *root)
 {
   static const char *const known[] = { "url", "method", "allow_addresses", NULL };
   struct gw_adapter *a = r->a;
-  struct gw_adl_cidr cidr;
+  struct gw_net_cidr cidr;
   json_t *ep = gw_adl_object(r, root, "", "endpoint", 1), *arr;
   char why[400], host[256] = "";
   size_t i;
@@ -236,7 +235,7 @@ static void read_endpoint(struct gw_adl *r, json_t *root)
      (a->protocol == GW_PROTO_SOAP11 || a->protocol == GW_PROTO_SOAP12))
     gw_adl_fail(r, "endpoint.method", "must be POST for protocol %s (SOAP "
                 "requests are POSTs)", gw_protocol_name(a->protocol));
-  if(r->failed || !(arr = gw_adl_array(r, ep, "endpoint", "allow_addresses", 0,
+  if(r->jr.failed || !(arr = gw_adl_array(r, ep, "endpoint", "allow_addresses", 0,
                                        GW_ADAPTER_MAX_ALLOW)))
     return;
   json_array_foreach(arr, i, v) {
@@ -245,7 +244,7 @@ static void read_endpoint(struct gw_adl *r, json_t *root)
     gw_adl_index(field, sizeof(field), "endpoint.allow_addresses", i);
     if(!(s = gw_adl_string_value(r, v, field, 64)))
       return;
-    if(gw_adl_check_cidr(s, &cidr, why, sizeof(why))) {
+    if(gw_net_cidr_parse(s, GW_NET_CIDR_STRICT, &cidr, why, sizeof(why))) {
       gw_adl_fail(r, field, "%s", why);
       return;
     }
@@ -466,21 +465,21 @@ static void read_paging(struct gw_adl *r, json_t *req)
     return;
   }
   pg->page_param = read_paging_param(r, obj, "page_param", 1);
-  if(!r->failed)
+  if(!r->jr.failed)
     pg->size_param = read_paging_param(r, obj, "size_param", 0);
-  if(!r->failed && pg->size_param && !strcmp(pg->size_param, pg->page_param))
+  if(!r->jr.failed && pg->size_param && !strcmp(pg->size_param, pg->page_param))
     gw_adl_fail(r, "request.paging.size_param", "must differ from page_param");
-  if(!r->failed && pg->size_param && !json_object_get(obj, "size"))
+  if(!r->jr.failed && pg->size_param && !json_object_get(obj, "size"))
     gw_adl_fail(r, "request.paging.size", "missing: required with "
                 "request.paging.size_param (the page size to ask for)");
-  else if(!r->failed && !pg->size_param && json_object_get(obj, "size"))
+  else if(!r->jr.failed && !pg->size_param && json_object_get(obj, "size"))
     gw_adl_fail(r, "request.paging.size", "only with request.paging.size_param "
                 "(the parameter that carries it)");
   pg->size = (int)gw_adl_int(r, obj, "request.paging", "size", 0, 1, 10000);
   pg->first = (int)gw_adl_int(r, obj, "request.paging", "first", 1, 0, 1);
-  if(!r->failed)
+  if(!r->jr.failed)
     pg->total_pages = read_paging_pointer(r, obj, "total_pages");
-  if(!r->failed)
+  if(!r->jr.failed)
     pg->items = read_paging_pointer(r, obj, "items");
   pg->max_pages = (int)gw_adl_int(r, obj, "request.paging", "max_pages", 20, 1,
                                   GW_ADAPTER_MAX_PAGES);
@@ -503,7 +502,7 @@ static void read_request(struct gw_adl *r, json_t *root)
   if(gw_adl_unknown(r, req, "request", known))
     return;
   a->body_template = read_body(r, req);
-  if(r->failed)
+  if(r->jr.failed)
     return;
   if(get && a->body_template) {
     gw_adl_fail(r, "request.body", "not allowed with method GET");
@@ -537,12 +536,12 @@ static void read_request(struct gw_adl *r, json_t *root)
                 "protocol soap12 (the SOAP 1.2 HTTP binding)");
   if(!a->content_type && !get)
     a->content_type = gw_strdup(default_content_type(a->protocol));
-  if(r->failed)
+  if(r->jr.failed)
     return;
   a->n_headers = read_templates(r, req, "headers", a->headers, 1);
-  if(!r->failed)
+  if(!r->jr.failed)
     a->n_query = read_templates(r, req, "query", a->query, 0);
-  if(!r->failed)
+  if(!r->jr.failed)
     read_paging(r, req);
 }
 
@@ -560,13 +559,13 @@ static void read_tls(struct gw_adl *r, json_t *root)
     return;
   if((a->ca_file = gw_adl_path(r, tls, "tls", "ca_file", 1)))
     gw_free(gw_adl_cert_file(r, a->ca_file, "tls.ca_file", 0));
-  if(r->failed)
+  if(r->jr.failed)
     return;
   a->client_cert = gw_adl_path(r, tls, "tls", "client_cert", 0);
   if(a->client_cert)
     gw_free(gw_adl_cert_file(r, a->client_cert, "tls.client_cert", 0));
   a->client_key = gw_adl_path(r, tls, "tls", "client_key", 0);
-  if(r->failed)
+  if(r->jr.failed)
     return;
   if(a->client_cert && !a->client_key)
     gw_adl_fail(r, "tls.client_key", "missing: required with tls.client_cert");
@@ -575,7 +574,7 @@ static void read_tls(struct gw_adl *r, json_t *root)
   else if(a->client_key)
     gw_adl_key_matches(r, a->client_key, a->client_cert, "tls.client_key");
   a->pin_sha256 = gw_adl_string(r, tls, "tls", "pin_sha256", 0, 8 * 53);  /* count: check_pin */
-  if(a->pin_sha256 && gw_adl_check_pin(a->pin_sha256, why, sizeof(why)))
+  if(a->pin_sha256 && gw_net_pins_check(a->pin_sha256, why, sizeof(why)))
     gw_adl_fail(r, "tls.pin_sha256", "%s", why);
 }
 
@@ -627,7 +626,7 @@ static void read_auth(struct gw_adl *r, json_t *root)
                             t == GW_AUTH_API_KEY ? api_key :
                             t == GW_AUTH_SIGNED_HEADERS ? signed_h :
                             t == GW_AUTH_WSSE_USERNAME_TOKEN ? wsse : type_only, types[t]);
-  if(r->failed)
+  if(r->jr.failed)
     return;
   switch(a->auth) {
   case GW_AUTH_NONE:
@@ -645,9 +644,9 @@ static void read_auth(struct gw_adl *r, json_t *root)
       gw_adl_fail(r, "auth.token_url", "host %s is outside endpoint.allow_addresses "
                   "(which the token request must pass too)", host);
     a->client_id = gw_adl_string(r, auth, "auth", "client_id", 1, TEXT_MAX);
-    if(!r->failed)
+    if(!r->jr.failed)
       a->client_secret = gw_adl_secret(r, auth, "auth", "client_secret", 1);
-    if(!r->failed)
+    if(!r->jr.failed)
       a->scope = gw_adl_string(r, auth, "auth", "scope", 0, TEXT_MAX);
     break;
   case GW_AUTH_API_KEY:
@@ -658,11 +657,11 @@ static void read_auth(struct gw_adl *r, json_t *root)
     else if(a->api_key_header && gw_adl_header_refused(a->api_key_header) &&
             strcasecmp(a->api_key_header, "authorization"))
       gw_adl_fail(r, "auth.header", "header %s", gw_adl_header_refused(a->api_key_header));
-    for(size_t i = 0; !r->failed && i < a->n_headers; i++)
+    for(size_t i = 0; !r->jr.failed && i < a->n_headers; i++)
       if(!strcasecmp(a->headers[i].name, a->api_key_header))
         gw_adl_fail(r, "auth.header", "\"%s\" is also in request.headers; the "
                     "key header must be set only here", a->api_key_header);
-    if(!r->failed)
+    if(!r->jr.failed)
       a->api_key = gw_adl_secret(r, auth, "auth", "key", 1);
     break;
   case GW_AUTH_SIGNED_HEADERS:
@@ -735,7 +734,7 @@ static void read_response(struct gw_adl *r, json_t *root)
       a->n_ok_status = gw_adl_status(r, arr, "response.ok_status", a->ok_status);
     read_namespaces(r, resp);
   }
-  if(r->failed)
+  if(r->jr.failed)
     return;
   if(gw_protocol_is_xml(a->protocol) && !(r->xpath = gw_adl_xpath_context(r))) {
     gw_adl_fail(r, "response.namespaces", "libxml2 could not register the namespaces");
@@ -747,7 +746,7 @@ static void read_response(struct gw_adl *r, json_t *root)
     gw_adl_read_rule(r, resp, "fault", &a->fault);
   }
   /* every page is held until the last arrives */
-  if(!r->failed && a->paging.page_param &&
+  if(!r->jr.failed && a->paging.page_param &&
      (long long)a->paging.max_pages * (long long)a->max_response_bytes >
      GW_ADAPTER_PAGED_MAX_BYTES)
     gw_adl_fail(r, "request.paging.max_pages", "%d pages of response.max_bytes (%zu) "
@@ -783,7 +782,7 @@ static void read_verify(struct gw_adl *r, json_t *root)
                 "response body is a JWS)");
   only_for(r, ver, "verify", t == GW_VERIFY_XMLDSIG ? xmldsig :
                              t == GW_VERIFY_JWS ? jws : type_only, types[t]);
-  if(r->failed)
+  if(r->jr.failed)
     return;
   if(a->verify == GW_VERIFY_XMLDSIG) {
     if((path = gw_adl_path(r, ver, "verify", "cert", 1)))
@@ -852,7 +851,7 @@ static void read_policy(struct gw_adl *r, json_t *root)
   p->max_queue = (int)gw_adl_int(r, pol, at, "max_queue", p->max_queue, 0, 100000);
   p->rate_per_s = gw_adl_number(r, pol, at, "rate_per_s", p->rate_per_s, 0, 100000);
   p->burst = (int)gw_adl_int(r, pol, at, "burst", p->burst, 1, 100000);
-  if(r->failed)
+  if(r->jr.failed)
     return;
   if(p->timeout_ms < p->connect_timeout_ms)
     gw_adl_fail(r, "policy.timeout_ms", "must be at least policy.connect_timeout_ms "
@@ -860,7 +859,7 @@ static void read_policy(struct gw_adl *r, json_t *root)
   else if(p->backoff_max_ms < p->backoff_base_ms)
     gw_adl_fail(r, "policy.backoff_max_ms", "must be at least policy.backoff_base_ms (%d)",
                 p->backoff_base_ms);
-  if(r->failed || !(br = gw_adl_object(r, pol, at, "breaker", 0)) ||
+  if(r->jr.failed || !(br = gw_adl_object(r, pol, at, "breaker", 0)) ||
      gw_adl_unknown(r, br, "policy.breaker", bknown))
     return;
   at = "policy.breaker";
@@ -905,23 +904,23 @@ static void read_all(struct gw_adl *r, json_t *root)
     return;
   }
   read_identity(r, root);
-  if(!r->failed)
+  if(!r->jr.failed)
     read_endpoint(r, root);
-  if(!r->failed)
+  if(!r->jr.failed)
     read_request(r, root);
-  if(!r->failed)
+  if(!r->jr.failed)
     read_tls(r, root);
-  if(!r->failed)
+  if(!r->jr.failed)
     read_auth(r, root);
-  if(!r->failed)
+  if(!r->jr.failed)
     read_response(r, root);
-  if(!r->failed)
+  if(!r->jr.failed)
     read_verify(r, root);
-  if(!r->failed)
+  if(!r->jr.failed)
     gw_adl_read_mapping(r, root);
-  if(!r->failed)
+  if(!r->jr.failed)
     read_policy(r, root);
-  if(!r->failed)
+  if(!r->jr.failed)
     read_cache(r, root);
 }
 
@@ -929,8 +928,8 @@ int gw_adapter_load_text(const char *text, size_t len, const char *name,
                          const char *base_dir, struct gw_adapter **out,
                          char *err, size_t errlen)
 {
-  struct gw_adl r = { .file = name, .base_dir = base_dir, .err = err,
-                      .errlen = errlen };
+  struct gw_adl r = { .jr = { .file = name, .err = err, .errlen = errlen },
+                      .base_dir = base_dir };
   struct gw_adapter *a = NULL;
   json_error_t jerr;
   json_t *root = NULL;
@@ -959,7 +958,7 @@ int gw_adapter_load_text(const char *text, size_t len, const char *name,
   a->file = gw_strdup(name);
   r.a = a;
   read_all(&r, root);
-  if(r.failed)
+  if(r.jr.failed)
     goto out;
   *out = a;
   a = NULL;

@@ -107,7 +107,7 @@ static int expr_text_ok(struct gw_adl *r, const char *s, size_t len, const char 
       return -1;
     }
   gw_adl_expr(r, s, field, relative);
-  return r->failed ? -1 : 0;
+  return r->jr.failed ? -1 : 0;
 }
 
 static char *read_expr(struct gw_adl *r, json_t *obj, const char *at,
@@ -175,12 +175,12 @@ static void read_scalar(struct gw_adl *r, json_t *obj, const char *at,
   s->optional = gw_adl_bool(r, obj, at, "optional", 0);
   values = json_object_get(obj, "values");
   gw_adl_join(field, sizeof(field), at, "values");
-  if(!r->failed && s->type == GW_TYPE_ENUM && !values)
+  if(!r->jr.failed && s->type == GW_TYPE_ENUM && !values)
     gw_adl_fail(r, field, "missing (type enum needs \"values\": {\"agency "
                 "value\": \"fact value\", ...})");
-  else if(!r->failed && s->type != GW_TYPE_ENUM && values)
+  else if(!r->jr.failed && s->type != GW_TYPE_ENUM && values)
     gw_adl_fail(r, field, "only with type enum");
-  if(!r->failed && values) {
+  if(!r->jr.failed && values) {
     if(!json_is_object(values))
       gw_adl_fail(r, field, "must be an object: {\"agency value\": \"fact value\", ...}");
     else if(!json_object_size(values))
@@ -188,7 +188,7 @@ static void read_scalar(struct gw_adl *r, json_t *obj, const char *at,
     else if(json_object_size(values) > GW_VALUE_SPEC_MAX_ENUM)
       gw_adl_fail(r, field, "at most %d values (got %zu)", GW_VALUE_SPEC_MAX_ENUM,
                   json_object_size(values));
-    if(r->failed)
+    if(r->jr.failed)
       return;
     s->enum_map = gw_calloc(json_object_size(values), sizeof(*s->enum_map));
     json_object_foreach(values, key, v) {
@@ -206,7 +206,7 @@ static void read_scalar(struct gw_adl *r, json_t *obj, const char *at,
       s->n_enum++;
     }
   }
-  if(r->failed)
+  if(r->jr.failed)
     return;
   if(s->type != GW_TYPE_BOOL) {
     if(json_object_get(obj, "true_values") || json_object_get(obj, "false_values")) {
@@ -217,9 +217,9 @@ static void read_scalar(struct gw_adl *r, json_t *obj, const char *at,
     return;
   }
   s->true_values = read_bool_values(r, obj, at, "true_values", &s->n_true);
-  if(!r->failed)
+  if(!r->jr.failed)
     s->false_values = read_bool_values(r, obj, at, "false_values", &s->n_false);
-  for(size_t i = 0; !r->failed && i < s->n_true; i++)
+  for(size_t i = 0; !r->jr.failed && i < s->n_true; i++)
     for(size_t j = 0; j < s->n_false; j++)
       if(!strcmp(s->true_values[i], s->false_values[j])) {
         gw_adl_join(field, sizeof(field), at, "false_values");
@@ -270,7 +270,7 @@ static void read_object(struct gw_adl *r, json_t *obj, const char *at,
     s->members[s->n_members] = NULL;
     s->n_members++;
     s->members[s->n_members - 1] = read_spec(r, v, mfield, depth + 1, relative);
-    if(r->failed)
+    if(r->jr.failed)
       return;
   }
 }
@@ -333,7 +333,7 @@ static void read_first(struct gw_adl *r, json_t *obj, const char *at,
       s->n_where++;
     }
   }
-  if(r->failed)
+  if(r->jr.failed)
     return;
   if((dflt = json_object_get(obj, "default"))) {
     char *text = json_dumps(dflt, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS);
@@ -451,7 +451,7 @@ void gw_adl_read_mapping(struct gw_adl *r, json_t *root)
       return;
     }
   }
-  for(size_t i = 0; i < a->n_facts && !r->failed; i++) {
+  for(size_t i = 0; i < a->n_facts && !r->jr.failed; i++) {
     char field[GW_ADL_FIELD_MAX];
     gw_adl_join(field, sizeof(field), "mapping", a->facts[i]);
     if(!(v = json_object_get(m, a->facts[i]))) {
@@ -481,7 +481,7 @@ void gw_adl_read_rule(struct gw_adl *r, json_t *response, const char *key,
   gw_adl_join(field, sizeof(field), at, "status");
   if((arr = gw_adl_array(r, obj, at, "status", 0, GW_ADAPTER_MAX_STATUS)))
     rule->n_status = gw_adl_status(r, arr, field, rule->status);
-  if(r->failed || !json_object_get(obj, "test"))
+  if(r->jr.failed || !json_object_get(obj, "test"))
     return;
   rule->test = gw_adl_string(r, obj, at, "test", 1, GW_ADAPTER_EXPR_MAX);
   gw_adl_join(field, sizeof(field), at, "test");

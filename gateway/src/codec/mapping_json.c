@@ -11,6 +11,7 @@
  * selection compares values exactly as the rule tests do (value_equals).
  */
 #include "mapping_int.h"
+#include "msg.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,39 +29,26 @@ struct json_test {
   size_t value_len;
 };
 
-static void fail_msg(char *err, size_t errlen, const char *fmt, ...)
-  __attribute__((format(printf, 3, 4)));
-
-static void fail_msg(char *err, size_t errlen, const char *fmt, ...)
-{
-  va_list ap;
-  if(!err || !errlen)
-    return;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
-
 int gw_mapping_pointer_check(const char *ptr, char *err, size_t errlen)
 {
   size_t len;
 
   if(!ptr) {
-    fail_msg(err, errlen, "no pointer");
+    gw_msg_set(err, errlen, "no pointer");
     return -1;
   }
   len = strnlen(ptr, GW_MAP_MAX_POINTER + 1);
   if(len > GW_MAP_MAX_POINTER) {
-    fail_msg(err, errlen, "pointer longer than %u bytes", GW_MAP_MAX_POINTER);
+    gw_msg_set(err, errlen, "pointer longer than %u bytes", GW_MAP_MAX_POINTER);
     return -1;
   }
   if(len && ptr[0] != '/') {
-    fail_msg(err, errlen, "pointer \"%.40s\" must be empty or start with '/'", ptr);
+    gw_msg_set(err, errlen, "pointer \"%.40s\" must be empty or start with '/'", ptr);
     return -1;
   }
   for(size_t i = 0; i < len; i++) {
     if(ptr[i] == '~' && ptr[i + 1] != '0' && ptr[i + 1] != '1') {
-      fail_msg(err, errlen, "pointer \"%.40s\": '~' at offset %zu is not followed by 0 or 1",
+      gw_msg_set(err, errlen, "pointer \"%.40s\": '~' at offset %zu is not followed by 0 or 1",
                ptr, i);
       return -1;
     }
@@ -369,7 +357,7 @@ static int parse_test(const char *test, struct json_test *t, char *err, size_t e
 
   memset(t, 0, sizeof(*t));
   if(!test) {
-    fail_msg(err, errlen, "no test");
+    gw_msg_set(err, errlen, "no test");
     return -1;
   }
   while(is_blank(*p))
@@ -379,7 +367,7 @@ static int parse_test(const char *test, struct json_test *t, char *err, size_t e
     p++;
   n = (size_t)(p - start);
   if(!n || n > GW_MAP_MAX_POINTER || start[0] != '/') {
-    fail_msg(err, errlen, "test must start with a JSON Pointer beginning with '/'");
+    gw_msg_set(err, errlen, "test must start with a JSON Pointer beginning with '/'");
     return -1;
   }
   memcpy(t->ptr, start, n);
@@ -397,7 +385,7 @@ static int parse_test(const char *test, struct json_test *t, char *err, size_t e
     while(is_blank(*p))
       p++;
     if(*p != '"') {
-      fail_msg(err, errlen, "expected a double-quoted value after '=='");
+      gw_msg_set(err, errlen, "expected a double-quoted value after '=='");
       return -1;
     }
     p++;
@@ -405,32 +393,32 @@ static int parse_test(const char *test, struct json_test *t, char *err, size_t e
       char c = *p++;
       if(c == '\\') {
         if(*p != '"' && *p != '\\') {
-          fail_msg(err, errlen, "only \\\" and \\\\ are escapes in a test value");
+          gw_msg_set(err, errlen, "only \\\" and \\\\ are escapes in a test value");
           return -1;
         }
         c = *p++;
       }
       if(t->value_len >= TEST_VALUE_MAX) {
-        fail_msg(err, errlen, "test value longer than %u bytes", TEST_VALUE_MAX);
+        gw_msg_set(err, errlen, "test value longer than %u bytes", TEST_VALUE_MAX);
         return -1;
       }
       t->value[t->value_len++] = c;
     }
     if(*p != '"') {
-      fail_msg(err, errlen, "unterminated test value");
+      gw_msg_set(err, errlen, "unterminated test value");
       return -1;
     }
     p++;
     t->equals = 1;
   }
   else {
-    fail_msg(err, errlen, "expected 'exists' or '==' after the pointer");
+    gw_msg_set(err, errlen, "expected 'exists' or '==' after the pointer");
     return -1;
   }
   while(is_blank(*p))
     p++;
   if(*p) {
-    fail_msg(err, errlen, "unexpected text after the test");
+    gw_msg_set(err, errlen, "unexpected text after the test");
     return -1;
   }
   return 0;

@@ -10,6 +10,7 @@
  * in a buffer that refuses to pass GW_TEMPLATE_MAX_OUTPUT instead of growing.
  */
 #include "template.h"
+#include "msg.h"
 
 #include "gw/alloc.h"
 #include "utf8.h"
@@ -46,19 +47,6 @@ struct tbuf {
   size_t cap;
   size_t max;
 };
-
-static void fail_msg(char *err, size_t errlen, const char *fmt, ...)
-  __attribute__((format(printf, 3, 4)));
-
-static void fail_msg(char *err, size_t errlen, const char *fmt, ...)
-{
-  va_list ap;
-  if(!err || !errlen)
-    return;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
 
 static int tbuf_add(struct tbuf *b, const char *s, size_t n)
   __attribute__((warn_unused_result));
@@ -168,7 +156,7 @@ static enum gw_template_result put_value(struct tbuf *b, enum gw_esc esc, const 
   size_t i = 0;
 
   if(n > GW_TEMPLATE_MAX_VALUE) {
-    fail_msg(err, errlen, "value of {{%s}} is %zu bytes, over the cap of %u", what, n,
+    gw_msg_set(err, errlen, "value of {{%s}} is %zu bytes, over the cap of %u", what, n,
              GW_TEMPLATE_MAX_VALUE);
     return GW_TEMPLATE_TOO_LARGE;
   }
@@ -178,17 +166,17 @@ static enum gw_template_result put_value(struct tbuf *b, enum gw_esc esc, const 
     enum gw_template_result r;
 
     if(!len) {
-      fail_msg(err, errlen, "value of {{%s}} is not valid UTF-8 (byte %zu)", what, i);
+      gw_msg_set(err, errlen, "value of {{%s}} is not valid UTF-8 (byte %zu)", what, i);
       return GW_TEMPLATE_BAD_UTF8;
     }
     r = put_escaped(b, esc, cp, p + i, len);
     if(r == GW_TEMPLATE_FORBIDDEN_CHAR) {
-      fail_msg(err, errlen, "value of {{%s}} holds U+%04X, which this context cannot carry",
+      gw_msg_set(err, errlen, "value of {{%s}} holds U+%04X, which this context cannot carry",
                what, (unsigned)cp);
       return r;
     }
     if(r != GW_TEMPLATE_OK) {
-      fail_msg(err, errlen, "expanded template exceeds the cap of %u bytes",
+      gw_msg_set(err, errlen, "expanded template exceeds the cap of %u bytes",
                GW_TEMPLATE_MAX_OUTPUT);
       return r;
     }
@@ -223,7 +211,7 @@ static int next_placeholder(const char *tmpl, const char *s, const char **open,
     p++;
   if(p[0] != '}' || p[1] != '}' || !nlen) {
     *why = GW_TEMPLATE_SYNTAX;
-    fail_msg(err, errlen, "malformed or unterminated placeholder at offset %zu",
+    gw_msg_set(err, errlen, "malformed or unterminated placeholder at offset %zu",
              (size_t)(o - tmpl));
     return -1;
   }
@@ -237,10 +225,10 @@ static int next_placeholder(const char *tmpl, const char *s, const char **open,
   }
   *why = GW_TEMPLATE_UNKNOWN;
   if(nlen <= NAME_QUOTE_MAX)
-    fail_msg(err, errlen, "unknown placeholder {{%.*s}} at offset %zu", (int)(end - name),
+    gw_msg_set(err, errlen, "unknown placeholder {{%.*s}} at offset %zu", (int)(end - name),
              name, (size_t)(o - tmpl));
   else
-    fail_msg(err, errlen, "unknown placeholder at offset %zu", (size_t)(o - tmpl));
+    gw_msg_set(err, errlen, "unknown placeholder at offset %zu", (size_t)(o - tmpl));
   return -1;
 }
 
@@ -288,14 +276,14 @@ static enum gw_template_result put_literal(struct tbuf *b, enum gw_esc esc, cons
     for(size_t i = 0; i < n; i++) {
       unsigned char c = (unsigned char)s[i];
       if((c < 0x20 && c != '\t') || c == 0x7F) {
-        fail_msg(err, errlen, "header template holds control 0x%02X at offset %zu", c,
+        gw_msg_set(err, errlen, "header template holds control 0x%02X at offset %zu", c,
                  (size_t)(s + i - tmpl));
         return GW_TEMPLATE_SYNTAX;
       }
     }
   }
   if(tbuf_add(b, s, n)) {
-    fail_msg(err, errlen, "expanded template exceeds the cap of %u bytes",
+    gw_msg_set(err, errlen, "expanded template exceeds the cap of %u bytes",
              GW_TEMPLATE_MAX_OUTPUT);
     return GW_TEMPLATE_TOO_LARGE;
   }
@@ -326,12 +314,12 @@ static enum gw_template_result put_placeholder(struct tbuf *b, enum gw_esc esc,
     return put_value(b, esc, v->request_id, strlen(v->request_id), "request_id", err, errlen);
   case PH_NOW:
     if(!gmtime_r(&v->now, &tm) || !strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm)) {
-      fail_msg(err, errlen, "value of {{now}} cannot be rendered");
+      gw_msg_set(err, errlen, "value of {{now}} cannot be rendered");
       return GW_TEMPLATE_MISSING;
     }
     return put_value(b, esc, now, strlen(now), "now", err, errlen);
   }
-  fail_msg(err, errlen, "no value for {{%s}}", placeholders[ph].name);
+  gw_msg_set(err, errlen, "no value for {{%s}}", placeholders[ph].name);
   return GW_TEMPLATE_MISSING;
 }
 
@@ -351,7 +339,7 @@ enum gw_template_result gw_template_expand(const char *tmpl, enum gw_esc esc,
   if(out_len)
     *out_len = 0;
   if(strnlen(tmpl, GW_TEMPLATE_MAX_TEMPLATE + 1) > GW_TEMPLATE_MAX_TEMPLATE) {
-    fail_msg(err, errlen, "template longer than %u bytes", GW_TEMPLATE_MAX_TEMPLATE);
+    gw_msg_set(err, errlen, "template longer than %u bytes", GW_TEMPLATE_MAX_TEMPLATE);
     return GW_TEMPLATE_SYNTAX;
   }
   r = GW_TEMPLATE_TOO_LARGE;
@@ -365,7 +353,7 @@ enum gw_template_result gw_template_expand(const char *tmpl, enum gw_esc esc,
     if(esc == GW_ESC_XML) {
       xs = xml_scan(xs, s, (size_t)(open - s));
       if(xs != XS_TEXT) {
-        fail_msg(err, errlen, "placeholder inside an XML %s at offset %zu",
+        gw_msg_set(err, errlen, "placeholder inside an XML %s at offset %zu",
                  xs == XS_CDATA ? "CDATA section" : "comment", (size_t)(open - tmpl));
         r = GW_TEMPLATE_SYNTAX;
         goto fail;
@@ -399,7 +387,7 @@ int gw_template_check(const char *tmpl, char *err, size_t errlen)
   int found;
 
   if(strnlen(tmpl, GW_TEMPLATE_MAX_TEMPLATE + 1) > GW_TEMPLATE_MAX_TEMPLATE) {
-    fail_msg(err, errlen, "template longer than %u bytes", GW_TEMPLATE_MAX_TEMPLATE);
+    gw_msg_set(err, errlen, "template longer than %u bytes", GW_TEMPLATE_MAX_TEMPLATE);
     return -1;
   }
   while((found = next_placeholder(tmpl, s, &open, &close, &ph, &why, err, errlen)) > 0)

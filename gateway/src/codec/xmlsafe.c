@@ -19,6 +19,7 @@
  * previous one, so other users on the same thread (xmlsec) are undisturbed.
  */
 #include "gw/xmlsafe.h"
+#include "msg.h"
 
 #include <limits.h>
 #include <pthread.h>
@@ -93,19 +94,6 @@ void gw_xml_errors_restore(const struct gw_xml_errors *saved)
 {
   xmlSetStructuredErrorFunc(saved->structured_data, saved->structured);
   xmlSetGenericErrorFunc(saved->generic_data, saved->generic);
-}
-
-static void fail_msg(char *err, size_t errlen, const char *fmt, ...)
-  __attribute__((format(printf, 3, 4)));
-
-static void fail_msg(char *err, size_t errlen, const char *fmt, ...)
-{
-  va_list ap;
-  if(!err || !errlen)
-    return;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
 }
 
 static struct parse_state *state_of(void *ctx)
@@ -283,11 +271,11 @@ enum gw_xml_result gw_xml_parse(const void *buf, size_t len, const struct gw_xml
   gw_xml_init();
   clamp_limits(lim, &l);
   if(len > l.max_bytes || len > INT_MAX) {
-    fail_msg(err, errlen, "document of %zu bytes exceeds the cap of %zu", len, l.max_bytes);
+    gw_msg_set(err, errlen, "document of %zu bytes exceeds the cap of %zu", len, l.max_bytes);
     return GW_XML_TOO_LARGE;
   }
   if(!buf || !len) {
-    fail_msg(err, errlen, "empty document");
+    gw_msg_set(err, errlen, "empty document");
     return GW_XML_MALFORMED;
   }
 
@@ -301,7 +289,7 @@ enum gw_xml_result gw_xml_parse(const void *buf, size_t len, const struct gw_xml
 
   ctxt = xmlNewParserCtxt();
   if(!ctxt) {
-    fail_msg(err, errlen, "cannot create an XML parser context");
+    gw_msg_set(err, errlen, "cannot create an XML parser context");
     goto out;
   }
   ctxt->_private = &st;
@@ -320,12 +308,12 @@ enum gw_xml_result gw_xml_parse(const void *buf, size_t len, const struct gw_xml
   if(st.stop != GW_XML_OK) {
     r = st.stop;
     if(r == GW_XML_DOCTYPE_FORBIDDEN)
-      fail_msg(err, errlen, "document has a DOCTYPE (line %d); DTDs are refused",
+      gw_msg_set(err, errlen, "document has a DOCTYPE (line %d); DTDs are refused",
                ctxt->input ? ctxt->input->line : 0);
     else if(r == GW_XML_TOO_DEEP)
-      fail_msg(err, errlen, "elements nested deeper than %u", l.max_depth);
+      gw_msg_set(err, errlen, "elements nested deeper than %u", l.max_depth);
     else
-      fail_msg(err, errlen, "document has more than %zu nodes", l.max_nodes);
+      gw_msg_set(err, errlen, "document has more than %zu nodes", l.max_nodes);
     goto out;
   }
   /* namespace errors (an undeclared prefix) leave libxml2's wellFormed set,
@@ -336,16 +324,16 @@ enum gw_xml_result gw_xml_parse(const void *buf, size_t len, const struct gw_xml
     else
       r = GW_XML_MALFORMED;
     if(st.have_error && st.first_line > 0)
-      fail_msg(err, errlen, "line %d: %s", st.first_line, st.first_msg);
+      gw_msg_set(err, errlen, "line %d: %s", st.first_line, st.first_msg);
     else if(st.have_error)
-      fail_msg(err, errlen, "%s", st.first_msg);
+      gw_msg_set(err, errlen, "%s", st.first_msg);
     else
-      fail_msg(err, errlen, "not well-formed XML");
+      gw_msg_set(err, errlen, "not well-formed XML");
     goto out;
   }
   if(doc->intSubset || doc->extSubset) {
     r = GW_XML_DOCTYPE_FORBIDDEN;
-    fail_msg(err, errlen, "document has a DOCTYPE; DTDs are refused");
+    gw_msg_set(err, errlen, "document has a DOCTYPE; DTDs are refused");
     goto out;
   }
   *out = doc;

@@ -28,6 +28,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -75,7 +76,7 @@ struct gw_server {
 struct gw_listener {
   struct gw_server *srv;
   struct evconnlistener *lev;
-  struct gw_conn *conns;       /* open connections, for shutdown */
+  LIST_HEAD(, gw_conn) conns; /* open connections, for shutdown */
   int draining;                /* no new connections; close after each answer */
 };
 
@@ -96,7 +97,7 @@ struct gw_conn {
   enum conn_state state;
   struct gw_server *srv;
   struct gw_listener *listener;
-  struct gw_conn *prev, *next; /* in listener->conns */
+  LIST_ENTRY(gw_conn) link;    /* in listener->conns */
   struct event_base *base;
   struct bufferevent *bev;
   struct event *timer;
@@ -253,6 +254,7 @@ struct gw_listener *gw_listener_new(struct gw_server *srv, struct event_base *ba
                                     evutil_socket_t fd)
 {
   struct gw_listener *l = gw_calloc(1, sizeof(*l));
+  LIST_INIT(&l->conns);
   l->srv = srv;
   /* backlog 0: the socket is already listening (gw_listen_socket). */
   l->lev = evconnlistener_new(base, accept_cb, l,
@@ -272,8 +274,8 @@ void gw_listener_drain(struct gw_listener *l)
     return;
   l->draining = 1;
   evconnlistener_disable(l->lev);
-  for(c = l->conns; c; c = next) {
-    next = c->next;
+  for(c = LIST_FIRST(&l->conns); c; c = next) {
+    next = LIST_NEXT(c, link);
     /* idle keep-alive connections have nothing accepted: close them now;
      * the others close once their answer is written */
     if(c->state == CONN_READ_HEAD && !evbuffer_get_length(bufferevent_get_input(c->bev)))
@@ -287,8 +289,8 @@ void gw_listener_free(struct gw_listener *l)
 {
   if(!l)
     return;
-  while(l->conns)
-    conn_close(l->conns, "shutdown");
+  while(!LIST_EMPTY(&l->conns))
+    conn_close(LIST_FIRST(&l->conns), "shutdown");
   evconnlistener_free(l->lev);
   gw_free(l);
 }
@@ -593,12 +595,7 @@ static void conn_close(struct gw_conn *c, const char *why)
       (void)SSL_shutdown(ssl);
   }
   bufferevent_free(c->bev);
-  if(c->prev)
-    c->prev->next = c->next;
-  else
-    c->listener->conns = c->next;
-  if(c->next)
-    c->next->prev = c->prev;
+  LIST_REMOVE(c, link);
   atomic_fetch_sub(&c->srv->open, 1);
   c->magic = 0;
   gw_free(c);
@@ -1054,10 +1051,7 @@ static void conn_new(struct gw_listener *l, struct event_base *base, evutil_sock
   }
   atomic_fetch_add(&srv->open, 1);
   c->listener = l;
-  c->next = l->conns;
-  if(l->conns)
-    l->conns->prev = c;
-  l->conns = c;
+  LIST_INSERT_HEAD(&l->conns, c, link);
   bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
   /* The handshake and the first request share the head deadline. */
   c->timer_counts_head = 1;

@@ -1,11 +1,12 @@
 /*
  * config.c - reads the gateway's JSON configuration with precise errors.
  *
- * The one idea: a tiny table-free reader where every accessor knows the
- * dotted path of the field it reads, so every error can say
- * "FILE: FIELD: PROBLEM".  Objects are checked for unknown members after
- * their known members have been read.  Duplicate keys are rejected by the
- * JSON parser itself.
+ * The one idea: base's typed JSON reader (jread.h), the one adapters are
+ * read with too, so every error says "FILE: FIELD: PROBLEM" the same way;
+ * here only what is the configuration's own (defaults, paths resolved
+ * against the file's directory, secrets by reference).  Objects are checked
+ * for unknown members after their known members have been read.  Duplicate
+ * keys are rejected by the JSON parser itself.
  */
 #include "gw/config_load.h"
 
@@ -20,169 +21,90 @@
 #include <unistd.h>
 
 #include "gw/alloc.h"
+#include "jread.h"
 
 #define CONFIG_MAX_BYTES (1024 * 1024)
 
 struct reader {
-  const char *file;
+  struct gw_jread jr;          /* FILE in messages, the first failure */
   char *dir;                   /* directory of the file, for relative paths */
-  char *err;
-  size_t errlen;
-  int failed;
 };
 
-static void fail(struct reader *r, const char *field, const char *fmt, ...)
-  __attribute__((format(printf, 3, 4)));
+/* Longest string a configuration field holds (paths, names, specs). */
+#define CONFIG_STRING_MAX 4096
 
-static void fail(struct reader *r, const char *field, const char *fmt, ...)
-{
-  char problem[512];
-  va_list ap;
-  if(r->failed)
-    return;             /* the first error is the one worth reading */
-  r->failed = 1;
-  va_start(ap, fmt);
-  vsnprintf(problem, sizeof(problem), fmt, ap);
-  va_end(ap);
-  snprintf(r->err, r->errlen, "%s: %s: %s", r->file, field, problem);
-}
+#define fail(r, ...) gw_jread_fail(&(r)->jr, __VA_ARGS__)
+#define join gw_jread_join
 
-static void join(char *out, size_t len, const char *prefix, const char *key)
-{
-  if(prefix && *prefix)
-    snprintf(out, len, "%s.%s", prefix, key);
-  else
-    snprintf(out, len, "%s", key);
-}
-
-/* Fails on any member of `obj` not listed in `known` (NULL-terminated). */
 static void check_unknown(struct reader *r, json_t *obj, const char *prefix,
                           const char *const *known)
 {
-  const char *key;
-  json_t *val;
-  json_object_foreach(obj, key, val) {
-    int ok = 0;
-    char path[256];
-    for(const char *const *k = known; *k; k++)
-      if(!strcmp(*k, key))
-        ok = 1;
-    if(!ok) {
-      join(path, sizeof(path), prefix, key);
-      fail(r, path, "unknown field");
-      return;
-    }
-  }
+  (void)gw_jread_unknown(&r->jr, obj, prefix, known);
 }
 
 static json_t *get_object(struct reader *r, json_t *parent, const char *prefix,
                           const char *key, int required)
 {
-  char path[256];
-  json_t *v = json_object_get(parent, key);
-  join(path, sizeof(path), prefix, key);
-  if(!v) {
-    if(required)
-      fail(r, path, "missing (an object is required)");
-    return NULL;
-  }
-  if(!json_is_object(v)) {
-    fail(r, path, "must be an object");
-    return NULL;
-  }
-  return v;
+  return gw_jread_object(&r->jr, parent, prefix, key, required);
 }
 
+/* A copy of the string member `key`; a copy of dflt when absent (missing
+ * is a failure when dflt is NULL). */
 static char *get_string(struct reader *r, json_t *parent, const char *prefix,
                         const char *key, const char *dflt)
 {
-  char path[256];
-  json_t *v = json_object_get(parent, key);
-  join(path, sizeof(path), prefix, key);
-  if(!v) {
-    if(!dflt) {
-      fail(r, path, "missing (a string is required)");
-      return NULL;
-    }
+  if(!json_object_get(parent, key) && dflt)
     return gw_strdup(dflt);
-  }
-  if(!json_is_string(v)) {
-    fail(r, path, "must be a string");
-    return NULL;
-  }
-  if(!json_string_length(v)) {
-    fail(r, path, "must not be empty");
-    return NULL;
-  }
-  if(strlen(json_string_value(v)) != json_string_length(v)) {
-    fail(r, path, "must not contain NUL characters");
-    return NULL;
-  }
-  return gw_strdup(json_string_value(v));
+  return gw_jread_string(&r->jr, parent, prefix, key, 1, CONFIG_STRING_MAX);
 }
 
 static long long get_int(struct reader *r, json_t *parent, const char *prefix,
                          const char *key, long long dflt, long long min,
                          long long max)
 {
-  char path[256];
-  json_t *v = json_object_get(parent, key);
-  long long n;
-  join(path, sizeof(path), prefix, key);
-  if(!v)
-    return dflt;
-  if(!json_is_integer(v)) {
-    fail(r, path, "must be an integer");
-    return dflt;
-  }
-  n = json_integer_value(v);
-  if(n < min || n > max) {
-    fail(r, path, "must be between %lld and %lld (got %lld)", min, max, n);
-    return dflt;
-  }
-  return n;
+  return gw_jread_int(&r->jr, parent, prefix, key, dflt, min, max);
 }
 
 static int get_bool(struct reader *r, json_t *parent, const char *prefix,
                     const char *key, int dflt)
 {
-  char path[256];
-  json_t *v = json_object_get(parent, key);
+  return gw_jread_bool(&r->jr, parent, prefix, key, dflt);
+}
+
+/* The path member `key` made absolute against the config file's
+ * directory; NULL when absent (a failure when required: "missing (a
+ * `what` path is required)") or on a failure. */
+static char *get_abs(struct reader *r, json_t *parent, const char *prefix, const char *key,
+                     int required, const char *what)
+{
+  char path[GW_JREAD_FIELD_MAX], full[PATH_MAX];
+  char *s;
   join(path, sizeof(path), prefix, key);
-  if(!v)
-    return dflt;
-  if(!json_is_boolean(v)) {
-    fail(r, path, "must be true or false");
-    return dflt;
+  if(!json_object_get(parent, key)) {
+    if(required)
+      fail(r, path, "missing (a %s path is required)", what);
+    return NULL;
   }
-  return json_is_true(v);
+  s = get_string(r, parent, prefix, key, NULL);
+  if(!s || s[0] == '/')
+    return s;
+  if(snprintf(full, sizeof(full), "%s/%s", r->dir, s) >= (int)sizeof(full)) {
+    fail(r, path, "path too long");
+    gw_free(s);
+    return NULL;
+  }
+  gw_free(s);
+  return gw_strdup(full);
 }
 
 /* A readable file path, resolved against the config file's directory. */
 static char *get_path(struct reader *r, json_t *parent, const char *prefix,
                       const char *key, int required)
 {
-  char path[256], full[PATH_MAX];
-  char *s;
-  join(path, sizeof(path), prefix, key);
-  if(!json_object_get(parent, key)) {
-    if(required)
-      fail(r, path, "missing (a file path is required)");
-    return NULL;
-  }
-  s = get_string(r, parent, prefix, key, NULL);
-  if(!s)
-    return NULL;
-  if(s[0] != '/') {
-    if(snprintf(full, sizeof(full), "%s/%s", r->dir, s) >= (int)sizeof(full)) {
-      fail(r, path, "path too long");
-      gw_free(s);
-      return NULL;
-    }
-    gw_free(s);
-    s = gw_strdup(full);
-  }
-  if(access(s, R_OK)) {
+  char path[GW_JREAD_FIELD_MAX];
+  char *s = get_abs(r, parent, prefix, key, required, "file");
+  if(s && access(s, R_OK)) {
+    join(path, sizeof(path), prefix, key);
     fail(r, path, "cannot read %s: %s", s, strerror(errno));
     gw_free(s);
     return NULL;
@@ -194,26 +116,10 @@ static char *get_path(struct reader *r, json_t *parent, const char *prefix,
 static char *get_dir(struct reader *r, json_t *parent, const char *prefix,
                      const char *key, int must_exist)
 {
-  char path[256], full[PATH_MAX];
-  char *s;
-  join(path, sizeof(path), prefix, key);
-  if(!json_object_get(parent, key)) {
-    fail(r, path, "missing (a directory path is required)");
-    return NULL;
-  }
-  s = get_string(r, parent, prefix, key, NULL);
-  if(!s)
-    return NULL;
-  if(s[0] != '/') {
-    if(snprintf(full, sizeof(full), "%s/%s", r->dir, s) >= (int)sizeof(full)) {
-      fail(r, path, "path too long");
-      gw_free(s);
-      return NULL;
-    }
-    gw_free(s);
-    s = gw_strdup(full);
-  }
-  if(must_exist && access(s, R_OK | X_OK)) {
+  char path[GW_JREAD_FIELD_MAX];
+  char *s = get_abs(r, parent, prefix, key, 1, "directory");
+  if(s && must_exist && access(s, R_OK | X_OK)) {
+    join(path, sizeof(path), prefix, key);
     fail(r, path, "cannot read directory %s: %s", s, strerror(errno));
     gw_free(s);
     return NULL;
@@ -235,7 +141,7 @@ const char *gw_crypto_profile_name(enum gw_crypto_profile p)
 static void get_path_list(struct reader *r, json_t *obj, const char *prefix, const char *key,
                           size_t max, char ***out, size_t *n)
 {
-  char path[256];
+  char path[GW_JREAD_FIELD_MAX];
   json_t *arr = json_object_get(obj, key), *item;
   size_t i;
 
@@ -369,7 +275,7 @@ static void read_listen(struct reader *r, json_t *root, const char *key,
   static const char *const known[] = { "address", "port", NULL };
   unsigned char buf[sizeof(struct in6_addr)];
   json_t *obj = get_object(r, root, "", key, 0);
-  char path[256];
+  char path[GW_JREAD_FIELD_MAX];
 
   out->address = NULL;
   out->port = dflt_port;
@@ -468,7 +374,7 @@ static void read_upstream(struct reader *r, json_t *root, struct gw_upstream_lim
                                     u->max_idle_age_s, 1, 3600);
   u->max_exchanges = (long)get_int(r, obj, "upstream", "max_exchanges",
                                    u->max_exchanges, 1, 1000000);
-  if(!r->failed && u->max_connections_per_agency > u->max_connections)
+  if(!r->jr.failed && u->max_connections_per_agency > u->max_connections)
     fail(r, "upstream.max_connections_per_agency", "must not exceed upstream.max_connections (%ld)",
          u->max_connections);
   check_unknown(r, obj, "upstream", known);
@@ -493,7 +399,7 @@ static void read_query(struct reader *r, json_t *root, struct gw_config *cfg)
                                           cfg->deadline_default_ms, 10, 120000);
   cfg->predicate_probe_window_s = (int)get_int(r, obj, "query", "predicate_probe_window_s",
                                                cfg->predicate_probe_window_s, 0, 31 * 86400);
-  if(!r->failed && cfg->deadline_default_ms > cfg->deadline_max_ms)
+  if(!r->jr.failed && cfg->deadline_default_ms > cfg->deadline_max_ms)
     fail(r, "query.deadline_default_ms", "must not exceed query.deadline_max_ms (%d)",
          cfg->deadline_max_ms);
   check_unknown(r, obj, "query", known);
@@ -503,7 +409,7 @@ static void read_query(struct reader *r, json_t *root, struct gw_config *cfg)
  * a file's trailing newline is not part of it. */
 static char *get_secret(struct reader *r, json_t *parent, const char *prefix, const char *key)
 {
-  char path[256], buf[512];
+  char path[GW_JREAD_FIELD_MAX], buf[512];
   char *spec, *out = NULL;
   join(path, sizeof(path), prefix, key);
   if(!json_object_get(parent, key))
@@ -593,7 +499,7 @@ int gw_config_load(const char *path, struct gw_config **out, char *err, size_t e
                                        "limits", "adapters_dir", "schemas_dir", "acl", "predicates_dir",
                                        "keys", "cache", "audit", "upstream", "crypto", "cluster",
                                        "purposes", NULL };
-  struct reader r = { path, NULL, err, errlen, 0 };
+  struct reader r = { .jr = { .file = path, .err = err, .errlen = errlen } };
   struct gw_config *cfg = gw_calloc(1, sizeof(*cfg));
   json_error_t jerr;
   json_t *root = NULL;
@@ -667,7 +573,7 @@ int gw_config_load(const char *path, struct gw_config **out, char *err, size_t e
   read_audit(&r, root, cfg);
   read_cluster(&r, root, cfg);
   check_unknown(&r, root, "", known);
-  if(r.failed)
+  if(r.jr.failed)
     goto fail;
   if(!cfg->workers) {
     long n = sysconf(_SC_NPROCESSORS_ONLN);

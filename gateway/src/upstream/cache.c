@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include "gw/alloc.h"
 
@@ -29,7 +30,7 @@ struct gw_cache_entry {
   char *key;
   uint64_t hash;
   struct gw_cache_entry *hnext;
-  struct gw_cache_entry *lru_prev, *lru_next;
+  TAILQ_ENTRY(gw_cache_entry) lru;   /* in shard.lru while linked */
   struct gw_cache_value value;
   size_t cost;
   int negative;
@@ -44,14 +45,14 @@ struct gw_cache_flight {
   uint64_t hash;
   int64_t started_ms;
   int registered;              /* joinable: in the shard's flight table */
-  struct gw_cache_flight *next;
-  struct gw_cache_waiter *waiters;
+  LIST_ENTRY(gw_cache_flight) chain; /* in shard.flights[] while registered */
+  LIST_HEAD(, gw_cache_waiter) waiters;
 };
 
 struct gw_cache_waiter {
   struct shard *shard;
   struct gw_cache_flight *flight;   /* NULL once completed */
-  struct gw_cache_waiter *prev, *next;
+  LIST_ENTRY(gw_cache_waiter) link;  /* in flight->waiters until done */
   struct event *ev;
   void (*cb)(struct gw_cache_waiter *w, void *arg);
   void *arg;
@@ -66,8 +67,8 @@ struct shard {
   size_t entries;
   size_t bytes;
   size_t max_bytes;
-  struct gw_cache_entry *lru_head, *lru_tail;   /* head = most recent */
-  struct gw_cache_flight *flights[FLIGHT_BUCKETS];
+  TAILQ_HEAD(gw_cache_lru, gw_cache_entry) lru;            /* first = most recent */
+  LIST_HEAD(, gw_cache_flight) flights[FLIGHT_BUCKETS];
   size_t n_flights;
   uint64_t hits, misses, coalesced, stale_served, evictions, inserts;
 };
@@ -95,6 +96,9 @@ struct gw_cache *gw_cache_new(size_t max_bytes)
     s->n_buckets = CACHE_MIN_BUCKETS;
     s->buckets = gw_calloc(s->n_buckets, sizeof(*s->buckets));
     s->max_bytes = max_bytes / CACHE_SHARDS;
+    TAILQ_INIT(&s->lru);
+    for(int b = 0; b < FLIGHT_BUCKETS; b++)
+      LIST_INIT(&s->flights[b]);
   }
   return c;
 }
@@ -123,26 +127,12 @@ static struct gw_cache_entry *entry_ref(struct gw_cache_entry *e)
 
 static void lru_remove(struct shard *s, struct gw_cache_entry *e)
 {
-  if(e->lru_prev)
-    e->lru_prev->lru_next = e->lru_next;
-  else
-    s->lru_head = e->lru_next;
-  if(e->lru_next)
-    e->lru_next->lru_prev = e->lru_prev;
-  else
-    s->lru_tail = e->lru_prev;
-  e->lru_prev = e->lru_next = NULL;
+  TAILQ_REMOVE(&s->lru, e, lru);
 }
 
 static void lru_push_front(struct shard *s, struct gw_cache_entry *e)
 {
-  e->lru_prev = NULL;
-  e->lru_next = s->lru_head;
-  if(s->lru_head)
-    s->lru_head->lru_prev = e;
-  s->lru_head = e;
-  if(!s->lru_tail)
-    s->lru_tail = e;
+  TAILQ_INSERT_HEAD(&s->lru, e, lru);
 }
 
 static struct gw_cache_entry *table_find(struct shard *s, const char *key, uint64_t h)
@@ -225,8 +215,8 @@ static void table_insert(struct shard *s, struct gw_cache_entry *e, struct dropl
   }
   if(e->cost > s->max_bytes)
     return;                    /* too big to keep; still served to this flight */
-  while(s->bytes + e->cost > s->max_bytes && s->lru_tail) {
-    struct gw_cache_entry *victim = s->lru_tail;
+  while(s->bytes + e->cost > s->max_bytes && !TAILQ_EMPTY(&s->lru)) {
+    struct gw_cache_entry *victim = TAILQ_LAST(&s->lru, gw_cache_lru);
     table_unlink(s, victim);
     drop_later(drop, victim);
     s->evictions++;
@@ -246,7 +236,8 @@ static void table_insert(struct shard *s, struct gw_cache_entry *e, struct dropl
 
 static struct gw_cache_flight *flight_find(struct shard *s, const char *key, uint64_t h)
 {
-  for(struct gw_cache_flight *f = s->flights[h % FLIGHT_BUCKETS]; f; f = f->next)
+  struct gw_cache_flight *f;
+  LIST_FOREACH(f, &s->flights[h % FLIGHT_BUCKETS], chain)
     if(f->hash == h && !strcmp(f->key, key))
       return f;
   return NULL;
@@ -254,11 +245,8 @@ static struct gw_cache_flight *flight_find(struct shard *s, const char *key, uin
 
 static void flight_unregister(struct shard *s, struct gw_cache_flight *f)
 {
-  struct gw_cache_flight **pp = &s->flights[f->hash % FLIGHT_BUCKETS];
-  while(*pp && *pp != f)
-    pp = &(*pp)->next;
-  if(*pp)
-    *pp = f->next;
+  (void)s;
+  LIST_REMOVE(f, chain);
   f->registered = 0;
   s->n_flights--;
 }
@@ -323,10 +311,7 @@ enum gw_cache_result gw_cache_get(struct gw_cache *c, const char *key,
     w->flight = f;
     w->cb = cb;
     w->arg = arg;
-    w->next = f->waiters;
-    if(f->waiters)
-      f->waiters->prev = w;
-    f->waiters = w;
+    LIST_INSERT_HEAD(&f->waiters, w, link);
     s->coalesced++;
     *waiter = w;
     r = GW_CACHE_WAIT;
@@ -338,6 +323,7 @@ lead:
   f->key = gw_strdup(key);
   f->hash = h;
   f->started_ms = now_ms;
+  LIST_INIT(&f->waiters);
   {
     /* The newest flight is the one later requests join. */
     struct gw_cache_flight *old = flight_find(s, key, h);
@@ -345,8 +331,7 @@ lead:
       flight_unregister(s, old);
   }
   f->registered = 1;
-  f->next = s->flights[h % FLIGHT_BUCKETS];
-  s->flights[h % FLIGHT_BUCKETS] = f;
+  LIST_INSERT_HEAD(&s->flights[h % FLIGHT_BUCKETS], f, chain);
   s->n_flights++;
   *flight = f;
   r = GW_CACHE_LEAD;
@@ -372,7 +357,7 @@ struct gw_cache_entry *gw_cache_finish_ex(struct gw_cache *c, struct gw_cache_fl
   struct shard *s = f->shard;
   struct droplist drop = { .n = 0 };
   struct gw_cache_entry *result = NULL, *e;
-  struct gw_cache_waiter *w, *next;
+  struct gw_cache_waiter *w;
   (void)c;
 
   if(value) {
@@ -406,17 +391,15 @@ struct gw_cache_entry *gw_cache_finish_ex(struct gw_cache *c, struct gw_cache_fl
       failed = 2;                     /* serving stale */
     }
   }
-  for(w = f->waiters; w; w = next) {
-    next = w->next;
+  while((w = LIST_FIRST(&f->waiters))) {
+    LIST_REMOVE(w, link);
     w->result = result ? entry_ref(result) : NULL;
     if(failed == 2)
       s->stale_served++;
     w->done = 1;
     w->flight = NULL;
-    w->prev = w->next = NULL;
     event_active(w->ev, 0, 0);
   }
-  f->waiters = NULL;
   if(f->registered)
     flight_unregister(s, f);
   pthread_mutex_unlock(&s->lock);
@@ -437,15 +420,8 @@ void gw_cache_waiter_cancel(struct gw_cache_waiter *w)
 {
   struct shard *s = w->shard;
   pthread_mutex_lock(&s->lock);
-  if(!w->done && w->flight) {
-    struct gw_cache_flight *f = w->flight;
-    if(w->prev)
-      w->prev->next = w->next;
-    else
-      f->waiters = w->next;
-    if(w->next)
-      w->next->prev = w->prev;
-  }
+  if(!w->done && w->flight)
+    LIST_REMOVE(w, link);
   pthread_mutex_unlock(&s->lock);
   event_free(w->ev);           /* also removes it from the active queue */
   gw_cache_entry_unref(w->result);
@@ -467,8 +443,8 @@ void gw_cache_clear(struct gw_cache *c)
     struct shard *s = &c->shards[i];
     struct droplist drop = { .n = 0 };
     pthread_mutex_lock(&s->lock);
-    while(s->lru_head) {
-      struct gw_cache_entry *e = s->lru_head;
+    while(!TAILQ_EMPTY(&s->lru)) {
+      struct gw_cache_entry *e = TAILQ_FIRST(&s->lru);
       table_unlink(s, e);
       drop_later(&drop, e);
     }

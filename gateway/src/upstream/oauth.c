@@ -20,6 +20,7 @@
 #include <assert.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <strings.h>
 #include <time.h>
 
@@ -44,7 +45,7 @@
 enum wait_state { W_WAITING, W_DELIVERING };
 
 struct wait_list {
-  struct gw_oauth_wait *head, *tail;
+  TAILQ_HEAD(, gw_oauth_wait) q;   /* in arrival order */
   size_t n;
 };
 
@@ -52,13 +53,13 @@ struct gw_oauth_wait {
   unsigned magic;
   enum wait_state state;
   struct wait_list *list;        /* the list it is on now */
-  struct gw_oauth_wait *prev, *next;
+  TAILQ_ENTRY(gw_oauth_wait) link;
   gw_oauth_fn *cb;
   void *arg;
 };
 
 struct entry {
-  struct entry *next;
+  SLIST_ENTRY(entry) next;
   struct gw_oauth *o;
   char *token_url, *client_id, *scope;       /* the key; scope "" = none */
   char *secret;                              /* wiped when replaced */
@@ -81,7 +82,7 @@ struct gw_oauth {
   gw_oauth_clock_fn *now;
   void *clock_arg;
   struct event *kick;            /* deferred answers from the cache */
-  struct entry *entries;
+  SLIST_HEAD(, entry) entries;   /* newest first */
   size_t n_entries;
   int dispatching;               /* waiter callbacks on the stack */
 };
@@ -141,33 +142,25 @@ static void token_id(const char *token, size_t len, char out[GW_OAUTH_TOKEN_ID_L
 
 /* ---- waiters ------------------------------------------------------------ */
 
+static void wait_list_init(struct wait_list *l)
+{
+  TAILQ_INIT(&l->q);
+  l->n = 0;
+}
+
 static void wait_append(struct wait_list *l, struct gw_oauth_wait *w)
 {
   w->list = l;
-  w->next = NULL;
-  w->prev = l->tail;
-  if(l->tail)
-    l->tail->next = w;
-  else
-    l->head = w;
-  l->tail = w;
+  TAILQ_INSERT_TAIL(&l->q, w, link);
   l->n++;
 }
 
 static void wait_unlink(struct gw_oauth_wait *w)
 {
   struct wait_list *l = w->list;
-  if(w->prev)
-    w->prev->next = w->next;
-  else
-    l->head = w->next;
-  if(w->next)
-    w->next->prev = w->prev;
-  else
-    l->tail = w->prev;
+  TAILQ_REMOVE(&l->q, w, link);
   l->n--;
   w->list = NULL;
-  w->prev = w->next = NULL;
 }
 
 /* Answers every waiter of `e` with `t`.  The list is detached first: a
@@ -176,13 +169,16 @@ static void wait_unlink(struct gw_oauth_wait *w)
 static void deliver_all(struct entry *e, const struct gw_oauth_token *t)
 {
   struct gw_oauth *o = e->o;
-  struct wait_list local = e->waiters;
+  struct wait_list local;
   struct gw_oauth_wait *w;
 
-  memset(&e->waiters, 0, sizeof(e->waiters));
-  for(w = local.head; w; w = w->next)
+  wait_list_init(&local);
+  TAILQ_CONCAT(&local.q, &e->waiters.q, link);
+  local.n = e->waiters.n;
+  e->waiters.n = 0;
+  TAILQ_FOREACH(w, &local.q, link)
     w->list = &local;
-  while((w = local.head)) {
+  while((w = TAILQ_FIRST(&local.q))) {
     wait_unlink(w);
     w->state = W_DELIVERING;
     o->dispatching++;
@@ -478,8 +474,8 @@ static void on_kick(evutil_socket_t fd, short what, void *arg)
   (void)what;
   /* Entries are never removed while the cache lives, so walking the list
    * stays valid whatever the callbacks do (new entries go to the head). */
-  for(struct entry *e = o->entries; e; e = e->next) {
-    if(!e->waiters.head || e->fetch)
+  for(struct entry *e = SLIST_FIRST(&o->entries); e; e = SLIST_NEXT(e, next)) {
+    if(TAILQ_EMPTY(&e->waiters.q) || e->fetch)
       continue;
     if(token_valid(o, e))
       deliver_cached(e);
@@ -518,7 +514,7 @@ static int client_ok(const struct gw_oauth_client *c)
 static struct entry *entry_find(struct gw_oauth *o, const struct gw_oauth_client *c)
 {
   const char *scope = c->scope ? c->scope : "";
-  for(struct entry *e = o->entries; e; e = e->next)
+  for(struct entry *e = SLIST_FIRST(&o->entries); e; e = SLIST_NEXT(e, next))
     if(!strcmp(e->token_url, c->token_url) && !strcmp(e->client_id, c->client_id) &&
        !strcmp(e->scope, scope))
       return e;
@@ -559,7 +555,7 @@ static void entry_free(struct entry *e)
 
   if(e->fetch)
     gw_upstream_cancel(e->fetch);
-  while((w = e->waiters.head)) {
+  while((w = TAILQ_FIRST(&e->waiters.q))) {
     wait_unlink(w);
     w->magic = 0;
     gw_free(w);
@@ -582,6 +578,7 @@ static void entry_free(struct entry *e)
 struct gw_oauth *gw_oauth_new(struct gw_upstream *up, gw_oauth_clock_fn *now, void *clock_arg)
 {
   struct gw_oauth *o = gw_calloc(1, sizeof(*o));
+  SLIST_INIT(&o->entries);
 
   o->magic = OAUTH_MAGIC;
   o->up = up;
@@ -601,9 +598,9 @@ void gw_oauth_free(struct gw_oauth *o)
     return;
   assert(o->magic == OAUTH_MAGIC);
   assert(o->dispatching == 0);    /* never from one of its own callbacks */
-  while(o->entries) {
-    struct entry *e = o->entries;
-    o->entries = e->next;
+  while(!SLIST_EMPTY(&o->entries)) {
+    struct entry *e = SLIST_FIRST(&o->entries);
+    SLIST_REMOVE_HEAD(&o->entries, next);
     entry_free(e);
   }
   event_free(o->kick);
@@ -628,12 +625,12 @@ enum gw_oauth_get_result gw_oauth_get(struct gw_oauth *o, const struct gw_oauth_
     if(o->n_entries >= GW_OAUTH_MAX_ENTRIES)
       return GW_OAUTH_GET_BUSY;
     e = gw_calloc(1, sizeof(*e));
+    wait_list_init(&e->waiters);
     e->o = o;
     e->token_url = gw_strdup(c->token_url);
     e->client_id = gw_strdup(c->client_id);
     e->scope = gw_strdup(c->scope ? c->scope : "");
-    e->next = o->entries;
-    o->entries = e;
+    SLIST_INSERT_HEAD(&o->entries, e, next);
     o->n_entries++;
   }
   if(e->waiters.n >= GW_OAUTH_MAX_WAITERS)
@@ -652,7 +649,7 @@ enum gw_oauth_get_result gw_oauth_get(struct gw_oauth *o, const struct gw_oauth_
       wait_unlink(w);
       w->magic = 0;
       gw_free(w);
-      if(e->waiters.head)         /* earlier waiters: the kick answers them */
+      if(!TAILQ_EMPTY(&e->waiters.q)) /* earlier waiters: the kick answers them */
         event_active(o->kick, EV_TIMEOUT, 0);
       return r == GW_UP_START_BUSY ? GW_OAUTH_GET_BUSY : GW_OAUTH_GET_BAD_CLIENT;
     }

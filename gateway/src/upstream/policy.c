@@ -22,6 +22,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <time.h>
 
 #include <event2/event.h>
@@ -598,7 +599,7 @@ enum waiter_state {
 struct gw_policy_waiter {
   unsigned magic;
   struct gw_policy_limiter *lim;
-  struct gw_policy_waiter *prev, *next;
+  TAILQ_ENTRY(gw_policy_waiter) link;  /* in lim->queue while queued */
   uint64_t deadline_ms;
   enum waiter_state state;     /* under lim->mu */
   struct event *wake;          /* on the waiter's base */
@@ -614,7 +615,7 @@ struct gw_policy_limiter {
   unsigned in_flight;
   unsigned queued;
   unsigned pending;            /* wake-ups made active, not yet run/cancelled */
-  struct gw_policy_waiter *head, *tail;
+  TAILQ_HEAD(, gw_policy_waiter) queue;   /* first come, first served */
   uint64_t n_granted, n_rejected, n_expired, n_cancelled;
 };
 
@@ -624,6 +625,7 @@ struct gw_policy_limiter *gw_policy_limiter_new(int max_concurrency, int max_que
 
   l->magic = LIMITER_MAGIC;
   pthread_mutex_init(&l->mu, NULL);
+  TAILQ_INIT(&l->queue);
   l->max_concurrency = (unsigned)clamp_int(max_concurrency, 1, MAX_COUNT);
   l->max_queue = (unsigned)clamp_int(max_queue, 0, MAX_COUNT);
   return l;
@@ -634,7 +636,7 @@ void gw_policy_limiter_free(struct gw_policy_limiter *l)
   if(!l)
     return;
   assert(l->magic == LIMITER_MAGIC);
-  assert(!l->in_flight && !l->queued && !l->pending && !l->head);
+  assert(!l->in_flight && !l->queued && !l->pending && TAILQ_EMPTY(&l->queue));
   pthread_mutex_destroy(&l->mu);
   l->magic = 0;
   gw_free(l);
@@ -652,15 +654,7 @@ static void waiter_set_state(struct gw_policy_waiter *w, enum waiter_state to)
 /* lim->mu held. */
 static void queue_unlink(struct gw_policy_limiter *l, struct gw_policy_waiter *w)
 {
-  if(w->prev)
-    w->prev->next = w->next;
-  else
-    l->head = w->next;
-  if(w->next)
-    w->next->prev = w->prev;
-  else
-    l->tail = w->prev;
-  w->prev = w->next = NULL;
+  TAILQ_REMOVE(&l->queue, w, link);
   l->queued--;
 }
 
@@ -672,7 +666,7 @@ static void limiter_pass_slot(struct gw_policy_limiter *l, uint64_t now)
 {
   struct gw_policy_waiter *w;
 
-  while((w = l->head) != NULL) {
+  while((w = TAILQ_FIRST(&l->queue)) != NULL) {
     queue_unlink(l, w);
     l->pending++;
     if(w->deadline_ms <= now) {
@@ -737,7 +731,7 @@ enum gw_policy_limit gw_policy_limiter_acquire(struct gw_policy_limiter *l,
     goto out;
   }
   if(l->in_flight < l->max_concurrency) {
-    assert(!l->head);          /* slots pass straight to waiters */
+    assert(TAILQ_EMPTY(&l->queue)); /* slots pass straight to waiters */
     l->in_flight++;
     l->n_granted++;
     r = GW_POLICY_LIMIT_GRANTED;
@@ -763,12 +757,7 @@ enum gw_policy_limit gw_policy_limiter_acquire(struct gw_policy_limiter *l,
   w->state = WAITER_QUEUED;
   w->cb = cb;
   w->arg = arg;
-  w->prev = l->tail;
-  if(l->tail)
-    l->tail->next = w;
-  else
-    l->head = w;
-  l->tail = w;
+  TAILQ_INSERT_TAIL(&l->queue, w, link);
   l->queued++;
   *waiter = w;
   r = GW_POLICY_LIMIT_QUEUED;

@@ -31,6 +31,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -92,7 +93,7 @@ static const char *const xstate_names[] = {
 
 /* One socket libcurl asked us to watch (curl_multi_assign'ed to it). */
 struct sock_info {
-  struct sock_info *prev, *next;
+  LIST_ENTRY(sock_info) link;   /* in up->socks */
   struct event *ev;
 };
 
@@ -103,9 +104,9 @@ struct gw_upstream {
   struct event *timer;          /* the one libcurl timeout */
   struct event *repair;         /* deferred rebuild of a dead multi */
   struct gw_upstream_options opt;
-  struct gw_upstream_exchange *head;  /* exchanges in the multi */
+  LIST_HEAD(, gw_upstream_exchange) exchanges;  /* in the multi */
   size_t active;
-  struct sock_info *socks;      /* every sock_info alive, freed at the end */
+  LIST_HEAD(, sock_info) socks; /* every sock_info alive, freed at the end */
   uint64_t next_xid;
   int dispatching;              /* completion callbacks on the stack */
   int broken;                   /* a callback failed: libcurl's multi is dead */
@@ -119,7 +120,8 @@ struct gw_upstream {
 struct gw_upstream_exchange {
   unsigned magic;
   struct gw_upstream *up;
-  struct gw_upstream_exchange *prev, *next;
+  LIST_ENTRY(gw_upstream_exchange) link;  /* in up->exchanges, or a repair's list */
+  int in_multi;                 /* counted in up->active */
   enum xstate state;
   uint64_t xid;
   CURL *easy;
@@ -265,25 +267,18 @@ static void exchange_free(struct gw_upstream_exchange *ex)
 
 static void exchange_link(struct gw_upstream *up, struct gw_upstream_exchange *ex)
 {
-  ex->prev = NULL;
-  ex->next = up->head;
-  if(up->head)
-    up->head->prev = ex;
-  up->head = ex;
+  LIST_INSERT_HEAD(&up->exchanges, ex, link);
+  ex->in_multi = 1;
   up->active++;
 }
 
 static void exchange_unlink(struct gw_upstream_exchange *ex)
 {
   struct gw_upstream *up = ex->up;
-  if(ex->prev)
-    ex->prev->next = ex->next;
-  else
-    up->head = ex->next;
-  if(ex->next)
-    ex->next->prev = ex->prev;
-  ex->prev = ex->next = NULL;
-  up->active--;
+  LIST_REMOVE(ex, link);
+  if(ex->in_multi)
+    up->active--;
+  ex->in_multi = 0;
 }
 
 /* ---- peer checks: address, client certificate --------------------------- */
@@ -776,12 +771,8 @@ static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
 static void sock_free(struct gw_upstream *up, struct sock_info *si)
 {
   event_free(si->ev);          /* deletes it first; safe inside its own callback */
-  if(si->prev)
-    si->prev->next = si->next;
-  else
-    up->socks = si->next;
-  if(si->next)
-    si->next->prev = si->prev;
+  (void)up;
+  LIST_REMOVE(si, link);
   gw_free(si);
 }
 
@@ -807,10 +798,7 @@ static int sock_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *soc
       gw_free(si);
       goto fail;
     }
-    si->next = up->socks;
-    if(up->socks)
-      up->socks->prev = si;
-    up->socks = si;
+    LIST_INSERT_HEAD(&up->socks, si, link);
     if(curl_multi_assign(up->multi, s, si) != CURLM_OK) {
       sock_free(up, si);
       goto fail;
@@ -856,20 +844,26 @@ static CURLM *multi_new(struct gw_upstream *up)
 static void on_repair(evutil_socket_t fd, short what, void *arg)
 {
   struct gw_upstream *up = arg;
-  struct gw_upstream_exchange *list = up->head, *ex;
+  LIST_HEAD(, gw_upstream_exchange) failed = LIST_HEAD_INITIALIZER(failed);
+  struct gw_upstream_exchange *ex;
   CURLM *fresh;
 
   (void)fd;
   (void)what;
   if(!up->broken)
     return;
-  for(ex = list; ex; ex = ex->next)
+  /* A callback below may cancel an exchange still waiting in `failed`:
+   * it leaves that list (LIST_REMOVE needs no head) and is not failed. */
+  while((ex = LIST_FIRST(&up->exchanges))) {
     (void)curl_multi_remove_handle(up->multi, ex->easy);
-  up->head = NULL;
+    LIST_REMOVE(ex, link);
+    ex->in_multi = 0;
+    LIST_INSERT_HEAD(&failed, ex, link);
+  }
   up->active = 0;
   curl_multi_cleanup(up->multi);
-  while(up->socks)              /* libcurl may not have said REMOVE for all */
-    sock_free(up, up->socks);
+  while(!LIST_EMPTY(&up->socks)) /* libcurl may not have said REMOVE for all */
+    sock_free(up, LIST_FIRST(&up->socks));
   evtimer_del(up->timer);
   fresh = multi_new(up);
   if(!fresh) {
@@ -880,10 +874,8 @@ static void on_repair(evutil_socket_t fd, short what, void *arg)
   up->multi = fresh;
   up->broken = 0;
   gw_log(GW_LOG_WARN, "upstream_engine_rebuilt", NULL);
-  while(list) {
-    ex = list;
-    list = ex->next;
-    ex->prev = ex->next = NULL;
+  while((ex = LIST_FIRST(&failed))) {
+    LIST_REMOVE(ex, link);
     deliver(ex, CURLE_ABORTED_BY_CALLBACK,
             "upstream engine reset: the event loop refused a registration");
   }
@@ -901,6 +893,8 @@ struct gw_upstream *gw_upstream_new(struct event_base *base,
     return NULL;
   up = gw_calloc(1, sizeof(*up));
   up->magic = UP_MAGIC;
+  LIST_INIT(&up->exchanges);
+  LIST_INIT(&up->socks);
   up->base = base;
   up->async_dns = global_async_dns;
   if(opt)
@@ -943,13 +937,13 @@ void gw_upstream_free(struct gw_upstream *up)
     return;
   assert(up->magic == UP_MAGIC);
   assert(up->dispatching == 0);   /* never from an upstream callback */
-  while(up->head)
-    gw_upstream_cancel(up->head);
+  while(!LIST_EMPTY(&up->exchanges))
+    gw_upstream_cancel(LIST_FIRST(&up->exchanges));
   curl_multi_cleanup(up->multi);  /* closes cached connections */
   while(up->n_spare_easy)
     curl_easy_cleanup(up->spare_easy[--up->n_spare_easy]);
-  while(up->socks)
-    sock_free(up, up->socks);
+  while(!LIST_EMPTY(&up->socks))
+    sock_free(up, LIST_FIRST(&up->socks));
   event_free(up->timer);
   event_free(up->repair);
   up->magic = 0;

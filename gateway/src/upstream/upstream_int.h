@@ -14,22 +14,18 @@
 #include <curl/curl.h>
 
 #include "gw/upstream.h"
+#include "netspec.h"
 
 #define GW_UPREQ_HOST_LEN 256     /* host as logged, with NUL (truncated) */
 #define GW_UPREQ_PATH_LEN 256     /* path as logged, with NUL (truncated) */
 
-struct gw_upreq_cidr {
-  int family;                    /* AF_INET or AF_INET6 */
-  int prefix;                    /* bits */
-  unsigned char addr[16];
-};
 
 /* A request that passed every check, in the form the engine needs. */
 struct gw_upreq {
   const char *method;            /* static string: "GET", "POST", ... */
   size_t max_body;               /* the body cap, default applied */
   long connect_timeout_ms;       /* default applied */
-  struct gw_upreq_cidr *cidrs;   /* n_cidrs entries, or NULL: unrestricted */
+  struct gw_net_cidr *cidrs;      /* n_cidrs entries, or NULL: unrestricted */
   size_t n_cidrs;
   CURLU *url;                    /* the parsed URL handed to libcurl */
   struct curl_slist *headers;    /* the caller's headers plus "Expect:" */
@@ -48,17 +44,10 @@ enum gw_upstream_start_result gw_upreq_prepare(const struct gw_upstream_request 
 /* Frees what gw_upreq_prepare() allocated; safe on a zeroed struct. */
 void gw_upreq_release(struct gw_upreq *r);
 
-/* Parses "a.b.c.d", "a.b.c.d/n", "x::y" or "x::y/n".  Returns 0 or -1. */
-int gw_upreq_cidr_parse(const char *s, struct gw_upreq_cidr *c)
-  __attribute__((warn_unused_result));
-
 /* 1 when the address (4 or 16 bytes by family) is in one of the n CIDRs or
  * n is 0.  An IPv4-mapped IPv6 address is judged as the IPv4 it carries. */
-int gw_upreq_address_allowed(const struct gw_upreq_cidr *cidrs, size_t n,
+int gw_upreq_address_allowed(const struct gw_net_cidr *cidrs, size_t n,
                              int family, const unsigned char *addr);
-
-/* "sha256//<44 base64 chars>", ";"-joined, at most GW_UP_MAX_PINS: 1 or 0. */
-int gw_upreq_pin_ok(const char *pin);
 
 /* Copies at most dstlen-1 bytes of src (NULL = ""), printable ASCII only
  * ('?' for anything else), trailing spaces trimmed: what libcurl or a peer

@@ -50,76 +50,15 @@ static int is_tchar(unsigned char c)
          (c >= '0' && c <= '9') || (c && strchr("!#$%&'*+-.^_`|~", c));
 }
 
-static int is_b64char(unsigned char c)
-{
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-         (c >= '0' && c <= '9') || c == '+' || c == '/' || c == '=';
-}
-
 /* ---- address allow-list ------------------------------------------------- */
 
-int gw_upreq_cidr_parse(const char *s, struct gw_upreq_cidr *c)
-{
-  char buf[INET6_ADDRSTRLEN];
-  const char *slash = strchr(s, '/');
-  size_t alen = slash ? (size_t)(slash - s) : strlen(s);
-  int max;
-
-  if(alen == 0 || alen >= sizeof(buf))
-    return -1;
-  memcpy(buf, s, alen);
-  buf[alen] = '\0';
-  memset(c, 0, sizeof(*c));
-  if(inet_pton(AF_INET, buf, c->addr) == 1) {
-    c->family = AF_INET;
-    max = 32;
-  }
-  else if(inet_pton(AF_INET6, buf, c->addr) == 1) {
-    c->family = AF_INET6;
-    max = 128;
-  }
-  else
-    return -1;
-  c->prefix = max;
-  if(slash) {
-    const char *p = slash + 1;
-    int v = 0, digits = 0;
-    for(; *p >= '0' && *p <= '9' && digits < 3; p++, digits++)
-      v = v * 10 + (*p - '0');
-    if(!digits || *p || v > max)
-      return -1;
-    c->prefix = v;
-  }
-  return 0;
-}
-
-static int cidr_match(const struct gw_upreq_cidr *c, int family, const unsigned char *a)
-{
-  int full = c->prefix / 8, rest = c->prefix % 8;
-
-  if(c->family != family || memcmp(c->addr, a, (size_t)full))
-    return 0;
-  if(rest) {
-    unsigned char mask = (unsigned char)(0xff << (8 - rest));
-    if((c->addr[full] & mask) != (a[full] & mask))
-      return 0;
-  }
-  return 1;
-}
-
-int gw_upreq_address_allowed(const struct gw_upreq_cidr *cidrs, size_t n,
+int gw_upreq_address_allowed(const struct gw_net_cidr *cidrs, size_t n,
                              int family, const unsigned char *addr)
 {
-  static const unsigned char v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
   if(!n)
     return 1;
-  if(family == AF_INET6 && !memcmp(addr, v4mapped, sizeof(v4mapped))) {
-    family = AF_INET;
-    addr += 12;
-  }
   for(size_t i = 0; i < n; i++)
-    if(cidr_match(&cidrs[i], family, addr))
+    if(gw_net_cidr_match(&cidrs[i], family, addr))
       return 1;
   return 0;
 }
@@ -233,33 +172,6 @@ static enum gw_upstream_start_result check_headers(const struct gw_upstream_requ
   return append(&out->headers, "Expect:");
 }
 
-/* The file-path form libcurl also accepts is refused: a pin is a value. */
-int gw_upreq_pin_ok(const char *p)
-{
-  int count = 0;
-
-  while(*p) {
-    size_t n = 0;
-    if(strncmp(p, "sha256//", 8))
-      return 0;
-    p += 8;
-    while(p[n] && p[n] != ';') {
-      if(!is_b64char((unsigned char)p[n]))
-        return 0;
-      n++;
-    }
-    /* 32 bytes: 43 base64 characters and one '=' */
-    if(n != 44 || p[43] != '=' || memchr(p, '=', 43))
-      return 0;
-    p += n;
-    if(++count > GW_UP_MAX_PINS)
-      return 0;
-    if(*p == ';' && !*++p)
-      return 0;
-  }
-  return count > 0;
-}
-
 /* ---- the whole request -------------------------------------------------- */
 
 static enum gw_upstream_start_result check_fields(const struct gw_upstream_request *req,
@@ -276,7 +188,7 @@ static enum gw_upstream_start_result check_fields(const struct gw_upstream_reque
      (req->n_allowed_cidrs && !req->allowed_cidrs) ||
      (t->ca_file && !*t->ca_file) || (t->client_cert && !*t->client_cert) ||
      (t->client_key && (!*t->client_key || !t->client_cert)) ||
-     (t->pin_sha256 && !gw_upreq_pin_ok(t->pin_sha256)))
+     (t->pin_sha256 && gw_net_pins_check(t->pin_sha256, NULL, 0)))
     return GW_UP_START_BAD_REQUEST;
   for(size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
     if(!strcmp(m, methods[i]))
@@ -293,7 +205,7 @@ static enum gw_upstream_start_result check_fields(const struct gw_upstream_reque
     out->cidrs = gw_calloc(req->n_allowed_cidrs, sizeof(*out->cidrs));
     out->n_cidrs = req->n_allowed_cidrs;
     for(size_t i = 0; i < req->n_allowed_cidrs; i++)
-      if(!req->allowed_cidrs[i] || gw_upreq_cidr_parse(req->allowed_cidrs[i], &out->cidrs[i]))
+      if(!req->allowed_cidrs[i] || gw_net_cidr_parse(req->allowed_cidrs[i], 0, &out->cidrs[i], NULL, 0))
         return GW_UP_START_BAD_REQUEST;
   }
   return GW_UP_START_OK;
