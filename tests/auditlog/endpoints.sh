@@ -133,12 +133,12 @@ while read -r e; do
   [[ $(jq .index <<<"$e") == "$i" ]] || idx_ok=0
   jq -r .data <<<"$e" | base64 -d >"$TMP/rec.bin"
   k=$(jq -r .kind "$TMP/rec.bin" 2>/dev/null || echo bad)
-  [[ $k == fetch || $k == query ]] || kinds_ok=0
+  [[ $k == fetch || $k == query || ($k == config && $i == 0) ]] || kinds_ok=0
   leaves+=("$(leaf_of_file "$TMP/rec.bin")")
   i=$((i + 1))
 done <"$TMP/entries.jsonl"
 check "entries are dense and in order" "$idx_ok" 1
-check "every entry is a JSON record of kind fetch or query" "$kinds_ok" 1
+check "every entry is a JSON record: the start config record, then fetch or query" "$kinds_ok" 1
 check "SHA-256(0x00 || data) of entries 0..size-1 gives the signed root" \
   "$(merkle_root "${leaves[@]:0:SIZE}")" "$ROOT"
 rec_ok=1
