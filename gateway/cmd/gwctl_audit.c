@@ -6,6 +6,8 @@
  *                     (--index N | --query-response FILE)
  *                     [--vkey VKEY | --vkey-file FILE] [--wait SECONDS]
  *   gwctl audit sample --stack S --fraction F --seed N [--unseal-key KEY] ...
+ *   gwctl audit explain QUERY_ID --stack S ...
+ *   gwctl audit generation --stack S (--query-id Q | --id N) [--json]
  *
  * The one idea: trust nothing the gateway says that a signed checkpoint
  * does not vouch for.  "verify" re-reads a log directory offline
@@ -677,6 +679,7 @@ static void usage(FILE *fp)
           "       gwctl audit explain QUERY_ID --stack S [--predicates DIR] [--vkey VKEY]\n"
           "       gwctl audit witnessed (--stack S [--instance N] | --url URL ... | --note F) "
           "--witnesses POLICY [--quorum K]\n"
+          "       gwctl audit generation --stack S (--query-id Q | --id N) [--vkey VKEY] [--json]\n"
           "see docs/audit-api.md\n");
 }
 
@@ -698,6 +701,8 @@ int gwctl_audit(int argc, char **argv)
     rc = gwctl_audit_explain(argc - 1, argv + 1);
   else if(!strcmp(argv[1], "witnessed"))
     rc = gwctl_audit_witnessed(argc - 1, argv + 1);
+  else if(!strcmp(argv[1], "generation"))
+    rc = gwctl_audit_generation(argc - 1, argv + 1);
   else if(!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
     usage(stdout);
     rc = 0;

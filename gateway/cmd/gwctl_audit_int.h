@@ -1,7 +1,7 @@
 /*
  * gwctl_audit_int.h - what the "gwctl audit" files share (gwctl_audit.c:
  * verify, proof, the HTTPS client, stack.json; gwctl_audit_sample.c: the
- * post-approval spot check).
+ * post-approval spot check; gwctl_audit_explain.c, gwctl_audit_generation.c).
  */
 #ifndef GWCTL_AUDIT_INT_H
 #define GWCTL_AUDIT_INT_H
@@ -76,5 +76,6 @@ int gwctl_b64_hash(const char *s, uint8_t out[GW_MERKLE_HASH_LEN]);
 int gwctl_audit_sample(int argc, char **argv);
 int gwctl_audit_explain(int argc, char **argv);
 int gwctl_audit_witnessed(int argc, char **argv);
+int gwctl_audit_generation(int argc, char **argv);
 
 #endif

@@ -287,6 +287,28 @@ static void test_record_check(void **state)
                      GW_AUDIT_ERECORD);
   assert_int_equal(gw_audit_record_check("{\"kind\":\"fetch\"}", 16, why, sizeof(why)), GW_AUDIT_OK);
   assert_int_equal(gw_audit_record_check("{\"kind\":\"query\",\"x\":[1]}", 24, NULL, 0), GW_AUDIT_OK);
+  /* a config record (an activated generation) must say what it is */
+  {
+#define SHA "\"sha256\":\"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\""
+#define CFG(gen, who, acl) "{\"kind\":\"config\",\"generation\":" gen ",\"who\":" who \
+    ",\"time\":1,\"acl\":" acl ",\"adapters\":[{\"path\":\"a.json\"," SHA ",\"version\":2}]," \
+    "\"predicates\":[],\"catalogue\":{\"facts\":[],\"purposes\":{\"path\":\"p.json\"," SHA "}}}"
+    static const char *const cfg_bad[] = {
+      CFG("0", "\"start\"", "{\"path\":\"acl.json\"," SHA "}"),
+      CFG("1", "\"\"", "{\"path\":\"acl.json\"," SHA "}"),
+      CFG("1", "\"start\"", "{\"path\":\"acl.json\",\"sha256\":\"ABC\"}"),
+      CFG("1", "\"start\"", "null"),
+    };
+    const char *ok = CFG("1", "\"start\"", "{\"path\":\"acl.json\"," SHA "}");
+    assert_int_equal(gw_audit_record_check(ok, strlen(ok), why, sizeof(why)), GW_AUDIT_OK);
+    for(size_t i = 0; i < sizeof(cfg_bad) / sizeof(cfg_bad[0]); i++) {
+      assert_int_equal(gw_audit_record_check(cfg_bad[i], strlen(cfg_bad[i]), why, sizeof(why)),
+                       GW_AUDIT_ERECORD);
+      assert_non_null(strstr(why, "config record: "));
+    }
+#undef CFG
+#undef SHA
+  }
   big = gw_malloc(GW_AUDIT_RECORD_MAX + 2);
   memset(big, ' ', GW_AUDIT_RECORD_MAX + 1);
   memcpy(big, "{\"kind\":\"fetch\"}", 16);

@@ -230,6 +230,8 @@ struct gw_policy {
 struct gw_adapter {
   atomic_int refs;             /* gw_adapter_ref / gw_adapter_unref */
   char *file;                  /* where it was loaded from */
+  char sha256[65];             /* hex SHA-256 of the file's bytes as loaded
+                                  (gw_adapter_load; "" from text) */
   char *id;
   int version;
   char *agency;

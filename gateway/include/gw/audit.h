@@ -23,7 +23,8 @@
  *                 it can be deleted and is rebuilt from records on open
  *   lock          flock()ed while a process has the log open
  *
- * A record is a JSON object with a "kind" of "fetch" or "query", at most
+ * A record is a JSON object with a "kind" of "config" (an activated
+ * generation), "fetch", "query" or "recheck", at most
  * GW_AUDIT_RECORD_MAX bytes, which the caller builds (raw identity numbers
  * only ever sealed, see gw/seal.h).  Its leaf hash is SHA-256(0x00 || record
  * bytes), which auditors recompute from GET /v1/audit/entries.  The origin
@@ -71,7 +72,7 @@ struct event_base;
 enum gw_audit_result {
   GW_AUDIT_OK = 0,
   GW_AUDIT_EINVAL,      /* NULL argument or bad configuration */
-  GW_AUDIT_ERECORD,     /* not a JSON object with "kind" fetch|query */
+  GW_AUDIT_ERECORD,     /* not a JSON object with "kind" config|fetch|query|recheck */
   GW_AUDIT_ETOOBIG,     /* record over GW_AUDIT_RECORD_MAX */
   GW_AUDIT_EBUSY,       /* queue over GW_AUDIT_QUEUE_BYTES_MAX: try later */
   GW_AUDIT_EFAILED,     /* the log failed earlier (write, sync, store) and
@@ -176,7 +177,7 @@ enum gw_audit_result gw_audit_append(struct gw_audit_log *log, const void *bytes
   __attribute__((warn_unused_result));
 
 /* Flag for gw_audit_append_ex: the caller wrote the record itself with
- * gw/jsonw.h (one object whose "kind" is "fetch" or "query", valid UTF-8,
+ * gw/jsonw.h (one object whose "kind" is one of the above, valid UTF-8,
  * no duplicate keys by construction), so append only checks its size and
  * skips parsing it again, which costs more than building it.  Builds without
  * NDEBUG still parse it and abort on a bad one, so the test suite under the

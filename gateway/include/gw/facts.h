@@ -83,8 +83,9 @@ const char *gw_catalogue_digest(const struct gw_catalogue *c);
 size_t gw_catalogue_files(const struct gw_catalogue *c, const struct gw_catalogue_file **files);
 
 /* Makes `c` the catalogue gw_fact_find & co. answer from, for every
- * thread.  The previous one is not freed (the caller keeps it until no
- * reader can hold its pointers).  NULL uninstalls. */
+ * thread.  The previous one is not freed: the gateway's catalogues belong
+ * to generations (runtime/gen.h), the installed one to the current
+ * generation, freed only when that generation is.  NULL uninstalls. */
 void gw_catalogue_install(const struct gw_catalogue *c);
 const struct gw_catalogue *gw_catalogue_current(void);
 
@@ -92,6 +93,12 @@ const struct gw_catalogue *gw_catalogue_current(void);
  * this thread answer from `c` instead (NULL ends it).  Other threads keep
  * seeing the installed one. */
 void gw_catalogue_building(const struct gw_catalogue *c);
+
+/* The same, for a handler holding a generation: lookups on this thread
+ * answer from `c` (the generation's catalogue) until the previous value,
+ * which is returned, is put back.  Set and restored within one synchronous
+ * step, never across an event-loop turn. */
+const struct gw_catalogue *gw_catalogue_use(const struct gw_catalogue *c);
 
 /* The fact called `name` in the catalogue in force (see above), or NULL. */
 const struct gw_fact_def *gw_fact_find(const char *name);

@@ -66,8 +66,8 @@ struct gw_adapter_rt {
                                       * rate (rate / instances), for when the
                                       * cluster-wide bucket cannot be asked; or NULL */
   const struct gw_factschema_set *schemas;   /* of the generation this runtime belongs
-                                              * to (retired, never freed, on reload);
-                                              * NULL: the env's */
+                                              * to (borrowed: whoever uses the runtime
+                                              * holds that generation); NULL: the env's */
   struct gw_rt_recent recent;
 };
 

@@ -183,6 +183,53 @@ int audit_header_check(int fd, const char *magic, char *why, size_t why_len)
 
 /* ---- the record check --------------------------------------------------- */
 
+/* A file entry of a config record: {"path": name, "sha256": 64 lowercase
+ * hex, ...}.  NULL when it is one, else what is wrong. */
+static const char *config_file_problem(const json_t *f)
+{
+  const char *sha = json_string_value(json_object_get(f, "sha256"));
+  const char *path = json_string_value(json_object_get(f, "path"));
+  if(!json_is_object(f) || !path || !*path)
+    return "a file entry without a \"path\"";
+  if(!sha || strlen(sha) != 64 || strspn(sha, "0123456789abcdef") != 64)
+    return "a file entry whose \"sha256\" is not 64 lowercase hex";
+  return NULL;
+}
+
+/* What an activated generation must say (docs/audit.md): its id, who,
+ * when, and every file in force with its sha256.  NULL when it does. */
+static const char *config_problem(const json_t *doc)
+{
+  const json_t *cat = json_object_get(doc, "catalogue"), *f;
+  const char *who = json_string_value(json_object_get(doc, "who")), *p;
+  size_t i;
+
+  if(!json_is_integer(json_object_get(doc, "generation")) ||
+     json_integer_value(json_object_get(doc, "generation")) < 1)
+    return "\"generation\" is not a positive integer";
+  if(!who || !*who)
+    return "\"who\" is not a non-empty string";
+  if(!json_is_integer(json_object_get(doc, "time")))
+    return "\"time\" is not an integer";
+  if(!json_is_object(cat) || !json_is_array(json_object_get(cat, "facts")) ||
+     !json_is_array(json_object_get(doc, "adapters")) ||
+     !json_is_array(json_object_get(doc, "predicates")))
+    return "\"catalogue.facts\", \"adapters\" or \"predicates\" is not a list";
+  if((p = config_file_problem(json_object_get(doc, "acl"))) ||
+     (p = config_file_problem(json_object_get(cat, "purposes"))))
+    return p;
+  json_array_foreach(json_object_get(cat, "facts"), i, f)
+    if((p = config_file_problem(f)))
+      return p;
+  json_array_foreach(json_object_get(doc, "adapters"), i, f)
+    if((p = config_file_problem(f)))
+      return p;
+  json_array_foreach(json_object_get(doc, "predicates"), i, f)
+    if((p = config_file_problem(f)))
+      return p;
+  return NULL;
+}
+
 enum gw_audit_result audit_record_check(const void *bytes, size_t len, char *why, size_t why_len)
 {
   enum gw_audit_result r = GW_AUDIT_ERECORD;
@@ -214,10 +261,19 @@ enum gw_audit_result audit_record_check(const void *bytes, size_t len, char *why
   }
   kind = json_object_get(doc, "kind");
   k = json_is_string(kind) ? json_string_value(kind) : NULL;
-  if(!k || (strcmp(k, "fetch") != 0 && strcmp(k, "query") != 0 && strcmp(k, "recheck") != 0)) {
+  if(!k || (strcmp(k, "fetch") != 0 && strcmp(k, "query") != 0 && strcmp(k, "recheck") != 0 &&
+            strcmp(k, "config") != 0)) {
     if(why)
-      snprintf(why, why_len, "\"kind\" is not \"fetch\", \"query\" or \"recheck\"");
+      snprintf(why, why_len, "\"kind\" is not \"config\", \"fetch\", \"query\" or \"recheck\"");
     goto out;
+  }
+  if(!strcmp(k, "config")) {
+    const char *p = config_problem(doc);
+    if(p) {
+      if(why)
+        snprintf(why, why_len, "config record: %s", p);
+      goto out;
+    }
   }
   r = GW_AUDIT_OK;
 out:

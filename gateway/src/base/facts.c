@@ -474,6 +474,13 @@ void gw_catalogue_building(const struct gw_catalogue *c)
   building = c;
 }
 
+const struct gw_catalogue *gw_catalogue_use(const struct gw_catalogue *c)
+{
+  const struct gw_catalogue *prev = building;
+  building = c;
+  return prev;
+}
+
 static const struct gw_catalogue *in_force(void)
 {
   return building ? building : atomic_load(&installed);

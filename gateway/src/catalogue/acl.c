@@ -7,11 +7,15 @@
  */
 #include "acl.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <jansson.h>
+#include <openssl/evp.h>
 
 #include "gw/alloc.h"
+#include "gw/b64.h"
 #include "gw/facts.h"
 #include "jread.h"
 
@@ -40,7 +44,13 @@ struct acl_client {
 struct gw_acl {
   struct acl_client *clients;
   size_t n_clients;
+  char sha256[65];             /* of the file's bytes, as loaded */
 };
+
+const char *gw_acl_sha256(const struct gw_acl *acl)
+{
+  return acl->sha256;
+}
 
 void gw_acl_free(struct gw_acl *acl)
 {
@@ -208,9 +218,34 @@ struct gw_acl *gw_acl_load(const char *path, char *err, size_t errlen)
   struct gw_jread r = { .file = path, .err = err, .errlen = errlen };
   struct gw_acl *acl = gw_calloc(1, sizeof(*acl));
   json_error_t jerr;
-  json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr), *clients, *entry;
+  json_t *root = NULL, *clients, *entry;
   const char *cname;
+  FILE *fp = fopen(path, "rb");
+  char *text;
+  size_t len;
+  unsigned char md[EVP_MAX_MD_SIZE];
 
+  if(!fp) {
+    snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    gw_free(acl);
+    return NULL;
+  }
+  /* read once: what is parsed is what is hashed for the config record */
+  text = gw_malloc(ACL_MAX_BYTES + 1);
+  len = fread(text, 1, ACL_MAX_BYTES + 1, fp);
+  if(ferror(fp) || len > ACL_MAX_BYTES) {
+    snprintf(err, errlen, "%s: %s", path, ferror(fp) ? "cannot read" : "larger than 1 MiB");
+    fclose(fp);
+    gw_free(text);
+    gw_free(acl);
+    return NULL;
+  }
+  fclose(fp);
+  if(!EVP_Digest(text, len, md, NULL, EVP_sha256(), NULL))
+    abort();                   /* OpenSSL cannot hash: the alloc policy */
+  gw_hex_encode(md, 32, acl->sha256);
+  root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+  gw_free(text);
   if(!root) {
     snprintf(err, errlen, "%s: line %d, column %d: %s", path, jerr.line, jerr.column, jerr.text);
     goto fail;

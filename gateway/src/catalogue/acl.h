@@ -36,6 +36,10 @@ struct gw_acl;
 struct gw_acl *gw_acl_load(const char *path, char *err, size_t errlen);
 void gw_acl_free(struct gw_acl *acl);
 
+/* Lowercase hex SHA-256 of the file's bytes as they were loaded (the
+ * config audit record cites it).  Owned by acl. */
+const char *gw_acl_sha256(const struct gw_acl *acl);
+
 /* The roles (bit set of enum gw_role) of `client`; 0 when unknown or NULL. */
 unsigned gw_acl_roles(const struct gw_acl *acl, const char *client);
 

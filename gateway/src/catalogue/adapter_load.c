@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -32,8 +33,10 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/evp.h>
 
 #include "gw/alloc.h"
+#include "gw/b64.h"
 #include "gw/facts.h"
 #include "gw/gm.h"
 #include "gw/jws.h"
@@ -1040,6 +1043,12 @@ int gw_adapter_load(const char *path, struct gw_adapter **out, char *err, size_t
   else
     dir = gw_strdup(".");
   rc = gw_adapter_load_text(text, len, path, dir, out, err, errlen);
+  if(!rc) {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    if(!EVP_Digest(text, len, md, NULL, EVP_sha256(), NULL))
+      abort();                 /* OpenSSL cannot hash: the alloc policy */
+    gw_hex_encode(md, 32, (*out)->sha256);
+  }
 out:
   gw_free(dir);
   gw_free(text);

@@ -32,6 +32,7 @@
 #include "gw/factschema.h"
 #include "gw/fetch.h"
 #include "gw/front.h"
+#include "gen.h"
 #include "gw/idnum.h"
 #include "gw/log.h"
 #include "gw/policy.h"
@@ -64,7 +65,10 @@ struct admin_kind {
 
 static int is_admin(struct gw_req *req, struct gw_app *app)
 {
-  if(gw_acl_roles(app->acl, gw_req_client(req)) & GW_ROLE_ADMIN)
+  struct gw_gen *gen = gw_gen_acquire(app->gens);
+  unsigned roles = gw_acl_roles(gen->acl, gw_req_client(req));
+  gw_gen_release(gen);
+  if(roles & GW_ROLE_ADMIN)
     return 1;
   gw_req_problem(req, 403, "forbidden", "the admin API needs the admin role");
   return 0;
@@ -73,15 +77,15 @@ static int is_admin(struct gw_req *req, struct gw_app *app)
 void gw_admin_list(struct gw_req *req, void *arg)
 {
   struct gw_app *app = arg;
-  struct gw_rtset *rts;
+  struct gw_gen *gen;
   json_t *list, *out;
 
   if(!is_admin(req, app))
     return;
-  rts = gw_app_rts_acquire(app);
+  gen = gw_gen_acquire(app->gens);
   list = json_array();
-  for(size_t i = 0; i < rts->n; i++) {
-    const struct gw_adapter *a = rts->rt[i]->adapter;
+  for(size_t i = 0; i < gen->n_rt; i++) {
+    const struct gw_adapter *a = gen->rt[i]->adapter;
     json_t *facts = json_array(), *o;
     for(size_t f = 0; f < a->n_facts; f++)
       json_array_append_new(facts, json_string(a->facts[f]));
@@ -90,8 +94,8 @@ void gw_admin_list(struct gw_req *req, void *arg)
                   "facts", facts, "file", a->file ? a->file : "");
     json_array_append_new(list, o);
   }
-  out = json_pack("{s:o, s:I}", "adapters", list, "generation", (json_int_t)rts->generation);
-  gw_rtset_release(rts);
+  out = json_pack("{s:o, s:I}", "adapters", list, "generation", (json_int_t)gen->id);
+  gw_gen_release(gen);
   gw_req_respond_json(req, 200, out);
 }
 
@@ -131,18 +135,11 @@ static int adapter_check(const char *id, const char *label, const char *dir, con
 
 static char *adapter_current(struct gw_app *app, const char *id, int *version)
 {
-  struct gw_rtset *rts = gw_app_rts_acquire(app);
-  char *file = NULL;
-  *version = 0;
-  for(size_t i = 0; i < rts->n; i++)
-    if(!strcmp(rts->rt[i]->adapter->id, id)) {
-      *version = rts->rt[i]->adapter->version;
-      if(rts->rt[i]->adapter->file) {
-        gw_free(file);
-        file = gw_strdup(rts->rt[i]->adapter->file);
-      }
-    }
-  gw_rtset_release(rts);
+  struct gw_gen *gen = gw_gen_acquire(app->gens);
+  struct gw_adapter_rt *rt = gw_gen_rt_by_id(gen, id);
+  char *file = rt && rt->adapter->file ? gw_strdup(rt->adapter->file) : NULL;
+  *version = rt ? rt->adapter->version : 0;
+  gw_gen_release(gen);
   return file;
 }
 
@@ -195,14 +192,11 @@ static int predicate_check(const char *id, const char *label, const char *dir, c
 
 static char *predicate_current(struct gw_app *app, const char *id, int *version)
 {
-  const struct gw_pred_def *d;
-  char *file = NULL;
-  pthread_mutex_lock(app->rts_lock);
-  d = gw_predset_find(app->preds, id);
+  struct gw_gen *gen = gw_gen_acquire(app->gens);
+  const struct gw_pred_def *d = gw_predset_find(gen->preds, id);
+  char *file = d && d->file ? gw_strdup(d->file) : NULL;
   *version = d ? d->version : 0;
-  if(d && d->file)
-    file = gw_strdup(d->file);
-  pthread_mutex_unlock(app->rts_lock);
+  gw_gen_release(gen);
   return file;
 }
 
@@ -413,27 +407,26 @@ out:
 static void show_item(struct gw_req *req, struct gw_app *app, const struct admin_kind *k,
                       const char *id)
 {
+  struct gw_gen *gen = gw_gen_acquire(app->gens);
   json_t *out = NULL, *doc;
   char msg[128];
 
   if(k == &kinds[1]) {
     const struct gw_fact_def *d = gw_fact_find(id);
-    const struct gw_factschema *fs = d ? gw_factschema_set_get(app->schemas, d->name) : NULL;
+    const struct gw_factschema *fs = d ? gw_factschema_set_get(gen->schemas, d->name) : NULL;
     if(d && fs && (doc = json_loads(gw_factschema_text(fs), JSON_DECODE_ANY, NULL)))
       out = json_pack("{s:s, s:s, s:i, s:s, s:s, s:o}", "kind", k->kind, "id", d->name,
                       "version", d->version, "sha256", d->sha256, "file",
                       d->file ? d->file : "", "document", doc);
   }
   else {
-    const struct gw_pred_def *d;
-    pthread_mutex_lock(app->rts_lock);
-    d = gw_predset_find(app->preds, id);
+    const struct gw_pred_def *d = gw_predset_find(gen->preds, id);
     if(d && d->text && (doc = json_loadb(d->text, d->text_len, 0, NULL)))
       out = json_pack("{s:s, s:s, s:i, s:s, s:s, s:o}", "kind", k->kind, "id", d->id,
                       "version", d->version, "sha256", d->sha256, "file", d->file,
                       "document", doc);
-    pthread_mutex_unlock(app->rts_lock);
   }
+  gw_gen_release(gen);
   if(!out) {
     snprintf(msg, sizeof(msg), "no active %s has that id", k->kind);
     gw_req_problem(req, 404, "not-found", msg);
@@ -446,7 +439,8 @@ static void show_item(struct gw_req *req, struct gw_app *app, const struct admin
 
 struct dry_run {
   struct gw_req *req;
-  struct gw_adapter_rt *rt;
+  struct gw_gen *gen;               /* held until the dry run ends */
+  struct gw_adapter_rt *rt;         /* borrowed from gen */
 };
 
 static void on_dry_run(const struct gw_fetch_result *res, void *arg)
@@ -472,14 +466,14 @@ static void on_dry_run(const struct gw_fetch_result *res, void *arg)
               "duration_ms", (double)res->latency_us / 1000.0,
               "channel", res->rt->channel, "agency_signature", res->codec.signature,
               "facts", facts));
-  gw_adapter_rt_unref(d->rt);
+  gw_gen_release(d->gen);
   gw_free(d);
 }
 
 static void test_adapter(struct gw_req *req, struct gw_app *app, const char *id)
 {
   struct gw_worker_ctx *w = gw_worker_current();
-  struct gw_rtset *rts;
+  struct gw_gen *gen;
   struct gw_adapter_rt *rt = NULL;
   struct dry_run *d;
   json_t *body, *subj;
@@ -505,20 +499,17 @@ static void test_adapter(struct gw_req *req, struct gw_app *app, const char *id)
     gw_req_problem(req, 400, "invalid-request", gw_idnum_strerror(ir));
     return;
   }
-  rts = gw_app_rts_acquire(app);
-  for(size_t i = 0; i < rts->n; i++)
-    if(!strcmp(rts->rt[i]->adapter->id, id))
-      rt = gw_adapter_rt_ref(rts->rt[i]);
-  gw_rtset_release(rts);
+  gen = gw_gen_acquire(app->gens);
+  rt = gw_gen_rt_by_id(gen, id);
   if(!rt || !w) {
     json_decref(body);
-    if(rt)
-      gw_adapter_rt_unref(rt);
+    gw_gen_release(gen);
     gw_req_problem(req, 404, "not-found", "no active adapter has that id");
     return;
   }
   d = gw_calloc(1, sizeof(*d));
   d->req = req;
+  d->gen = gen;                      /* the runtime and its schemas live in it */
   d->rt = rt;
   (void)gw_fetch_start(&w->env, rt, norm, name, gw_req_id(req),
                        gw_policy_now_ms() + (uint64_t)app->cfg->deadline_max_ms, on_dry_run, d);

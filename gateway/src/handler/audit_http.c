@@ -22,6 +22,7 @@
 #include "gw/audit.h"
 #include "gw/b64.h"
 #include "gw/front.h"
+#include "gen.h"
 #include "gw/merkle.h"
 #include "gw/witness.h"
 
@@ -147,7 +148,10 @@ static struct gw_audit_log *log_of(struct gw_req *req, struct gw_app *app)
 static int has_role(struct gw_req *req, struct gw_app *app, unsigned roles, const char *what)
 {
   char detail[128];
-  if(gw_acl_roles(app->acl, gw_req_client(req)) & roles)
+  struct gw_gen *gen = gw_gen_acquire(app->gens);
+  unsigned have = gw_acl_roles(gen->acl, gw_req_client(req));
+  gw_gen_release(gen);
+  if(have & roles)
     return 1;
   snprintf(detail, sizeof(detail), "this client may not read %s", what);
   gw_req_problem(req, 403, "forbidden", detail);

@@ -30,6 +30,7 @@
 #include "gw/facts.h"
 #include "gw/fetch.h"
 #include "gw/front.h"
+#include "gen.h"
 #include "gw/policy.h"
 
 #define CONSOLE_PAGE_MAX (1024 * 1024)   /* a page past this is refused (500) */
@@ -131,7 +132,7 @@ static const char *breaker_zh(const char *state)
 
 static void agencies(struct gw_console_buf *b, struct gw_app *app)
 {
-  struct gw_rtset *rts = gw_app_rts_acquire(app);
+  struct gw_gen *gen = gw_gen_acquire(app->gens);
   uint64_t now = gw_policy_now_ms();
 
   put(b, "<section id=\"agencies\"><h2>委办局接口 <span class=\"en\">Agencies</span></h2>\n"
@@ -146,8 +147,8 @@ static void agencies(struct gw_console_buf *b, struct gw_app *app)
   th(b, "并发 / 排队", "In flight / queued");
   th(b, "调用次数", "Fetches");
   put(b, "</tr></thead><tbody>\n");
-  for(size_t i = 0; i < rts->n; i++) {
-    struct gw_adapter_rt *rt = rts->rt[i];
+  for(size_t i = 0; i < gen->n_rt; i++) {
+    struct gw_adapter_rt *rt = gen->rt[i];
     json_t *snap = gw_policy_state_snapshot(rt->policy, now);
     json_t *recent = gw_adapter_rt_recent(rt);
     json_t *br = json_object_get(snap, "breaker"), *cc = json_object_get(snap, "concurrency");
@@ -197,12 +198,12 @@ static void agencies(struct gw_console_buf *b, struct gw_app *app)
     json_decref(snap);
     json_decref(recent);
   }
-  if(!rts->n)
+  if(!gen->n_rt)
     put(b, "<tr><td colspan=\"9\">没有适配器 <span class=\"en\">no adapters loaded</span></td></tr>\n");
   putf(b, "</tbody></table>\n<p class=\"note\">近期 = 最近 %d 次调用 "
           "<span class=\"en\">recent = the last %d fetches of each adapter</span></p></section>\n",
        GW_RT_RECENT, GW_RT_RECENT);
-  gw_rtset_release(rts);
+  gw_gen_release(gen);
 }
 
 static void row(struct gw_console_buf *b, const char *zh, const char *en)
@@ -329,11 +330,13 @@ static void audit_section(struct gw_console_buf *b, struct gw_app *app, time_t n
 static void generation_section(struct gw_console_buf *b, const struct gw_console *con,
                                time_t now)
 {
-  struct gw_rtset *rts = gw_app_rts_acquire(con->app);
+  struct gw_gen *gen = gw_gen_acquire(con->app->gens);
+  const struct gw_catalogue *prev = gw_catalogue_use(gen->catalogue);
   size_t n_facts = 0;
   double not_after;
 
   (void)gw_fact_all(&n_facts);
+  gw_catalogue_use(prev);
   put(b, "<section id=\"running\"><h2>运行版本 <span class=\"en\">Running generation and "
          "build</span></h2><table>\n");
   row(b, "网关", "Gateway");
@@ -349,16 +352,18 @@ static void generation_section(struct gw_console_buf *b, const struct gw_console
   put_duration(b, (long long)(now - con->started));
   put(b, ")</span></td></tr>\n");
   row(b, "配置代", "Generation");
-  putf(b, "%llu <span class=\"en\">(reloads change it)</span></td></tr>\n",
-       (unsigned long long)rts->generation);
+  putf(b, "%llu <span class=\"en\">(reloads change it; activated by ",
+       (unsigned long long)gen->id);
+  gw_console_escape(b, gen->who);
+  put(b, ")</span></td></tr>\n");
   row(b, "事实目录", "Fact catalogue");
   putf(b, "%zu 项事实 <span class=\"en\">facts</span></td></tr>\n", n_facts);
   row(b, "适配器版本", "Adapter versions");
-  for(size_t i = 0; i < rts->n; i++) {
+  for(size_t i = 0; i < gen->n_rt; i++) {
     if(i)
       put(b, ", ");
-    gw_console_escape(b, rts->rt[i]->adapter->id);
-    putf(b, " v%d", rts->rt[i]->adapter->version);
+    gw_console_escape(b, gen->rt[i]->adapter->id);
+    putf(b, " v%d", gen->rt[i]->adapter->version);
   }
   put(b, "</td></tr>\n");
   row(b, "服务器证书到期", "Server certificate expires");
@@ -371,7 +376,7 @@ static void generation_section(struct gw_console_buf *b, const struct gw_console
   else
     put(b, "—");
   put(b, "</td></tr>\n</table></section>\n");
-  gw_rtset_release(rts);
+  gw_gen_release(gen);
 }
 
 static const char page_head[] =

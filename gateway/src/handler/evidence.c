@@ -24,6 +24,7 @@
 #include "gw/b64.h"
 #include "gw/checkpoint.h"
 #include "gw/front.h"
+#include "gen.h"
 #include "gw/merkle.h"
 
 #define EVIDENCE_HASHES_MAX 1024          /* attestation hashes one case cites */
@@ -239,12 +240,12 @@ static json_t *b64_json(const void *data, size_t len)
   return j;
 }
 
-void gw_evidence_handle(struct gw_req *req, void *arg)
+/* The request on one generation (its ACL and its signer's keys). */
+static void evidence(struct gw_req *req, struct gw_app *app, const struct gw_gen *gen)
 {
   static const char prefix[] = "/v1/cases/", suffix[] = "/evidence";
-  struct gw_app *app = arg;
   const char *client = gw_req_client(req), *path = gw_req_path(req);
-  unsigned roles = gw_acl_roles(app->acl, client);
+  unsigned roles = gw_acl_roles(gen->acl, client);
   struct collect *c = NULL;
   struct gw_checkpoint cp;
   char case_ref[65], *note = NULL, *vkey = NULL, *jwks = NULL;
@@ -351,7 +352,7 @@ void gw_evidence_handle(struct gw_req *req, void *arg)
   for(size_t i = 0; i < c->n_want; i++)
     if(c->want[i].attestation && (c->want[i].served || c->auditor))
       json_array_append_new(atts, json_string(c->want[i].attestation));
-  jwks = gw_attest_jwks(app->signer);
+  jwks = gw_attest_jwks(gen->signer);
   json_object_set_new(out, "case_ref", json_string(case_ref));
   json_object_set_new(out, "checkpoint", json_stringn(note, note_len));
   json_object_set_new(out, "checkpoint_key", json_string(vkey));
@@ -369,4 +370,12 @@ out:
   gw_free(jwks);
   gw_free(note);
   gw_free(vkey);
+}
+
+void gw_evidence_handle(struct gw_req *req, void *arg)
+{
+  struct gw_app *app = arg;
+  struct gw_gen *gen = gw_gen_acquire(app->gens);
+  evidence(req, app, gen);
+  gw_gen_release(gen);
 }

@@ -38,6 +38,7 @@
 #include "gw/facts.h"
 #include "gw/factschema.h"
 #include "gw/front.h"
+#include "gen.h"
 #include "hmac.h"
 #include "gw/idnum.h"
 #include "jsonw.h"
@@ -68,7 +69,7 @@ enum group_state { G_PENDING, G_DONE };
 
 struct qgroup {
   struct query *q;
-  struct gw_adapter_rt *rt;     /* borrowed from the query's rtset */
+  struct gw_adapter_rt *rt;     /* borrowed from the query's generation */
   enum group_state state;
   struct gw_cache_entry *entry; /* the answer, when there is one */
   int cached;                   /* fetched before this query began */
@@ -96,7 +97,8 @@ struct query {
   struct gw_req *req;
   struct gw_app *app;
   struct gw_worker_ctx *w;
-  struct gw_rtset *rts;
+  struct gw_gen *gen;           /* taken once at the start; everything a
+                                   reload swaps is read through it */
   char query_id[48];
   char subject_id[GW_IDNUM_LEN + 1];
   char *subject_name;
@@ -139,7 +141,7 @@ static void query_free(struct query *q)
     event_free(q->deadline);
   if(q->done_ev)
     event_free(q->done_ev);
-  gw_rtset_release(q->rts);
+  gw_gen_release(q->gen);
   OPENSSL_cleanse(q->subject_id, sizeof(q->subject_id));
   if(q->subject_name) {
     OPENSSL_cleanse(q->subject_name, strlen(q->subject_name));
@@ -181,7 +183,7 @@ static void fall_back(struct query *q, struct qgroup *g)
     struct qgroup *ng = NULL;
     if(f->g != g || (!f->allowed && !f->feeds) || !agency_down(f, g))
       continue;
-    rt = gw_rtset_for_fact_nth(q->rts, f->name, f->rank + 1);
+    rt = gw_gen_rt_for_fact_nth(q->gen, f->name, f->rank + 1);
     if(!rt)
       continue;
     for(size_t gi = 0; gi < q->n_groups; gi++)
@@ -261,7 +263,7 @@ static struct cached_fetch *make_cached(struct flight *fl, const struct gw_fetch
       struct gw_attest_src src = { a->agency, a->id, a->version, fl->rt->channel,
                                    res->codec.signature, res->evidence };
       char err[160];
-      c->attestation = gw_attest_make_dual(fl->app->signer, fl->subject_ref, a->facts[i],
+      c->attestation = gw_attest_make_dual(fl->gen->signer, fl->subject_ref, a->facts[i],
                                             f->value, &src, cf->fetched_at,
                                             cf->fetched_at + a->ttl_s, &c->attestation_sm2,
                                             err, sizeof(err));
@@ -382,6 +384,7 @@ static enum gw_audit_result audit_fetch(struct flight *fl, const struct gw_fetch
     gw_jw_close(&w);
   }
   gw_jw_close(&w);
+  gw_jw_kint(&w, "generation", (int64_t)fl->gen->id);
   gw_jw_kint(&w, "http_status", res->http_status);
   gw_jw_kstr(&w, "kind", "fetch");
   gw_jw_kint(&w, "latency_us", res->latency_us);
@@ -445,6 +448,7 @@ void query_flight_free(struct flight *fl)
     gw_free(fl->subject_name);
   }
   gw_adapter_rt_unref(fl->rt);
+  gw_gen_release(fl->gen);
   gw_free(fl);
 }
 
@@ -722,7 +726,7 @@ static void respond_with_audit(const struct gw_audit_append_result *r, void *arg
     return;
   }
   if(q->sign) {
-    char *sig = gw_attest_sign_body(q->app->signer, body, body_len);
+    char *sig = gw_attest_sign_body(q->gen->signer, body, body_len);
     if(sig) {
       gw_req_set_header(q->req, "Gateway-Signature", sig);
       gw_free(sig);
@@ -790,7 +794,7 @@ static int query_predicates(struct query *q)
 {
   struct qpred_fact pf[QUERY_MAX_SLOTS];
   fill_pred_facts(q, pf);
-  return qpred_evaluate(&q->preds, pf, q->n_facts, q->app->signer, q->subject_ref,
+  return qpred_evaluate(&q->preds, pf, q->n_facts, q->gen->signer, q->subject_ref,
                         wall_ms() / 1000);
 }
 
@@ -841,7 +845,8 @@ static void query_finish(struct query *q)
     fill_pred_facts(q, pf);
     gw_jw_init(&q->response, 2048 + 3072 * (q->n_facts + q->preds.n));
     gw_jw_open(&q->response);
-    text = gw_recheck_finish(q->recheck, pf, q->n_facts, &q->preds, q->query_id, q->subject_ref,
+    text = gw_recheck_finish(q->recheck, q->gen, pf, q->n_facts, &q->preds, q->query_id,
+                             q->subject_ref,
                              gw_req_id(q->req), &q->response, &text_len);
     if(!text) {
       gw_req_problem(q->req, 500, "internal", "could not build the re-check record");
@@ -893,6 +898,9 @@ static void query_finish(struct query *q)
       write_record_fact(&rec, &q->facts[i], &views[i]);
   }
   gw_jw_close(&rec);
+  gw_jw_kint(&rec, "generation", (int64_t)q->gen->id);
+  if(q->gen->recorded)
+    gw_jw_kint(&rec, "generation_index", (int64_t)q->gen->record_index);
   gw_jw_kstr(&rec, "kind", "query");
   if(q->preds.n)
     qpred_write_record(&q->preds, &rec);
@@ -1183,7 +1191,7 @@ static int parse_request_full(struct query *q, const char *body, size_t len)
   }
   q->subject_name = gw_strdup(json_string_value(v));
 
-  if(qpred_parse(&q->preds, q->app->preds, json_object_get(root, "predicates"), detail,
+  if(qpred_parse(&q->preds, q->gen->preds, json_object_get(root, "predicates"), detail,
                  sizeof(detail)))
     goto bad;
   facts = json_object_get(root, "facts");
@@ -1318,6 +1326,7 @@ static void start_group(struct query *q, struct qgroup *g)
   case GW_CACHE_LEAD: {
     struct flight *fl = gw_calloc(1, sizeof(*fl));
     fl->app = q->app;
+    fl->gen = gw_gen_ref(q->gen);  /* the flight may outlive the query */
     fl->w = q->w;
     fl->rt = gw_adapter_rt_ref(g->rt);
     fl->cf = cfl;
@@ -1338,13 +1347,16 @@ static void start_group(struct query *q, struct qgroup *g)
 
 static void query_start(struct query *q);
 
-void query_start_recheck(struct gw_req *req, struct gw_app *app, const struct query_spec *spec,
-                         struct qpreds *preds, struct gw_recheck *rc)
+void query_start_recheck(struct gw_req *req, struct gw_app *app, struct gw_gen *gen,
+                         const struct query_spec *spec, struct qpreds *preds,
+                         struct gw_recheck *rc)
 {
   struct query *q = gw_calloc(1, sizeof(*q));
+  const struct gw_catalogue *prev = gw_catalogue_use(gen->catalogue);
   q->magic = QUERY_MAGIC;
   q->req = req;
   q->app = app;
+  q->gen = gen;
   q->w = gw_worker_current();
   q->recheck = rc;
   snprintf(q->client, sizeof(q->client), "%s", spec->client);
@@ -1364,9 +1376,10 @@ void query_start_recheck(struct gw_req *req, struct gw_app *app, const struct qu
   if(!q->w) {
     gw_req_problem(req, 503, "not-ready", "no worker context");
     query_free(q);
-    return;
   }
-  query_start(q);
+  else
+    query_start(q);
+  gw_catalogue_use(prev);
 }
 
 void gw_query_handle(struct gw_req *req, void *arg)
@@ -1378,19 +1391,24 @@ void gw_query_handle(struct gw_req *req, void *arg)
   const char *body;
   size_t len, ctlen;
   struct query *q;
+  struct gw_gen *gen = gw_gen_acquire(app->gens);
+  const struct gw_catalogue *prev;
 
-  if(!(gw_acl_roles(app->acl, client) & GW_ROLE_CLIENT)) {
+  if(!(gw_acl_roles(gen->acl, client) & GW_ROLE_CLIENT)) {
     gw_req_problem(req, 403, "forbidden", "this client may not query facts");
+    gw_gen_release(gen);
     return;
   }
   ctype = gw_req_header(req, "content-type", &ctlen);
   if(!ctype || ctlen < 16 || strncasecmp(ctype, "application/json", 16) ||
      (ctlen > 16 && ctype[16] != ';' && ctype[16] != ' ')) {
     gw_req_problem(req, 415, "unsupported-media-type", "send the query as application/json");
+    gw_gen_release(gen);
     return;
   }
   if(!w) {
     gw_req_problem(req, 503, "not-ready", "no worker context");
+    gw_gen_release(gen);
     return;
   }
   q = gw_calloc(1, sizeof(*q));
@@ -1398,19 +1416,24 @@ void gw_query_handle(struct gw_req *req, void *arg)
   q->req = req;
   q->app = app;
   q->w = w;
+  q->gen = gen;                      /* the query's from here on */
   snprintf(q->client, sizeof(q->client), "%s", client);
   body = gw_req_body(req, &len);
+  /* every name is looked up in this generation's catalogue */
+  prev = gw_catalogue_use(gen->catalogue);
   if(parse_request(q, body, len)) {
     query_free(q);
-    return;
+    goto out;
   }
-  if(!gw_acl_purpose_allowed(app->acl, client, q->purpose)) {
+  if(!gw_acl_purpose_allowed(gen->acl, client, q->purpose)) {
     gw_req_problem(req, 403, "purpose-not-allowed",
                    "this client may not state that purpose");
     query_free(q);
-    return;
+    goto out;
   }
   query_start(q);
+out:
+  gw_catalogue_use(prev);
 }
 
 /* From a parsed, permitted query to its fetches: ids, the plan, the timer. */
@@ -1431,14 +1454,13 @@ static void query_start(struct query *q)
   }
   q->started_ms = wall_ms();
   q->deadline_at = gw_policy_now_ms() + q->deadline_ms;
-  q->rts = gw_app_rts_acquire(app);
   q->deadline = evtimer_new(w->base, on_deadline, q);
   q->done_ev = event_new(w->base, -1, 0, on_done_event, q);
 
   for(size_t i = 0; i < q->n_facts; i++)
-    q->facts[i].allowed = gw_acl_fact_allowed(app->acl, client, q->purpose, q->facts[i].name);
+    q->facts[i].allowed = gw_acl_fact_allowed(q->gen->acl, client, q->purpose, q->facts[i].name);
   if(q->preds.n) {
-    qpred_authorize(&q->preds, app, client, q->purpose, q->subject_ref, q->started_ms);
+    qpred_authorize(&q->preds, app, q->gen->acl, client, q->purpose, q->subject_ref, q->started_ms);
     for(size_t i = 0; i < q->preds.n; i++)
       for(size_t k = 0; !q->preds.p[i].denied && k < q->preds.p[i].def->n_facts; k++)
         q->preds.p[i].slot[k] = query_slot(q, q->preds.p[i].def->facts[k]);
@@ -1449,7 +1471,7 @@ static void query_start(struct query *q)
     struct gw_adapter_rt *rt;
     if(!f->allowed && !f->feeds)
       continue;
-    rt = gw_rtset_for_fact(q->rts, f->name);
+    rt = gw_gen_rt_for_fact(q->gen, f->name);
     if(!rt)
       continue;
     for(size_t k = 0; k < rt->adapter->n_facts; k++)
@@ -1484,20 +1506,22 @@ void gw_query_catalogue(struct gw_req *req, void *arg)
   struct gw_app *app = arg;
   const char *client = gw_req_client(req);
   const struct gw_fact_def *defs;
-  struct gw_rtset *rts;
+  struct gw_gen *gen = gw_gen_acquire(app->gens);
+  const struct gw_catalogue *prev;
   json_t *out, *list;
   size_t n;
 
-  if(!(gw_acl_roles(app->acl, client) & GW_ROLE_CLIENT)) {
+  if(!(gw_acl_roles(gen->acl, client) & GW_ROLE_CLIENT)) {
     gw_req_problem(req, 403, "forbidden", "this client may not read the catalogue");
+    gw_gen_release(gen);
     return;
   }
-  rts = gw_app_rts_acquire(app);
+  prev = gw_catalogue_use(gen->catalogue);
   defs = gw_fact_all(&n);
   list = json_array();
   for(size_t i = 0; i < n; i++) {
-    const struct gw_factschema *fs = gw_factschema_set_get(app->schemas, defs[i].name);
-    struct gw_adapter_rt *rt = gw_rtset_for_fact(rts, defs[i].name);
+    const struct gw_factschema *fs = gw_factschema_set_get(gen->schemas, defs[i].name);
+    struct gw_adapter_rt *rt = gw_gen_rt_for_fact(gen, defs[i].name);
     json_t *o = json_object(), *allowed = json_array(), *served = json_array();
     json_object_set_new(o, "name", json_string(defs[i].name));
     json_object_set_new(o, "agency", rt ? json_string(rt->adapter->agency) : json_null());
@@ -1505,31 +1529,34 @@ void gw_query_catalogue(struct gw_req *req, void *arg)
     json_object_set_new(o, "sensitivity", json_string(defs[i].sensitivity));
     json_object_set_new(o, "max_cache_age_s", json_integer(defs[i].max_cache_s));
     json_object_set_new(o, "adapter", rt ? json_string(rt->adapter->id) : json_null());
-    for(size_t k = 0; (rt = gw_rtset_for_fact_nth(rts, defs[i].name, k)); k++)
+    for(size_t k = 0; (rt = gw_gen_rt_for_fact_nth(gen, defs[i].name, k)); k++)
       json_array_append_new(served, json_pack("{s:s, s:s, s:i}", "adapter", rt->adapter->id,
                                               "agency", rt->adapter->agency,
                                               "order", rt->adapter->order));
     json_object_set_new(o, "served_by", served);
     json_object_set_new(o, "schema", fs ? json_loads(gw_factschema_text(fs), 0, NULL) : json_null());
     for(size_t p = 0; p < gw_purpose_count(); p++)
-      if(gw_acl_fact_allowed(app->acl, client, gw_purpose_at(p), defs[i].name))
+      if(gw_acl_fact_allowed(gen->acl, client, gw_purpose_at(p), defs[i].name))
         json_array_append_new(allowed, json_string(gw_purpose_at(p)));
     json_object_set_new(o, "allowed_purposes", allowed);
     json_array_append_new(list, o);
   }
-  gw_rtset_release(rts);
+  gw_catalogue_use(prev);
   out = json_object();
-  json_object_set_new(out, "version", json_integer(gw_catalogue_version(gw_catalogue_current())));
-  json_object_set_new(out, "digest", json_string(gw_catalogue_digest(gw_catalogue_current())));
-  json_object_set_new(out, "generation", json_integer((json_int_t)app->generation));
+  json_object_set_new(out, "version", json_integer(gw_catalogue_version(gen->catalogue)));
+  json_object_set_new(out, "digest", json_string(gw_catalogue_digest(gen->catalogue)));
+  json_object_set_new(out, "generation", json_integer((json_int_t)gen->id));
   json_object_set_new(out, "facts", list);
+  gw_gen_release(gen);
   gw_req_respond_json(req, 200, out);
 }
 
 void gw_query_keys(struct gw_req *req, void *arg)
 {
   struct gw_app *app = arg;
-  char *jwks = gw_attest_jwks(app->signer);
+  struct gw_gen *gen = gw_gen_acquire(app->gens);
+  char *jwks = gw_attest_jwks(gen->signer);
+  gw_gen_release(gen);
   if(!jwks) {
     gw_req_problem(req, 500, "internal", "cannot build the JWKS");
     return;
@@ -1542,24 +1569,24 @@ void gw_query_keys(struct gw_req *req, void *arg)
 void gw_query_agencies(struct gw_req *req, void *arg)
 {
   struct gw_app *app = arg;
-  unsigned roles = gw_acl_roles(app->acl, gw_req_client(req));
-  struct gw_rtset *rts;
+  struct gw_gen *gen = gw_gen_acquire(app->gens);
+  unsigned roles = gw_acl_roles(gen->acl, gw_req_client(req));
   json_t *out, *list;
 
   if(!(roles & (GW_ROLE_CLIENT | GW_ROLE_ADMIN))) {
     gw_req_problem(req, 403, "forbidden", "this client may not read agency health");
+    gw_gen_release(gen);
     return;
   }
-  rts = gw_app_rts_acquire(app);
   list = json_array();
-  for(size_t i = 0; i < rts->n; i++) {
-    json_t *o = gw_policy_state_snapshot(rts->rt[i]->policy, gw_policy_now_ms());
-    json_object_set_new(o, "agency", json_string(rts->rt[i]->adapter->agency));
-    json_object_set_new(o, "recent", gw_adapter_rt_recent(rts->rt[i]));
-    json_object_set_new(o, "adapter_version", json_integer(rts->rt[i]->adapter->version));
+  for(size_t i = 0; i < gen->n_rt; i++) {
+    json_t *o = gw_policy_state_snapshot(gen->rt[i]->policy, gw_policy_now_ms());
+    json_object_set_new(o, "agency", json_string(gen->rt[i]->adapter->agency));
+    json_object_set_new(o, "recent", gw_adapter_rt_recent(gen->rt[i]));
+    json_object_set_new(o, "adapter_version", json_integer(gen->rt[i]->adapter->version));
     json_array_append_new(list, o);
   }
-  gw_rtset_release(rts);
+  gw_gen_release(gen);
   out = json_object();
   json_object_set_new(out, "agencies", list);
   gw_req_respond_json(req, 200, out);

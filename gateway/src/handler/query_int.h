@@ -14,6 +14,7 @@
 #include "gw/idnum.h"
 
 struct gw_app;
+struct gw_gen;
 struct gw_adapter_rt;
 struct gw_cache_flight;
 struct gw_fetch;
@@ -71,6 +72,8 @@ struct cached_fetch *query_cached_decode(const char *text, size_t len,
 
 struct flight {
   struct gw_app *app;
+  struct gw_gen *gen;           /* its own reference: signer and schemas of the
+                                   generation the leading query started on */
   struct gw_worker_ctx *w;      /* the worker it runs on, start to end */
   struct gw_adapter_rt *rt;
   struct gw_cache_flight *cf;

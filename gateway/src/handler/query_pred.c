@@ -162,7 +162,8 @@ out:
   return denied;
 }
 
-void qpred_authorize(struct qpreds *ps, struct gw_app *app, const char *client,
+void qpred_authorize(struct qpreds *ps, struct gw_app *app, const struct gw_acl *acl,
+                     const char *client,
                      const char *purpose, const char *subject_ref, int64_t now_ms)
 {
   int64_t window_ms = (int64_t)app->cfg->predicate_probe_window_s * 1000;
@@ -174,7 +175,7 @@ void qpred_authorize(struct qpreds *ps, struct gw_app *app, const char *client,
       snprintf(p->deny_reason, sizeof(p->deny_reason),
                "%s may not be asked for purpose %s", p->def->id, purpose);
     }
-    else if(!gw_acl_predicate_allowed(app->acl, client, purpose, p->def->id)) {
+    else if(!gw_acl_predicate_allowed(acl, client, purpose, p->def->id)) {
       p->denied = 1;
       snprintf(p->deny_reason, sizeof(p->deny_reason),
                "not allowed for this client and purpose");

@@ -23,6 +23,8 @@
 #define QUERY_MAX_PREDICATES 16
 
 struct gw_app;
+struct gw_acl;
+struct gw_gen;
 struct gw_attest_signer;
 
 struct qpred {
@@ -81,14 +83,18 @@ struct query_spec {
   const char *purpose, *case_ref, *client;
   uint64_t deadline_ms;
 };
-/* query.c: runs spec as a query that never reads the cache, moving
+/* query.c: runs spec as a query that never reads the cache, on the
+ * generation `gen` (the caller's reference passes to the query), moving
  * *preds (left empty) and taking rc; at the end gw_recheck_finish writes
  * the answer and the record. */
-void query_start_recheck(struct gw_req *req, struct gw_app *app, const struct query_spec *spec,
-                         struct qpreds *preds, struct gw_recheck *rc);
+void query_start_recheck(struct gw_req *req, struct gw_app *app, struct gw_gen *gen,
+                         const struct query_spec *spec, struct qpreds *preds,
+                         struct gw_recheck *rc);
 /* recheck.c: the answer's members (the caller opened the object and adds
- * "audit") and the "recheck" record (returned, gw_free; NULL on error). */
-char *gw_recheck_finish(struct gw_recheck *rc, const struct qpred_fact *facts, size_t n_facts,
+ * "audit") and the "recheck" record, which cites `gen` (returned, gw_free;
+ * NULL on error). */
+char *gw_recheck_finish(struct gw_recheck *rc, const struct gw_gen *gen,
+                        const struct qpred_fact *facts, size_t n_facts,
                         const struct qpreds *ps, const char *query_id, const char *subject_ref,
                         const char *request_id, struct gw_jw *answer, size_t *record_len);
 void gw_recheck_free(struct gw_recheck *rc);
@@ -100,8 +106,10 @@ int qpred_parse(struct qpreds *ps, const struct gw_predset *set, const json_t *a
 void qpred_free(struct qpreds *ps);
 
 /* Marks each predicate denied that the predicate's purposes, the client's
- * ACL or the probing defence refuse (gw/predicate.h; window from config). */
-void qpred_authorize(struct qpreds *ps, struct gw_app *app, const char *client,
+ * ACL (`acl`, the query's generation's) or the probing defence refuse
+ * (gw/predicate.h; window from app's config). */
+void qpred_authorize(struct qpreds *ps, struct gw_app *app, const struct gw_acl *acl,
+                     const char *client,
                      const char *purpose, const char *subject_ref, int64_t now_ms);
 
 /* Evaluates and signs every allowed predicate; returns 1 when each answer

@@ -40,6 +40,7 @@
 #include "gw/config.h"
 #include "gw/evidence.h"
 #include "gw/front.h"
+#include "gen.h"
 #include "gw/idnum.h"
 #include "jsonw.h"
 #include "gw/recheck.h"
@@ -175,7 +176,8 @@ void gw_recheck_handle(struct gw_req *req, void *arg)
   static const char *const known[] = { "query_id", "subject", "deadline_ms", NULL };
   struct gw_app *app = arg;
   const char *client = gw_req_client(req), *body, *ctype, *key, *qid, *s;
-  unsigned roles = gw_acl_roles(app->acl, client);
+  struct gw_gen *gen = gw_gen_acquire(app->gens);   /* the re-check's generation */
+  unsigned roles = gw_acl_roles(gen->acl, client);
   size_t len, ctlen;
   json_t *root = NULL, *v, *subj;
   char detail[256], subject_id[GW_IDNUM_LEN + 1], ref[GW_SUBJECT_REF_LEN + 1];
@@ -191,11 +193,13 @@ void gw_recheck_handle(struct gw_req *req, void *arg)
   memset(subject_id, 0, sizeof(subject_id));
   if(!(roles & (GW_ROLE_CLIENT | GW_ROLE_AUDITOR))) {
     gw_req_problem(req, 403, "forbidden", "this client may not re-check queries");
+    gw_gen_release(gen);
     return;
   }
   ctype = gw_req_header(req, "content-type", &ctlen);
   if(!ctype || ctlen < 16 || strncasecmp(ctype, "application/json", 16)) {
     gw_req_problem(req, 415, "unsupported-media-type", "send the re-check as application/json");
+    gw_gen_release(gen);
     return;
   }
   body = gw_req_body(req, &len);
@@ -290,7 +294,7 @@ void gw_recheck_handle(struct gw_req *req, void *arg)
   json_object_foreach(json_object_get(rc->record, "predicates"), key, v) {
     const char *id = json_string_value(json_object_get(v, "id"));
     json_t *a = json_object_get(v, "arg"), *o;
-    if(!id || !gw_predset_find(app->preds, id))
+    if(!id || !gw_predset_find(gen->preds, id))
       continue;                /* answered "unavailable" by gw_recheck_finish */
     o = json_pack("{s:s}", "id", id);
     if(a && !json_is_null(a))
@@ -298,7 +302,7 @@ void gw_recheck_handle(struct gw_req *req, void *arg)
     json_array_append_new(asks, o);
   }
   if(json_array_size(asks) &&
-     qpred_parse(&preds, app->preds, asks, detail, sizeof(detail))) {
+     qpred_parse(&preds, gen->preds, asks, detail, sizeof(detail))) {
     /* an argument no longer allowed: that predicate stays unavailable */
     qpred_free(&preds);
     memset(&preds, 0, sizeof(preds));
@@ -311,9 +315,11 @@ void gw_recheck_handle(struct gw_req *req, void *arg)
     gw_req_problem(req, 500, "internal", "the original query record lacks purpose or client");
     goto out;
   }
-  query_start_recheck(req, app, &spec, &preds, rc);
+  query_start_recheck(req, app, gen, &spec, &preds, rc);
   rc = NULL;                   /* the query owns it now */
+  gen = NULL;                  /* and the generation */
 out:
+  gw_gen_release(gen);
   OPENSSL_cleanse(subject_id, sizeof(subject_id));
   qpred_free(&preds);
   json_decref(asks);
@@ -356,7 +362,8 @@ static json_t *result_json(const struct qpred *p)
   return json_boolean(p->result == GW_PRED_TRUE);
 }
 
-char *gw_recheck_finish(struct gw_recheck *rc, const struct qpred_fact *facts, size_t n_facts,
+char *gw_recheck_finish(struct gw_recheck *rc, const struct gw_gen *gen,
+                        const struct qpred_fact *facts, size_t n_facts,
                         const struct qpreds *ps, const char *query_id, const char *subject_ref,
                         const char *request_id, struct gw_jw *answer, size_t *record_len)
 {
@@ -475,6 +482,9 @@ char *gw_recheck_finish(struct gw_recheck *rc, const struct qpred_fact *facts, s
 
   rec = json_object();
   json_object_set_new(rec, "kind", json_string("recheck"));
+  json_object_set_new(rec, "generation", json_integer((json_int_t)gen->id));
+  if(gen->recorded)
+    json_object_set_new(rec, "generation_index", json_integer((json_int_t)gen->record_index));
   json_object_set_new(rec, "query_id", json_string(query_id));
   json_object_set_new(rec, "recheck_of", json_string(rc->original));
   json_object_set(rec, "client", json_object_get(rc->record, "client"));

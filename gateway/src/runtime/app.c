@@ -1,32 +1,28 @@
 /*
- * app.c - building the gateway's shared state from its config, and the
- * per-worker contexts.
+ * app.c - building the gateway's shared state from its config, activating
+ * generations (at start and on reload: load, record, publish; gen.h), and
+ * the per-worker contexts.
  */
 #include "gw/app.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <openssl/crypto.h>
 
-#include "acl.h"
-#include "gw/predicate.h"
 #include "gw/alloc.h"
 #include "gw/attest.h"
 #include "gw/audit.h"
 #include "cache.h"
 #include "gw/cluster.h"
+#include "gen.h"
 #include "gw/config.h"
-#include "gw/facts.h"
-#include "gw/factschema.h"
 #include "hmac.h"
 #include "gw/log.h"
 #include "gw/oauth.h"
 #include "gw/obs_collect.h"
-#include "gw/policy.h"
+#include "gw/observe.h"
 #include "gw/redis.h"
-#include "registry.h"
 #include "seal.h"
 #include "gw/upstream.h"
 #include "gw/witness.h"
@@ -40,104 +36,48 @@
 
 static _Thread_local struct gw_worker_ctx *current;
 
-void gw_rtset_release(struct gw_rtset *set)
+/* Appends g's config record and waits until it is durable; remembers its
+ * index.  0, or -1 with "audit: why" in err. */
+static int record_generation(struct gw_app *app, struct gw_gen *g, char *err, size_t errlen)
 {
-  if(!set || atomic_fetch_sub(&set->refs, 1) != 1)
-    return;
-  for(size_t i = 0; i < set->n; i++)
-    gw_adapter_rt_unref(set->rt[i]);
-  gw_free(set->rt);
-  gw_free(set);
-}
+  struct gw_audit_append_result res;
+  enum gw_audit_result ar;
+  size_t len = 0;
+  char *text = gw_gen_record(g, &len);
 
-struct gw_rtset *gw_app_rts_acquire(struct gw_app *app)
-{
-  struct gw_rtset *s;
-  pthread_mutex_lock(app->rts_lock);
-  s = app->rts;
-  atomic_fetch_add(&s->refs, 1);
-  pthread_mutex_unlock(app->rts_lock);
-  return s;
-}
-
-struct gw_adapter_rt *gw_rtset_for_fact_nth(const struct gw_rtset *set, const char *fact,
-                                            size_t k)
-{
-  struct gw_adapter_rt *found[GW_REGISTRY_MAX_ORDER];
-  size_t n = 0;
-
-  for(size_t i = 0; i < set->n && n < GW_REGISTRY_MAX_ORDER; i++) {
-    const struct gw_adapter *a = set->rt[i]->adapter;
-    for(size_t f = 0; f < a->n_facts; f++)
-      if(!strcmp(a->facts[f], fact)) {
-        size_t at = n++;
-        while(at > 0 && found[at - 1]->adapter->order > a->order) {
-          found[at] = found[at - 1];
-          at--;
-        }
-        found[at] = set->rt[i];
-      }
+  if(!text) {
+    snprintf(err, errlen, "audit: the config record of generation %llu cannot be built",
+             (unsigned long long)g->id);
+    return -1;
   }
-  return k < n ? found[k] : NULL;
+  ar = gw_audit_append_sync(app->audit, text, len, &res);
+  gw_free(text);
+  if(ar != GW_AUDIT_OK) {
+    snprintf(err, errlen, "audit: the config record of generation %llu: %s",
+             (unsigned long long)g->id, gw_audit_strerror(ar));
+    return -1;
+  }
+  g->record_index = res.index;
+  g->recorded = 1;
+  gw_obs_audit("config");
+  return 0;
 }
 
-struct gw_adapter_rt *gw_rtset_for_fact(const struct gw_rtset *set, const char *fact)
+static void log_activated(const struct gw_gen *g)
 {
-  return gw_rtset_for_fact_nth(set, fact, 0);
+  json_t *f = json_object();
+  json_object_set_new(f, "generation", json_integer((json_int_t)g->id));
+  json_object_set_new(f, "who", json_string(g->who));
+  json_object_set_new(f, "files", json_integer((json_int_t)g->n_files));
+  if(g->recorded)
+    json_object_set_new(f, "audit_index", json_integer((json_int_t)g->record_index));
+  json_object_set_new(f, "generations_live", json_integer(gw_gen_live()));
+  gw_log_fields(GW_LOG_INFO, "generation_activated", f);
 }
 
-/* Builds the runtimes of the registry's current snapshot. */
-/* instances > 1: a cluster; each runtime also gets its share of the
- * adapter's rate (rate / instances), used when Redis cannot be asked. */
-static struct gw_rtset *build_rts(struct gw_registry *reg,
-                                  const struct gw_factschema_set *schemas, int instances,
-                                  char *err, size_t errlen)
+static int instances_of(const struct gw_config *cfg)
 {
-  struct gw_registry_snapshot *snap = gw_registry_acquire(reg);
-  struct gw_rtset *set = gw_calloc(1, sizeof(*set));
-  size_t n = gw_registry_count(snap);
-  atomic_init(&set->refs, 1);
-  set->generation = gw_registry_generation(snap);
-  set->rt = gw_calloc(n ? n : 1, sizeof(*set->rt));
-  for(size_t i = 0; i < n; i++) {
-    char why[256];
-    struct gw_adapter *a = (struct gw_adapter *)gw_registry_at(snap, i);
-    struct gw_adapter_rt *rt = gw_adapter_rt_new(a, why, sizeof(why));
-    if(!rt) {
-      snprintf(err, errlen, "adapter %s: %s", a->id, why);
-      gw_registry_release(snap);
-      gw_rtset_release(set);
-      return NULL;
-    }
-    if(instances > 1 && a->policy.rate_per_s > 0) {
-      int burst = a->policy.burst / instances;
-      rt->share = gw_policy_bucket_new(a->policy.rate_per_s / instances, burst > 0 ? burst : 1);
-    }
-    rt->schemas = schemas;
-    set->rt[set->n++] = rt;
-  }
-  gw_registry_release(snap);
-  return set;
-}
-
-/* The attestation signer of crypto.profile (docs/crypto.md): intl signs
- * with the P-256 keys, gm with the SM2 keys only (keys.attestation, if
- * given, is not used), dual with both. */
-static struct gw_attest_signer *make_signer(const struct gw_config *cfg, char *why,
-                                            size_t whylen)
-{
-  struct gw_attest_keys k = { NULL, NULL, 0, NULL, NULL, 0 };
-  if(cfg->crypto.profile != GW_CRYPTO_GM) {
-    k.es256 = cfg->attest_key;
-    k.es256_previous = (const char *const *)cfg->attest_previous;
-    k.n_es256_previous = cfg->n_attest_previous;
-  }
-  if(cfg->crypto.profile != GW_CRYPTO_INTL) {
-    k.sm2 = cfg->crypto.attest_sm2;
-    k.sm2_previous = (const char *const *)cfg->crypto.previous_sm2;
-    k.n_sm2_previous = cfg->crypto.n_previous_sm2;
-  }
-  return gw_attest_signer_new_keys(cfg->gateway_id, &k, why, whylen);
+  return cfg->cluster.enabled ? cfg->cluster.instances : 1;
 }
 
 struct gw_app *gw_app_new(const struct gw_config *cfg, int check_only, char *err, size_t errlen)
@@ -146,11 +86,11 @@ struct gw_app *gw_app_new(const struct gw_config *cfg, int check_only, char *err
   struct gw_audit_config acfg;
   struct gw_audit_open_report rep;
   enum gw_audit_result ar;
+  struct gw_gen *first = NULL;
   char why[512];
 
   app->cfg = cfg;
-  app->rts_lock = gw_malloc(sizeof(pthread_mutex_t));
-  pthread_mutex_init(app->rts_lock, NULL);
+  app->gens = gw_gen_slot_new();
   gw_xml_init();
   if(gw_xmlsig_global_init()) {
     snprintf(err, errlen, "libxmlsec1: cannot initialize");
@@ -160,42 +100,10 @@ struct gw_app *gw_app_new(const struct gw_config *cfg, int check_only, char *err
     snprintf(err, errlen, "libcurl: %s", why);
     goto fail;
   }
-  if(gw_catalogue_load(cfg->schemas_dir, cfg->purposes_file, &app->catalogue, why,
-                       sizeof(why))) {
-    snprintf(err, errlen, "catalogue: %s", why);
+  first = gw_gen_load(cfg, instances_of(cfg), err, errlen);
+  if(!first)
     goto fail;
-  }
-  gw_catalogue_install(app->catalogue);
-  if(gw_factschema_set_load(cfg->schemas_dir, &app->schemas, why, sizeof(why))) {
-    snprintf(err, errlen, "schemas_dir: %s", why);
-    goto fail;
-  }
-  app->acl = gw_acl_load(cfg->acl_file, why, sizeof(why));
-  if(!app->acl) {
-    snprintf(err, errlen, "acl: %s", why);
-    goto fail;
-  }
-  if(gw_predset_load(cfg->predicates_dir, &app->preds, why, sizeof(why))) {
-    snprintf(err, errlen, "predicates_dir: %s", why);
-    goto fail;
-  }
-  app->registry = gw_registry_new();
-  if(gw_registry_load_dir(app->registry, cfg->adapters_dir, why, sizeof(why))) {
-    snprintf(err, errlen, "adapters_dir: %s", why);
-    goto fail;
-  }
-  app->rts = build_rts(app->registry, app->schemas,
-                       cfg->cluster.enabled ? cfg->cluster.instances : 1, why, sizeof(why));
-  app->generation = 1;
-  if(!app->rts) {
-    snprintf(err, errlen, "adapters_dir: %s", why);
-    goto fail;
-  }
-  app->signer = make_signer(cfg, why, sizeof(why));
-  if(!app->signer) {
-    snprintf(err, errlen, "keys.attestation: %s", why);
-    goto fail;
-  }
+  gw_gen_number(app->gens, first, "start");
   if(gw_secret_load_hex(cfg->subject_secret, &app->secret, &app->secret_len, why, sizeof(why))) {
     snprintf(err, errlen, "keys.subject_secret: %s", why);
     goto fail;
@@ -227,8 +135,10 @@ struct gw_app *gw_app_new(const struct gw_config *cfg, int check_only, char *err
       goto fail;
     }
   }
-  if(check_only)
+  if(check_only) {
+    gw_gen_publish(app->gens, first);    /* no log, no record: nothing runs */
     return app;
+  }
   app->seal_memo = gw_seal_memo_new(app->seal, APP_SEAL_MEMO_SLOTS, APP_SEAL_MEMO_TTL_S);
   app->cache = gw_cache_new(cfg->cache_max_bytes);
 
@@ -265,114 +175,41 @@ struct gw_app *gw_app_new(const struct gw_config *cfg, int check_only, char *err
       goto fail;
     }
   }
+  /* the first generation is recorded before anything can be served by it */
+  if(record_generation(app, first, err, errlen))
+    goto fail;
+  gw_gen_publish(app->gens, first);
+  log_activated(first);
   return app;
 
 fail:
+  gw_gen_release(first);
   gw_app_free(app);
   return NULL;
 }
 
-static void retire(struct gw_app *app, void *p, void (*fn)(void *))
-{
-  app->retired = gw_realloc(app->retired, (app->n_retired + 1) * sizeof(*app->retired));
-  app->retired_free = gw_realloc(app->retired_free,
-                                 (app->n_retired + 1) * sizeof(*app->retired_free));
-  app->retired[app->n_retired] = p;
-  app->retired_free[app->n_retired] = fn;
-  app->n_retired++;
-}
-
-static void acl_free_fn(void *p) { gw_acl_free(p); }
-static void catalogue_free_fn(void *p) { gw_catalogue_free(p); }
-static void schemas_free_fn(void *p) { gw_factschema_set_free(p); }
-static void registry_free_fn(void *p) { gw_registry_free(p); }
-static void signer_free_fn(void *p) { gw_attest_signer_free(p); }
-static void preds_free_fn(void *p) { gw_predset_free(p); }
-
 int gw_app_reload(struct gw_app *app, const char *who, char *err, size_t errlen)
 {
-  struct gw_registry *reg = gw_registry_new();
-  struct gw_rtset *rts = NULL, *old;
-  struct gw_acl *acl = NULL;
-  struct gw_attest_signer *signer = NULL;
-  struct gw_predset *preds = NULL;
-  struct gw_catalogue *cat = NULL;
-  struct gw_factschema_set *schemas = NULL;
-  char why[512];
+  struct gw_gen *next;
 
-  /* Facts, purposes, schemas, ACL and adapters are one generation: all
-   * are loaded and checked against the new catalogue (on this thread only)
-   * before any of it is published. */
-  if(gw_catalogue_load(app->cfg->schemas_dir, app->cfg->purposes_file, &cat, why,
-                       sizeof(why))) {
-    snprintf(err, errlen, "catalogue: %s", why);
-    goto fail;
-  }
-  gw_catalogue_building(cat);
-  if(gw_factschema_set_load(app->cfg->schemas_dir, &schemas, why, sizeof(why))) {
-    snprintf(err, errlen, "schemas_dir: %s", why);
-    goto fail;
-  }
-  if(gw_registry_load_dir(reg, app->cfg->adapters_dir, why, sizeof(why))) {
-    snprintf(err, errlen, "adapters_dir: %s", why);
-    goto fail;
-  }
-  rts = build_rts(reg, schemas, app->cfg->cluster.enabled ? app->cfg->cluster.instances : 1,
-                  why, sizeof(why));
-  if(!rts) {
-    snprintf(err, errlen, "adapters_dir: %s", why);
-    goto fail;
-  }
-  acl = gw_acl_load(app->cfg->acl_file, why, sizeof(why));
-  if(!acl) {
-    snprintf(err, errlen, "acl: %s", why);
-    goto fail;
-  }
-  signer = make_signer(app->cfg, why, sizeof(why));
-  if(!signer) {
-    snprintf(err, errlen, "keys.attestation: %s", why);
-    goto fail;
-  }
-  if(gw_predset_load(app->cfg->predicates_dir, &preds, why, sizeof(why))) {
-    snprintf(err, errlen, "predicates_dir: %s", why);
-    goto fail;
-  }
-  /* Readers may still hold the old ACL and registry pointers: they are
-   * retired, not freed, until exit (reloads are rare and small). */
-  gw_catalogue_building(NULL);
-  pthread_mutex_lock(app->rts_lock);
-  gw_catalogue_install(cat);
-  retire(app, app->catalogue, catalogue_free_fn);
-  app->catalogue = cat;
-  retire(app, app->schemas, schemas_free_fn);
-  app->schemas = schemas;
-  app->generation++;
-  old = app->rts;
-  app->rts = rts;
-  retire(app, app->acl, acl_free_fn);
-  app->acl = acl;
-  retire(app, app->registry, registry_free_fn);
-  app->registry = reg;
-  retire(app, app->signer, signer_free_fn);
-  app->signer = signer;
-  retire(app, app->preds, preds_free_fn);
-  app->preds = preds;
-  pthread_mutex_unlock(app->rts_lock);
+  gw_gen_slot_lock(app->gens);
+  next = gw_gen_load(app->cfg, instances_of(app->cfg), err, errlen);
+  if(!next)
+    goto refused;
+  gw_gen_number(app->gens, next, who);
+  /* recorded before it can serve: no query cites a generation the log
+   * does not hold */
+  if(app->audit && record_generation(app, next, err, errlen))
+    goto refused;
+  gw_gen_publish(app->gens, next);
   gw_obs_rebind_breakers(app);
-  gw_rtset_release(old);
-  gw_log(GW_LOG_INFO, "generation_activated", "generation %llu, asked by %s",
-         (unsigned long long)app->generation, who ? who : "unknown");
+  gw_gen_slot_unlock(app->gens);
+  log_activated(next);
   return 0;
 
-fail:
-  gw_predset_free(preds);
-  gw_catalogue_building(NULL);
-  gw_attest_signer_free(signer);
-  gw_acl_free(acl);
-  gw_rtset_release(rts);
-  gw_registry_free(reg);
-  gw_factschema_set_free(schemas);
-  gw_catalogue_free(cat);
+refused:
+  gw_gen_slot_unlock(app->gens);
+  gw_gen_release(next);
   return -1;
 }
 
@@ -380,10 +217,6 @@ void gw_app_free(struct gw_app *app)
 {
   if(!app)
     return;
-  for(size_t i = 0; i < app->n_retired; i++)
-    app->retired_free[i](app->retired[i]);
-  gw_free(app->retired);
-  gw_free(app->retired_free);
   gw_witness_free(app->witness);
   if(app->audit)
     gw_audit_close(app->audit);
@@ -396,17 +229,7 @@ void gw_app_free(struct gw_app *app)
     OPENSSL_cleanse(app->secret, app->secret_len);
     gw_free(app->secret);
   }
-  gw_attest_signer_free(app->signer);
-  gw_rtset_release(app->rts);
-  gw_registry_free(app->registry);
-  gw_acl_free(app->acl);
-  gw_predset_free(app->preds);
-  gw_factschema_set_free(app->schemas);
-  if(gw_catalogue_current() == app->catalogue)
-    gw_catalogue_install(NULL);
-  gw_catalogue_free(app->catalogue);
-  pthread_mutex_destroy(app->rts_lock);
-  gw_free(app->rts_lock);
+  gw_gen_slot_free(app->gens);
   gw_free(app);
 }
 
@@ -433,7 +256,7 @@ struct gw_worker_ctx *gw_worker_ctx_new(struct gw_app *app, struct event_base *b
   w->env.base = base;
   w->env.up = w->up;
   w->env.oauth = w->oauth;
-  w->env.schemas = app->schemas;
+  w->env.schemas = NULL;           /* each runtime carries its generation's */
   w->env.hmac = app->subject_mac;
   if(app->cluster) {
     w->redis = gw_redis_new(base, gw_cluster_redis_cfg(app->cluster),

@@ -20,6 +20,7 @@
 #include "gw/audit.h"
 #include "gw/cluster.h"
 #include "gw/front.h"
+#include "gen.h"
 #include "gw/log.h"
 #include "gw/observe.h"
 #include "gw/policy.h"
@@ -29,7 +30,8 @@
 static struct {
   atomic_int ready;
   struct gw_app *app;
-  struct gw_rtset *bound;        /* the runtimes gw_breaker_state reads */
+  struct gw_gen *bound;          /* the generation whose runtimes the breaker
+                                   series read (held) */
   struct gw_metric *open_conns;
   struct gw_metric *breaker_state;
   struct gw_metric *cache_hits, *cache_misses, *cache_coalesced, *cache_stale, *cache_evictions;
@@ -294,32 +296,32 @@ int gw_obs_init(struct gw_app *app, const char *version)
 
 void gw_obs_rebind_breakers(struct gw_app *app)
 {
-  struct gw_rtset *rts, *old = obs.bound;
+  struct gw_gen *gen, *old = obs.bound;
   if(!atomic_load(&obs.ready))
     return;
-  rts = gw_app_rts_acquire(app);
+  gen = gw_gen_acquire(app->gens);
   /* Old bindings first, so no render can call into a runtime about to go. */
-  for(size_t i = 0; old && i < old->n; i++)
+  for(size_t i = 0; old && i < old->n_rt; i++)
     (void)!gw_metric_bind(gw_metric_series(obs.breaker_state,
                                            GW_LABELS(old->rt[i]->adapter->id)), NULL, NULL);
-  for(size_t i = 0; i < rts->n; i++)
-    if(gw_metric_bind(gw_metric_series(obs.breaker_state, GW_LABELS(rts->rt[i]->adapter->id)),
-                      breaker_value, rts->rt[i]) != GW_METRICS_OK)
-      gw_log(GW_LOG_WARN, "metrics_unavailable", "breaker state of %s", rts->rt[i]->adapter->id);
-  obs.bound = rts;              /* keeps the bound runtimes alive */
-  gw_rtset_release(old);
+  for(size_t i = 0; i < gen->n_rt; i++)
+    if(gw_metric_bind(gw_metric_series(obs.breaker_state, GW_LABELS(gen->rt[i]->adapter->id)),
+                      breaker_value, gen->rt[i]) != GW_METRICS_OK)
+      gw_log(GW_LOG_WARN, "metrics_unavailable", "breaker state of %s", gen->rt[i]->adapter->id);
+  obs.bound = gen;              /* keeps the bound runtimes alive */
+  gw_gen_release(old);
 }
 
 void gw_obs_shutdown(void)
 {
-  struct gw_rtset *old = obs.bound;
+  struct gw_gen *old = obs.bound;
   gw_obs_stop_hooks();
   atomic_store(&obs.ready, 0);
-  for(size_t i = 0; old && i < old->n; i++)
+  for(size_t i = 0; old && i < old->n_rt; i++)
     (void)!gw_metric_bind(gw_metric_series(obs.breaker_state,
                                            GW_LABELS(old->rt[i]->adapter->id)), NULL, NULL);
   obs.bound = NULL;
-  gw_rtset_release(old);
+  gw_gen_release(old);
 }
 
 void gw_obs_bind_listener(const char *name, const struct gw_server *srv)
