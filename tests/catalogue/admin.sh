@@ -49,6 +49,9 @@ req "${ENGINE[@]}" "$GW/v1/facts/catalogue"
 check "GET /v1/facts/catalogue is still the catalogue" "$STATUS $(jq '.facts | length' <<<"$BODY")" "200 15"
 admin PUT /v1/facts/catalogue --data-binary "@$FACTS/housing_fund.employer.schema.json"
 check "no fact may be called catalogue" "$STATUS $(jq -r .type <<<"$BODY")" "400 /problems/invalid-request"
+req "${ENGINE[@]}" "$GW/v1/facts/query"
+check "GET /v1/facts/query is a method not allowed, not a fact called query" \
+  "$STATUS $(jq -r .type <<<"$BODY")" "405 /problems/method-not-allowed"
 
 # ---- a new fact, validated and pushed with gwctl
 fact() {   # fact VERSION [jq filter]: the new fact's schema file in $W

@@ -556,7 +556,17 @@ static void admin_route(struct gw_req *req, struct gw_app *app, const struct adm
 
 void gw_admin_definition(struct gw_req *req, void *arg)
 {
+  /* The query calls are POST-only routes of their own; a GET, PUT or
+   * DELETE of them reaches this wildcard and is told so, not treated as
+   * a fact called "query". */
+  static const char *const post_only[] = { "/v1/facts/query", "/v1/facts/recheck", NULL };
   const char *path = gw_req_path(req);
+  for(size_t i = 0; post_only[i]; i++)
+    if(!strcmp(path, post_only[i])) {
+      gw_req_set_header(req, "Allow", "POST");
+      gw_req_problem(req, 405, "method-not-allowed", "this resource takes POST only");
+      return;
+    }
   for(size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
     if(!strncmp(path, kinds[i].prefix, strlen(kinds[i].prefix))) {
       admin_route(req, arg, &kinds[i]);
