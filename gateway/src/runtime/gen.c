@@ -133,9 +133,20 @@ static void list_files(struct gw_gen *g, const struct gw_config *cfg)
   const struct gw_pred_def *pd;
   size_t n = gw_catalogue_files(g->catalogue, &cf), np;
 
+  const struct gw_catalogue *prev = gw_catalogue_use(g->catalogue);
+  size_t nf;
+  const struct gw_fact_def *facts = gw_fact_all(&nf);
+
   for(size_t i = 0; i < n; i++)
-    if(strcmp(cf[i].path, cfg->purposes_file))
-      add_file(g, GW_GEN_FACT, cf[i].path, cf[i].sha256, -1, NULL);
+    if(strcmp(cf[i].path, cfg->purposes_file)) {
+      /* a fact file's version is its x-gw.version */
+      long long version = -1;
+      for(size_t j = 0; j < nf; j++)
+        if(facts[j].file && !strcmp(facts[j].file, cf[i].path))
+          version = facts[j].version;
+      add_file(g, GW_GEN_FACT, cf[i].path, cf[i].sha256, version, NULL);
+    }
+  (void)gw_catalogue_use(prev);
   for(size_t i = 0; i < n; i++)
     if(!strcmp(cf[i].path, cfg->purposes_file))
       add_file(g, GW_GEN_PURPOSES, cf[i].path, cf[i].sha256,
