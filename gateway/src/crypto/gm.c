@@ -12,6 +12,7 @@
  * refused signature leaves nothing for a later SSL_get_error() to misread.
  */
 #include "gw/gm.h"
+#include "pemkey.h"
 
 #include "gw/alloc.h"
 
@@ -64,13 +65,8 @@ enum gw_gm_result gw_gm_key_load(const char *path, EVP_PKEY **out, int *priv)
 {
   enum gw_gm_result r = GW_GM_EIO;
   FILE *f = NULL;
-  char *buf = NULL, *name = NULL, *header = NULL;
-  unsigned char *der = NULL;
-  const unsigned char *p;
-  long der_len = 0;
+  char *buf = NULL;
   size_t len;
-  BIO *bio = NULL;
-  PKCS8_PRIV_KEY_INFO *p8 = NULL;
   EVP_PKEY *pkey = NULL;
   int is_priv = 0;
 
@@ -84,28 +80,8 @@ enum gw_gm_result gw_gm_key_load(const char *path, EVP_PKEY **out, int *priv)
   len = fread(buf, 1, GW_GM_PEM_MAX + 1, f);
   if(ferror(f) || len > GW_GM_PEM_MAX)
     goto out;
-  r = GW_GM_ECRYPTO;
-  bio = BIO_new_mem_buf(buf, (int)len);
-  if(!bio)
-    goto out;
   r = GW_GM_EKEY;
-  /* PEM_read_bio never prompts: an encrypted key has another label or
-   * Proc-Type headers, and is refused. */
-  if(!PEM_read_bio(bio, &name, &header, &der, &der_len) || header[0])
-    goto out;
-  p = der;
-  if(strcmp(name, PEM_STRING_PKCS8INF) == 0) {
-    is_priv = 1;
-    p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, der_len);
-    if(!p8 || p != der + der_len)
-      goto out;
-    pkey = EVP_PKCS82PKEY_ex(p8, NULL, NULL);
-  }
-  else if(strcmp(name, PEM_STRING_PUBLIC) == 0) {
-    pkey = d2i_PUBKEY_ex(NULL, &p, der_len, NULL, NULL);
-    if(pkey && p != der + der_len)
-      goto out;
-  }
+  pkey = gw_pemkey_parse(buf, len, &is_priv);
   if(!pkey || !gw_gm_is_sm2(pkey))
     goto out;
   {
@@ -126,12 +102,6 @@ out:
   OPENSSL_cleanse(buf, GW_GM_PEM_MAX + 1);
   gw_free(buf);
   EVP_PKEY_free(pkey);
-  PKCS8_PRIV_KEY_INFO_free(p8);
-  if(der)
-    OPENSSL_clear_free(der, (size_t)der_len);
-  OPENSSL_free(name);
-  OPENSSL_free(header);
-  BIO_free(bio);
   return fail_clear(r);
 }
 

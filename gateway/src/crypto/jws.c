@@ -17,6 +17,7 @@
  * that a later SSL_get_error() in the same thread would misread.
  */
 #include "gw/jws.h"
+#include "pemkey.h"
 
 #include "gw/alloc.h"
 #include "gw/b64.h"
@@ -236,65 +237,20 @@ fail:
 enum gw_jws_result gw_jws_key_from_pem(const char *pem, size_t len,
                                        struct gw_jws_key **out)
 {
-  enum gw_jws_result r = GW_JWS_EKEY;
-  BIO *bio = NULL;
-  char *name = NULL, *header = NULL;
-  unsigned char *der = NULL;
-  const unsigned char *p;
-  long der_len = 0;
-  PKCS8_PRIV_KEY_INFO *p8 = NULL;
-  EVP_PKEY *pkey = NULL;
-  int priv;
+  EVP_PKEY *pkey;
+  int priv = 0;
 
-  if(!out || !pem) {
-    r = GW_JWS_EINVAL;
-    goto out;
-  }
+  if(!out || !pem)
+    return GW_JWS_EINVAL;
   *out = NULL;
-  if(len > GW_JWS_PEM_MAX) {
-    r = GW_JWS_ETOOBIG;
-    goto out;
-  }
-  bio = BIO_new_mem_buf(pem, (int)len);
-  if(!bio) {
-    r = GW_JWS_ENOMEM;
-    goto out;
-  }
-  /* PEM_read_bio never asks for a passphrase: encrypted keys come back with
-   * another label or with Proc-Type headers, and are refused below. */
-  if(!PEM_read_bio(bio, &name, &header, &der, &der_len) || header[0])
-    goto out;
-  p = der;
-  if(strcmp(name, PEM_STRING_PKCS8INF) == 0) {
-    priv = 1;
-    p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, der_len);
-    if(!p8 || p != der + der_len)
-      goto out;
-    pkey = EVP_PKCS82PKEY_ex(p8, NULL, NULL);
-  }
-  else if(strcmp(name, PEM_STRING_PUBLIC) == 0) {
-    priv = 0;
-    pkey = d2i_PUBKEY_ex(NULL, &p, der_len, NULL, NULL);
-    if(pkey && p != der + der_len)
-      goto out;
-  }
-  else
-    goto out;
-  if(!pkey)
-    goto out;
-  r = key_new(pkey, priv, NULL, out);
-  pkey = NULL;  /* key_new took it */
-out:
-  EVP_PKEY_free(pkey);
-  PKCS8_PRIV_KEY_INFO_free(p8);
-  if(der)
-    OPENSSL_clear_free(der, (size_t)der_len);
-  OPENSSL_free(name);
-  OPENSSL_free(header);
-  BIO_free(bio);
-  if(r)
+  if(len > GW_JWS_PEM_MAX)
+    return GW_JWS_ETOOBIG;
+  pkey = gw_pemkey_parse(pem, len, &priv);
+  if(!pkey) {
     ERR_clear_error();
-  return r;
+    return GW_JWS_EKEY;
+  }
+  return key_new(pkey, priv, NULL, out);   /* takes pkey */
 }
 
 enum gw_jws_result gw_jws_key_load_pem(const char *path, struct gw_jws_key **out)
