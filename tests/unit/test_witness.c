@@ -119,7 +119,7 @@ static char *request(const char *key, const char *origin, struct gw_merkle_tree 
   proof.len = 0;
   if(old && old < size)
     assert_int_equal(gw_merkle_tree_consistency_proof(t, old, size, &proof), GW_MERKLE_OK);
-  req = gw_malloc(64 + proof.len * 46 + nlen);
+  req = gw_malloc(64 + proof.len * 46 + nlen + 1);
   n = (size_t)sprintf(req, "old %llu\n", (unsigned long long)old);
   for(size_t i = 0; i < proof.len; i++) {
     size_t l = 0;
@@ -130,6 +130,7 @@ static char *request(const char *key, const char *origin, struct gw_merkle_tree 
   req[n++] = '\n';
   memcpy(req + n, note, nlen);
   *len = n + nlen;
+  req[*len] = '\0';           /* a string too, for the checks that search it */
   gw_free(note);
   gw_checkpoint_signer_free(s);
   return req;
