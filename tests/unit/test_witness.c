@@ -317,8 +317,14 @@ static void test_line_by_hand(void **st)
   /* another name: not this key's line */
   line[6] = 'x';
   assert_int_equal(gw_witness_verify_line(vkey, text, strlen(text), line, strlen(line), NULL), 0);
-  /* a checkpoint-type (0x01) vkey is no cosignature key */
-  vkey[strlen(name) + 11] = 'A';
+  /* a checkpoint-type (0x01) vkey is no cosignature key: the same key
+   * with the note signature type byte, encoded afresh (editing one base64
+   * character would also change the key's first byte, or nothing) */
+  typed[0] = 0x01;
+  assert_int_equal(gw_b64_encode(GW_B64_STD, typed, 33, typed64, sizeof(typed64), NULL),
+                   GW_B64_OK);
+  snprintf(vkey, sizeof(vkey), "%s+%02x%02x%02x%02x+%s", name, md[0], md[1], md[2], md[3],
+           typed64);
   assert_int_equal(gw_witness_verify_line(vkey, text, strlen(text), line, strlen(line), NULL), -2);
   EVP_MD_CTX_free(ctx);
   EVP_PKEY_free(k);
