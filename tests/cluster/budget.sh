@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # cluster.budget - an adapter's rate is the whole cluster's, kept in Redis.
 #
-# mps.identity gets policy.rate_per_s 0.01 and burst 4 (a token every 100 s:
+# mps.identity gets policy.rate_per_s 0.001 and burst 4 (a token every 1000 s:
 # none comes back while the suite runs) and both instances reload.  Then 12
 # misses for 12 different people: 6 through instance 1, then 6 through
 # instance 2.  With one bucket for the cluster, instance 1 spends it (4 reach
@@ -17,7 +17,7 @@ check "twelve synthetic subjects" "${#PEOPLE[@]}" 12
 
 # the budget, applied by a reload of both instances
 A=$D/adapters/mps.json
-jq '.policy.rate_per_s = 0.01 | .policy.burst = 4' "$A" >"$A.tmp" && mv "$A.tmp" "$A"
+jq '.policy.rate_per_s = 0.001 | .policy.burst = 4' "$A" >"$A.tmp" && mv "$A.tmp" "$A"
 activations() { grep -c '"event":"generation_activated"' "$D/gateway-$1.log" || true; }
 for i in 1 2; do
   n0=$(activations "$i")
