@@ -78,8 +78,6 @@ static int answer(const struct mock_subject_query *q, const struct mock_person *
 {
   static const char *const targets[] = { "credit:authority", "credit:name", NULL };
   struct mock_buf b;
-  char *bent = NULL;
-  size_t blen = 0;
   int rc = -1;
 
   mock_buf_init(&b, MOCK_XML_MAX_DOC);
@@ -88,33 +86,10 @@ static int answer(const struct mock_subject_query *q, const struct mock_person *
   mock_soap_close(&b, MOCK_SOAP12);
   if(mock_buf_failed(&b))
     goto out;
-  switch(cf) {
-  case MOCK_CF_MALFORMED:
-    rc = mock_xml_break(b.data, b.len, &bent, &blen);
-    break;
-  case MOCK_CF_XXE:
-    rc = mock_xml_attack(b.data, b.len, "env:Envelope", targets, MOCK_ATTACK_XXE,
-                         &bent, &blen);
-    break;
-  case MOCK_CF_BILLION_LAUGHS:
-    rc = mock_xml_attack(b.data, b.len, "env:Envelope", targets,
-                         MOCK_ATTACK_BILLION_LAUGHS, &bent, &blen);
-    break;
-  default:
-    rc = 0;
-    break;
-  }
-  if(rc < 0)
+  if(mock_buf_xml_fault(&b, cf, "env:Envelope", targets))
     goto out;
-  if(bent) {
-    free(b.data);
-    b.data = bent;
-    b.len = blen;
-    bent = NULL;
-  }
   rc = mock_buf_respond(&b, resp, 200, mock_soap_content_type(MOCK_SOAP12));
 out:
-  free(bent);
   mock_buf_free(&b);
   return rc;
 }

@@ -135,9 +135,6 @@ static int answer(const struct qual_query *q, const struct mock_person *p,
 {
   static const char *const targets[] = { "name", NULL };
   struct mock_buf b;
-  char *bent = NULL;
-  size_t blen = 0;
-  int rc = 0;
 
   mock_buf_init(&b, MOCK_XML_MAX_DOC);
   add_answer(&b, q, p);
@@ -145,22 +142,9 @@ static int answer(const struct qual_query *q, const struct mock_person *p,
     mock_buf_free(&b);
     return -1;
   }
-  if(cf == MOCK_CF_MALFORMED)
-    rc = mock_xml_break(b.data, b.len, &bent, &blen);
-  else if(cf == MOCK_CF_XXE)
-    rc = mock_xml_attack(b.data, b.len, "certificateQuery", targets, MOCK_ATTACK_XXE,
-                         &bent, &blen);
-  else if(cf == MOCK_CF_BILLION_LAUGHS)
-    rc = mock_xml_attack(b.data, b.len, "certificateQuery", targets,
-                         MOCK_ATTACK_BILLION_LAUGHS, &bent, &blen);
-  if(rc < 0) {
+  if(mock_buf_xml_fault(&b, cf, "certificateQuery", targets)) {
     mock_buf_free(&b);
     return -1;
-  }
-  if(bent) {
-    free(b.data);
-    b.data = bent;
-    b.len = blen;
   }
   return respond_gb18030(&b, 200, resp);
 }

@@ -180,8 +180,6 @@ static int answer(const struct mock_subject_query *q, const struct mock_person *
   static const char *const targets[] = { "tax:name", NULL };
   char now[21], from[16], to[16];
   struct mock_buf b;
-  char *bent = NULL;
-  size_t blen = 0;
   int rc = -1;
 
   mock_xml_now(now);
@@ -210,33 +208,12 @@ static int answer(const struct mock_subject_query *q, const struct mock_person *
   mock_soap_close(&b, MOCK_SOAP11);
   if(mock_buf_failed(&b))
     goto out;
-  switch(cf) {
-  case MOCK_CF_MALFORMED:
-    rc = mock_xml_break(b.data, b.len, &bent, &blen);
-    break;
-  case MOCK_CF_XXE:
-    rc = p ? mock_xml_attack(b.data, b.len, "soap:Envelope", targets, MOCK_ATTACK_XXE,
-                             &bent, &blen) : 0;
-    break;
-  case MOCK_CF_BILLION_LAUGHS:
-    rc = p ? mock_xml_attack(b.data, b.len, "soap:Envelope", targets,
-                             MOCK_ATTACK_BILLION_LAUGHS, &bent, &blen) : 0;
-    break;
-  default:
-    rc = 0;
-    break;
-  }
-  if(rc < 0)
+  /* the attacks need the person's elements to carry them */
+  if(mock_buf_xml_fault(&b, p || cf == MOCK_CF_MALFORMED ? cf : MOCK_CF_NONE, "soap:Envelope",
+                        targets))
     goto out;
-  if(bent) {
-    free(b.data);
-    b.data = bent;
-    b.len = blen;
-    bent = NULL;
-  }
   rc = mock_buf_respond(&b, resp, 200, mock_soap_content_type(MOCK_SOAP11));
 out:
-  free(bent);
   mock_buf_free(&b);
   return rc;
 }

@@ -846,6 +846,39 @@ int mock_xml_attack(const char *doc, size_t len, const char *root_qname,
   return 0;
 }
 
+int mock_buf_xml_fault(struct mock_buf *b, enum mock_content_fault cf, const char *root_qname,
+                       const char *const *targets)
+{
+  char *bent = NULL;
+  size_t blen = 0;
+  int rc;
+
+  switch(cf) {
+  case MOCK_CF_MALFORMED:
+    rc = mock_xml_break(b->data, b->len, &bent, &blen);
+    break;
+  case MOCK_CF_XXE:
+    rc = mock_xml_attack(b->data, b->len, root_qname, targets, MOCK_ATTACK_XXE, &bent, &blen);
+    break;
+  case MOCK_CF_BILLION_LAUGHS:
+    rc = mock_xml_attack(b->data, b->len, root_qname, targets, MOCK_ATTACK_BILLION_LAUGHS,
+                         &bent, &blen);
+    break;
+  default:
+    return 0;
+  }
+  if(rc < 0) {
+    free(bent);
+    return -1;
+  }
+  if(bent) {
+    free(b->data);
+    b->data = bent;
+    b->len = blen;
+  }
+  return 0;
+}
+
 int mock_xml_break(const char *doc, size_t len, char **out, size_t *out_len)
 {
   struct mock_buf b;

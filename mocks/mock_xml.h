@@ -245,6 +245,14 @@ int mock_xml_attack(const char *doc, size_t len, const char *root_qname,
 int mock_xml_break(const char *doc, size_t len, char **out, size_t *out_len)
   __attribute__((warn_unused_result));
 
+/* Renders a content fault into the finished document in b, as every XML
+ * agency does: MOCK_CF_MALFORMED breaks it (mock_xml_break), MOCK_CF_XXE
+ * and MOCK_CF_BILLION_LAUGHS put the attack under `root_qname` at
+ * `targets` (mock_xml_attack); any other fault leaves it as it is.
+ * Returns 0, or -1 with b unchanged. */
+int mock_buf_xml_fault(struct mock_buf *b, enum mock_content_fault cf, const char *root_qname,
+                       const char *const *targets) __attribute__((warn_unused_result));
+
 /* ---- JOSE ----------------------------------------------------------------------- */
 
 /* base64url without padding (RFC 7515 section 2). */
