@@ -164,13 +164,15 @@ static int fact_check(const char *id, const char *label, const char *dir, const 
 
 static char *fact_current(struct gw_app *app, const char *id, int *version)
 {
-  const struct gw_fact_def *d;
-  char *file = NULL;
-  (void)app;
-  d = gw_fact_find(id);
+  /* through a held generation: a reload may publish (and free the
+   * installed catalogue) while this runs */
+  struct gw_gen *gen = gw_gen_acquire(app->gens);
+  const struct gw_catalogue *prev = gw_catalogue_use(gen->catalogue);
+  const struct gw_fact_def *d = gw_fact_find(id);
+  char *file = d && d->file ? gw_strdup(d->file) : NULL;
   *version = d ? d->version : 0;
-  if(d && d->file)
-    file = gw_strdup(d->file);
+  (void)gw_catalogue_use(prev);
+  gw_gen_release(gen);
   return file;
 }
 
@@ -412,12 +414,14 @@ static void show_item(struct gw_req *req, struct gw_app *app, const struct admin
   char msg[128];
 
   if(k == &kinds[1]) {
+    const struct gw_catalogue *prev = gw_catalogue_use(gen->catalogue);
     const struct gw_fact_def *d = gw_fact_find(id);
     const struct gw_factschema *fs = d ? gw_factschema_set_get(gen->schemas, d->name) : NULL;
     if(d && fs && (doc = json_loads(gw_factschema_text(fs), JSON_DECODE_ANY, NULL)))
       out = json_pack("{s:s, s:s, s:i, s:s, s:s, s:o}", "kind", k->kind, "id", d->name,
                       "version", d->version, "sha256", d->sha256, "file",
                       d->file ? d->file : "", "document", doc);
+    (void)gw_catalogue_use(prev);
   }
   else {
     const struct gw_pred_def *d = gw_predset_find(gen->preds, id);
