@@ -2,7 +2,11 @@
 # gm.predicates_gm / gm.predicates_dual - predicate attestations follow the
 # crypto profile (docs/crypto.md, docs/predicates.md; issues 16 and 17).
 #
-#   GW_CRYPTO_PROFILE=gm|dual predicates.sh
+#   GW_CRYPTO_PROFILE=gm|dual [GW_SM2_ID=ID] predicates.sh
+#
+# With GW_SM2_ID the stack runs with --set crypto.sm2_id=ID (docs/crypto.md):
+# the JWKS and the checkpoint's SM2 verifier key publish it, every SM2
+# signature verifies with openssl under it and fails under the default.
 #
 # A query asking facts and predicates, as the engine:
 #  - gm: each true/false predicate carries one attestation, GmSM2, typ
@@ -21,14 +25,19 @@
 PROFILE=${GW_CRYPTO_PROFILE:?GW_CRYPTO_PROFILE must be gm or dual}
 export GW_SCHEMAS_DIR=$GW_SOURCE_DIR/schemas/facts
 
-stack_up "$TMP/stack"
+WANT_ID=${GW_SM2_ID:-1234567812345678}
+if [[ -n "${GW_SM2_ID:-}" ]]; then
+  stack_up "$TMP/stack" --set "crypto.sm2_id=$GW_SM2_ID"
+else
+  stack_up "$TMP/stack"
+fi
 AUD_CERT=$(jq -r .pki.clients.auditor.cert "$S")
 AUD_KEY=$(jq -r .pki.clients.auditor.key "$S")
 jwks_load >/dev/null || true
 check "JWKS: one SM2 key" "$(jq '[.keys[] | select(.crv == "SM2")] | length' "$TMP/jwks.json")" 1
 SM2_KID=$(jq -r '.keys[] | select(.crv == "SM2") | .kid' "$TMP/jwks.json")
 SM2_ID=$(jq -r '.keys[] | select(.crv == "SM2") | .sm2_id' "$TMP/jwks.json")
-check "JWKS: the SM2 key publishes its distinguishing ID (the default)" "$SM2_ID" 1234567812345678
+check "JWKS: the SM2 key publishes its distinguishing ID" "$SM2_ID" "$WANT_ID"
 # the SM2 public key as SPKI PEM, built from the JWK by hand
 {
   echo "-----BEGIN PUBLIC KEY-----"
@@ -98,6 +107,14 @@ for k in $(jq -r '.predicates | keys[]' <<<"$ANSWER"); do
     bad "$k: basis hashes are the sha256 of the answer's fact attestations" "basis [$basis] facts [$fact_shas]"
 done
 check "every predicate attestation verifies as the $PROFILE profile says" "$good" "$n"
+if [[ -n "${GW_SM2_ID:-}" ]]; then
+  # the same signatures under GM/T 0009's default ID: refused
+  SM2_ID=1234567812345678
+  att=$(jq -r '.predicates[] | .attestation_sm2 // .attestation' <<<"$ANSWER" | head -n 1)
+  check_false "with the default ID instead of the configured one, openssl refuses" \
+    sm2_verify "$att" gw-predicate+jws
+  SM2_ID=$WANT_ID
+fi
 if [[ $PROFILE == dual ]]; then
   good=0
   for fa in $(jq -r '.facts | to_entries[] | select(.value.status == "ok") | .key' <<<"$ANSWER"); do
@@ -127,6 +144,38 @@ done
 want=0; [[ $PROFILE == dual ]] && want=3
 check "gwctl audit explain: every predicate holds (dual: the GmSM2 twin checked)" \
   "$rc $(grep -c ' holds (as of' <<<"$out") $(grep -c 'GmSM2 twin verified' <<<"$out")" "0 3 $want"
+
+# ---- the checkpoint's SM2 line -------------------------------------------------------
+# its verifier key carries a configured ID after the point; the line's r||s
+# verifies with openssl over the note text under that ID
+req --cacert "$CA" --cert "$CERT" --key "$KEY" "$GW/v1/audit/checkpoint-key-sm2"
+vkey=$BODY
+req --cacert "$CA" --cert "$CERT" --key "$KEY" "$GW/v1/audit/checkpoint"
+cp "$BODY_FILE" "$TMP/note"
+enc=$(cut -d+ -f3- <<<"$vkey" | base64 -d | hex)
+idhex=$(printf '%s' "$WANT_ID" | hex)
+if [[ -n "${GW_SM2_ID:-}" ]]; then
+  check "checkpoint-key-sm2: the key encoding ends with the configured ID" "${enc: -${#idhex}}" "$idhex"
+else
+  check "checkpoint-key-sm2: the default ID is not spelled out (0xff, OID, point)" "$(( ${#enc} / 2 ))" 85
+fi
+pt=${enc:40:130}
+{
+  echo "-----BEGIN PUBLIC KEY-----"
+  printf '%s' "3059301306072a8648ce3d020106082a811ccf5501822d034200" "$pt" | xxd -r -p | base64 -w 64
+  echo "-----END PUBLIC KEY-----"
+} >"$TMP/sm2ck.pub"
+# the note text: up to the blank line; the SM2 line is the one whose key ID is not Ed25519's
+awk 'BEGIN{p=1} /^$/{p=0} p' "$TMP/note" >"$TMP/note.text"
+sm2line=$(grep "^— " "$TMP/note" | while read -r _ _ b; do
+            [[ "$(base64 -d <<<"$b" | head -c 4 | hex)" == "$(cut -d+ -f2 <<<"$vkey")" ]] && echo "$b"; done)
+base64 -d <<<"$sm2line" | tail -c 64 >"$TMP/ck.raw"
+printf 'asn1=SEQUENCE:sig\n[sig]\nr=INTEGER:0x%s\ns=INTEGER:0x%s\n' \
+  "$(head -c 32 "$TMP/ck.raw" | hex)" "$(tail -c 32 "$TMP/ck.raw" | hex)" >"$TMP/ck.cnf"
+openssl asn1parse -genconf "$TMP/ck.cnf" -out "$TMP/ck.der" -noout >/dev/null
+check "the checkpoint's SM2 line verifies with openssl under the published ID" \
+  "$(openssl dgst -sm3 -verify "$TMP/sm2ck.pub" -sigopt "distid:$WANT_ID" -signature "$TMP/ck.der" \
+       "$TMP/note.text" 2>/dev/null)" "Verified OK"
 
 # ---- the evidence bundle ----------------------------------------------------------
 for _ in $(seq 60); do
