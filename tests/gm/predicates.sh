@@ -2,7 +2,7 @@
 # gm.predicates_gm / gm.predicates_dual - predicate attestations follow the
 # crypto profile (docs/crypto.md, docs/predicates.md; issues 16 and 17).
 #
-#   GW_CRYPTO_PROFILE=gm|dual [GW_SM2_ID=ID] predicates.sh
+#   GW_CRYPTO_PROFILE=gm|dual [GW_SM2_ID=ID] predicates.sh GMCHECK
 #
 # With GW_SM2_ID the stack runs with --set crypto.sm2_id=ID (docs/crypto.md):
 # the JWKS and the checkpoint's SM2 verifier key publish it, every SM2
@@ -14,7 +14,8 @@
 #    (GmSM2) over the same payload bytes;
 #  - the GmSM2 one verifies with the openssl command line (dgst -sm3
 #    -sigopt distid:ID) against the SM2 key of GET /v1/keys, ID taken from
-#    that JWK's "sm2_id"; the ES256 one with openssl dgst -sha256;
+#    that JWK's "sm2_id", and with Go's gmsm (gmcheck, from the served
+#    JWKS); the ES256 one with openssl dgst -sha256;
 #  - basis hashes are the sha256 of the answer's fact attestations;
 #  - the query record holds both, the evidence bundle verifies with gwctl
 #    verify --bundle and fails when one byte of an SM2 attestation changes;
@@ -23,6 +24,7 @@
 #    changed with both attestations, previous and current.
 . "$(dirname -- "${BASH_SOURCE[0]}")/../query/lib.sh"
 PROFILE=${GW_CRYPTO_PROFILE:?GW_CRYPTO_PROFILE must be gm or dual}
+GMCHECK=${1:?usage: predicates.sh GMCHECK}
 export GW_SCHEMAS_DIR=$GW_SOURCE_DIR/schemas/facts
 
 WANT_ID=${GW_SM2_ID:-1234567812345678}
@@ -107,6 +109,12 @@ for k in $(jq -r '.predicates | keys[]' <<<"$ANSWER"); do
     bad "$k: basis hashes are the sha256 of the answer's fact attestations" "basis [$basis] facts [$fact_shas]"
 done
 check "every predicate attestation verifies as the $PROFILE profile says" "$good" "$n"
+good=0
+for a in $(jq -r '.predicates[] | .attestation_sm2 // .attestation' <<<"$ANSWER"); do
+  printf '%s' "$a" >"$TMP/p.jws"
+  "$GMCHECK" jws "$TMP/jwks.json" "$TMP/p.jws" >/dev/null 2>"$TMP/gmcheck.err" && good=$((good + 1))
+done
+check "gmsm (Go) verifies every GmSM2 predicate attestation from the served JWKS" "$good" "$n"
 if [[ -n "${GW_SM2_ID:-}" ]]; then
   # the same signatures under GM/T 0009's default ID: refused
   SM2_ID=1234567812345678
@@ -173,6 +181,11 @@ base64 -d <<<"$sm2line" | tail -c 64 >"$TMP/ck.raw"
 printf 'asn1=SEQUENCE:sig\n[sig]\nr=INTEGER:0x%s\ns=INTEGER:0x%s\n' \
   "$(head -c 32 "$TMP/ck.raw" | hex)" "$(tail -c 32 "$TMP/ck.raw" | hex)" >"$TMP/ck.cnf"
 openssl asn1parse -genconf "$TMP/ck.cnf" -out "$TMP/ck.der" -noout >/dev/null
+req --cacert "$CA" --cert "$CERT" --key "$KEY" "$GW/v1/audit/checkpoint-key"
+cp "$BODY_FILE" "$TMP/ed.vkey"
+printf '%s' "$vkey" >"$TMP/sm2.vkey"
+check_true "the checkpoint verifies: sumdb/note (Ed25519) and gmsm (SM2 line, ID from the key)" \
+  quiet "$GMCHECK" note "$TMP/ed.vkey" "$TMP/sm2.vkey" "$TMP/note"
 check "the checkpoint's SM2 line verifies with openssl under the published ID" \
   "$(openssl dgst -sm3 -verify "$TMP/sm2ck.pub" -sigopt "distid:$WANT_ID" -signature "$TMP/ck.der" \
        "$TMP/note.text" 2>/dev/null)" "Verified OK"
