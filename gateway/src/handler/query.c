@@ -975,8 +975,9 @@ static char *query_write_record(struct query *q, const struct fact_view *views, 
 }
 
 /* GATHERED or WAITING (deadline) -> FINISHING: the three jobs (a re-check
- * writes its own answer and record, recheck.c), then the record goes to
- * the audit log: AUDITING, or DONE with a problem when it cannot. */
+ * writes its own answer and record, recheck.c): DONE with a problem when
+ * they cannot be built, else AUDITING as the record goes to the audit log
+ * (DONE at once, with a problem, when the log refuses it). */
 static void query_finish(struct query *q)
 {
   struct fact_view views[QUERY_MAX_SLOTS];
@@ -1012,13 +1013,13 @@ static void query_finish(struct query *q)
       return;
     }
   }
+  /* AUDITING before the hand-over: the callback may be the next to touch q */
+  (void)query_state_set(q, QS_AUDITING);
   ar = gw_audit_append_ex(q->app->audit, text, text_len, GW_AUDIT_BUILT, respond_with_audit, q,
                           q->w->base);
   gw_free(text);
-  if(ar == GW_AUDIT_OK) {
+  if(ar == GW_AUDIT_OK)
     gw_obs_audit("query");
-    (void)query_state_set(q, QS_AUDITING);
-  }
   else {
     gw_log(GW_LOG_ERROR, "audit_append_failed", "query %s: %s", q->query_id,
            gw_audit_strerror(ar));

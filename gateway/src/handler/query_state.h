@@ -26,8 +26,8 @@
                "it on the loop (the deadline may still come first)")          \
   X(FINISHING, "views computed, answer and record being written; no group "   \
                "or timer can reach it any more")                               \
-  X(AUDITING,  "the record is appended; the answer leaves when the audit "    \
-               "callback says the record is durable")                          \
+  X(AUDITING,  "the record is handed to the audit log; the answer leaves "   \
+               "when the audit callback says the record is durable")           \
   X(DONE,      "answered (200, or a problem) and about to be freed")
 
 enum query_state {
@@ -48,10 +48,10 @@ const char *query_state_name(enum query_state s);
  *   WAITING   -> FINISHING  the deadline passed first
  *   GATHERED  -> FINISHING  the done event ran, or the deadline in the
  *                           same loop turn
- *   FINISHING -> AUDITING   the record was handed to the audit log
- *   FINISHING -> DONE       the answer or record could not be built, or
- *                           the audit log refused it at once
- *   AUDITING  -> DONE       the audit callback answered
+ *   FINISHING -> AUDITING   the record is handed to the audit log
+ *   FINISHING -> DONE       the answer or record could not be built
+ *   AUDITING  -> DONE       the audit callback answered, or the log
+ *                           refused the record at once (503)
  * Nothing leaves DONE; no state moves to itself. */
 int query_state_legal(enum query_state from, enum query_state to);
 
