@@ -872,8 +872,9 @@ static int query_slot(struct query *q, const char *name)
  * views[0..q->n_facts), counts each returned fact in the metrics, evaluates
  * and signs the predicates, and sets q->complete.  FINISHING only: every
  * group is done, and the views point into the groups' cache entries, which
- * the query holds until query_free.  Cannot fail (an unsignable predicate
- * is an answer of its own, query_pred.c). */
+ * the query holds until query_free.  Cannot fail: what could not be
+ * decided is itself an answer (an unavailable fact, an undecided
+ * predicate). */
 static void query_views(struct query *q, struct fact_view *views)
 {
   q->complete = 1;
