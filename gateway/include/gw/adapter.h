@@ -301,6 +301,10 @@ struct gw_adapter {
   int ttl_s;
   int negative_ttl_s;
   int stale_if_error_s;
+
+  int uses_name;               /* a request template holds {{subject.name}}:
+                                  answers depend on the name too, so cache
+                                  keys include it (set once, at load) */
 };
 
 /* Reference counting: the registry holds one reference; each request that

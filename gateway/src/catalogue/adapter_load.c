@@ -1003,6 +1003,23 @@ static void read_all(struct gw_adl *r, json_t *root)
     read_cache(r, root);
 }
 
+/* Does any template of the request (URL, query values, headers, body) put
+ * the subject's name into it?  Then the agency's answer depends on the name
+ * as well as the number. */
+static int uses_name(const struct gw_adapter *a)
+{
+  static const char ph[] = "{{subject.name}}";
+  if((a->url && strstr(a->url, ph)) || (a->body_template && strstr(a->body_template, ph)))
+    return 1;
+  for(size_t i = 0; i < a->n_query; i++)
+    if(strstr(a->query[i].value, ph))
+      return 1;
+  for(size_t i = 0; i < a->n_headers; i++)
+    if(strstr(a->headers[i].value, ph))
+      return 1;
+  return 0;
+}
+
 int gw_adapter_load_text(const char *text, size_t len, const char *name,
                          const char *base_dir, struct gw_adapter **out,
                          char *err, size_t errlen)
@@ -1039,6 +1056,7 @@ int gw_adapter_load_text(const char *text, size_t len, const char *name,
   read_all(&r, root);
   if(r.jr.failed)
     goto out;
+  a->uses_name = uses_name(a);
   *out = a;
   a = NULL;
   rc = 0;
