@@ -1294,6 +1294,8 @@ static int subject_key(struct query *q)
 
 static int uses_name(const struct gw_adapter *a)
 {
+  if(a->maps_name)
+    return 1;
   if(a->body_template && strstr(a->body_template, "{{subject.name}}"))
     return 1;
   for(size_t i = 0; i < a->n_query; i++)
