@@ -281,6 +281,9 @@ struct gw_adapter {
                                   the certificate's key) or "rsa-sha256",
                                   "rsa-sha512", "ecdsa-sha256", "sm2-sm3" */
   char *signed_node;           /* xmldsig: XPath of the node that must be signed */
+  char *verify_sm2_id;         /* SM2 key or certificate: the agency's
+                                  distinguishing ID (verify.sm2_id); NULL:
+                                  GM/T 0009's "1234567812345678" */
 
   size_t max_response_bytes;
   int ok_status[GW_ADAPTER_MAX_STATUS];

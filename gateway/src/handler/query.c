@@ -782,6 +782,8 @@ static void fill_pred_facts(struct query *q, struct qpred_fact *pf)
       pf[i].attestation_sha256 = v.c->attestation_sha256;
       pf[i].attestation = v.c->attestation;
       pf[i].attestation_len = v.c->attestation_len;
+      pf[i].attestation_sm2 = v.c->attestation_sm2;
+      pf[i].attestation_sm2_len = v.c->attestation_sm2_len;
     }
     else if(v.c && v.c->status == GW_FACT_NOT_FOUND)
       pf[i].status = GW_PRED_FACT_NOT_FOUND;
