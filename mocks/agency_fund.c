@@ -151,7 +151,7 @@ static int deposit(const struct mock_ctx *ctx, const char *id, struct mock_respo
     ? json_pack("{s:s, s:s}", "unit_name", p.fund_employer_name, "unit_uscc", p.fund_employer_uscc)
     : json_null();
   return fund_answer(resp, 200, "0000", "成功",
-    json_pack("{s:s, s:s, s:s, s:i, s:o, s:s}", "id_number", norm, "name", p.name,
+    json_pack("{s:s, s:s, s:s, s:i, s:o, s:s}", "id_number", norm, "name", mock_record_name(&p, p.fund_name),
               "account_status", p.fund_employer_name[0] ? "normal" : "sealed",
               "deposit_months_sz", p.fund_shenzhen_months, "unit", employer,
               "as_of", as_of));

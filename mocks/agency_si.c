@@ -253,7 +253,7 @@ static int insured(const struct mock_ctx *ctx, const char *id, struct mock_respo
     : json_null();
   return mock_response_json(resp, 200,
     json_pack("{s:i, s:s, s:{s:s, s:s, s:s, s:i, s:o, s:s}}", "errcode", 0, "errmsg", "ok",
-              "data", "id_number", norm, "name", p.name,
+              "data", "id_number", norm, "name", mock_record_name(&p, p.si_name),
               "insured_status", p.employer_name[0] ? "active" : "suspended",
               "shenzhen_months", p.si_shenzhen_months, "employer", employer,
               "as_of", as_of));

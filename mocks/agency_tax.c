@@ -192,7 +192,7 @@ static int answer(const struct mock_subject_query *q, const struct mock_person *
   mock_buf_add_elem(&b, "tax:idNumber", q->id);
   mock_buf_add_elem(&b, "tax:result", p ? "found" : "no_record");
   if(p) {
-    mock_buf_add_elem(&b, "tax:name", p->name);
+    mock_buf_add_elem(&b, "tax:name", mock_record_name(p, p->tax_name));
     mock_buf_addf(&b, "<tax:period from=\"%s\" to=\"%s\"/>", from, to);
     mock_buf_addf(&b, "<tax:paidMonthsShenzhen>%d</tax:paidMonthsShenzhen>",
                   p->tax_shenzhen_months);

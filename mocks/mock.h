@@ -80,6 +80,10 @@ struct mock_person {
   struct mock_overseas_cert overseas[MOCK_MAX_OVERSEAS];
 
   int in_si;               /* social insurance has a record */
+  char si_name[64];        /* the name on si's record when it is spelled
+                              other than `name` (a record keyed in with a
+                              homophone), "" = `name`; likewise fund_name
+                              and tax_name (mock_record_name) */
   int si_shenzhen_months;
   char employer_name[96];
   char employer_uscc[19];  /* 18-character unified social credit code */
@@ -97,10 +101,12 @@ struct mock_person {
    * withholds the tax (population.c derive_fund_tax). */
   int in_fund;             /* housing fund has a deposit account */
   int fund_shenzhen_months;
+  char fund_name[64];
   char fund_employer_name[96];   /* "" when no employer deposits now */
   char fund_employer_uscc[19];
   int in_tax;              /* tax bureau has an individual income tax record */
   int tax_shenzhen_months; /* months with Shenzhen IIT paid in the last 24 */
+  char tax_name[64];
   char tax_employer_name[96];    /* current withholding agent, "" if none */
   char tax_employer_uscc[19];
 
@@ -111,6 +117,13 @@ struct mock_person {
   char postdoc_entered_on[11];
   char postdoc_left_on[11];
 };
+
+/* The name an agency's record holds: its own spelling when it has one
+ * (si_name, fund_name, tax_name), else the registered name. */
+static inline const char *mock_record_name(const struct mock_person *p, const char *own)
+{
+  return own[0] ? own : p->name;
+}
 
 enum mock_lookup {
   MOCK_LOOKUP_FOUND = 0,     /* *out filled (curated or synthetic) */

@@ -249,13 +249,14 @@ static int parse_mps(struct load_ctx *lc, json_t *o, struct mock_person *p)
 
 static int parse_si(struct load_ctx *lc, json_t *o, struct mock_person *p)
 {
-  static const char *const keys[] = { "shenzhen_months", "employer", NULL };
+  static const char *const keys[] = { "shenzhen_months", "employer", "name", NULL };
   static const char *const ekeys[] = { "name", "uscc", NULL };
   json_t *months, *e;
 
   if(!o || json_is_null(o))
     return 0;
-  if(check_keys(lc, o, "si", keys))
+  if(check_keys(lc, o, "si", keys) ||
+     get_str(lc, o, "si", "name", p->si_name, sizeof(p->si_name), STR_OPTIONAL))
     return -1;
   months = json_object_get(o, "shenzhen_months");
   if(!json_is_integer(months) || json_integer_value(months) < 0 ||
@@ -277,19 +278,20 @@ static int parse_si(struct load_ctx *lc, json_t *o, struct mock_person *p)
 /* "fund" and "tax": {"shenzhen_months": N, "employer": {name, uscc} | null};
  * null: the agency has no record.  Tax months count the last 24 only. */
 static int parse_deposit(struct load_ctx *lc, json_t *o, const char *at, int max_months,
-                         int *in, int *months, char *ename, size_t ecap, char *uscc, size_t ucap)
+                         int *in, int *months, char *ename, size_t ecap, char *uscc, size_t ucap,
+                         char *name, size_t ncap)
 {
-  static const char *const keys[] = { "shenzhen_months", "employer", NULL };
+  static const char *const keys[] = { "shenzhen_months", "employer", "name", NULL };
   static const char *const ekeys[] = { "name", "uscc", NULL };
   char eat[32], why[64];
   json_t *m, *e;
 
   *in = 0;
   *months = 0;
-  ename[0] = uscc[0] = '\0';
+  ename[0] = uscc[0] = name[0] = '\0';
   if(!o || json_is_null(o))
     return 0;
-  if(check_keys(lc, o, at, keys))
+  if(check_keys(lc, o, at, keys) || get_str(lc, o, at, "name", name, ncap, STR_OPTIONAL))
     return -1;
   m = json_object_get(o, "shenzhen_months");
   snprintf(why, sizeof(why), "must be an integer 0-%d", max_months);
@@ -313,14 +315,16 @@ static int parse_fund(struct load_ctx *lc, json_t *o, struct mock_person *p)
 {
   return parse_deposit(lc, o, "fund", 1200, &p->in_fund, &p->fund_shenzhen_months,
                        p->fund_employer_name, sizeof(p->fund_employer_name),
-                       p->fund_employer_uscc, sizeof(p->fund_employer_uscc));
+                       p->fund_employer_uscc, sizeof(p->fund_employer_uscc),
+                       p->fund_name, sizeof(p->fund_name));
 }
 
 static int parse_tax(struct load_ctx *lc, json_t *o, struct mock_person *p)
 {
   return parse_deposit(lc, o, "tax", 24, &p->in_tax, &p->tax_shenzhen_months,
                        p->tax_employer_name, sizeof(p->tax_employer_name),
-                       p->tax_employer_uscc, sizeof(p->tax_employer_uscc));
+                       p->tax_employer_uscc, sizeof(p->tax_employer_uscc),
+                       p->tax_name, sizeof(p->tax_name));
 }
 
 /* Where a person has no fund or tax section of their own, both follow si:
@@ -911,6 +915,7 @@ static void ovr_apply(const struct override *o, struct mock_person *p, int *exis
   if(o->sections & OVR_SI) {
     p->in_si = v->in_si;
     p->si_shenzhen_months = v->si_shenzhen_months;
+    memcpy(p->si_name, v->si_name, sizeof(p->si_name));
     memcpy(p->employer_name, v->employer_name, sizeof(p->employer_name));
     memcpy(p->employer_uscc, v->employer_uscc, sizeof(p->employer_uscc));
   }
@@ -926,12 +931,14 @@ static void ovr_apply(const struct override *o, struct mock_person *p, int *exis
   if(o->sections & OVR_FUND) {
     p->in_fund = v->in_fund;
     p->fund_shenzhen_months = v->fund_shenzhen_months;
+    memcpy(p->fund_name, v->fund_name, sizeof(p->fund_name));
     memcpy(p->fund_employer_name, v->fund_employer_name, sizeof(p->fund_employer_name));
     memcpy(p->fund_employer_uscc, v->fund_employer_uscc, sizeof(p->fund_employer_uscc));
   }
   if(o->sections & OVR_TAX) {
     p->in_tax = v->in_tax;
     p->tax_shenzhen_months = v->tax_shenzhen_months;
+    memcpy(p->tax_name, v->tax_name, sizeof(p->tax_name));
     memcpy(p->tax_employer_name, v->tax_employer_name, sizeof(p->tax_employer_name));
     memcpy(p->tax_employer_uscc, v->tax_employer_uscc, sizeof(p->tax_employer_uscc));
   }

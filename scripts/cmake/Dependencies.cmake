@@ -13,6 +13,7 @@ pkg_check_modules(XMLSEC        REQUIRED IMPORTED_TARGET xmlsec1-openssl>=1.2.30
 pkg_check_modules(OPENSSL       REQUIRED IMPORTED_TARGET openssl>=3.0)           # libssl-dev
 pkg_check_modules(JANSSON       REQUIRED IMPORTED_TARGET jansson>=2.13)          # libjansson-dev
 pkg_check_modules(HIREDIS       REQUIRED IMPORTED_TARGET hiredis>=0.14)          # libhiredis-dev
+pkg_check_modules(ICU_UC        REQUIRED IMPORTED_TARGET icu-uc>=67)             # libicu-dev (NFC of names)
 if(GW_TESTS)
   pkg_check_modules(CMOCKA      REQUIRED IMPORTED_TARGET cmocka>=1.1)            # libcmocka-dev
 endif()

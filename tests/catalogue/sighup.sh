@@ -16,8 +16,8 @@ stack_up "$TMP/stack"
 T=$TMP/cat
 AD=$SDIR/adapters2             # beside the stack's: their ../pki paths hold
 mkdir -p "$T/facts" "$AD" "$T/audit"
-FUND="housing_fund.shenzhen_months housing_fund.employer"
-NEW="$FUND tax.shenzhen_months tax.employer"
+FUND="housing_fund.shenzhen_months housing_fund.employer housing_fund.name_agrees"
+NEW="$FUND tax.shenzhen_months tax.employer tax.name_agrees"
 for f in "$GW_SOURCE_DIR"/schemas/facts/*.schema.json; do
   n=$(basename "$f" .schema.json)
   [[ " $NEW " == *" $n "* ]] || cp "$f" "$T/facts/"
@@ -69,16 +69,16 @@ check "the running generation keeps serving (version 1)" "$STATUS $(jq .version 
 
 # the whole change: schemas, purposes, ACL, adapter; then SIGHUP
 for n in $FUND; do cp "$GW_SOURCE_DIR/schemas/facts/$n.schema.json" "$T/facts/"; done
-jq --arg d "tax.shenzhen_months tax.employer" '($d | split(" ")) as $x | walk(if type == "array" then map(select(. as $e | $x | index($e) | not)) else . end)' \
+jq --arg d "tax.shenzhen_months tax.employer tax.name_agrees" '($d | split(" ")) as $x | walk(if type == "array" then map(select(. as $e | $x | index($e) | not)) else . end)' \
   "$GW_SOURCE_DIR/schemas/purposes.json" >"$T/purposes.json"
-jq --arg d "tax.shenzhen_months tax.employer" '($d | split(" ")) as $x | walk(if type == "array" then map(select(. as $e | $x | index($e) | not)) else . end)' \
+jq --arg d "tax.shenzhen_months tax.employer tax.name_agrees" '($d | split(" ")) as $x | walk(if type == "array" then map(select(. as $e | $x | index($e) | not)) else . end)' \
   "$GW_SOURCE_DIR/scripts/stack.acl.json" >"$T/acl.json"
 cp "$SDIR/adapters/fund.json" "$AD/"
 kill -HUP "$GPID"
 for _ in $(seq 1 100); do catalogue; [[ "$(jq .version <<<"$BODY")" == 2 ]] && break; sleep 0.1; done
 check "after SIGHUP: catalogue version 2, the fund facts served by fund" \
   "$(jq -c '[.version, [.facts[] | select(.name | startswith("housing_fund")) | .served_by[0].agency]]' <<<"$BODY")" \
-  '[2,["fund","fund"]]'
+  '[2,["fund","fund","fund"]]'
 check "the same process answers (no restart)" "$(kill -0 "$GPID" && echo alive)" alive
 p=$(person inservice-senior-title)
 ask inservice-senior-title talent.inservice housing_fund.shenzhen_months,housing_fund.employer '{"sign": true, "max_age_s": 0}'

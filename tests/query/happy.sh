@@ -16,6 +16,7 @@ declare -A AGENCY=(
   [credit.status]=credit [qualification.certificates]=qual
   [housing_fund.shenzhen_months]=fund [housing_fund.employer]=fund
   [tax.shenzhen_months]=tax [tax.employer]=tax
+  [social_insurance.name_agrees]=si [housing_fund.name_agrees]=fund [tax.name_agrees]=tax
 )
 INDICES=()
 LOG_IDS=()

@@ -222,6 +222,7 @@ expected() {
   p=$(person "$1")
   jq -c --arg f "$2" '
     if .exists == false then {status: "not_found"} else
+    (.listed_name // .name) as $asked |
     ({"identity.match": (.listed_name == null),
       "identity.birth_date": .mps.birth_date,
       "hukou.region": .mps.hukou,
@@ -237,7 +238,17 @@ expected() {
       "tax.shenzhen_months":
         (if has("tax") then .tax.shenzhen_months
          else .si.shenzhen_months | if . == null then null elif . > 24 then 24 else . end end),
-      "tax.employer": (if has("tax") then .tax.employer else .si.employer end)}[$f]) as $v
+      "tax.employer": (if has("tax") then .tax.employer else .si.employer end),
+      # the name on the record of that agency (its own spelling, else the
+      # registered one) against the name the stack lists; a fund or tax
+      # record derived from si does not take the spelling of si
+      "social_insurance.name_agrees": (if .si == null then null else (.si.name // .name) == $asked end),
+      "housing_fund.name_agrees":
+        (if has("fund") then (if .fund == null then null else (.fund.name // .name) == $asked end)
+         elif .si == null then null else .name == $asked end),
+      "tax.name_agrees":
+        (if has("tax") then (if .tax == null then null else (.tax.name // .name) == $asked end)
+         elif .si == null then null else .name == $asked end)}[$f]) as $v
     | if $v == null or $v == [] then {status: "not_found"} else {status: "ok", value: $v} end
     end' <<<"$p"
 }

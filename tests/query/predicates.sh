@@ -58,6 +58,8 @@ postdoc-in-station|talent.postdoc|postdoc.in_station|null|true
 postdoc-left-station|talent.postdoc|postdoc.in_station|null|false
 graduate-doctor|talent.graduate|identity.names_agree|null|true
 name-mismatch|talent.graduate|identity.names_agree|null|false
+name-variant-si|talent.graduate|identity.names_agree|null|false
+inservice-no-insurance|talent.inservice|identity.names_agree|null|true
 EOF
 )
 while IFS='|' read -r sc purpose id arg want; do
@@ -84,6 +86,8 @@ si|overseas-master|talent.overseas|[{"id":"social_insurance.shenzhen_months_at_l
 credit|graduate-master|talent.graduate|[{"id":"credit.not_dishonest"}]
 qual|inservice-senior-title|talent.inservice|[{"id":"qualification.holds_level_at_least","arg":"senior"}]
 talent|highlevel-a|talent.highlevel|[{"id":"talent.level_at_least","arg":"B"},{"id":"postdoc.in_station"}]
+fund|graduate-master|talent.graduate|[{"id":"identity.names_agree"}]
+tax|graduate-master|talent.graduate|[{"id":"identity.names_agree"}]
 EOF
 )
 while IFS='|' read -r agency sc purpose preds; do
@@ -94,6 +98,63 @@ while IFS='|' read -r agency sc purpose preds; do
     '200 [["unknown","timeout"]] false'
   clear_fault "$agency"
 done <<<"$HUNG"
+
+# ---- identity.names_agree: the cross-check (交叉检查) over every agency ----------
+# name-variant-si: the registry, the fund and the tax bureau spell her name
+# as she gives it; social insurance keyed it in with a homophone.
+NV_ID=$(subject name-variant-si); NV_NAME=$(subject name-variant-si name)
+NV_SI_NAME=$(person name-variant-si | jq -r .si.name)
+check "the curated record differs at si only" \
+  "$([[ -n $NV_SI_NAME && $NV_SI_NAME != "$NV_NAME" ]] && echo yes)" yes
+: >"$TMP/names_answers.json"
+pask name-variant-si talent.graduate '[{"id":"identity.names_agree"}]' '{"max_age_s": 0}'
+cat "$BODY_FILE" >>"$TMP/names_answers.json"
+check "names_agree for name-variant-si: false, attested, sourced from mps, si, fund and tax, no fact returned" \
+  "$(jq -c '[.predicates["identity.names_agree"] | .result, (.attestation | length > 0),
+             (.sources | keys)] + [(.facts | length)]' <<<"$BODY")" \
+  '[false,true,["housing_fund.name_agrees","identity.match","social_insurance.name_agrees","tax.name_agrees"],0]'
+NV_QID=$(jq -r .query_id <<<"$BODY")
+# one agency's disagreement decides, whatever another hanging agency would say
+set_fault fund '{"mode": "hang"}'
+pask name-variant-si talent.graduate '[{"id":"identity.names_agree"}]' '{"max_age_s": 0, "deadline_ms": 800}'
+cat "$BODY_FILE" >>"$TMP/names_answers.json"
+check "names_agree while fund hangs: still false for name-variant-si (si disagrees), attested" \
+  "$(jq -c '.predicates["identity.names_agree"] | [.result, (.attestation | length > 0)]' <<<"$BODY")" \
+  '[false,true]'
+clear_fault fund
+# asked under the name si holds, the registry and the others disagree
+gw_post "$(jq -nc --arg id "$NV_ID" --arg n "$NV_SI_NAME" \
+  '{subject: {id_type: "cn-resident-id", id: $id, name: $n}, purpose: "talent.graduate",
+    predicates: [{id: "identity.names_agree"}], max_age_s: 0}')"
+cat "$BODY_FILE" >>"$TMP/names_answers.json"
+check "names_agree under si's spelling: false (the registry, fund and tax disagree)" \
+  "$(p identity.names_agree)" false
+# the fact itself, asked directly: a boolean, never the name
+ask name-variant-si talent.graduate social_insurance.name_agrees,housing_fund.name_agrees,tax.name_agrees
+cat "$BODY_FILE" >>"$TMP/names_answers.json"
+check "name_agrees facts for name-variant-si: si false, fund and tax true" \
+  "$(jq -c '[.facts["social_insurance.name_agrees", "housing_fund.name_agrees", "tax.name_agrees"] | .value]' <<<"$BODY")" \
+  '[false,true,true]'
+# no name anywhere: the answers (and every attestation payload in them), the
+# audit log as the auditor reads it (records and the attestation payloads
+# inside them), the log files on disk, the gateway's own log
+size=$(jq -r .audit.index <<<"$BODY")
+req --cacert "$CA" --cert "$AUD_CERT" --key "$AUD_KEY" "$GW/v1/audit/entries?start=0&count=$((size + 1))"
+jq -r '.entries[].data' <<<"$BODY" | while read -r d; do base64 -d <<<"$d"; echo; done >"$TMP/names_records.jsonl"
+check "the audit log holds the cross-check's query records" \
+  "$(jq -r --arg q "$NV_QID" 'select(.kind == "query" and .query_id == $q) | .predicates["identity.names_agree"].result' "$TMP/names_records.jsonl")" false
+payloads() { grep -oE 'ey[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+' "$1" | cut -d. -f1,2 | tr . '\n' |
+             while read -r pl; do b64url_dec "$pl"; echo; done; }
+leaks=0
+for n in "$NV_NAME" "$NV_SI_NAME"; do
+  for where in "$TMP/names_answers.json" "$TMP/names_records.jsonl" "$GLOG"; do
+    if grep -qF -- "$n" "$where" || payloads "$where" | grep -qF -- "$n"; then
+      bad "a name is in $(basename "$where")"; leaks=$((leaks + 1))
+    fi
+  done
+  if grep -rqF -- "$n" "$AUDIT_DIR"; then bad "a name is in the audit directory"; leaks=$((leaks + 1)); fi
+done
+check "no name in the answers, their attestations, the audit log (records, attestations, files) or the gateway log" "$leaks" 0
 
 # ---- a predicates-only answer holds no fact value ---------------------------
 who=inservice-senior-title

@@ -108,3 +108,47 @@ check "a client without a role: 403" "$STATUS" 403
 recheck "$(rbody)" "" "$AUD_CERT" "$AUD_KEY"
 check "an auditor may re-check (with the unsealed subject)" \
   "$STATUS $(jq -c '.predicates["credit.not_dishonest"].outcome' <<<"$BODY")" '200 "changed"'
+
+# ---- after a restart: the query index is rebuilt from the log ---------------
+# The gateway finds the original through its query-id index (built when the
+# log opens, kept on append); stop it, start it again on the same log, and
+# the same re-check and the case's evidence still find their records.
+# poll CMD... for up to 30 s (bounded, no fixed wait)
+poll() { local i; for i in $(seq 300); do "$@" && return 0; sleep 0.1; done; return 1; }
+GPID=$(<"$SDIR/gateway.pid")
+kill -TERM "$GPID"
+check_true "gatewayd (pid $GPID) stops on SIGTERM" poll test ! -e "/proc/$GPID"
+rm -f -- "$SDIR/gateway.ports.json"
+"$GW_BUILD_DIR/gateway/gatewayd" --config "$SDIR/gateway.json" --ports-file "$SDIR/gateway.ports.json" \
+  </dev/null >>"$GLOG" 2>&1 &
+NEWPID=$!
+echo "$NEWPID" >"$SDIR/gateway.pid"
+check_true "restarted gatewayd writes its ports" poll test -s "$SDIR/gateway.ports.json"
+GW="https://127.0.0.1:$(jq .api "$SDIR/gateway.ports.json")"
+OPS="http://127.0.0.1:$(jq .ops "$SDIR/gateway.ports.json")"
+jq --arg u "$GW" --arg o "$OPS" --argjson p "$NEWPID" \
+   '.gateway.url = $u | .gateway.ops_url = $o | .gateway.pid = $p' "$S" >"$S.tmp" && mv -f "$S.tmp" "$S"
+check_true "restarted gatewayd is ready" poll curl -fsS -o /dev/null "$OPS/readyz"
+check "the reopened log indexed its query records (audit_open: query_index_records > 0)" \
+  "$(grep '"audit_open"' "$GLOG" | tail -1 | grep -oE '"query_index_records": ?[0-9]+' | grep -oE '[0-9]+$' | awk '{print ($1 > 0)}')" 1
+recheck "$(rbody)"
+check "after the restart: the re-check finds the original (credit.not_dishonest still changed)" \
+  "$STATUS $(jq -c '[.recheck_of, .predicates["credit.not_dishonest"].outcome]' <<<"$BODY")" \
+  "200 [\"$QID\",\"changed\"]"
+req --cacert "$CA" --cert "$CERT" --key "$KEY" "$GW/v1/cases/SZ-RC-RECHECK-1/evidence"
+for _ in $(seq 60); do
+  [[ $STATUS == 503 ]] || break
+  sleep 0.5
+  req --cacert "$CA" --cert "$CERT" --key "$KEY" "$GW/v1/cases/SZ-RC-RECHECK-1/evidence"
+done
+check "after the restart: the case's evidence bundle holds the original query record" \
+  "$STATUS $(jq -r --arg q "$QID" '[.records[] | select(.kind == "query") | .data | @base64d | fromjson | .query_id] | index($q) != null' <<<"$BODY")" \
+  "200 true"
+# a query made after the restart is found too (the index kept on append)
+gw_post "$(jq -nc --argjson s "$SUBJ" '{subject: $s, purpose: "talent.graduate",
+  facts: ["identity.match"], predicates: [{id: "education.at_least", arg: "master"}]}')"
+Q2=$(jq -r .query_id <<<"$BODY")
+recheck "$(rbody "$Q2")"
+check "a query made after the restart: its re-check finds it, unchanged" \
+  "$STATUS $(jq -c '[.recheck_of, .facts["identity.match"].outcome]' <<<"$BODY")" \
+  "200 [\"$Q2\",\"unchanged\"]"

@@ -818,7 +818,7 @@ static const struct variant variants[] = {
     "mapping.education.degrees: missing (every fact in facts needs a mapping)" },
   { soap11, "mapping/education.degrees/item/object/graduated_on/type", "`datetime`",
     "mapping.education.degrees.item.object.graduated_on.type: must be one of string, int, "
-    "number, bool, date, enum (got \"datetime\")" },
+    "number, bool, date, enum, name_agrees (got \"datetime\")" },
   { soap11, "mapping/education.degrees/item/object/level/values", NULL,
     "mapping.education.degrees.item.object.level.values: missing (type enum needs \"values\"" },
   { soap11, "mapping/education.degrees/item/object/level/values", "{}",

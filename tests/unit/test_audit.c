@@ -594,6 +594,81 @@ static void test_durable_before_callback(void **state)
   gw_audit_close(log);
 }
 
+/* The query index: records naming a query id or a case are found without
+ * a scan, on append and after a reopen (rebuilt from the records file). */
+static void test_query_index(void **state)
+{
+  static const char qa[] = "q_00112233445566778899aabb", qb[] = "q_ffeeddccbbaa998877665544";
+  char dir[300], rec[300];
+  struct gw_audit_log *log;
+  uint64_t idx[8];
+  size_t n = 0;
+  (void)state;
+
+  new_dir(dir, sizeof(dir));
+  log = open_ok(dir, 0, NULL);
+  for(int pass = 0; pass < 2; pass++) {
+    if(pass == 0) {
+      /* 0: fetch of qa, 1: fetch of qb, 2: query qa of case C-1, 3: no id,
+       * 4: query qb of case C-1, 5: a query id spelled wrong */
+      const char *pre[] = {
+        "{\"kind\":\"fetch\",\"query_id\":\"", "{\"kind\":\"fetch\",\"query_id\":\"",
+        "{\"case_ref\":\"C-1\",\"kind\":\"query\",\"query_id\":\"", "{\"kind\":\"fetch",
+        "{\"case_ref\":\"C-1\",\"kind\":\"query\",\"query_id\":\"",
+        "{\"kind\":\"query\",\"query_id\":\"q_0011",
+      };
+      const char *ids[] = { qa, qb, qa, "", qb, "" };
+      for(int i = 0; i < 6; i++) {
+        int len = snprintf(rec, sizeof(rec), "%s%s\"}", pre[i], ids[i]);
+        assert_int_equal(gw_audit_append_sync(log, rec, (size_t)len, NULL), GW_AUDIT_OK);
+      }
+    }
+    else {
+      gw_audit_close(log);
+      log = open_ok(dir, 0, NULL);
+    }
+    assert_int_equal(gw_audit_find_query(log, qa, idx, 8, &n), GW_AUDIT_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(idx[0], 0);
+    assert_int_equal(idx[1], 2);
+    assert_int_equal(gw_audit_find_query(log, qb, idx, 8, &n), GW_AUDIT_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(idx[0], 1);
+    assert_int_equal(idx[1], 4);
+    assert_int_equal(gw_audit_find_case(log, "C-1", idx, 8, &n), GW_AUDIT_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(idx[0], 2);
+    assert_int_equal(idx[1], 4);
+    /* more than max: the count says so */
+    assert_int_equal(gw_audit_find_query(log, qa, idx, 1, &n), GW_AUDIT_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(gw_audit_find_query(log, "q_000000000000000000000000", idx, 8, &n),
+                     GW_AUDIT_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(gw_audit_find_case(log, "C-2", idx, 8, &n), GW_AUDIT_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(gw_audit_find_query(log, "q_0011", idx, 8, &n), GW_AUDIT_EINVAL);
+    assert_int_equal(gw_audit_find_query(log, "q_00112233445566778899AABB", idx, 8, &n),
+                     GW_AUDIT_EINVAL);
+    assert_int_equal(gw_audit_find_case(log, "C 1", idx, 8, &n), GW_AUDIT_EINVAL);
+  }
+  /* many: the table grows past its first size and keeps every entry */
+  for(unsigned i = 0; i < 3000; i++) {
+    int len = snprintf(rec, sizeof(rec), "{\"kind\":\"fetch\",\"query_id\":\"q_%024x\"}", i);
+    assert_int_equal(gw_audit_append_sync(log, rec, (size_t)len, NULL), GW_AUDIT_OK);
+  }
+  gw_audit_close(log);
+  log = open_ok(dir, 0, NULL);
+  for(unsigned i = 0; i < 3000; i += 7) {
+    char q[32];
+    snprintf(q, sizeof(q), "q_%024x", i);
+    assert_int_equal(gw_audit_find_query(log, q, idx, 8, &n), GW_AUDIT_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(idx[0], 6 + i);
+  }
+  gw_audit_close(log);
+}
+
 static void test_group_commit_batches(void **state)
 {
   char dir[300];
@@ -1646,6 +1721,7 @@ int main(void)
     cmocka_unit_test(test_write_failure_fails_the_log),
     cmocka_unit_test(test_written_ahead),
     cmocka_unit_test(test_crash_kill),
+    cmocka_unit_test(test_query_index),
     cmocka_unit_test(test_big_log_open_time),
     cmocka_unit_test(test_bench_throughput),
   };

@@ -361,6 +361,79 @@ static void expect_json(const char *doc_text, struct gw_value_spec *spec,
   json_decref(doc);
 }
 
+/* ---- name_agrees: the record's name against the name asked with ---- */
+
+static void expect_name(const char *doc_text, const char *asked, enum gw_map_result want,
+                        const char *want_text)
+{
+  json_t *doc = json_loads(doc_text, 0, NULL), *out = NULL;
+  struct gw_value_spec *spec = scalar("/name", GW_TYPE_NAME_AGREES);
+  char err[512] = "";
+  enum gw_map_result r;
+
+  assert_non_null(doc);
+  r = gw_mapping_json_named(spec, doc, asked, &out, err, sizeof(err));
+  check(r, out, err, want, want_text);
+  /* neither name is ever quoted in a message */
+  if(r != GW_MAP_OK) {
+    const char *rec = json_string_value(json_object_get(doc, "name"));
+    if(rec && *rec && strstr(err, rec))
+      fail_msg("the message quotes the record's name: %s", err);
+    if(asked && *asked && strstr(err, asked))
+      fail_msg("the message quotes the asked name: %s", err);
+  }
+  spec_free(spec);
+  json_decref(doc);
+}
+
+static void name_agrees(void **state)
+{
+  (void)state;
+  expect_name("{\"name\": \"王思雨\"}", "王思雨", GW_MAP_OK, "true");
+  expect_name("{\"name\": \"钱佳怡\"}", "钱嘉怡", GW_MAP_OK, "false");
+  /* blanks around and inside (ASCII, U+3000, U+00A0) are not a difference */
+  expect_name("{\"name\": \" \u3000王 思雨\\t\"}", "王\u00a0思雨", GW_MAP_OK, "true");
+  expect_name("{\"name\": \"王思 雨\"}", "王思雨", GW_MAP_OK, "false");
+  /* NFC: a precomposed and a decomposed spelling are the same name */
+  expect_name("{\"name\": \"Zo\u00eb Lef\u00e8vre\"}", "Zoe\u0308 Lefe\u0300vre",
+              GW_MAP_OK, "true");
+  /* case is not folded: a different spelling is reported, not hidden */
+  expect_name("{\"name\": \"ZOE\"}", "Zoe", GW_MAP_OK, "false");
+  /* absent, blank, not text, no name to compare with */
+  expect_name("{\"other\": 1}", "王思雨", GW_MAP_ABSENT, NULL);
+  expect_name("{\"name\": \"   \"}", "王思雨", GW_MAP_ABSENT, NULL);
+  expect_name("{\"name\": 42}", "王思雨", GW_MAP_BAD_VALUE, NULL);
+  expect_name("{\"name\": true}", "王思雨", GW_MAP_BAD_VALUE, NULL);
+  expect_name("{\"name\": \"王思雨\"}", NULL, GW_MAP_BAD_VALUE, NULL);
+  /* over the cap */
+  {
+    char big[600];
+    memset(big, 'a', sizeof(big));
+    memcpy(big, "{\"name\":\"", 9);
+    memcpy(big + sizeof(big) - 3, "\"}", 3);
+    expect_name(big, "王思雨", GW_MAP_BAD_VALUE, NULL);
+  }
+}
+
+static void name_agrees_xml(void **state)
+{
+  struct gw_adapter a;
+  xmlDoc *doc = xml("<r><name>\n  许文静  \n</name></r>");
+  struct gw_value_spec *spec = scalar("/r/name", GW_TYPE_NAME_AGREES);
+  json_t *out = NULL;
+  char err[256];
+  (void)state;
+  chsi_adapter(&a);
+  assert_int_equal(gw_mapping_xml_named(&a, spec, doc, "许文静", &out, err, sizeof(err)), GW_MAP_OK);
+  assert_true(json_is_true(out));
+  json_decref(out);
+  assert_int_equal(gw_mapping_xml_named(&a, spec, doc, "许文婧", &out, err, sizeof(err)), GW_MAP_OK);
+  assert_true(json_is_false(out));
+  json_decref(out);
+  spec_free(spec);
+  xmlFreeDoc(doc);
+}
+
 /* ---- XML ---- */
 
 static void soap_degrees(void **state)
@@ -996,6 +1069,8 @@ int main(void)
     cmocka_unit_test(json_first),
     cmocka_unit_test(json_when_absent),
     cmocka_unit_test(xml_first_and_absent),
+    cmocka_unit_test(name_agrees),
+    cmocka_unit_test(name_agrees_xml),
   };
   gw_xml_init();
   return cmocka_run_group_tests(tests, NULL, NULL);

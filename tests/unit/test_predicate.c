@@ -168,6 +168,81 @@ static void operators(void **state)
   gw_predset_free(set);
 }
 
+/* identity.names_agree over four agencies: st[i] and v[i] (JSON or NULL)
+ * for identity.match, social_insurance, housing_fund, tax name_agrees. */
+static enum gw_pred_result agree(const struct gw_predset *set, const enum gw_pred_fact_status st[4],
+                                 const char *const v[4], char *why, size_t why_len)
+{
+  static const char *const facts[4] = { "identity.match", "social_insurance.name_agrees",
+                                        "housing_fund.name_agrees", "tax.name_agrees" };
+  const struct gw_pred_def *d = gw_predset_find(set, "identity.names_agree");
+  struct gw_pred_input in[4];
+  json_t *vals[4];
+  enum gw_pred_result r;
+  assert_non_null(d);
+  for(int i = 0; i < 4; i++) {
+    vals[i] = v[i] ? json_loads(v[i], JSON_DECODE_ANY, NULL) : NULL;
+    in[i].fact = facts[i];
+    in[i].status = st[i];
+    in[i].value = vals[i];
+  }
+  r = gw_pred_eval(d, NULL, in, 4, "2026-12-08", why, why_len);
+  for(int i = 0; i < 4; i++)
+    json_decref(vals[i]);
+  return r;
+}
+
+static void all_true_cross_check(void **state)
+{
+  const enum gw_pred_fact_status OK = GW_PRED_FACT_OK, NF = GW_PRED_FACT_NOT_FOUND,
+                                 UN = GW_PRED_FACT_UNAVAILABLE;
+  struct gw_predset *set = shipped();
+  char why[200];
+  (void)state;
+  /* every agency agrees */
+  assert_int_equal(agree(set, (enum gw_pred_fact_status[]){ OK, OK, OK, OK },
+                         (const char *[]){ "true", "true", "true", "true" }, why, sizeof(why)),
+                   GW_PRED_TRUE);
+  /* an agency without a record does not count */
+  assert_int_equal(agree(set, (enum gw_pred_fact_status[]){ OK, NF, NF, OK },
+                         (const char *[]){ "true", NULL, NULL, "true" }, why, sizeof(why)),
+                   GW_PRED_TRUE);
+  /* one record spelled otherwise: false, also beside an agency that hung */
+  assert_int_equal(agree(set, (enum gw_pred_fact_status[]){ OK, OK, OK, OK },
+                         (const char *[]){ "true", "false", "true", "true" }, why, sizeof(why)),
+                   GW_PRED_FALSE);
+  assert_int_equal(agree(set, (enum gw_pred_fact_status[]){ UN, OK, UN, OK },
+                         (const char *[]){ NULL, "true", NULL, "false" }, why, sizeof(why)),
+                   GW_PRED_FALSE);
+  /* the registry's own judgement counts like the others */
+  assert_int_equal(agree(set, (enum gw_pred_fact_status[]){ OK, OK, OK, NF },
+                         (const char *[]){ "false", "true", "true", NULL }, why, sizeof(why)),
+                   GW_PRED_FALSE);
+  /* an agency that could not be asked, nobody disagreeing: unknown, never false */
+  assert_int_equal(agree(set, (enum gw_pred_fact_status[]){ OK, OK, UN, OK },
+                         (const char *[]){ "true", "true", NULL, "true" }, why, sizeof(why)),
+                   GW_PRED_UNKNOWN);
+  assert_string_equal(why, "housing_fund.name_agrees is unavailable");
+  /* a value that is not a boolean cannot be judged */
+  assert_int_equal(agree(set, (enum gw_pred_fact_status[]){ OK, OK, OK, OK },
+                         (const char *[]){ "true", "\"yes\"", "true", "true" }, why, sizeof(why)),
+                   GW_PRED_UNKNOWN);
+  /* nobody has a record: the definition's not_found ("unknown") */
+  assert_int_equal(agree(set, (enum gw_pred_fact_status[]){ NF, NF, NF, NF },
+                         (const char *[]){ NULL, NULL, NULL, NULL }, why, sizeof(why)),
+                   GW_PRED_UNKNOWN);
+  gw_predset_free(set);
+  /* all_true reads every fact: no rule.fact, no args, only select */
+  refused(HEAD "\"rule\":{\"operator\":\"all_true\",\"fact\":\"credit.status\"}}",
+          "p.json: rule.fact: all_true reads every fact");
+  refused(HEAD "\"rule\":{\"operator\":\"all_true\"},\"args\":[1]}", "p.json: args:");
+  {
+    static const char ok[] = HEAD "\"rule\":{\"operator\":\"all_true\",\"select\":\"/x\"}}";
+    char err[256];
+    assert_int_equal(gw_pred_check_text("p.json", ok, strlen(ok), err, sizeof(err)), 0);
+  }
+}
+
 static void keys_and_dates(void **state)
 {
   struct gw_predset *set = shipped();
@@ -193,6 +268,7 @@ int main(void)
     cmocka_unit_test(shipped_set_loads),
     cmocka_unit_test(bad_files_are_named),
     cmocka_unit_test(operators),
+    cmocka_unit_test(all_true_cross_check),
     cmocka_unit_test(keys_and_dates),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

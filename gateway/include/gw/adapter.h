@@ -152,7 +152,9 @@ enum gw_value_type {
   GW_TYPE_NUMBER,
   GW_TYPE_BOOL,
   GW_TYPE_DATE,
-  GW_TYPE_ENUM
+  GW_TYPE_ENUM,
+  GW_TYPE_NAME_AGREES          /* the record's name -> bool: matches the
+                                * query's subject.name (mapping.h) */
 };
 
 struct gw_kv {
@@ -296,6 +298,10 @@ struct gw_adapter {
   struct gw_fact_mapping mappings[GW_ADAPTER_MAX_FACTS];  /* in facts[] order:
                                   mappings[i].fact equals facts[i] */
   size_t n_mappings;
+  int maps_name;               /* a mapping compares the record's name with
+                                  the query's (type name_agrees): answers
+                                  depend on the name, like a template with
+                                  {{subject.name}}, and are cached so */
 
   struct gw_policy policy;
   int ttl_s;

@@ -312,6 +312,22 @@ enum gw_audit_result gw_audit_get_entries(struct gw_audit_log *log, uint64_t sta
 
 void gw_audit_entries_free(struct gw_audit_entry *e, size_t n);
 
+/* The committed records that name query id `query_id` ("q_" and 24 hex
+ * digits) in a "query_id" member: its query record, the fetch records made
+ * for it, a recheck's own record.  Up to max record indexes go into
+ * indexes, ascending; *n is how many there are (more than max: only max of
+ * them were written).  From an in-memory index rebuilt when the log opens
+ * and kept on append (docs/audit.md): no record is read, so the caller
+ * reads and checks the ones it wants.  EINVAL for a malformed id. */
+enum gw_audit_result gw_audit_find_query(struct gw_audit_log *log, const char *query_id,
+                                         uint64_t *indexes, size_t max, size_t *n)
+  __attribute__((warn_unused_result));
+/* The same for the records with "case_ref" `case_ref` (up to 64 of
+ * A-Za-z0-9._-): the query and recheck records of one approval case. */
+enum gw_audit_result gw_audit_find_case(struct gw_audit_log *log, const char *case_ref,
+                                        uint64_t *indexes, size_t max, size_t *n)
+  __attribute__((warn_unused_result));
+
 /* RFC 9162 inclusion proof of `index` in the tree of `tree_size` records
  * (<= committed size) and that record's leaf hash (leaf may be NULL). */
 enum gw_audit_result gw_audit_inclusion_proof(struct gw_audit_log *log, uint64_t index,

@@ -20,10 +20,13 @@
  * predicate can be recomputed; a client's bundle never holds a value it was
  * not served.  `gwctl verify --bundle FILE` checks all of it.
  *
- * The scan reads the committed log from the newest record backwards, at
- * most GW_EVIDENCE_SCAN_MAX records, on the calling thread (a worker: the
- * reads are page-cache reads of the records file; a log much larger than
- * the cap needs an index, which this does not build).
+ * A case's records are found through the log's index (gw_audit_find_case,
+ * gw_audit_find_query: docs/audit.md), not by reading the log.  Only the
+ * fetch records of attestations a query was served from the cache (which
+ * name an earlier query) are looked for with the scan below, backwards
+ * from the case's oldest query record until all are found, at most
+ * GW_EVIDENCE_SCAN_MAX records, on the calling thread (a worker: the reads
+ * are page-cache reads of the records file).
  */
 #ifndef GW_EVIDENCE_H
 #define GW_EVIDENCE_H

@@ -29,6 +29,14 @@
  *   in        value is one of rule.values
  *   none_of   value is none of rule.values (array: no item is)
  *   exists    the agency holds a record (status ok)
+ *   all_true  every fact of `facts` (not one rule.fact: it has none) is a
+ *             boolean at rule.select, and each agency that answered says
+ *             true: false as soon as one says false (whatever the others
+ *             did), else unknown when one is unavailable or not a boolean,
+ *             else true; a fact answered "no record" does not count, and
+ *             when none counts the result is `not_found`.  The cross-check
+ *             identity.names_agree (交叉检查) is this over the agencies'
+ *             name_agrees facts.
  *
  * A set is immutable after load and is swapped whole on reload.  Every fact
  * and purpose a definition names must be in the catalogue in force (or being
@@ -44,7 +52,7 @@
 
 #include <jansson.h>
 
-#define GW_PRED_MAX_FACTS 4        /* facts one predicate reads */
+#define GW_PRED_MAX_FACTS 8        /* facts one predicate reads */
 #define GW_PRED_MAX_ARGS 16        /* allowed arguments of one predicate */
 #define GW_PRED_MAX_VALUES 32      /* order / values list entries */
 #define GW_PRED_MAX_PURPOSES 16
@@ -58,7 +66,8 @@ enum gw_pred_op {
   GW_PRED_EQUALS,
   GW_PRED_IN,
   GW_PRED_NONE_OF,
-  GW_PRED_EXISTS
+  GW_PRED_EXISTS,
+  GW_PRED_ALL_TRUE
 };
 
 enum gw_pred_result { GW_PRED_FALSE = 0, GW_PRED_TRUE = 1, GW_PRED_UNKNOWN = 2 };
@@ -71,7 +80,8 @@ struct gw_pred_def {
   char *facts[GW_PRED_MAX_FACTS];
   size_t n_facts;
   enum gw_pred_op op;
-  char *fact;                       /* the fact the rule reads (one of facts) */
+  char *fact;                       /* the fact the rule reads (one of facts);
+                                       NULL for all_true, which reads them all */
   char *select;                     /* pointer; "" = the whole value */
   char *items;                      /* NULL: not an array rule */
   int derive_age;                   /* rule.derive == "age_years" */

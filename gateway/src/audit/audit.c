@@ -422,6 +422,10 @@ static void commit_batch(struct gw_audit_log *log, struct audit_pending *batch)
   }
   pos = 0;
   for(p = batch; p; p = p->next) {
+    /* a frame is the u32 length, the record, the u32 checksum */
+    p->has_qid = audit_qid_extract(p->frame + 4, p->frame_len - AUDIT_FRAME_OVERHEAD, p->qid);
+    p->has_case = audit_case_extract(p->frame + 4, p->frame_len - AUDIT_FRAME_OVERHEAD,
+                                     p->case_key);
     memcpy(log->wbuf + pos, p->frame, p->frame_len);
     pos += p->frame_len;
     gw_free(p->frame);
@@ -471,6 +475,10 @@ static void commit_batch(struct gw_audit_log *log, struct audit_pending *batch)
        gw_merkle_tree_append(log->tree, p->leaf) != GW_MERKLE_OK)
       break;
     p->status = GW_AUDIT_OK;
+    if(p->has_qid)
+      audit_qindex_add(&log->qindex, p->qid, p->index);
+    if(p->has_case)
+      audit_qindex_add(&log->qindex, p->case_key, p->index);
     pos += p->frame_len;
     log->size++;
   }

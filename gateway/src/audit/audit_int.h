@@ -188,6 +188,37 @@ int audit_state_load(struct audit_store *store, struct audit_state *st, char *wh
  * rename + fsync of the directory).  0 or -1 (errno). */
 int audit_write_file_atomic(int dirfd, const char *name, const void *data, size_t len);
 
+/* ---- the query index (audit_index.c) ------------------------------------ */
+
+#define AUDIT_QID_BYTES 12     /* "q_" + 24 hex digits (gw_randid) */
+
+struct audit_qslot;
+/* A multimap query id -> record index, in memory only (rebuilt at open).
+ * Locking is the log's rw: add under the write lock, find under either. */
+struct audit_qindex {
+  struct audit_qslot *slots;   /* cap slots, a power of two, or NULL */
+  size_t cap, n;
+};
+
+/* "q_" + 24 lowercase hex digits s[0..n) into id.  0, or -1 when it is not. */
+int audit_qid_parse(const char *s, size_t n, uint8_t id[AUDIT_QID_BYTES]);
+/* 1 with id set when record bytes rec[0..len) hold "query_id":"q_<hex>"
+ * (the first such member), else 0. */
+int audit_qid_extract(const uint8_t *rec, size_t len, uint8_t id[AUDIT_QID_BYTES]);
+/* The key of case reference s[0..n) (tagged SHA-256, first 12 bytes): 0, or
+ * -1 when it is not a case reference. */
+int audit_case_key(const char *s, size_t n, uint8_t key[AUDIT_QID_BYTES]);
+/* 1 with key set when rec[0..len) holds "case_ref":"<a case reference>". */
+int audit_case_extract(const uint8_t *rec, size_t len, uint8_t key[AUDIT_QID_BYTES]);
+void audit_qindex_add(struct audit_qindex *x, const uint8_t id[AUDIT_QID_BYTES], uint64_t index);
+/* The number of records naming id; the first max of them (which ones, when
+ * there are more, is unspecified) in out, ascending. */
+size_t audit_qindex_find(const struct audit_qindex *x, const uint8_t id[AUDIT_QID_BYTES],
+                         uint64_t *out, size_t max);
+void audit_qindex_free(struct audit_qindex *x);
+/* Bytes the table holds. */
+size_t audit_qindex_bytes(const struct audit_qindex *x);
+
 /* ---- the log (audit.c, audit_open.c) ------------------------------------ */
 
 #include <pthread.h>
@@ -208,6 +239,10 @@ struct audit_pending {
   uint64_t index;
   uint8_t leaf[GW_MERKLE_HASH_LEN];
   enum gw_audit_result status;
+  int has_qid;           /* the record names a query id (qid) */
+  uint8_t qid[AUDIT_QID_BYTES];
+  int has_case;          /* ... a case reference (case_key) */
+  uint8_t case_key[AUDIT_QID_BYTES];
   gw_audit_append_cb cb; /* NULL: a synchronous append */
   void *arg;
   struct event *ev;
@@ -243,6 +278,7 @@ struct gw_audit_log {
   struct gw_merkle_tree *tree;
   struct audit_store *store;
   uint64_t size;              /* committed records == tree size */
+  struct audit_qindex qindex; /* query id -> records (audit_index.c) */
   char *ckpt_note;            /* latest signed note */
   size_t ckpt_note_len;
   uint64_t ckpt_size;
@@ -276,6 +312,10 @@ enum gw_audit_result audit_save_state(struct gw_audit_log *log)
  * checkpoint has its size, append, sync, save the state. */
 enum gw_audit_result audit_make_checkpoint(struct gw_audit_log *log)
   __attribute__((warn_unused_result));
+/* Open (before the commit thread starts): indexes records [0, size). */
+enum gw_audit_result audit_qindex_build(struct gw_audit_log *log, char *why, size_t why_len)
+  __attribute__((warn_unused_result));
+
 /* The commit thread's body; arg is the log. */
 void *audit_commit_main(void *arg);
 

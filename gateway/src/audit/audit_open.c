@@ -471,6 +471,7 @@ static void log_free(struct gw_audit_log *log)
   gw_free(log->origin);
   gw_free(log->ckpt_note);
   gw_free(log->wbuf);
+  audit_qindex_free(&log->qindex);
   if(log->rec_fd >= 0)
     close(log->rec_fd);
   if(log->ckpt_fd >= 0)
@@ -574,6 +575,9 @@ enum gw_audit_result gw_audit_open(const struct gw_audit_config *cfg, struct gw_
   r = recover(log, cfg, rep);
   if(r != GW_AUDIT_OK)
     goto fail;
+  r = audit_qindex_build(log, rep->message, sizeof(rep->message));
+  if(r != GW_AUDIT_OK)
+    goto fail;
   if(log->signer && !log->ckpt_note) {
     r = audit_make_checkpoint(log);
     if(r != GW_AUDIT_OK)
@@ -587,11 +591,13 @@ enum gw_audit_result gw_audit_open(const struct gw_audit_config *cfg, struct gw_
   log->thread_started = 1;
   rep->seconds = audit_now_s() - t0;
   gw_log_fields(GW_LOG_INFO, "audit_open",
-                json_pack("{s:s, s:s, s:I, s:I, s:I, s:b, s:I, s:f}", "log_id", log->log_id,
+                json_pack("{s:s, s:s, s:I, s:I, s:I, s:b, s:I, s:I, s:I, s:f}", "log_id", log->log_id,
                           "origin", log->origin, "size", (json_int_t)rep->size,
                           "resumed_at", (json_int_t)rep->resumed_at,
                           "replayed", (json_int_t)rep->replayed, "rebuilt", rep->rebuilt,
                           "truncated_bytes", (json_int_t)rep->truncated_bytes,
+                          "query_index_records", (json_int_t)log->qindex.n,
+                          "query_index_bytes", (json_int_t)audit_qindex_bytes(&log->qindex),
                           "seconds", rep->seconds));
   *out = log;
   return GW_AUDIT_OK;

@@ -1004,11 +1004,14 @@ static void read_all(struct gw_adl *r, json_t *root)
 }
 
 /* Does any template of the request (URL, query values, headers, body) put
- * the subject's name into it?  Then the agency's answer depends on the name
- * as well as the number. */
+ * the subject's name into it, or a mapping compare the record's name with
+ * it (name_agrees)?  Then the agency's answer depends on the name as well
+ * as the number. */
 static int uses_name(const struct gw_adapter *a)
 {
   static const char ph[] = "{{subject.name}}";
+  if(a->maps_name)
+    return 1;
   if((a->url && strstr(a->url, ph)) || (a->body_template && strstr(a->body_template, ph)))
     return 1;
   for(size_t i = 0; i < a->n_query; i++)

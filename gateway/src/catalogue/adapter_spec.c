@@ -158,7 +158,7 @@ static void read_scalar(struct gw_adl *r, json_t *obj, const char *at,
                         struct gw_value_spec *s, int relative)
 {
   static const char *const types[] = { "string", "int", "number", "bool", "date",
-                                       "enum", NULL };
+                                       "enum", "name_agrees", NULL };
   char field[GW_ADL_FIELD_MAX];
   json_t *values;
   const char *key;
@@ -169,7 +169,7 @@ static void read_scalar(struct gw_adl *r, json_t *obj, const char *at,
   if(!(s->path = read_expr(r, obj, at, "path", relative)))
     return;
   if((t = gw_adl_choice(r, obj, at, "type", types,
-                        "string, int, number, bool, date, enum")) < 0)
+                        "string, int, number, bool, date, enum, name_agrees")) < 0)
     return;
   s->type = (enum gw_value_type)t;
   s->optional = gw_adl_bool(r, obj, at, "optional", 0);
@@ -430,6 +430,17 @@ static struct gw_value_spec *read_spec(struct gw_adl *r, json_t *v, const char *
   return s;
 }
 
+/* Does any scalar of s have type name_agrees? */
+static int spec_compares_name(const struct gw_value_spec *s)
+{
+  if(s->kind == GW_VALUE_SCALAR)
+    return s->type == GW_TYPE_NAME_AGREES;
+  for(size_t i = 0; i < s->n_members; i++)
+    if(s->members[i] && spec_compares_name(s->members[i]))
+      return 1;
+  return s->item && spec_compares_name(s->item);
+}
+
 void gw_adl_read_mapping(struct gw_adl *r, json_t *root)
 {
   struct gw_adapter *a = r->a;
@@ -461,6 +472,8 @@ void gw_adl_read_mapping(struct gw_adl *r, json_t *root)
     a->mappings[i].fact = gw_strdup(a->facts[i]);
     a->n_mappings = i + 1;
     a->mappings[i].spec = read_spec(r, v, field, 1, 0);
+    if(a->mappings[i].spec && spec_compares_name(a->mappings[i].spec))
+      a->maps_name = 1;
   }
 }
 

@@ -149,7 +149,7 @@ static int parse_rule(struct gw_pred_def *d, const json_t *rule, const char *fil
   static const char *const known[] = { "operator", "fact", "select", "items", "derive",
                                        "order", "value", "values", NULL };
   static const char *const ops[] = { "", "at_least", "under", "equals", "in", "none_of",
-                                     "exists", NULL };
+                                     "exists", "all_true", NULL };
   const char *key, *s;
   json_t *v;
   int found = 0;
@@ -174,8 +174,27 @@ static int parse_rule(struct gw_pred_def *d, const json_t *rule, const char *fil
     }
   if(!found)
     return fail(err, errlen, file, "rule.operator",
-                "must be one of at_least, under, equals, in, none_of, exists");
+                "must be one of at_least, under, equals, in, none_of, exists, all_true");
   s = json_string_value(json_object_get(rule, "fact"));
+  if(d->op == GW_PRED_ALL_TRUE) {
+    static const char *const only[] = { "operator", "select", NULL };
+    json_object_foreach((json_t *)rule, key, v) {
+      int ok = 0;
+      for(const char *const *k = only; *k; k++)
+        ok |= !strcmp(*k, key);
+      if(!ok) {
+        char field[96];
+        snprintf(field, sizeof(field), "rule.%.64s", key);
+        return fail(err, errlen, file, field,
+                    "all_true reads every fact of \"facts\" and has only \"select\"");
+      }
+    }
+    if(get_pointer(rule, "select", &d->select, file, err, errlen))
+      return -1;
+    if(!d->select)
+      d->select = gw_strdup("");
+    return 0;
+  }
   for(size_t i = 0; s && i < d->n_facts; i++)
     if(!strcmp(d->facts[i], s))
       d->fact = gw_strdup(s);
@@ -258,7 +277,7 @@ static int parse_args(struct gw_pred_def *d, const json_t *root, const char *fil
     break;
   default:
     if(a)
-      return fail(err, errlen, file, "args", "in, none_of and exists take no args");
+      return fail(err, errlen, file, "args", "in, none_of, exists and all_true take no args");
   }
   return 0;
 }

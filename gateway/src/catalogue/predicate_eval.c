@@ -129,6 +129,58 @@ static int compare(const struct gw_pred_def *def, const json_t *v, const json_t 
 }
 
 static const struct gw_pred_input *find_input(const struct gw_pred_input *in, size_t n,
+                                              const char *fact);
+
+/* all_true: a definite false from one agency decides; then an agency that
+ * could not be read makes it unknown; answers of "no record" do not count. */
+static enum gw_pred_result all_true(const struct gw_pred_def *def,
+                                    const struct gw_pred_input *inputs, size_t n, char *why,
+                                    size_t why_len)
+{
+  const char *unread = NULL, *badly = NULL;
+  size_t counted = 0;
+  char perr[128];
+
+  for(size_t i = 0; i < def->n_facts; i++) {
+    const struct gw_pred_input *f = find_input(inputs, n, def->facts[i]);
+    json_t *v;
+    if(!f || f->status == GW_PRED_FACT_UNAVAILABLE) {
+      if(!unread)
+        unread = def->facts[i];
+      continue;
+    }
+    if(f->status == GW_PRED_FACT_NOT_FOUND)
+      continue;
+    v = (json_t *)f->value;
+    if(v && def->select[0] &&
+       gw_mapping_pointer_get(f->value, def->select, &v, perr, sizeof(perr)) != GW_MAP_OK)
+      v = NULL;
+    if(!json_is_boolean(v)) {
+      if(!badly)
+        badly = def->facts[i];
+      continue;
+    }
+    if(json_is_false(v))
+      return GW_PRED_FALSE;
+    counted++;
+  }
+  if(unread) {
+    snprintf(why, why_len, "%s is unavailable", unread);
+    return GW_PRED_UNKNOWN;
+  }
+  if(badly) {
+    snprintf(why, why_len, "%s%s is not true or false", badly, def->select);
+    return GW_PRED_UNKNOWN;
+  }
+  if(!counted) {
+    if(def->not_found == GW_PRED_UNKNOWN)
+      snprintf(why, why_len, "no agency has a record");
+    return def->not_found;
+  }
+  return GW_PRED_TRUE;
+}
+
+static const struct gw_pred_input *find_input(const struct gw_pred_input *in, size_t n,
                                               const char *fact)
 {
   for(size_t i = 0; i < n; i++)
@@ -155,6 +207,8 @@ enum gw_pred_result gw_pred_eval(const struct gw_pred_def *def, const json_t *ar
     snprintf(why, why_len, "the argument is not one of the predicate's args");
     return GW_PRED_UNKNOWN;
   }
+  if(def->op == GW_PRED_ALL_TRUE)
+    return all_true(def, inputs, n, why, why_len);
   /* every fact it reads must have been answered */
   for(size_t i = 0; i < def->n_facts; i++) {
     const struct gw_pred_input *f = find_input(inputs, n, def->facts[i]);

@@ -489,7 +489,8 @@ static xmlNodePtr signed_node(const struct gw_adapter *a, xmlDocPtr doc)
 static void process_xml(const struct gw_adapter *a, const struct gw_codec_keys *keys,
                         const struct gw_factschema_set *schemas, const char *subject_id,
                         int status, const unsigned char *body, size_t len,
-                        struct gw_codec_result *out)
+                        struct gw_codec_result *out,
+                        const char *subject_name)
 {
   char why[256];
   xmlDocPtr doc = NULL;
@@ -551,7 +552,8 @@ static void process_xml(const struct gw_adapter *a, const struct gw_codec_keys *
   for(size_t i = 0; i < a->n_facts; i++) {
     json_t *value = NULL;
     const struct gw_value_spec *spec = spec_of(a, i);
-    enum gw_map_result mr = spec ? gw_mapping_xml(a, spec, doc, &value, why, sizeof(why))
+    enum gw_map_result mr = spec ? gw_mapping_xml_named(a, spec, doc, subject_name, &value,
+                                                        why, sizeof(why))
                                  : GW_MAP_BAD_PATH;
     accept_value(a, schemas, i, mr, value, spec ? why : "no mapping", out);
   }
@@ -659,7 +661,8 @@ fail:
 
 /* Steps 5 and 6 on a document json_answer accepted. */
 static void map_json(const struct gw_adapter *a, const struct gw_factschema_set *schemas,
-                     int status, const json_t *doc, struct gw_codec_result *out)
+                     int status, const json_t *doc, struct gw_codec_result *out,
+                     const char *subject_name)
 {
   char why[256];
   if(gw_mapping_rule_matches_json(&a->not_found, status, doc, why, sizeof(why)) == GW_RULE_MATCH) {
@@ -670,7 +673,8 @@ static void map_json(const struct gw_adapter *a, const struct gw_factschema_set 
   for(size_t i = 0; i < a->n_facts; i++) {
     json_t *value = NULL;
     const struct gw_value_spec *spec = spec_of(a, i);
-    enum gw_map_result mr = spec ? gw_mapping_json(spec, doc, &value, why, sizeof(why))
+    enum gw_map_result mr = spec ? gw_mapping_json_named(spec, doc, subject_name, &value,
+                                                         why, sizeof(why))
                                  : GW_MAP_BAD_PATH;
     accept_value(a, schemas, i, mr, value, spec ? why : "no mapping", out);
   }
@@ -689,11 +693,19 @@ void gw_codec_process(const struct gw_adapter *a, const struct gw_codec_keys *ke
                       int http_status, const unsigned char *body, size_t len,
                       struct gw_codec_result *out)
 {
+  gw_codec_process_named(a, keys, schemas, subject_id, NULL, http_status, body, len, out);
+}
+
+void gw_codec_process_named(const struct gw_adapter *a, const struct gw_codec_keys *keys,
+                            const struct gw_factschema_set *schemas, const char *subject_id,
+                            const char *subject_name, int http_status,
+                            const unsigned char *body, size_t len, struct gw_codec_result *out)
+{
   json_t *doc;
 
   if(a->paging.page_param) {
     struct gw_codec_page page = { http_status, body, len };
-    gw_codec_process_pages(a, keys, schemas, subject_id, &page, 1, out);
+    gw_codec_process_pages_named(a, keys, schemas, subject_id, subject_name, &page, 1, out);
     return;
   }
   result_init(a, out);
@@ -702,11 +714,11 @@ void gw_codec_process(const struct gw_adapter *a, const struct gw_codec_keys *ke
     return;
   }
   if(gw_protocol_is_xml(a->protocol)) {
-    process_xml(a, keys, schemas, subject_id, http_status, body, len, out);
+    process_xml(a, keys, schemas, subject_id, http_status, body, len, out, subject_name);
     return;
   }
   if((doc = json_answer(a, keys, subject_id, http_status, body, len, out))) {
-    map_json(a, schemas, http_status, doc, out);
+    map_json(a, schemas, http_status, doc, out, subject_name);
     json_decref(doc);
   }
 }
@@ -795,6 +807,15 @@ void gw_codec_process_pages(const struct gw_adapter *a, const struct gw_codec_ke
                             const struct gw_codec_page *pages, size_t n,
                             struct gw_codec_result *out)
 {
+  gw_codec_process_pages_named(a, keys, schemas, subject_id, NULL, pages, n, out);
+}
+
+void gw_codec_process_pages_named(const struct gw_adapter *a, const struct gw_codec_keys *keys,
+                                  const struct gw_factschema_set *schemas,
+                                  const char *subject_id, const char *subject_name,
+                                  const struct gw_codec_page *pages, size_t n,
+                                  struct gw_codec_result *out)
+{
   const struct gw_paging *pg = &a->paging;
   json_t **docs = NULL, *items = NULL;
   long long total = 0;
@@ -808,8 +829,8 @@ void gw_codec_process_pages(const struct gw_adapter *a, const struct gw_codec_ke
     return;
   }
   if(!pg->page_param) {
-    gw_codec_process(a, keys, schemas, subject_id, pages[0].http_status, pages[0].body,
-                     pages[0].len, out);
+    gw_codec_process_named(a, keys, schemas, subject_id, subject_name, pages[0].http_status,
+                           pages[0].body, pages[0].len, out);
     return;
   }
   docs = gw_calloc(n, sizeof(*docs));
@@ -882,7 +903,7 @@ void gw_codec_process_pages(const struct gw_adapter *a, const struct gw_codec_ke
     gw_codec_result_fail(out, a->n_facts, GW_FERR_BAD_RESPONSE, detail);
     goto out;
   }
-  map_json(a, schemas, pages[0].http_status, docs[0], out);
+  map_json(a, schemas, pages[0].http_status, docs[0], out, subject_name);
 
 out:
   json_decref(items);

@@ -164,6 +164,20 @@ void gw_codec_process_pages(const struct gw_adapter *a, const struct gw_codec_ke
                             const struct gw_codec_page *pages, size_t n,
                             struct gw_codec_result *out);
 
+/* Both with the name the request was about (borrowed; NULL: none given),
+ * which mappings of type name_agrees compare the record's name with
+ * (mapping.h); the name is only compared, never kept.  The fetch uses
+ * these; the forms above pass NULL. */
+void gw_codec_process_named(const struct gw_adapter *a, const struct gw_codec_keys *keys,
+                            const struct gw_factschema_set *schemas, const char *subject_id,
+                            const char *subject_name, int http_status,
+                            const unsigned char *body, size_t len, struct gw_codec_result *out);
+void gw_codec_process_pages_named(const struct gw_adapter *a, const struct gw_codec_keys *keys,
+                                  const struct gw_factschema_set *schemas,
+                                  const char *subject_id, const char *subject_name,
+                                  const struct gw_codec_page *pages, size_t n,
+                                  struct gw_codec_result *out);
+
 /* For the fetch: does this page (any page) carry data, about subject_id,
  * and how many pages does the answer say it has?  0 with *total_pages
  * (>= 0; 0 means one empty page) when the page passes steps 1 to 4b and

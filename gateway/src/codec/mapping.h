@@ -41,7 +41,14 @@
  *   enum    the text (JSON integers and booleans by their spelling) looked
  *           up exactly in enum_map; an unknown value is an error, never
  *           passed through.
- * Absence: no node / no member / JSON null / an XPath NaN is absent, and
+ *   name_agrees  the text is the name on the agency's record; the value is
+           true when it equals the query's subject.name, false when not.
+           Both are compared after Unicode NFC, with White_Space trimmed
+           at both ends and inner runs made one space (mapping_name.c);
+           at most GW_MAP_MAX_NAME bytes.  Neither name is kept, quoted in
+           a message or logged: only the boolean leaves the mapping.
+           Numbers and booleans are not names (GW_MAP_BAD_VALUE).
+Absence: no node / no member / JSON null / an XPath NaN is absent, and
  * so is an empty string (after trimming) for every type but string.  An
  * absent optional scalar becomes JSON null; an absent required one is
  * GW_MAP_ABSENT.  A list whose path reaches nothing is [] for XML (an
@@ -83,6 +90,7 @@
 
 #define GW_MAP_MAX_LIST_ITEMS 1000u         /* items in one list */
 #define GW_MAP_MAX_STRING 4096u             /* bytes of one string value */
+#define GW_MAP_MAX_NAME 256u                /* bytes of a record's name (name_agrees) */
 #define GW_MAP_MAX_OUTPUT (256u * 1024u)    /* bytes of one mapped fact value */
 #define GW_MAP_MAX_SPEC_DEPTH 16u           /* object/list nesting of a spec */
 #define GW_MAP_MAX_POINTER 1024u            /* bytes of a JSON Pointer */
@@ -120,6 +128,19 @@ enum gw_map_result gw_mapping_xml(const struct gw_adapter *a, const struct gw_va
 /* The same for a JSON response (`doc` is only read). */
 enum gw_map_result gw_mapping_json(const struct gw_value_spec *spec, const json_t *doc,
                                    json_t **out, char *err, size_t errlen)
+  __attribute__((warn_unused_result));
+
+/* Both with the name the query gave (borrowed; NULL: none), which type
+ * name_agrees compares the record's name with.  Without a name a
+ * name_agrees scalar is GW_MAP_BAD_VALUE. */
+enum gw_map_result gw_mapping_xml_named(const struct gw_adapter *a,
+                                        const struct gw_value_spec *spec, xmlDoc *doc,
+                                        const char *subject_name, json_t **out, char *err,
+                                        size_t errlen)
+  __attribute__((warn_unused_result));
+enum gw_map_result gw_mapping_json_named(const struct gw_value_spec *spec, const json_t *doc,
+                                         const char *subject_name, json_t **out, char *err,
+                                         size_t errlen)
   __attribute__((warn_unused_result));
 
 /* Does `rule` match this response?  A rule with statuses needs http_status

@@ -38,6 +38,7 @@ const char *gw_map_type_name(enum gw_value_type t)
   case GW_TYPE_BOOL: return "a boolean";
   case GW_TYPE_DATE: return "a date";
   case GW_TYPE_ENUM: return "a known value";
+  case GW_TYPE_NAME_AGREES: return "a name";
   }
   return "a value";
 }
@@ -416,6 +417,16 @@ enum gw_map_result gw_map_from_text(struct gw_map_run *run, const struct gw_valu
         return finish(run, path, json_string(kv->value), out);
     }
     return bad_text(run, path, s, n, "a known value");
+  case GW_TYPE_NAME_AGREES: {
+    /* never quoted in a message: the text is a person's name */
+    int agrees = 0;
+    enum gw_map_result r = gw_map_name_agrees(run, path, s, n, &agrees);
+    if(r == GW_MAP_ABSENT)
+      return gw_map_absent(run, spec, path, out);
+    if(r != GW_MAP_OK)
+      return r;
+    return finish(run, path, json_boolean(agrees), out);
+  }
   }
   return gw_map_fail(run, GW_MAP_BAD_VALUE, path, "unknown value type %d", (int)spec->type);
 }
@@ -433,6 +444,8 @@ enum gw_map_result gw_map_from_double(struct gw_map_run *run, const struct gw_va
   switch(spec->type) {
   case GW_TYPE_NUMBER:
     return finish(run, path, number_value(d), out);
+  case GW_TYPE_NAME_AGREES:
+    return gw_map_fail(run, GW_MAP_BAD_VALUE, path, "a number is not a name");
   case GW_TYPE_INT:
     /* -2^63 and 2^63 are exact doubles; the range is [-2^63, 2^63). */
     if(d < -9223372036854775808.0 || d >= 9223372036854775808.0 ||
@@ -455,6 +468,8 @@ enum gw_map_result gw_map_from_integer(struct gw_map_run *run, const struct gw_v
 
   if(spec->type == GW_TYPE_INT || spec->type == GW_TYPE_NUMBER)
     return finish(run, path, json_integer(v), out);
+  if(spec->type == GW_TYPE_NAME_AGREES)
+    return gw_map_fail(run, GW_MAP_BAD_VALUE, path, "a number is not a name");
   snprintf(text, sizeof(text), "%" JSON_INTEGER_FORMAT, v);
   return gw_map_from_text(run, spec, path, text, strlen(text), 0, out);
 }

@@ -27,6 +27,7 @@ struct gw_map_run {
   size_t errlen;
   char where[GW_MAP_WHERE_MAX];
   size_t where_len;
+  const char *subject_name;    /* the name the query gave (borrowed), or NULL */
 };
 
 void gw_map_run_init(struct gw_map_run *run, char *err, size_t errlen);
@@ -81,6 +82,15 @@ enum gw_map_result gw_map_from_integer(struct gw_map_run *run, const struct gw_v
 /* Coerces a boolean (an XPath result or JSON true/false). */
 enum gw_map_result gw_map_from_bool(struct gw_map_run *run, const struct gw_value_spec *spec,
                                     const char *path, int b, json_t **out)
+  __attribute__((warn_unused_result));
+
+/* Type name_agrees (mapping_name.c): compares the record's name s[0..n)
+ * with run->subject_name, both NFC-normalised with White_Space trimmed and
+ * collapsed; *agrees 1 or 0.  GW_MAP_BAD_VALUE without a subject name or
+ * for text that is not UTF-8 of at most GW_MAP_MAX_NAME bytes;
+ * GW_MAP_ABSENT for a blank name.  Neither name is kept or logged. */
+enum gw_map_result gw_map_name_agrees(struct gw_map_run *run, const char *path, const char *s,
+                                      size_t n, int *agrees)
   __attribute__((warn_unused_result));
 
 /* Is `status` among rule's statuses? */

@@ -332,10 +332,18 @@ static enum gw_map_result map_spec(struct gw_map_run *run, const struct gw_value
 enum gw_map_result gw_mapping_json(const struct gw_value_spec *spec, const json_t *doc,
                                    json_t **out, char *err, size_t errlen)
 {
+  return gw_mapping_json_named(spec, doc, NULL, out, err, errlen);
+}
+
+enum gw_map_result gw_mapping_json_named(const struct gw_value_spec *spec, const json_t *doc,
+                                         const char *subject_name, json_t **out, char *err,
+                                         size_t errlen)
+{
   struct gw_map_run run;
 
   *out = NULL;
   gw_map_run_init(&run, err, errlen);
+  run.subject_name = subject_name;
   if(!doc)
     return gw_map_fail(&run, GW_MAP_BAD_PATH, "", "no document");
   if(spec && spec->when_absent == GW_ABSENT_NOT_FOUND && spec_absent(spec, doc))

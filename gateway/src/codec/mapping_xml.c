@@ -403,6 +403,14 @@ static enum gw_map_result map_spec(struct xml_run *run, const struct gw_value_sp
 enum gw_map_result gw_mapping_xml(const struct gw_adapter *a, const struct gw_value_spec *spec,
                                   xmlDoc *doc, json_t **out, char *err, size_t errlen)
 {
+  return gw_mapping_xml_named(a, spec, doc, NULL, out, err, errlen);
+}
+
+enum gw_map_result gw_mapping_xml_named(const struct gw_adapter *a,
+                                        const struct gw_value_spec *spec, xmlDoc *doc,
+                                        const char *subject_name, json_t **out, char *err,
+                                        size_t errlen)
+{
   struct gw_xml_errors saved;
   struct xml_run run;
   enum gw_map_result r;
@@ -410,6 +418,7 @@ enum gw_map_result gw_mapping_xml(const struct gw_adapter *a, const struct gw_va
   *out = NULL;
   memset(&run, 0, sizeof(run));
   gw_map_run_init(&run.m, err, errlen);
+  run.m.subject_name = subject_name;
   if(!doc)
     return gw_map_fail(&run.m, GW_MAP_BAD_PATH, "", "no document");
   gw_xml_errors_redirect(&saved, NULL, NULL);

@@ -13,6 +13,7 @@
 #include "gw/evidence.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -207,6 +208,86 @@ static int on_record(uint64_t index, const uint8_t *bytes, size_t len, void *arg
   return 0;
 }
 
+/* Feeds record `index` to on_record; 1 when on_record says stop. */
+static int visit(struct gw_audit_log *log, uint64_t index, struct collect *c,
+                 enum gw_audit_result *r)
+{
+  uint8_t *bytes = NULL;
+  size_t len = 0;
+  int stop;
+  *r = gw_audit_get_entry(log, index, &bytes, &len);
+  if(*r != GW_AUDIT_OK)
+    return 1;
+  stop = on_record(index, bytes, len, c);
+  gw_free(bytes);
+  return stop;
+}
+
+static int kept(const struct collect *c, uint64_t index)
+{
+  for(size_t i = 0; i < c->n_rec; i++)
+    if(c->rec[i].index == index)
+      return 1;
+  return 0;
+}
+
+static int on_older_fetch(uint64_t index, const uint8_t *bytes, size_t len, void *arg)
+{
+  struct collect *c = arg;
+  return on_record(index, bytes, len, c) || c->n_found >= c->n_want;
+}
+
+static int newest_first(const void *a, const void *b)
+{
+  uint64_t x = ((const struct picked *)a)->index, y = ((const struct picked *)b)->index;
+  return x > y ? -1 : x < y;
+}
+
+/* The case's records through the log's index (gw_audit_find_case): its
+ * query records, then the fetch records of each (gw_audit_find_query);
+ * an attestation a query was served from the cache is in an earlier
+ * query's fetch record, looked for below the case's oldest query record
+ * until every one is found.  c->rec ends newest first, as a scan leaves it. */
+static enum gw_audit_result collect_indexed(struct gw_audit_log *log, struct collect *c)
+{
+  uint64_t idx[GW_EVIDENCE_RECORDS_MAX];
+  size_t n = 0, n_queries;
+  uint64_t oldest = UINT64_MAX;
+  enum gw_audit_result r = gw_audit_find_case(log, c->case_ref, idx, GW_EVIDENCE_RECORDS_MAX, &n);
+
+  if(r != GW_AUDIT_OK)
+    return r;
+  if(n > GW_EVIDENCE_RECORDS_MAX) {
+    c->overflow = 1;
+    return GW_AUDIT_OK;
+  }
+  for(size_t i = n; i-- > 0;)
+    if(visit(log, idx[i], c, &r))
+      return r;
+  n_queries = c->n_rec;
+  for(size_t k = 0; k < n_queries && !c->overflow; k++) {
+    json_t *doc = json_loadb((const char *)c->rec[k].data, c->rec[k].len, 0, NULL);
+    const char *qid = json_string_value(json_object_get(doc, "query_id"));
+    size_t m = 0;
+    if(c->rec[k].index < oldest)
+      oldest = c->rec[k].index;
+    if(qid && gw_audit_find_query(log, qid, idx, GW_EVIDENCE_RECORDS_MAX, &m) == GW_AUDIT_OK) {
+      if(m > GW_EVIDENCE_RECORDS_MAX)
+        m = GW_EVIDENCE_RECORDS_MAX;
+      for(size_t i = m; i-- > 0 && c->n_found < c->n_want;)
+        if(!kept(c, idx[i]) && visit(log, idx[i], c, &r)) {
+          json_decref(doc);
+          return r;
+        }
+    }
+    json_decref(doc);
+  }
+  if(!c->overflow && n_queries && c->n_found < c->n_want)
+    r = gw_evidence_scan(log, oldest, GW_EVIDENCE_SCAN_MAX, on_older_fetch, c);
+  qsort(c->rec, c->n_rec, sizeof(*c->rec), newest_first);
+  return r;
+}
+
 static void collect_free(struct collect *c)
 {
   for(size_t i = 0; i < c->n_want; i++) {
@@ -294,7 +375,7 @@ static void evidence(struct gw_req *req, struct gw_app *app, const struct gw_gen
   c->client = client ? client : "";
   c->auditor = (roles & GW_ROLE_AUDITOR) != 0;
   snprintf(c->needle, sizeof(c->needle), "\"case_ref\":\"%s\"", case_ref);
-  r = gw_evidence_scan(app->audit, gw_audit_size(app->audit), GW_EVIDENCE_SCAN_MAX, on_record, c);
+  r = collect_indexed(app->audit, c);
   if(r != GW_AUDIT_OK) {
     gw_req_problem(req, 500, "internal", gw_audit_strerror(r));
     goto out;

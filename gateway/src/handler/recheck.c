@@ -49,6 +49,7 @@
 
 #define RECHECK_NAME_MAX_BYTES 256
 #define RECHECK_OLD_MAX 64            /* previous attestations looked up */
+#define RECHECK_INDEXED_MAX 256       /* records naming one query id read */
 
 struct gw_recheck {
   char original[48];
@@ -136,6 +137,41 @@ static int on_record(uint64_t index, const uint8_t *bytes, size_t len, void *arg
     break;
   }
   return rc->n_found == rc->n_old;
+}
+
+/* The original and the fetch records holding its attestations, through the
+ * log's query index: the records naming the query id, newest first (its
+ * query record, then its own fetch records); attestations the cache served
+ * from an earlier query's fetch are looked for below the query record. */
+static enum gw_audit_result find_original(struct gw_audit_log *log, const char *qid,
+                                          struct find *f)
+{
+  uint64_t idx[RECHECK_INDEXED_MAX], below = 0;
+  size_t n = 0;
+  enum gw_audit_result r = gw_audit_find_query(log, qid, idx, RECHECK_INDEXED_MAX, &n);
+
+  if(r != GW_AUDIT_OK)
+    return r;
+  if(n > RECHECK_INDEXED_MAX)
+    n = RECHECK_INDEXED_MAX;
+  for(size_t i = n; i-- > 0;) {
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    int stop;
+    int had = f->rc->record != NULL;
+    r = gw_audit_get_entry(log, idx[i], &bytes, &len);
+    if(r != GW_AUDIT_OK)
+      return r;
+    stop = on_record(idx[i], bytes, len, f);
+    gw_free(bytes);
+    if(!had && f->rc->record)
+      below = idx[i];
+    if(stop || f->foreign)
+      return GW_AUDIT_OK;
+  }
+  if(!f->rc->record || f->rc->n_found == f->rc->n_old)
+    return GW_AUDIT_OK;
+  return gw_evidence_scan(log, below, GW_EVIDENCE_SCAN_MAX, on_record, f);
 }
 
 static const char *old_attestation(const struct gw_recheck *rc, const char *sha)
@@ -279,8 +315,7 @@ void gw_recheck_handle(struct gw_req *req, void *arg)
   f.rc = rc;
   f.client = client ? client : "";
   snprintf(f.needle, sizeof(f.needle), "\"query_id\":\"%s\"", qid);
-  if(gw_evidence_scan(app->audit, gw_audit_size(app->audit), GW_EVIDENCE_SCAN_MAX, on_record, &f)
-     != GW_AUDIT_OK) {
+  if(find_original(app->audit, qid, &f) != GW_AUDIT_OK) {
     gw_req_problem(req, 500, "internal", "the audit log could not be read");
     goto out;
   }

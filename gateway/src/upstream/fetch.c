@@ -520,8 +520,9 @@ static void process_pages(struct gw_fetch *f)
   EVP_DigestFinal_ex(ctx, md, &mdlen);
   EVP_MD_CTX_free(ctx);
   gw_hex_encode(md, mdlen, f->result.evidence);
-  gw_codec_process_pages(f->rt->adapter, &f->rt->keys, f->rt->schemas ? f->rt->schemas : f->env->schemas, f->subject_id,
-                         pages, f->n_pages, &f->result.codec);
+  gw_codec_process_pages_named(f->rt->adapter, &f->rt->keys,
+                               f->rt->schemas ? f->rt->schemas : f->env->schemas, f->subject_id,
+                               f->subject_name, pages, f->n_pages, &f->result.codec);
 }
 
 static void on_exchange(struct gw_upstream_exchange *ex, const struct gw_upstream_result *res,
@@ -563,9 +564,10 @@ static void on_exchange(struct gw_upstream_exchange *ex, const struct gw_upstrea
     }
     else {
       gw_hex_encode(md, 32, f->result.evidence);
-      gw_codec_process(f->rt->adapter, &f->rt->keys,
-                       f->rt->schemas ? f->rt->schemas : f->env->schemas, f->subject_id,
-                       (int)res->status, res->body, res->body_len, &f->result.codec);
+      gw_codec_process_named(f->rt->adapter, &f->rt->keys,
+                             f->rt->schemas ? f->rt->schemas : f->env->schemas, f->subject_id,
+                             f->subject_name, (int)res->status, res->body, res->body_len,
+                             &f->result.codec);
     }
   }
   f->result.outcome = "ok";
