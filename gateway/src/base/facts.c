@@ -340,8 +340,13 @@ static int parse_purposes(struct gw_catalogue *c, const char *path, const char *
     c->n_purposes++;
     json_array_foreach(facts, i, f) {
       const struct gw_fact_def *d = json_is_string(f) ? find_in(c, json_string_value(f)) : NULL;
-      if(c->shape_only && json_is_string(f) && gw_fact_name_ok(json_string_value(f))) {
-        cp->n_facts++;            /* form only: no catalogue to look it up in */
+      if(c->shape_only) {         /* form only: no catalogue to look it up in */
+        if(!json_is_string(f) || !gw_fact_name_ok(json_string_value(f))) {
+          gw_msg_set(err, errlen, "%s: purposes.%s.facts[%zu]: not a fact name "
+                     "([a-z0-9_]+(.[a-z0-9_]+)+)", path, pname, i);
+          goto out;
+        }
+        cp->n_facts++;
         continue;
       }
       if(!d) {
