@@ -12,7 +12,8 @@
 # purpose change (gwctl purposes push, PUT /v1/purposes) and the fund
 # adapter (gwctl adapter push).  A purposes file naming an unknown fact is
 # refused with FILE: FIELD: PROBLEM (400, nothing written), one whose
-# version is not newer with 409.  The ACL has no admin call (it grants
+# version is not newer with 409, one dropping a purpose the ACL grants is
+# refused by the reload and put back.  The ACL has no admin call (it grants
 # clients rights: the operator's file, docs/facts.md); the operator's edit
 # granting the engine the fund facts is activated with the purpose change
 # that allows them.  The fund facts are then answered ok from the fund
@@ -139,6 +140,13 @@ check "the same version again: 409 version-conflict" "$STATUS $(jq -r .type <<<"
   "409 /problems/version-conflict purposes.json: version: must be newer than the active version 1"
 rc=0; out=$("$GWCTL" purposes push "$T/same.json" --url "$GW" "${ADMIN[@]}") || rc=$?
 check "gwctl purposes push of a version not newer: exit 1, HTTP 409" "$rc $(grep -c 'HTTP 409' <<<"$out")" "1 1"
+# refused by the reload: a purpose the ACL still grants is dropped; put back
+jq '.version = 2 | del(.purposes["talent.postdoc"])' "$T/purposes.json" >"$T/drop.json"
+admin PUT /v1/purposes --data-binary "@$T/drop.json"
+check "dropping a purpose the ACL grants: 400 naming the ACL's field" \
+  "$STATUS $(jq -r .type <<<"$BODY") $(jq -r .detail <<<"$BODY" | grep -c 'acl: .*talent.postdoc: unknown purpose')" \
+  "400 /problems/invalid-purposes 1"
+check "the file is put back" "$(cmp "$T/purposes.json.good" "$T/purposes.json" && echo same)" same
 catalogue
 check "the running generation keeps serving (version 1)" "$STATUS $(jq .version <<<"$BODY")" "200 1"
 

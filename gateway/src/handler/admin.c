@@ -339,7 +339,12 @@ static void put_item(struct gw_req *req, struct gw_app *app, const struct admin_
   int new_version = 0, cur = 0;
   const char *body = gw_req_body(req, &len);
 
-  snprintf(name, sizeof(name), "%s%s", id, k->suffix);
+  if(single(k)) {               /* the configured file's own name */
+    const char *base = strrchr(dir, '/');
+    snprintf(name, sizeof(name), "%s", base ? base + 1 : dir);
+  }
+  else
+    snprintf(name, sizeof(name), "%s%s", id, k->suffix);
   if(len > k->max_bytes) {
     snprintf(err, sizeof(err), "%s: larger than %zu bytes", name, k->max_bytes);
     gw_req_problem(req, 413, "too-large", err);
