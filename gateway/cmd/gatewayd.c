@@ -251,7 +251,7 @@ int main(int argc, char **argv)
   struct gw_listener *ops_listener = NULL;
   struct gw_workers *workers = NULL;
   struct event *sig_term = NULL, *sig_int = NULL, *sig_hup = NULL;
-  struct gw_route api_routes[27], ops_routes[4];
+  struct gw_route api_routes[29], ops_routes[4];
   struct gw_console console;
   struct gw_worker_hooks hooks;
 
@@ -353,6 +353,8 @@ int main(int argc, char **argv)
   api_routes[24] = (struct gw_route){ "GET", "/v1/predicates/*", gw_admin_definition, d.app };
   api_routes[25] = (struct gw_route){ "PUT", "/v1/predicates/*", gw_admin_definition, d.app };
   api_routes[26] = (struct gw_route){ "DELETE", "/v1/predicates/*", gw_admin_definition, d.app };
+  api_routes[27] = (struct gw_route){ "GET", "/v1/purposes", gw_admin_definition, d.app };
+  api_routes[28] = (struct gw_route){ "PUT", "/v1/purposes", gw_admin_definition, d.app };
   ops_routes[0] = api_routes[0];
   ops_routes[1] = api_routes[1];
   ops_routes[2] = (struct gw_route){ "GET", "/metrics", metrics, NULL };

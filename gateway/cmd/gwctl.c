@@ -25,6 +25,10 @@ static void usage(FILE *fp)
           "  fact validate FILE...   check fact schemas (<fact>.schema.json) as the gateway loads them\n"
           "  fact push FILE (--stack S | --url URL --cacert CA --cert C --key K)\n"
           "                          validate, then add or replace the fact through the admin API\n"
+          "  purposes validate [--schemas DIR] FILE...\n"
+          "                          check a purposes.json against a fact catalogue\n"
+          "  purposes push FILE (--stack S | --url URL --cacert CA --cert C --key K)\n"
+          "                          validate, then replace purposes.json through the admin API\n"
           "  adapter validate FILE...\n"
           "                          check adapter definitions as the gateway loads them\n"
           "  adapter test FILE --subject ID --name NAME [--schemas DIR] [--deadline MS] [--json]\n"
@@ -93,6 +97,10 @@ int main(int argc, char **argv)
     return gwctl_fact_validate(argc - 3, argv + 3);
   if(argc >= 3 && !strcmp(argv[1], "fact") && !strcmp(argv[2], "push"))
     return gwctl_fact_push(argc - 2, argv + 2);
+  if(argc >= 3 && !strcmp(argv[1], "purposes") && !strcmp(argv[2], "validate"))
+    return gwctl_purposes_validate(argc - 3, argv + 3);
+  if(argc >= 3 && !strcmp(argv[1], "purposes") && !strcmp(argv[2], "push"))
+    return gwctl_purposes_push(argc - 2, argv + 2);
   if(argc >= 2 && !strcmp(argv[1], "predicate"))
     return gwctl_predicate(argc - 1, argv + 1);
   if(argc >= 2 && !strcmp(argv[1], "status"))

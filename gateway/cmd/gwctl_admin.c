@@ -6,6 +6,8 @@
  *   gwctl adapter push FILE (--stack S | --url URL --cacert CA --cert C --key K)
  *   gwctl fact push FILE ...       (FILE named <fact>.schema.json)
  *   gwctl predicate push FILE ...
+ *   gwctl purposes push FILE ...   (the whole purposes.json, PUT /v1/purposes)
+ *   gwctl purposes validate [--schemas DIR] FILE...
  *   gwctl fact validate FILE...
  *   gwctl status (--stack S | --url URL --cacert CA --cert C --key K [--ops URL]) [--json]
  *
@@ -201,12 +203,43 @@ static int predicate_local(const char *file, const char *text, size_t len, char 
   return 0;
 }
 
+/* The schemas/facts folder to judge against: $GW_SCHEMAS_DIR, else
+ * ./schemas/facts, else NULL. */
+static const char *local_facts_dir(void)
+{
+  const char *dir = getenv("GW_SCHEMAS_DIR");
+  if(dir && *dir)
+    return dir;
+  return access("schemas/facts", R_OK) == 0 ? "schemas/facts" : NULL;
+}
+
+/* purposes.json: judged with a local catalogue's facts when one is at hand
+ * (the same loader as the gateway's), else for form only; the gateway
+ * judges again against its own.  The resource has no id (id is ""). */
+static int purposes_local(const char *file, const char *text, size_t len, char *id,
+                          size_t idlen, int *version, char *err, size_t errlen)
+{
+  const char *dir = local_facts_dir();
+  struct gw_catalogue *c = NULL;
+  if(idlen)
+    id[0] = '\0';
+  if(!dir)
+    return gw_purposes_check_text(file, text, len, version, err, errlen) ? 1 : 0;
+  if(gw_catalogue_load(dir, file, &c, err, errlen))
+    return 1;
+  *version = (int)gw_catalogue_version(c);
+  gw_catalogue_free(c);
+  return 0;
+}
+
 static const struct push_kind push_adapter = { "adapter", "/v1/adapters/", GW_ADAPTER_FILE_MAX,
                                                adapter_local };
 static const struct push_kind push_fact = { "fact", "/v1/facts/", GW_FACTSCHEMA_FILE_MAX,
                                             fact_local };
 static const struct push_kind push_predicate = { "predicate", "/v1/predicates/",
                                                  GW_PRED_FILE_MAX_BYTES, predicate_local };
+static const struct push_kind push_purposes = { "purposes", "/v1/purposes",
+                                                GW_CATALOGUE_FILE_MAX, purposes_local };
 
 /* gwctl KIND push FILE TARGET: validated locally, then PUT. */
 static int push(const struct push_kind *k, int argc, char **argv)
@@ -248,7 +281,7 @@ static int push(const struct push_kind *k, int argc, char **argv)
     goto out;
   }
   if(r.status == 200 || r.status == 201) {
-    printf("%s: %s version %d %s\n", file, id, version,
+    printf("%s: %s version %d %s\n", file, *id ? id : k->cmd, version,
            r.status == 201 ? "registered and active" : "active (replaced the previous version)");
     rc = 0;
   }
@@ -278,6 +311,62 @@ int gwctl_fact_push(int argc, char **argv)
 int gwctl_predicate_push(int argc, char **argv)
 {
   return push(&push_predicate, argc, argv);
+}
+
+int gwctl_purposes_push(int argc, char **argv)
+{
+  return push(&push_purposes, argc, argv);
+}
+
+/* gwctl purposes validate [--schemas DIR] FILE...: "FILE: ok (purposes
+ * version N)" or the loader's FILE: FIELD: PROBLEM.  Every fact named is
+ * looked up in DIR ($GW_SCHEMAS_DIR, else ./schemas/facts); with no
+ * catalogue at hand only the form is checked, and the line says so. */
+int gwctl_purposes_validate(int argc, char **argv)
+{
+  const char *dir = NULL;
+  int bad = 0, first = 0;
+  if(argc >= 2 && !strcmp(argv[0], "--schemas")) {
+    dir = argv[1];
+    first = 2;
+  }
+  if(argc <= first) {
+    fprintf(stderr, "usage: gwctl purposes validate [--schemas DIR] FILE...\n");
+    return 2;
+  }
+  if(!dir)
+    dir = local_facts_dir();
+  for(int i = first; i < argc; i++) {
+    char err[1024], *text;
+    size_t len;
+    int version = 0;
+    text = gwctl_read_source(argv[i], NULL, GW_CATALOGUE_FILE_MAX, &len, err, sizeof(err));
+    if(!text) {
+      printf("%s: %s\n", argv[i], err);
+      bad = 1;
+      continue;
+    }
+    if(dir) {
+      struct gw_catalogue *c = NULL;
+      if(gw_catalogue_load(dir, argv[i], &c, err, sizeof(err))) {
+        printf("%s\n", err);
+        bad = 1;
+      }
+      else
+        printf("%s: ok (purposes version %lld, facts checked against %s)\n", argv[i],
+               gw_catalogue_version(c), dir);
+      gw_catalogue_free(c);
+    }
+    else if(gw_purposes_check_text(argv[i], text, len, &version, err, sizeof(err))) {
+      printf("%s\n", err);
+      bad = 1;
+    }
+    else
+      printf("%s: ok (purposes version %d; form only: no catalogue to check the facts "
+             "against, give --schemas DIR)\n", argv[i], version);
+    gw_free(text);
+  }
+  return bad;
 }
 
 /* gwctl fact validate FILE...: "FILE: ok (fact NAME version N)" or the

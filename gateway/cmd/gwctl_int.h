@@ -20,6 +20,8 @@ int gwctl_predicate(int argc, char **argv);
 int gwctl_predicate_push(int argc, char **argv);
 int gwctl_fact_push(int argc, char **argv);
 int gwctl_fact_validate(int argc, char **argv);
+int gwctl_purposes_push(int argc, char **argv);
+int gwctl_purposes_validate(int argc, char **argv);
 int gwctl_verify_bundle(int argc, char **argv);
 
 /* Reads a file, or a URL with https:// (with optional CA file), into a

@@ -572,6 +572,29 @@ def admin(S, c, stack):
         check("400 detail names file and field", "#/x-gw/sensitivity:" in p["detail"], p["detail"])
     problem_ok(S, "DELETE /v1/facts/housing_fund.employer (in use)",
                c.api_req("admin", "DELETE", "/v1/facts/housing_fund.employer"), 409, "/problems/in-use")
+    # purposes.json: the file in force, a newer version, not newer, an unknown fact
+    r = c.api_req("admin", "GET", "/v1/purposes")
+    request_id_ok("GET /v1/purposes", r)
+    if check("GET /v1/purposes: 200", r.status == 200, f"got {r.status} {r.body[:200]!r}"):
+        S.check("GET /v1/purposes", "PurposesInForce", r.json())
+        purposes = r.json()["document"]
+        newer = dict(purposes, version=purposes["version"] + 1)
+        r = c.api_req("admin", "PUT", "/v1/purposes", newer)
+        request_id_ok("PUT /v1/purposes", r)
+        if check("PUT /v1/purposes (newer): 200", r.status == 200, f"got {r.status} {r.body[:300]!r}"):
+            S.check("PUT /v1/purposes", "DefinitionActivated", r.json())
+        problem_ok(S, "PUT /v1/purposes (same version)", c.api_req("admin", "PUT", "/v1/purposes", newer),
+                   409, "/problems/version-conflict")
+        unknown = json.loads(json.dumps(newer))
+        unknown["version"] += 1
+        first = next(iter(unknown["purposes"]))
+        unknown["purposes"][first]["facts"].append("no_such.fact")
+        p = problem_ok(S, "PUT /v1/purposes (unknown fact)", c.api_req("admin", "PUT", "/v1/purposes", unknown),
+                       400, "/problems/invalid-purposes")
+        if p:
+            check("400 detail names file and field", f"purposes.{first}.facts[" in p["detail"], p["detail"])
+    problem_ok(S, "GET /v1/purposes (engine)", c.api_req("engine", "GET", "/v1/purposes"), 403,
+               "/problems/forbidden")
 
 
 def main():

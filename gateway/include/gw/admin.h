@@ -9,12 +9,16 @@
  *   PUT    /v1/facts/{name}          a fact schema with x-gw (version newer)
  *   DELETE /v1/facts/{name}
  *   GET/PUT/DELETE /v1/predicates/{id}   the same for predicate definitions
+ *   GET    /v1/purposes              purposes.json in force, version, sha256
+ *   PUT    /v1/purposes              the whole file ("version" newer); no
+ *                                    DELETE: the catalogue needs one
  *
  * Facts and predicates follow the adapters' rules: the file is judged by
  * the loader first (400 naming file and field), a version not newer than
  * the one in force is 409 version-conflict, and a change the reload refuses
  * (an adapter mapping, a purpose naming or a predicate reading a fact that
- * would no longer exist) is undone on disk: 400 for a PUT, 409 in-use for a
+ * would no longer exist; a predicate or the ACL naming a purpose the new
+ * purposes file drops) is undone on disk: 400 for a PUT, 409 in-use for a
  * DELETE of a fact or predicate (400 for an adapter, as before).
  *
  * A definition is validated exactly as at start-up (same loader, same

@@ -76,6 +76,21 @@ int gw_fact_check_text(const char *name, const char *label, const char *text, si
                        int *version, char *err, size_t errlen)
   __attribute__((warn_unused_result));
 
+/* Checks a purposes.json text as the loader does (label names it in
+ * messages), every fact it names looked up in the catalogue in force on
+ * this thread; with none installed, fact names are checked for form only
+ * (gwctl without a local catalogue).  The admin API and gwctl judge a file
+ * before it is written; the reload judges it again with the catalogue it
+ * builds.  0 and *version, or -1 with "LABEL: FIELD: PROBLEM" in err. */
+int gw_purposes_check_text(const char *label, const char *text, size_t len, int *version,
+                           char *err, size_t errlen)
+  __attribute__((warn_unused_result));
+
+/* The purposes.json bytes `c` was loaded from (c's; NULL when c is NULL),
+ * their length and, when sha256 is not NULL, their SHA-256 (hex). */
+const char *gw_catalogue_purposes_text(const struct gw_catalogue *c, size_t *len,
+                                       const char **sha256);
+
 /* purposes.json "version", and a SHA-256 over every file's name and
  * bytes (lowercase hex): what GET /v1/facts/catalogue shows. */
 long long gw_catalogue_version(const struct gw_catalogue *c);

@@ -44,10 +44,17 @@ struct gw_catalogue {
   char digest[65];
   struct gw_catalogue_file *files;
   size_t n_files;
+  char *purposes_text;         /* purposes.json's bytes, as loaded */
+  size_t purposes_len;
+  char purposes_sha256[65];
+  int shape_only;              /* judging a purposes text without a catalogue:
+                                  fact names are checked for form only */
 };
 
 static _Atomic(const struct gw_catalogue *) installed;
 static _Thread_local const struct gw_catalogue *building;
+
+static const struct gw_catalogue *in_force(void);
 
 int gw_fact_name_ok(const char *s)
 {
@@ -261,17 +268,17 @@ static const struct gw_fact_def *find_in(const struct gw_catalogue *c, const cha
   return bsearch(&key, c->facts, c->n_facts, sizeof(*c->facts), def_cmp);
 }
 
-static int read_purposes(struct gw_catalogue *c, const char *path, char *err, size_t errlen)
+/* purposes.json's text (path names it in messages) into c's purposes,
+ * every fact looked up in c (or, shape_only, checked for form).  0, or -1
+ * with "PATH: FIELD: PROBLEM" in err. */
+static int parse_purposes(struct gw_catalogue *c, const char *path, const char *text, size_t len,
+                          char *err, size_t errlen)
 {
-  char sha[65], *text;
-  size_t len = 0;
   json_t *root = NULL, *ps, *p, *v;
   json_error_t je;
   const char *pname, *key;
   int rc = -1;
 
-  if(!(text = slurp(path, &len, sha, err, errlen)))
-    return -1;
   root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
   if(!json_is_object(root)) {
     gw_msg_set(err, errlen, "%s: #: not a JSON object (%s)", path, root ? "other type" : je.text);
@@ -333,6 +340,15 @@ static int read_purposes(struct gw_catalogue *c, const char *path, char *err, si
     c->n_purposes++;
     json_array_foreach(facts, i, f) {
       const struct gw_fact_def *d = json_is_string(f) ? find_in(c, json_string_value(f)) : NULL;
+      if(c->shape_only) {         /* form only: no catalogue to look it up in */
+        if(!json_is_string(f) || !gw_fact_name_ok(json_string_value(f))) {
+          gw_msg_set(err, errlen, "%s: purposes.%s.facts[%zu]: not a fact name "
+                     "([a-z0-9_]+(.[a-z0-9_]+)+)", path, pname, i);
+          goto out;
+        }
+        cp->n_facts++;
+        continue;
+      }
       if(!d) {
         gw_msg_set(err, errlen, "%s: purposes.%s.facts[%zu]: \"%s\" is not a fact of the catalogue "
              "(no %s%s)", path, pname, i, json_is_string(f) ? json_string_value(f) : "?",
@@ -348,12 +364,75 @@ static int read_purposes(struct gw_catalogue *c, const char *path, char *err, si
       cp->facts[cp->n_facts++] = d->name;
     }
   }
-  add_file(c, path, sha);
   rc = 0;
 out:
   json_decref(root);
-  gw_free(text);
   return rc;
+}
+
+static int read_purposes(struct gw_catalogue *c, const char *path, char *err, size_t errlen)
+{
+  char sha[65], *text;
+  size_t len = 0;
+
+  if(!(text = slurp(path, &len, sha, err, errlen)))
+    return -1;
+  if(parse_purposes(c, path, text, len, err, errlen)) {
+    gw_free(text);
+    return -1;
+  }
+  add_file(c, path, sha);
+  c->purposes_text = text;
+  c->purposes_len = len;
+  memcpy(c->purposes_sha256, sha, sizeof(c->purposes_sha256));
+  return 0;
+}
+
+static void free_purposes(struct gw_catalogue *c)
+{
+  for(size_t i = 0; i < c->n_purposes; i++) {
+    gw_free(c->purposes[i].name);
+    gw_free(c->purposes[i].description);
+    gw_free(c->purposes[i].facts);
+  }
+  gw_free(c->purposes);
+  c->purposes = NULL;
+  c->n_purposes = 0;
+}
+
+int gw_purposes_check_text(const char *label, const char *text, size_t len, int *version,
+                           char *err, size_t errlen)
+{
+  const struct gw_catalogue *cur = in_force();
+  struct gw_catalogue tmp;
+  int rc;
+
+  memset(&tmp, 0, sizeof(tmp));
+  if(cur) {
+    /* borrowed: tmp's facts are never freed */
+    tmp.facts = cur->facts;
+    tmp.n_facts = cur->n_facts;
+  }
+  else
+    tmp.shape_only = 1;
+  rc = parse_purposes(&tmp, label, text, len, err, errlen);
+  if(!rc && tmp.version > 1000000000) {
+    gw_msg_set(err, errlen, "%s: version: must be at most 1000000000", label);
+    rc = -1;
+  }
+  if(!rc)
+    *version = (int)tmp.version;
+  free_purposes(&tmp);
+  return rc;
+}
+
+const char *gw_catalogue_purposes_text(const struct gw_catalogue *c, size_t *len,
+                                       const char **sha256)
+{
+  *len = c ? c->purposes_len : 0;
+  if(sha256)
+    *sha256 = c ? c->purposes_sha256 : "";
+  return c ? c->purposes_text : NULL;
 }
 
 int gw_catalogue_load(const char *schemas_dir, const char *purposes_file,
@@ -431,12 +510,8 @@ void gw_catalogue_free(struct gw_catalogue *c)
     gw_free((char *)c->facts[i].file);
   }
   gw_free(c->facts);
-  for(size_t i = 0; i < c->n_purposes; i++) {
-    gw_free(c->purposes[i].name);
-    gw_free(c->purposes[i].description);
-    gw_free(c->purposes[i].facts);
-  }
-  gw_free(c->purposes);
+  free_purposes(c);
+  gw_free(c->purposes_text);
   for(size_t i = 0; i < c->n_files; i++)
     gw_free((char *)c->files[i].path);
   gw_free(c->files);

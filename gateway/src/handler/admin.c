@@ -1,7 +1,8 @@
 /*
  * admin.c - registering, replacing and removing the definitions the
- * gateway runs on while it serves: adapters, facts (schemas/facts) and
- * predicates (schemas/predicates); and testing adapters.
+ * gateway runs on while it serves: adapters, facts (schemas/facts),
+ * predicates (schemas/predicates) and the purposes file (schemas/
+ * purposes.json, one file, no id); and testing adapters.
  *
  * The admin API never edits a live structure: it changes a directory on
  * disk (atomically, durably) and then asks for the same reload SIGHUP does.
@@ -202,6 +203,33 @@ static char *predicate_current(struct gw_app *app, const char *id, int *version)
   return file;
 }
 
+/* purposes.json: one file, always there (the catalogue cannot load
+ * without it); its "version" is the catalogue's. */
+static const char *purposes_path(const struct gw_config *cfg) { return cfg->purposes_file; }
+
+static int purposes_id_ok(const char *id)
+{
+  return !strcmp(id, "purposes");
+}
+
+static int purposes_check(const char *id, const char *label, const char *dir, const char *text,
+                          size_t len, int *version, char *err, size_t errlen)
+{
+  (void)id; (void)dir;
+  /* against the catalogue in force (put_item holds its generation); the
+   * reload judges it again, with the predicates and the ACL */
+  return gw_purposes_check_text(label, text, len, version, err, errlen);
+}
+
+static char *purposes_current(struct gw_app *app, const char *id, int *version)
+{
+  struct gw_gen *gen = gw_gen_acquire(app->gens);
+  (void)id;
+  *version = (int)gw_catalogue_version(gen->catalogue);
+  gw_gen_release(gen);
+  return gw_strdup(app->cfg->purposes_file);
+}
+
 static const struct admin_kind kinds[] = {
   { "adapter", "/v1/adapters/", ".json", "invalid-adapter",
     "adapter ids are 1 to 64 of a-z 0-9 . _ -", GW_ADAPTER_FILE_MAX, 400,
@@ -213,7 +241,16 @@ static const struct admin_kind kinds[] = {
     "predicate ids are [a-z0-9_]+(.[a-z0-9_]+)+, at most 64 bytes",
     GW_PRED_FILE_MAX_BYTES, 409, predicates_dir, gw_fact_name_ok, predicate_check,
     predicate_current },
+  /* a prefix without a trailing slash: one resource, no id, no DELETE */
+  { "purposes", "/v1/purposes", ".json", "invalid-purposes", "", GW_CATALOGUE_FILE_MAX, 405,
+    purposes_path, purposes_id_ok, purposes_check, purposes_current },
 };
+
+/* The purposes file: one resource at the prefix itself. */
+static int single(const struct admin_kind *k)
+{
+  return k->prefix[strlen(k->prefix) - 1] != '/';
+}
 
 /* ---- disk ----------------------------------------------------------------------- */
 
@@ -302,15 +339,29 @@ static void put_item(struct gw_req *req, struct gw_app *app, const struct admin_
   int new_version = 0, cur = 0;
   const char *body = gw_req_body(req, &len);
 
-  snprintf(name, sizeof(name), "%s%s", id, k->suffix);
+  if(single(k)) {               /* the configured file's own name */
+    const char *base = strrchr(dir, '/');
+    snprintf(name, sizeof(name), "%s", base ? base + 1 : dir);
+  }
+  else
+    snprintf(name, sizeof(name), "%s%s", id, k->suffix);
   if(len > k->max_bytes) {
     snprintf(err, sizeof(err), "%s: larger than %zu bytes", name, k->max_bytes);
     gw_req_problem(req, 413, "too-large", err);
     return;
   }
-  if(k->check(id, name, dir, body, len, &new_version, err, sizeof(err))) {
-    gw_req_problem(req, 400, k->problem, err);
-    return;
+  {
+    /* judged against the generation in force, held: a reload may publish
+     * (and free the installed catalogue) while this runs */
+    struct gw_gen *gen = gw_gen_acquire(app->gens);
+    const struct gw_catalogue *prev = gw_catalogue_use(gen->catalogue);
+    int bad = k->check(id, name, dir, body, len, &new_version, err, sizeof(err));
+    (void)gw_catalogue_use(prev);
+    gw_gen_release(gen);
+    if(bad) {
+      gw_req_problem(req, 400, k->problem, err);
+      return;
+    }
   }
 
   pthread_mutex_lock(&admin_lock);
@@ -413,7 +464,16 @@ static void show_item(struct gw_req *req, struct gw_app *app, const struct admin
   json_t *out = NULL, *doc;
   char msg[128];
 
-  if(k == &kinds[1]) {
+  if(single(k)) {
+    const char *sha = "";
+    size_t len = 0;
+    const char *text = gw_catalogue_purposes_text(gen->catalogue, &len, &sha);
+    if(text && (doc = json_loadb(text, len, 0, NULL)))
+      out = json_pack("{s:s, s:I, s:s, s:s, s:o}", "kind", k->kind, "version",
+                      (json_int_t)gw_catalogue_version(gen->catalogue), "sha256", sha, "file",
+                      app->cfg->purposes_file, "document", doc);
+  }
+  else if(k == &kinds[1]) {
     const struct gw_catalogue *prev = gw_catalogue_use(gen->catalogue);
     const struct gw_fact_def *d = gw_fact_find(id);
     const struct gw_factschema *fs = d ? gw_factschema_set_get(gen->schemas, d->name) : NULL;
@@ -531,6 +591,21 @@ static void admin_route(struct gw_req *req, struct gw_app *app, const struct adm
 
   if(!is_admin(req, app))
     return;
+  if(single(k)) {
+    if(path[strlen(k->prefix)]) {
+      gw_req_problem(req, 404, "not-found", "no such resource");
+      return;
+    }
+    if(!strcmp(method, "GET"))
+      show_item(req, app, k, k->kind);
+    else if(!strcmp(method, "PUT"))
+      put_item(req, app, k, k->kind);
+    else {
+      gw_req_set_header(req, "Allow", "GET, PUT");
+      gw_req_problem(req, 405, "method-not-allowed", "this resource takes GET and PUT");
+    }
+    return;
+  }
   rest = path + strlen(k->prefix);
   n = strcspn(rest, "/");
   test = adapter && !strcmp(rest + n, "/test");

@@ -47,6 +47,7 @@
 #include "gw/observe.h"
 #include "gw/policy.h"
 #include "randid.h"
+#include "registry.h"
 #include "seal.h"
 
 #include "query_int.h"
@@ -221,7 +222,17 @@ static int agency_down(const struct qfact *f, const struct qgroup *g)
 }
 
 /* Moves every fact g failed for onto its next adapter by order, starting
+<<<<<<< HEAD
  * the groups that needs (WAITING only). */
+=======
+ * the groups that needs (q->pending counts them).  The order chain is
+ * walked, not hopped once: when the next adapter is a group this query
+ * already has and that group is done with its agency down too, the fact
+ * moves on again at once (no group will finish later to move it), at most
+ * GW_REGISTRY_MAX_ORDER hops.  It stops at a group still pending (its
+ * completion walks on), at one that answered (ok, not_found or refused:
+ * never fallen through), or when no adapter is left. */
+>>>>>>> catalogue
 static void fall_back(struct query *q, struct qgroup *g)
 {
   struct qgroup *fresh[QUERY_MAX_SLOTS];
@@ -229,35 +240,40 @@ static void fall_back(struct query *q, struct qgroup *g)
 
   for(size_t i = 0; i < q->n_facts; i++) {
     struct qfact *f = &q->facts[i];
-    struct gw_adapter_rt *rt;
-    struct qgroup *ng = NULL;
+    struct qgroup *from = g;
     if(f->g != g || (!f->allowed && !f->feeds) || !agency_down(f, g))
       continue;
-    rt = gw_gen_rt_for_fact_nth(q->gen, f->name, f->rank + 1);
-    if(!rt)
-      continue;
-    for(size_t gi = 0; gi < q->n_groups; gi++)
-      if(q->groups[gi].rt == rt)
-        ng = &q->groups[gi];
-    if(!ng) {
-      if(q->n_groups == QUERY_MAX_SLOTS)
-        continue;
-      ng = &q->groups[q->n_groups++];
-      memset(ng, 0, sizeof(*ng));
-      ng->q = q;
-      ng->rt = rt;
-      ng->state = G_PENDING;
-      fresh[n_fresh++] = ng;
+    for(int hop = 0; hop < GW_REGISTRY_MAX_ORDER; hop++) {
+      struct gw_adapter_rt *rt = gw_gen_rt_for_fact_nth(q->gen, f->name, f->rank + 1);
+      struct qgroup *ng = NULL;
+      if(!rt)
+        break;
+      for(size_t gi = 0; gi < q->n_groups; gi++)
+        if(q->groups[gi].rt == rt)
+          ng = &q->groups[gi];
+      if(!ng) {
+        if(q->n_groups == QUERY_MAX_SLOTS)
+          break;
+        ng = &q->groups[q->n_groups++];
+        memset(ng, 0, sizeof(*ng));
+        ng->q = q;
+        ng->rt = rt;
+        ng->state = G_PENDING;
+        fresh[n_fresh++] = ng;
+      }
+      gw_log(GW_LOG_INFO, "fact_fallback", "%s: %s: %s unavailable, asking %s", q->query_id,
+             f->name, from->rt->adapter->id, rt->adapter->id);
+      f->prev = from;
+      f->prev_index = f->index;
+      f->g = ng;
+      f->rank++;
+      for(size_t k = 0; k < rt->adapter->n_facts; k++)
+        if(!strcmp(rt->adapter->facts[k], f->name))
+          f->index = k;
+      if(ng->state != G_DONE || !agency_down(f, ng))
+        break;
+      from = ng;                  /* done, and down as well: on to the next */
     }
-    gw_log(GW_LOG_INFO, "fact_fallback", "%s: %s: %s unavailable, asking %s", q->query_id,
-           f->name, g->rt->adapter->id, rt->adapter->id);
-    f->prev = g;
-    f->prev_index = f->index;
-    f->g = ng;
-    f->rank++;
-    for(size_t k = 0; k < rt->adapter->n_facts; k++)
-      if(!strcmp(rt->adapter->facts[k], f->name))
-        f->index = k;
   }
   for(size_t i = 0; i < n_fresh; i++)
     start_group(q, fresh[i]);
