@@ -111,6 +111,7 @@ struct gw_upstream {
   LIST_HEAD(, gw_upstream_exchange) exchanges;  /* in the multi */
   size_t active;
   LIST_HEAD(, sock_info) socks; /* every sock_info alive, freed at the end */
+  TAILQ_HEAD(, gw_upstream_exchange) open_waiting;  /* XS_OPEN_WAIT, oldest first */
   uint64_t next_xid;
   int dispatching;              /* completion callbacks on the stack */
   int broken;                   /* a callback failed: libcurl's multi is dead */
@@ -142,6 +143,8 @@ struct gw_upstream_exchange {
   int64_t queued_us;            /* start to a connection of its own; -1 until then */
   struct gw_policy_limiter *gate;  /* the host's opening slots, NULL: no bound */
   struct gw_policy_waiter *gwait;  /* OPEN_WAIT: our place in the gate's queue */
+  TAILQ_ENTRY(gw_upstream_exchange) wlink;  /* in up->open_waiting while OPEN_WAIT */
+  int in_open_waiting;
   int slot;                     /* holds an opening slot */
   int need_slot;                /* open_cb refused for want of a slot */
   struct timespec t_wait;       /* OPEN_WAIT began */
@@ -261,9 +264,18 @@ static void easy_put(struct gw_upstream *up, CURL *easy)
     curl_easy_cleanup(easy);
 }
 
+static void open_unlist(struct gw_upstream_exchange *ex)
+{
+  if(ex->in_open_waiting) {
+    TAILQ_REMOVE(&ex->up->open_waiting, ex, wlink);
+    ex->in_open_waiting = 0;
+  }
+}
+
 /* Gives back what the exchange holds of its host's gate. */
 static void gate_leave(struct gw_upstream_exchange *ex)
 {
+  open_unlist(ex);
   if(ex->gwait) {
     gw_policy_waiter_cancel(ex->gwait, gw_policy_now_ms());
     ex->gwait = NULL;
@@ -712,6 +724,7 @@ static void multi_error(const char *where, CURLMcode mc)
 }
 
 static void open_wait(struct gw_upstream_exchange *ex);
+static void open_idle(struct gw_upstream *up, struct gw_policy_limiter *gate);
 
 static void mark_broken(struct gw_upstream *up, const char *why)
 {
@@ -757,6 +770,8 @@ static void drain_done(struct gw_upstream *up)
       continue;
     }
     exchange_unlink(ex);
+    if(rc == CURLE_OK && ex->gate)
+      open_idle(up, ex->gate);
     deliver(ex, rc, NULL);
   }
 }
@@ -768,6 +783,7 @@ static void open_resume(struct gw_upstream_exchange *ex)
 {
   CURLMcode mc;
 
+  open_unlist(ex);
   ex->open_wait_us += since_us(&ex->t_wait);
   xstate_set(ex, XS_QUEUED);
   mc = curl_multi_add_handle(ex->up->multi, ex->easy);
@@ -789,6 +805,8 @@ static void on_gate(enum gw_policy_limit result, void *arg)
     return;
   }
   ex->open_wait_us += since_us(&ex->t_wait);
+  open_unlist(ex);
+  xstate_set(ex, XS_QUEUED);
   exchange_unlink(ex);
   deliver(ex, CURLE_OPERATION_TIMEDOUT, "no connection could be opened in time "
           "(waited for an opening slot)");
@@ -809,6 +827,8 @@ static void open_wait(struct gw_upstream_exchange *ex)
   ex->errbuf[0] = '\0';
   clock_gettime(CLOCK_MONOTONIC, &ex->t_wait);
   xstate_set(ex, XS_OPEN_WAIT);
+  TAILQ_INSERT_TAIL(&ex->up->open_waiting, ex, wlink);
+  ex->in_open_waiting = 1;
   r = gw_policy_limiter_acquire(ex->gate, now, now + (uint64_t)GW_UP_MAX_TIMEOUT_MS,
                                 ex->up->base, on_gate, ex, &ex->gwait);
   if(r == GW_POLICY_LIMIT_QUEUED)
@@ -818,8 +838,31 @@ static void open_wait(struct gw_upstream_exchange *ex)
     open_resume(ex);
     return;
   }
+  open_unlist(ex);
+  xstate_set(ex, XS_QUEUED);
   exchange_unlink(ex);
   deliver(ex, CURLE_OPERATION_TIMEDOUT, "too many exchanges waiting to open a connection");
+}
+
+/* A transfer to the gate's host ended well: its connection is idle in
+ * this worker's pool now, so the oldest exchange of this worker waiting
+ * for an opening slot there takes it instead (back into the multi without
+ * a slot; should libcurl still want a new connection, open_cb asks for a
+ * slot again). */
+static void open_idle(struct gw_upstream *up, struct gw_policy_limiter *gate)
+{
+  struct gw_upstream_exchange *w;
+
+  TAILQ_FOREACH(w, &up->open_waiting, wlink)
+    if(w->gate == gate)
+      break;
+  if(!w)
+    return;
+  if(w->gwait) {
+    gw_policy_waiter_cancel(w->gwait, gw_policy_now_ms());
+    w->gwait = NULL;
+  }
+  open_resume(w);
 }
 
 int gw_upstream_reached_agency(const struct gw_upstream_exchange *ex)
@@ -1009,6 +1052,7 @@ struct gw_upstream *gw_upstream_new(struct event_base *base,
   up->magic = UP_MAGIC;
   LIST_INIT(&up->exchanges);
   LIST_INIT(&up->socks);
+  TAILQ_INIT(&up->open_waiting);
   up->base = base;
   up->async_dns = global_async_dns;
   if(opt)
