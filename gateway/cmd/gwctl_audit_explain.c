@@ -42,6 +42,7 @@ struct explain {
   struct gw_jws_key **keys;
   size_t n_keys;
   json_t *atts;                /* sha256 hex -> compact JWS, from fetch records */
+  json_t *atts_sm2;            /* sha256 hex -> its GmSM2 twin (dual) */
   json_t *record;              /* the query record */
   const char *qid;
 };
@@ -104,6 +105,8 @@ static int read_log(struct explain *x, const struct gw_checkpoint *cp)
           json_t *att = json_object_get(f, "attestation");
           if(sha && json_is_string(att))
             json_object_set(x->atts, sha, att);
+          if(sha && json_is_string(att) && json_is_string(json_object_get(f, "attestation_sm2")))
+            json_object_set(x->atts_sm2, sha, json_object_get(f, "attestation_sm2"));
         }
       }
       else if(kind && !strcmp(kind, "query") && memmem(data, len, needle, strlen(needle)) &&
@@ -167,7 +170,7 @@ static int explain_one(struct explain *x, const struct gw_predset *set, const ch
   json_t *vals[GW_PRED_MAX_FACTS] = { NULL }, *h, *pl = NULL;
   struct gw_pred_input in[GW_PRED_MAX_FACTS];
   const char *why = NULL, *as_of = json_string_value(json_object_get(p, "as_of"));
-  char reason[200] = "";
+  char reason[200] = "", twin[120];
   enum gw_pred_result r;
   size_t i;
   int bad = 0;
@@ -206,6 +209,15 @@ static int explain_one(struct explain *x, const struct gw_predset *set, const ch
       bad = 1;
       break;
     }
+    if(json_is_string(json_object_get(x->atts_sm2, sha)) &&
+       gw_attest_twin_check((const struct gw_jws_key *const *)x->keys, x->n_keys, GW_ATTEST_TYP,
+                            jws, json_string_value(json_object_get(x->atts_sm2, sha)), twin,
+                            sizeof(twin))) {
+      snprintf(reason, sizeof(reason), "basis %.16s... attestation_sm2: %s", sha, twin);
+      json_decref(fa);
+      bad = 1;
+      break;
+    }
     for(size_t k = 0; k < def->n_facts; k++)
       if(json_is_string(json_object_get(fa, "fact")) &&
          !strcmp(json_string_value(json_object_get(fa, "fact")), def->facts[k]) && !vals[k]) {
@@ -223,6 +235,15 @@ static int explain_one(struct explain *x, const struct gw_predset *set, const ch
                pl ? "disagrees with the record" : why);
       bad = 1;
     }
+    else if(json_is_string(json_object_get(p, "attestation_sm2")) &&
+            gw_attest_twin_check((const struct gw_jws_key *const *)x->keys, x->n_keys,
+                                 GW_ATTEST_PREDICATE_TYP,
+                                 json_string_value(json_object_get(p, "attestation")),
+                                 json_string_value(json_object_get(p, "attestation_sm2")), twin,
+                                 sizeof(twin))) {
+      snprintf(reason, sizeof(reason), "the predicate attestation_sm2: %s", twin);
+      bad = 1;
+    }
   }
   if(bad) {
     printf("%-46s %-8s %-10s CANNOT RECOMPUTE: %s\n", key, "", "", reason);
@@ -234,9 +255,10 @@ static int explain_one(struct explain *x, const struct gw_predset *set, const ch
   bad = !json_equal(computed, rec_result);
   {
     char *a = json_dumps(rec_result, JSON_ENCODE_ANY), *b = json_dumps(computed, JSON_ENCODE_ANY);
-    printf("%-46s %-8s %-10s %s (as of %s, %zu fact attestation(s))\n", key, a, b,
+    printf("%-46s %-8s %-10s %s (as of %s, %zu fact attestation(s)%s)\n", key, a, b,
            bad ? "DIFFERS" : "holds", as_of ? as_of : "?",
-           json_array_size(json_object_get(p, "basis")));
+           json_array_size(json_object_get(p, "basis")),
+           json_is_string(json_object_get(p, "attestation_sm2")) ? "; GmSM2 twin verified" : "");
     free(a);
     free(b);
   }
@@ -294,6 +316,7 @@ int gwctl_audit_explain(int argc, char **argv)
   }
   x.auditor = (struct gwctl_http){ st.url, st.gateway_ca, st.auditor_cert, st.auditor_key };
   x.atts = json_object();
+  x.atts_sm2 = json_object();
   if(gwctl_fetch_checkpoint(&x.auditor, vkey, &cp, NULL, err, sizeof(err))) {
     fprintf(stderr, "gwctl audit explain: %s\n", err);
     goto out;
@@ -332,6 +355,7 @@ out:
   gw_predset_free(set);
   gw_jws_keys_free(x.keys, x.n_keys);
   json_decref(x.atts);
+  json_decref(x.atts_sm2);
   json_decref(x.record);
   gwctl_stack_free(&st);
   return rc;

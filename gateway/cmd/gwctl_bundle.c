@@ -106,6 +106,32 @@ static int b64_decode_alloc(const char *s, uint8_t **out, size_t *len)
   return 0;
 }
 
+/* The GmSM2 twin of a verified attestation (dual): same payload, SM2 key. */
+static int check_twin(struct bundle_check *b, const char *what, const char *typ,
+                      const char *att, const char *sm2)
+{
+  char why[160], label[224];
+  snprintf(label, sizeof(label), "%s (attestation_sm2)", what);
+  if(gw_attest_twin_check((const struct gw_jws_key *const *)b->keys, b->n_keys, typ, att, sm2,
+                          why, sizeof(why))) {
+    problem(b, label, why);
+    return -1;
+  }
+  b->checked++;
+  return 0;
+}
+
+/* The payload segment of a compact JWS, [*p, *p + *n), or -1. */
+static int payload_of(const char *jws, const char **p, size_t *n)
+{
+  const char *a = strchr(jws, '.'), *z = a ? strchr(a + 1, '.') : NULL;
+  if(!z)
+    return -1;
+  *p = a + 1;
+  *n = (size_t)(z - a - 1);
+  return 0;
+}
+
 /* One record: its proof to the root, then what it cites. */
 static json_t *check_record(struct bundle_check *b, json_t *rec, const char *case_ref,
                             uint64_t tree_size, const uint8_t root[32])
@@ -179,6 +205,9 @@ static json_t *check_record(struct bundle_check *b, json_t *rec, const char *cas
       cite(b, got);
       if((p = jws_payload(b, label, GW_ATTEST_TYP, att)))
         json_decref(p);
+      if(json_is_string(json_object_get(v, "attestation_sm2")))
+        (void)check_twin(b, label, GW_ATTEST_TYP, att,
+                   json_string_value(json_object_get(v, "attestation_sm2")));
     }
   }
   return doc;
@@ -206,6 +235,9 @@ static void check_predicates(struct bundle_check *b, json_t *doc)
     p = jws_payload(b, label, GW_ATTEST_PREDICATE_TYP, att);
     if(!p)
       continue;
+    if(json_is_string(json_object_get(v, "attestation_sm2")))
+      (void)check_twin(b, label, GW_ATTEST_PREDICATE_TYP, att,
+                 json_string_value(json_object_get(v, "attestation_sm2")));
     if(!json_equal(json_object_get(p, "sub"), json_object_get(doc, "subject_ref")) ||
        !json_equal(json_object_get(json_object_get(p, "predicate"), "id"),
                    json_object_get(v, "id")) ||
@@ -217,8 +249,9 @@ static void check_predicates(struct bundle_check *b, json_t *doc)
     json_array_foreach(basis, i, h)
       if(!json_is_string(h) || !is_cited(b, json_string_value(h)))
         problem(b, label, "a basis hash is cited by no fact of its query record");
-    printf("ok    %s = %s, signed, basis of %zu fact attestation(s) cited by the record\n",
+    printf("ok    %s = %s, signed%s, basis of %zu fact attestation(s) cited by the record\n",
            label, json_is_true(json_object_get(p, "result")) ? "true" : "false",
+           json_is_string(json_object_get(v, "attestation_sm2")) ? " (ES256 and GmSM2)" : "",
            json_array_size(basis));
     json_decref(p);
   }
@@ -322,6 +355,34 @@ int gwctl_verify_bundle(int argc, char **argv)
              json_string_value(json_object_get(p, "fact")) : "?");
       json_decref(p);
     }
+  }
+  /* dual: each GmSM2 twin signs the payload of a cited attestation above */
+  json_array_foreach(json_object_get(doc, "attestations_sm2"), i, v) {
+    const char *sm2 = json_string_value(v), *sp, *ap, *twin = NULL;
+    char label[48], got[65];
+    size_t sn, an, j;
+    json_t *a;
+    snprintf(label, sizeof(label), "attestations_sm2[%zu]", i);
+    if(!sm2 || payload_of(sm2, &sp, &sn)) {
+      problem(b, label, "not a compact JWS");
+      continue;
+    }
+    json_array_foreach(json_object_get(doc, "attestations"), j, a) {
+      const char *t = json_string_value(a);
+      if(t && !payload_of(t, &ap, &an) && an == sn && !memcmp(ap, sp, sn)) {
+        sha256_hex(t, strlen(t), got);
+        if(is_cited(b, got)) {
+          twin = t;
+          break;
+        }
+      }
+    }
+    if(!twin) {
+      problem(b, label, "signs no payload of a cited attestation");
+      continue;
+    }
+    if(!check_twin(b, label, GW_ATTEST_TYP, twin, sm2))
+      printf("ok    %s is the GmSM2 twin of a cited attestation\n", label);
   }
 done:
   printf("%s: %zu record(s), %d signature(s) checked, %d problem(s)\n",

@@ -1,115 +1,33 @@
 /*
- * fuzz_query_parse.c - the POST /v1/facts/query body validator (query.c's
- * static parse_request), reached the curl UNITTEST way: query.c is compiled
- * into this harness with a minimal query, app and config around it.
- *
- * The gw_req_* front functions query.c calls are renamed to fuzz_req_* by
- * the macros below before query.c is included, and defined here.  Defining
- * them under their own names would clash with gwcore's front.o, which the
- * link pulls in anyway (app.o -> observe.o -> front.o); renamed, query.c's
- * calls land here and front.o keeps its own.  gwcore's query.o is never
- * linked: this file defines every symbol it would supply.
+ * fuzz_query_parse.c - the POST /v1/facts/query body validator
+ * (handler/query_body.c with the scanner of query_fast.c), reached the curl
+ * UNITTEST way: query_body.c is compiled into this harness so its static
+ * full reader (read_full) can be run on bodies the fast scanner also reads.
+ * The validator answers nothing itself (query.c turns a refusal into the
+ * 400 problem), so no part of the HTTP front end is needed here.
  *
  * Invariants checked beyond "no crash, no leak":
- *   - a rejected body is answered exactly once, 400 "invalid-request", and
- *     the detail never repeats the subject's identity number, nor any run of
- *     15 digits (client text - an unknown field's name, the token the JSON
- *     parser stopped at - is echoed with its digits masked);
- *   - an accepted body is never answered by the parser, and what it filled
- *     in holds: the id is the GB 11643 normalization of the one sent (and
- *     normalizes to itself), the name is 1..256 bytes without controls,
- *     1..16 catalogue facts (catalogue pointers) without repeats, a known
- *     purpose, a case_ref of [A-Za-z0-9._-]{0,64}, 1 <= deadline <= the
- *     configured maximum and 0 <= max_age <= 31 days;
- *   - the fast path (query_fast.c) never answers, and whatever it accepts
- *     the full jansson parser accepts too, with every field the same.
+ *   - a refused body gets a detail, and the detail never repeats the
+ *     subject's identity number, nor any run of 15 digits (client text - an
+ *     unknown field's name, the token the JSON parser stopped at - is echoed
+ *     with its digits masked; see corpus/query_parse/unknown-key-holds-id),
+ *     and what was to be filled stays untouched;
+ *   - an accepted body holds: the id is the GB 11643 normalization of the
+ *     one sent (and normalizes to itself), the name is 1..256 bytes without
+ *     controls, 1..16 catalogue facts (catalogue pointers) without repeats,
+ *     a known purpose, a case_ref of [A-Za-z0-9._-]{0,64}, 1 <= deadline <=
+ *     the configured maximum and 0 <= max_age <= 31 days;
+ *   - whatever the fast scanner reads, the full jansson reader reads to the
+ *     same verdict, the same detail and the same values (the rules are
+ *     written once, query_body_check; this checks the two finders agree).
  */
-#define gw_req_method fuzz_req_method
-#define gw_req_path fuzz_req_path
-#define gw_req_query fuzz_req_query
-#define gw_req_header fuzz_req_header
-#define gw_req_body fuzz_req_body
-#define gw_req_id fuzz_req_id
-#define gw_req_client fuzz_req_client
-#define gw_req_base fuzz_req_base
-#define gw_req_set_header fuzz_req_set_header
-#define gw_req_respond fuzz_req_respond
-#define gw_req_respond_json fuzz_req_respond_json
-#define gw_req_problem fuzz_req_problem
-
-#include "query.c"
+#include "../../gateway/src/handler/query_body.c"
 #include "../lib/catalogue_fixture.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* ---- the front, as far as query.c needs it ------------------------------- */
-
-/* This harness's own request (front.c has its own, unrelated, layout). */
-struct gw_req {
-  int answers;
-  int status;
-  char slug[64];
-  char detail[512];
-};
-
-const char *gw_req_method(const struct gw_req *req) { (void)req; return "POST"; }
-const char *gw_req_path(const struct gw_req *req) { (void)req; return "/v1/facts/query"; }
-const char *gw_req_query(const struct gw_req *req) { (void)req; return NULL; }
-const char *gw_req_id(const struct gw_req *req) { (void)req; return "fuzz"; }
-const char *gw_req_client(const struct gw_req *req) { (void)req; return "engine"; }
-struct event_base *gw_req_base(const struct gw_req *req) { (void)req; return NULL; }
-
-const char *gw_req_header(const struct gw_req *req, const char *name, size_t *len)
-{
-  (void)req;
-  (void)name;
-  *len = 0;
-  return NULL;
-}
-
-const char *gw_req_body(const struct gw_req *req, size_t *len)
-{
-  (void)req;
-  *len = 0;
-  return NULL;
-}
-
-int gw_req_set_header(struct gw_req *req, const char *name, const char *value)
-{
-  (void)req;
-  (void)name;
-  (void)value;
-  return 0;
-}
-
-/* parse_request only ever answers through gw_req_problem; the others are
- * here so the linker never needs front.o. */
-void gw_req_respond(struct gw_req *req, int status, const char *content_type,
-                    const char *body, size_t len)
-{
-  (void)req; (void)status; (void)content_type; (void)body; (void)len;
-  abort();
-}
-
-void gw_req_respond_json(struct gw_req *req, int status, json_t *body)
-{
-  (void)req; (void)status;
-  json_decref(body);
-  abort();
-}
-
-void gw_req_problem(struct gw_req *req, int status, const char *slug, const char *detail)
-{
-  req->answers++;
-  req->status = status;
-  snprintf(req->slug, sizeof(req->slug), "%s", slug);
-  snprintf(req->detail, sizeof(req->detail), "%s", detail);
-}
-
-/* ---- the harness --------------------------------------------------------- */
 
 #define FUZZ_DEADLINE_DEFAULT_MS 3000
 #define FUZZ_DEADLINE_MAX_MS 10000
@@ -133,106 +51,107 @@ static int has_digit_run(const char *s, size_t n)
   return 0;
 }
 
-static void check_accepted(const struct query *q, const char *body, size_t len)
+static int name_ok(const char *s)
+{
+  struct query_slice sl = { s, strlen(s) };
+  return valid_name(sl);
+}
+
+static void check_accepted(const struct query_ask *a, const char *body, size_t len)
 {
   json_t *root;
   const char *id = sent_id(body, len, &root);
   char norm[GW_IDNUM_LEN + 1], again[GW_IDNUM_LEN + 1];
-  size_t nlen;
 
-  if(!id || gw_idnum_normalize(id, norm, 0) != GW_IDNUM_OK || strcmp(norm, q->subject_id) ||
-     gw_idnum_normalize(q->subject_id, again, 0) != GW_IDNUM_OK || strcmp(again, q->subject_id))
+  if(!id || gw_idnum_normalize(id, norm, 0) != GW_IDNUM_OK || strcmp(norm, a->subject_id) ||
+     gw_idnum_normalize(a->subject_id, again, 0) != GW_IDNUM_OK || strcmp(again, a->subject_id))
     abort();
   json_decref(root);
-  if(!q->subject_name || !valid_name(q->subject_name, (nlen = strlen(q->subject_name))))
+  if(!a->subject_name || !name_ok(a->subject_name))
     abort();
-  if(q->n_facts < 1 || q->n_facts > QUERY_MAX_FACTS)
+  if(a->n_facts < 1 || a->n_facts > QUERY_MAX_FACTS)
     abort();
-  for(size_t i = 0; i < q->n_facts; i++) {
-    if(!q->facts[i].name || gw_fact_find(q->facts[i].name) == NULL ||
-       gw_fact_find(q->facts[i].name)->name != q->facts[i].name)
+  for(size_t i = 0; i < a->n_facts; i++) {
+    if(!a->facts[i] || gw_fact_find(a->facts[i]) == NULL ||
+       gw_fact_find(a->facts[i])->name != a->facts[i])
       abort();
     for(size_t j = 0; j < i; j++)
-      if(!strcmp(q->facts[i].name, q->facts[j].name))
+      if(!strcmp(a->facts[i], a->facts[j]))
         abort();
   }
-  if(!gw_purpose_known(q->purpose))
+  if(!gw_purpose_known(a->purpose))
     abort();
-  if(q->case_ref[0] && !valid_case_ref(q->case_ref))
+  if(a->case_ref[0]) {
+    struct query_slice c = { a->case_ref, strlen(a->case_ref) };
+    if(!valid_case_ref(c))
+      abort();
+  }
+  if(a->deadline_ms < 1 || a->deadline_ms > FUZZ_DEADLINE_MAX_MS)
     abort();
-  if(q->deadline_ms < 1 || q->deadline_ms > FUZZ_DEADLINE_MAX_MS)
+  if(a->max_age_ms < 0 || a->max_age_ms > (int64_t)QUERY_MAX_AGE_S * 1000)
     abort();
-  if(q->max_age_ms < 0 || q->max_age_ms > (int64_t)QUERY_MAX_AGE_S * 1000)
-    abort();
-  if(q->sign != 0 && q->sign != 1)
+  if(a->sign != 0 && a->sign != 1)
     abort();
 }
 
-static void check_rejected(const struct gw_req *req, const char *body, size_t len)
+static void check_rejected(const struct query_ask *a, const char *detail, const char *body,
+                           size_t len)
 {
   json_t *root;
   const char *id;
 
-  if(req->answers != 1 || req->status != 400 || strcmp(req->slug, "invalid-request") ||
-     !req->detail[0])
+  if(!detail[0] || a->subject_name || a->n_facts || a->purpose[0])
     abort();
   id = sent_id(body, len, &root);
-  if(id && strlen(id) >= 15 && strstr(req->detail, id))
+  if(id && strlen(id) >= 15 && strstr(detail, id))
     abort();
-  if(has_digit_run(req->detail, 15))
+  if(has_digit_run(detail, 15))
     abort();
   json_decref(root);
 }
 
-/* The generation every query of the harness holds: no predicates, and the
- * catalogue the fixture installed.  Its one reference is never dropped, so
- * query_free's release never frees it. */
-static struct gw_gen fuzz_gen = { .refs = 1 };
-
-static struct query *new_query(struct gw_req *req, struct gw_app *app)
+static int same_ask(const struct query_ask *x, const struct query_ask *y)
 {
-  struct query *q = gw_calloc(1, sizeof(*q));
-  memset(req, 0, sizeof(*req));
-  q->magic = QUERY_MAGIC;
-  q->req = req;
-  q->app = app;
-  q->gen = gw_gen_ref(&fuzz_gen);
-  return q;
+  if(strcmp(x->subject_id, y->subject_id) || strcmp(x->subject_name, y->subject_name) ||
+     x->n_facts != y->n_facts || strcmp(x->purpose, y->purpose) ||
+     strcmp(x->case_ref, y->case_ref) || x->deadline_ms != y->deadline_ms ||
+     x->max_age_ms != y->max_age_ms || x->sign != y->sign)
+    return 0;
+  for(size_t i = 0; i < x->n_facts; i++)
+    if(x->facts[i] != y->facts[i])
+      return 0;
+  return 1;
 }
 
-/* The fast path against the full parser on the same body. */
-static void check_fast(struct gw_app *app, const char *body, size_t size)
+/* The fast scanner against the full reader on the same body. */
+static void check_fast(const struct gw_config *cfg, const char *body, size_t size)
 {
-  struct gw_req rf, rs;
-  struct query *f = new_query(&rf, app), *s = new_query(&rs, app);
-  int fast = parse_fast(f, body, size);
+  struct query_body b;
+  struct query_ask fa = { 0 }, sa = { 0 };
+  struct qpreds fp = { .n = 0 }, sp = { .n = 0 };
+  char fd[QUERY_DETAIL_BUF] = "", sd[QUERY_DETAIL_BUF] = "";
+  int frc, src;
 
-  if(rf.answers)
+  if(query_scan_fast(body, size, &b))
+    return;
+  if(b.predicates)
+    abort();                    /* the scanner never reads predicates */
+  frc = query_body_check(&b, cfg, NULL, &fp, &fa, fd, sizeof(fd));
+  src = read_full(body, size, cfg, NULL, &sp, &sa, sd, sizeof(sd));
+  if(frc != src || (frc == 0 && !same_ask(&fa, &sa)) || (frc != 0 && strcmp(fd, sd)))
     abort();
-  if(fast == 0) {
-    if(parse_request_full(s, body, size) != 0 || rs.answers)
-      abort();
-    if(strcmp(f->subject_id, s->subject_id) || strcmp(f->subject_name, s->subject_name) ||
-       f->n_facts != s->n_facts || strcmp(f->purpose, s->purpose) ||
-       strcmp(f->case_ref, s->case_ref) || f->deadline_ms != s->deadline_ms ||
-       f->max_age_ms != s->max_age_ms || f->sign != s->sign)
-      abort();
-    for(size_t i = 0; i < f->n_facts; i++)
-      if(f->facts[i].name != s->facts[i].name)
-        abort();
-  }
-  else if(f->subject_name || f->n_facts || f->purpose[0])
-    abort();                    /* a refusal leaves the query untouched */
-  query_free(f);
-  query_free(s);
+  query_ask_clear(&fa);
+  query_ask_clear(&sa);
+  qpred_free(&fp);
+  qpred_free(&sp);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
   static struct gw_config cfg;
-  static struct gw_app app;
-  struct gw_req req;
-  struct query *q;
+  struct query_ask ask = { 0 };
+  struct qpreds preds = { .n = 0 };
+  char detail[QUERY_DETAIL_BUF] = "";
   const char *body = (const char *)data;
 
   if(size > 64 * 1024)    /* the front caps bodies well below this */
@@ -240,16 +159,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   cfg.deadline_default_ms = FUZZ_DEADLINE_DEFAULT_MS;
   cfg.deadline_max_ms = FUZZ_DEADLINE_MAX_MS;
   cfg.max_age_default_s = FUZZ_MAX_AGE_DEFAULT_S;
-  app.cfg = &cfg;
-  check_fast(&app, body, size);
-  q = new_query(&req, &app);
-  if(parse_request(q, body, size) == 0) {
-    if(req.answers)
-      abort();
-    check_accepted(q, body, size);
-  }
+  check_fast(&cfg, body, size);
+  if(query_body_read(body, size, &cfg, NULL, &preds, &ask, detail, sizeof(detail)) == 0)
+    check_accepted(&ask, body, size);
   else
-    check_rejected(&req, body, size);
-  query_free(q);
+    check_rejected(&ask, detail, body, size);
+  query_ask_clear(&ask);
+  qpred_free(&preds);
   return 0;
 }

@@ -79,10 +79,10 @@ printf '%s' "$h" | unb64url > header.json
 printf '{"alg":"GmSM2","kid":"%s","typ":"gw-fact+jws"}' "$kid" > header.want
 cmp -s header.json header.want || fail "header is $(cat header.json), want $(cat header.want)"
 "$tool" jwks key.pem > jwks
-printf '{"keys":[{"kty":"EC","crv":"SM2","x":"%s","y":"%s","kid":"%s","alg":"GmSM2","use":"sig"}]}' \
+printf '{"keys":[{"kty":"EC","crv":"SM2","x":"%s","y":"%s","kid":"%s","alg":"GmSM2","use":"sig","sm2_id":"1234567812345678"}]}' \
   "$x" "$y" "$kid" > jwks.want
 cmp -s jwks jwks.want || fail "JWKS is $(cat jwks), want $(cat jwks.want)"
-ok "GmSM2 header and JWKS; kid is the RFC 7638 thumbprint of the SM2 JWK"
+ok "GmSM2 header and JWKS (publishing sm2_id); kid is the RFC 7638 thumbprint of the SM2 JWK"
 
 # --- 2. openssl dgst -sm3 with the distinguishing ID -------------------------------
 printf '%s' "$s" | unb64url > sig.raw

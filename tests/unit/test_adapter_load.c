@@ -776,6 +776,13 @@ static const struct variant variants[] = {
     "verify.key: %D/p384.pub.pem must be an EC P-256 (ES256) or SM2 (GmSM2) public key (got EC secp384r1)" },
   { jws_json, "verify/key", "`client.key`", "verify.key: %D/client.key holds a private key; give the agency's public key" },
   { jws_json, "verify/key", "`ca.pem`", "verify.key: %D/ca.pem holds a certificate; give its public key" },
+  /* verify.sm2_id: an agency CA's distinguishing ID, only for SM2 keys */
+  { soap11, "verify/sm2_id", "`ALICE123@YAHOO.COM`", "verify.sm2_id: only for an SM2 verify.cert" },
+  { soap11, "verify/sm2_id", "``", "verify.sm2_id: must be 1 to 64 printable ASCII characters" },
+  { soap11, "verify/sm2_id", "1234", "verify.sm2_id: must be 1 to 64 printable ASCII characters" },
+  { soap11, "verify/sm2_id", "`0123456789012345678901234567890123456789012345678901234567890123X`",
+    "verify.sm2_id: must be 1 to 64 printable ASCII characters" },
+  { jws_json, "verify/sm2_id", "`ALICE123@YAHOO.COM`", "verify.sm2_id: only for an SM2 verify.key" },
   /* response */
   { soap11, "response/max_bytes", "100", "response.max_bytes: must be between 1024 and 67108864 (got 100)" },
   { soap11, "response/ok_status", "[200, 200]", "response.ok_status[1]: status 200 is listed twice" },

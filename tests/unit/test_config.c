@@ -207,6 +207,40 @@ static void crypto_profiles(void **state)
                "crypto.profle: unknown field");
 }
 
+/* crypto.sm2_id: our SM2 signatures' distinguishing ID; absent means GM/T
+ * 0009's default (NULL here), an empty or over-long one is refused. */
+#define DUAL_SM2 "\"profile\": \"dual\", \"attestation_sm2\": \"attest-sm2.key\", " \
+  "\"checkpoint_sm2\": \"ckpt-sm2.key\""
+static void crypto_sm2_id(void **state)
+{
+  struct gw_config *cfg;
+  char err[512], text[1024];
+  (void)state;
+  write_file("attest-sm2.key", "x");
+  write_file("ckpt-sm2.key", "x");
+  write_file("gw.json", "{\"gateway_id\": \"g\", " TLS_OK ", \"crypto\": {" DUAL_SM2 "}}");
+  assert_int_equal(gw_config_load(cfgpath, &cfg, err, sizeof(err)), 0);
+  assert_null(cfg->crypto.sm2_id);
+  gw_config_free(cfg);
+  write_file("gw.json", "{\"gateway_id\": \"g\", " TLS_OK ", \"crypto\": {" DUAL_SM2 ", "
+             "\"sm2_id\": \"ALICE123@YAHOO.COM\"}}");
+  assert_int_equal(gw_config_load(cfgpath, &cfg, err, sizeof(err)), 0);
+  assert_string_equal(cfg->crypto.sm2_id, "ALICE123@YAHOO.COM");
+  gw_config_free(cfg);
+  expect_error("{\"gateway_id\": \"g\", " TLS_OK ", \"crypto\": {" DUAL_SM2 ", \"sm2_id\": \"\"}}",
+               "crypto.sm2_id: must be 1 to 64 printable ASCII characters");
+  snprintf(text, sizeof(text), "{\"gateway_id\": \"g\", " TLS_OK ", \"crypto\": {" DUAL_SM2
+           ", \"sm2_id\": \"%065d\"}}", 0);
+  expect_error(text, "crypto.sm2_id: must be 1 to 64 printable ASCII characters");
+  expect_error("{\"gateway_id\": \"g\", " TLS_OK ", \"crypto\": {" DUAL_SM2 ", \"sm2_id\": 1234}}",
+               "crypto.sm2_id: must be 1 to 64 printable ASCII characters");
+  expect_error("{\"gateway_id\": \"g\", " TLS_OK ", \"crypto\": {" DUAL_SM2
+               ", \"sm2_id\": \"tab\\there\"}}",
+               "crypto.sm2_id: must be 1 to 64 printable ASCII characters");
+  expect_error("{\"gateway_id\": \"g\", " TLS_OK ", \"crypto\": {\"sm2_id\": \"1234567812345678\"}}",
+               "crypto.profile: is intl: SM2 keys and hmac-sm3 need gm or dual");
+}
+
 static void syntax_errors_have_positions(void **state)
 {
   (void)state;
@@ -231,6 +265,7 @@ int main(void)
     cmocka_unit_test(field_errors_are_named),
     cmocka_unit_test(upstream_limits_are_read),
     cmocka_unit_test(crypto_profiles),
+    cmocka_unit_test(crypto_sm2_id),
     cmocka_unit_test(syntax_errors_have_positions),
     cmocka_unit_test(missing_file),
   };

@@ -340,6 +340,36 @@ static void the_distinguishing_id_matters(void **state)
   free(other);
 }
 
+/* verify.sm2_id: an agency whose CA signs under another ID is verified with
+ * that ID, and then the GM/T 0009 default no longer verifies. */
+static void a_configured_agency_id(void **state)
+{
+  char *other = sm2_doc("chsi-sm2", "-sigopt distid:ALICE123@YAHOO.COM", 0, SM3, NULL);
+  char *std = sm2_doc("chsi-sm2", sid, 0, SM3, NULL);
+  char path[300], err[256], *pem;
+  size_t len;
+  struct gw_xmlsig_verifier *v;
+  (void)state;
+  snprintf(path, sizeof(path), "%s/pki/signing/chsi-sm2.pem", dir);
+  pem = slurp(path, &len);
+  v = gw_xmlsig_verifier_new_pem_alg(pem, len, "sm2-sm3", err, sizeof(err));
+  assert_non_null(v);
+  assert_int_equal(gw_xmlsig_verifier_set_sm2_id(v, "ALICE123@YAHOO.COM"), 0);
+  assert_int_equal(verify_text(v, other), GW_XMLSIG_OK);
+  assert_int_equal(verify_text(v, std), GW_XMLSIG_INVALID);
+  /* refused: an empty ID, one over the cap, an ID for a non-SM2 verifier */
+  assert_int_equal(gw_xmlsig_verifier_set_sm2_id(v, ""), -1);
+  assert_int_equal(gw_xmlsig_verifier_set_sm2_id(v, "0123456789012345678901234567890123456789"
+                                                    "01234567890123456789012345"), -1);
+  assert_int_equal(gw_xmlsig_verifier_set_sm2_id(ec_v, "ALICE123@YAHOO.COM"), -1);
+  /* the refusals left the configured ID in place */
+  assert_int_equal(verify_text(v, other), GW_XMLSIG_OK);
+  gw_xmlsig_verifier_free(v);
+  free(pem);
+  free(other);
+  free(std);
+}
+
 static void ecdsa_answer_refused_by_sm2_adapter(void **state)
 {
   char detail[256];
@@ -461,6 +491,7 @@ int main(void)
     cmocka_unit_test(tampered_digest_value_fails),
     cmocka_unit_test(tampered_signature_value_fails),
     cmocka_unit_test(the_distinguishing_id_matters),
+    cmocka_unit_test(a_configured_agency_id),
     cmocka_unit_test(ecdsa_answer_refused_by_sm2_adapter),
     cmocka_unit_test(sm2_answer_refused_by_ecdsa_adapter),
     cmocka_unit_test(sm2_with_another_digest_refused),

@@ -279,6 +279,9 @@ struct gw_adapter {
                                   the certificate's key) or "rsa-sha256",
                                   "rsa-sha512", "ecdsa-sha256", "sm2-sm3" */
   char *signed_node;           /* xmldsig: XPath of the node that must be signed */
+  char *verify_sm2_id;         /* SM2 key or certificate: the agency's
+                                  distinguishing ID (verify.sm2_id); NULL:
+                                  GM/T 0009's "1234567812345678" */
 
   size_t max_response_bytes;
   int ok_status[GW_ADAPTER_MAX_STATUS];
@@ -298,6 +301,10 @@ struct gw_adapter {
   int ttl_s;
   int negative_ttl_s;
   int stale_if_error_s;
+
+  int uses_name;               /* a request template holds {{subject.name}}:
+                                  answers depend on the name too, so cache
+                                  keys include it (set once, at load) */
 };
 
 /* Reference counting: the registry holds one reference; each request that

@@ -53,6 +53,9 @@ struct gw_attest_keys {
                                         "attestation_sm2" */
   const char *const *sm2_previous;
   size_t n_sm2_previous;
+  const char *sm2_id;                /* the SM2 keys' distinguishing ID (and
+                                        their JWKs' "sm2_id"); NULL: GM/T
+                                        0009's default */
 };
 
 /* Loads a signer from `k`; a key of the wrong type in either set is an
@@ -97,11 +100,23 @@ char *gw_attest_make_dual(const struct gw_attest_signer *s, const char *subject_
 
 /* Signs another kind of statement (predicate attestations, typ
  * "gw-predicate+jws"): sets "iss" in `payload` (borrowed, changed) and signs
- * its compact, key-sorted JSON.  Returns the compact JWS (gw_free) or NULL
- * with err. */
+ * its compact, key-sorted JSON with the primary key (ES256, or GmSM2 in
+ * gm).  When the signer is dual and sm2_out is not NULL, also signs the same
+ * payload bytes with the current SM2 key into *sm2_out (gw_free; NULL when
+ * not dual), as gw_attest_make_dual does for facts.  Returns the compact JWS
+ * (gw_free) or NULL with err; both or neither are made. */
 #define GW_ATTEST_PREDICATE_TYP "gw-predicate+jws"
 char *gw_attest_make_typed(const struct gw_attest_signer *s, const char *typ, json_t *payload,
-                           char *err, size_t errlen);
+                           char **sm2_out, char *err, size_t errlen);
+
+/* Checks the SM2 twin of an attestation (dual: "attestation_sm2" beside
+ * "attestation"): sm2_jws must verify as `typ` with an SM2 key of
+ * keys[0..n_keys) and carry exactly the payload bytes of primary_jws (which
+ * the caller verifies itself).  0, or -1 with the reason in why. */
+struct gw_jws_key;
+int gw_attest_twin_check(const struct gw_jws_key *const *keys, size_t n_keys, const char *typ,
+                         const char *primary_jws, const char *sm2_jws,
+                         char *why, size_t whylen);
 /* Signs `body` as a detached JWS for the Gateway-Signature header (caller
  * frees with gw_free), or NULL. */
 char *gw_attest_sign_body(const struct gw_attest_signer *s, const void *body, size_t len);

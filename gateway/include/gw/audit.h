@@ -102,6 +102,7 @@ struct gw_audit_config {
   const char *checkpoint_sm2_key; /* SM2 PKCS#8 PEM path: every checkpoint
                                    also gets an SM2 line under the same key
                                    name (gw/checkpoint_sm2.h); NULL: none */
+  const char *checkpoint_sm2_id; /* its distinguishing ID; NULL: GM/T 0009's */
   int full_scan;                /* ignore the saved resume state: rehash
                                    every record and rebuild derived/ */
   uint64_t state_interval;      /* 0: GW_AUDIT_STATE_INTERVAL */

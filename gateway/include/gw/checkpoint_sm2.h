@@ -9,14 +9,17 @@
  * assigned, "followed by a longer identifier"; ours is the OID of SM2 with
  * SM3, "1.2.156.10197.1.501" (GM/T 0006).  So:
  *
- *   public key encoding  0xff || "1.2.156.10197.1.501" || 0x04 || x || y
+ *   public key encoding  0xff || "1.2.156.10197.1.501" || 0x04 || x || y [|| ID]
  *   key ID               SHA-256(key name || 0x0a || that encoding)[:4]
  *   signature line       "— <key name> " base64(key ID || r || s) "\n"
  *   verifier key         "<key name>+<8 hex of ID>+" base64(that encoding)
  *
  * where r || s (64 bytes) is the SM2 signature over the note text (final
  * newline included, as for Ed25519) with SM3 and the GM/T 0009 ID
- * "1234567812345678".  The key name is the Ed25519 line's (the log's
+ * "1234567812345678" -- or the ID the deployment configured
+ * (crypto.sm2_id), which then follows the point in the key encoding (1 to
+ * GW_GM_SM2_ID_MAX printable ASCII bytes; none means the default, so keys
+ * under the default are unchanged).  The key name is the Ed25519 line's (the log's
  * origin): one signer, two algorithms; C2SP tells verifiers to ignore a
  * signature whose name matches a known key but whose ID does not.
  *
@@ -39,6 +42,14 @@ struct gw_checkpoint_sm2;
  * the caller (gw_checkpoint_sm2_free). */
 enum gw_checkpoint_result gw_checkpoint_sm2_load(const char *pem_path, const char *key_name,
                                                  struct gw_checkpoint_sm2 **out)
+  __attribute__((warn_unused_result));
+
+/* As gw_checkpoint_sm2_load, signing under the distinguishing ID `sm2_id`
+ * (NULL: GM/T 0009's default; otherwise gw_gm_sm2_id_ok must accept it,
+ * else GW_CHECKPOINT_EINVAL). */
+enum gw_checkpoint_result gw_checkpoint_sm2_load_id(const char *pem_path, const char *key_name,
+                                                    const char *sm2_id,
+                                                    struct gw_checkpoint_sm2 **out)
   __attribute__((warn_unused_result));
 
 /* NULL is a no-op. */

@@ -64,6 +64,9 @@ struct gw_crypto_config {
   char *checkpoint_sm2;        /* PEM SM2 private key: the checkpoint's SM2 line */
   char *seal_cert_sm2;         /* auditors' SM2 certificate (gm sealing) */
   int subject_ref_sm3;         /* subject_ref by HMAC-SM3, not HMAC-SHA256 */
+  char *sm2_id;                /* the distinguishing ID of our SM2 signatures
+                                  (attestations, checkpoint line); NULL:
+                                  GM/T 0009's "1234567812345678" */
 };
 
 /* "intl", "gm", "dual".  Static storage. */

@@ -57,6 +57,12 @@ enum gw_gm_result {
   GW_GM_ECRYPTO    /* OpenSSL failed for another reason */
 };
 
+/* 1 when id[0..len) is a distinguishing ID we accept from configuration or
+ * a JWK: 1 to GW_GM_SM2_ID_MAX printable ASCII characters (0x20-0x7e; what
+ * CAs use are digit strings and e-mail addresses).  An empty ID is refused:
+ * it is OpenSSL's default, the trap this module exists to avoid. */
+int gw_gm_sm2_id_ok(const char *id, size_t len);
+
 /* A short English description.  Static storage; never NULL. */
 const char *gw_gm_strerror(enum gw_gm_result r);
 

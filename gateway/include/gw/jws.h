@@ -14,12 +14,14 @@
  * ECDSA-Sig-Value (what OpenSSL produces) is refused.
  *
  * GmSM2 (the 国密 profile, docs/crypto.md): SM2 signature with SM3 and the
- * GM/T 0009 distinguishing ID "1234567812345678" over the same JWS signing
- * input, r||s 64 bytes like ES256.  No SM2 algorithm is registered with
+ * key's distinguishing ID (GM/T 0009's "1234567812345678" unless set)
+ * over the same JWS signing input, r||s 64 bytes like ES256.  No SM2 algorithm is registered with
  * IANA; "GmSM2" is the name the Go JWT library for SM2 (go-jwt-gm) gives
  * this exact construction.  Its public JWK is {"kty":"EC","crv":"SM2","x",
- * "y"} (the form Chinese DID documents use) and its RFC 7638 thumbprint is
- * taken over {"crv":"SM2","kty":"EC","x":..,"y":..}.
+ * "y"} (the form Chinese DID documents use) plus "sm2_id", the ID the key
+ * signs under (a deployment may configure another, gw_jws_key_set_sm2_id;
+ * an imported JWK without it means the GM/T 0009 default), and its RFC 7638
+ * thumbprint is taken over {"crv":"SM2","kty":"EC","x":..,"y":..}.
  *
  * What it serves: compact JWS for attestations, detached JWS (RFC 7515
  * appendix F: "header..signature" over the exact body bytes) for the
@@ -65,7 +67,7 @@
 
 enum gw_jws_alg {
   GW_JWS_ALG_ES256 = 1, /* ECDSA P-256 SHA-256, RFC 7518 section 3.4 */
-  GW_JWS_ALG_SM2 = 2    /* SM2 with SM3, ID 1234567812345678 (not IANA) */
+  GW_JWS_ALG_SM2 = 2    /* SM2 with SM3, the key's ID (not IANA) */
 };
 
 /* The "alg" of GW_JWS_ALG_SM2. */
@@ -132,6 +134,18 @@ enum gw_jws_alg gw_jws_key_alg(const struct gw_jws_key *key);
 
 /* 1 when the key holds a private part and can sign, else 0. */
 int gw_jws_key_can_sign(const struct gw_jws_key *key);
+
+/* SM2 keys sign and verify with a distinguishing ID: GM/T 0009's
+ * "1234567812345678" unless set here or named by an imported JWK's
+ * "sm2_id" member.  Call it only before the key is shared with other
+ * threads.  GW_JWS_EINVAL for a key that is not SM2 or an ID that
+ * gw_gm_sm2_id_ok refuses (the key keeps its ID). */
+enum gw_jws_result gw_jws_key_set_sm2_id(struct gw_jws_key *key, const char *id)
+  __attribute__((warn_unused_result));
+
+/* The ID of an SM2 key (NUL-terminated, valid while the key is), or NULL
+ * for a key that is not SM2.  Published as "sm2_id" in its JWK. */
+const char *gw_jws_key_sm2_id(const struct gw_jws_key *key);
 
 /* The RFC 7638 thumbprint of the key's public JWK: base64url of SHA-256 over
  * {"crv":"P-256","kty":"EC","x":"...","y":"..."} ("SM2" for an SM2 key), written with its NUL

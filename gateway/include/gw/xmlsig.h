@@ -69,6 +69,12 @@ struct gw_xmlsig_verifier *gw_xmlsig_verifier_new_pem_alg(const char *pem, size_
                                                           char *err, size_t errlen);
 void gw_xmlsig_verifier_free(struct gw_xmlsig_verifier *v);
 
+/* For an SM2 certificate: the agency's distinguishing ID (verify.sm2_id),
+ * used instead of GM/T 0009's "1234567812345678".  Call it before the
+ * verifier is shared.  0, or -1 when the certificate is not SM2 or the ID
+ * is refused by gw_gm_sm2_id_ok. */
+int gw_xmlsig_verifier_set_sm2_id(struct gw_xmlsig_verifier *v, const char *id);
+
 /* 1 when `alg` is a verify.alg name gw_xmlsig_verifier_new_pem_alg knows. */
 int gw_xmlsig_alg_known(const char *alg);
 /* The verifier's algorithm name ("sm2-sm3", ...) or "intl" for the

@@ -554,8 +554,9 @@ enum gw_audit_result gw_audit_open(const struct gw_audit_config *cfg, struct gw_
     }
   }
   if(cfg->checkpoint_sm2_key) {
-    cr = log->signer ? gw_checkpoint_sm2_load(cfg->checkpoint_sm2_key,
-                                              gw_checkpoint_signer_name(log->signer), &log->sm2)
+    cr = log->signer ? gw_checkpoint_sm2_load_id(cfg->checkpoint_sm2_key,
+                                                 gw_checkpoint_signer_name(log->signer),
+                                                 cfg->checkpoint_sm2_id, &log->sm2)
                      : GW_CHECKPOINT_EINVAL;
     if(cr != GW_CHECKPOINT_OK) {
       snprintf(rep->message, sizeof(rep->message), "SM2 checkpoint key %s: %s",

@@ -21,6 +21,7 @@
 
 #define SM2_IDENT_LEN  (sizeof(GW_CHECKPOINT_SM2_IDENT) - 1)
 #define SM2_ENC_LEN    (1 + SM2_IDENT_LEN + 65)   /* 0xff || ident || point */
+#define SM2_ENC_MAX    (SM2_ENC_LEN + GW_GM_SM2_ID_MAX)   /* || a configured ID */
 #define SM2_BLOB_LEN   (GW_CHECKPOINT_KEY_ID_LEN + GW_GM_SM2_SIG_LEN)
 #define SM2_BLOB_B64   96                          /* base64 of 68 bytes + NUL */
 
@@ -29,7 +30,9 @@ static const char dash[] = "\xe2\x80\x94 ";       /* U+2014 and a space */
 struct gw_checkpoint_sm2 {
   EVP_PKEY *pkey;
   char *name;
-  unsigned char enc[SM2_ENC_LEN];
+  unsigned char enc[SM2_ENC_MAX];
+  size_t enc_len;
+  char sm2_id[GW_GM_SM2_ID_MAX + 1];      /* the distinguishing ID it signs under */
   unsigned char id[GW_CHECKPOINT_KEY_ID_LEN];
 };
 
@@ -44,16 +47,16 @@ static int name_ok(const char *name, size_t n)
   return 1;
 }
 
-/* enc = 0xff || ident || 0x04 || x || y; id = SHA-256(name || 0x0a || enc)[:4]. */
-static void key_id(const char *name, size_t name_len, const unsigned char enc[SM2_ENC_LEN],
+/* enc = 0xff || ident || 0x04 || x || y [|| ID]; id = SHA-256(name || 0x0a || enc)[:4]. */
+static void key_id(const char *name, size_t name_len, const unsigned char *enc, size_t enc_len,
                    unsigned char id[GW_CHECKPOINT_KEY_ID_LEN])
 {
-  unsigned char buf[GW_CHECKPOINT_NAME_MAX + 1 + SM2_ENC_LEN], md[32];
+  unsigned char buf[GW_CHECKPOINT_NAME_MAX + 1 + SM2_ENC_MAX], md[32];
   memcpy(buf, name, name_len);   /* name_len <= NAME_MAX: name_ok() said so */
   buf[name_len] = '\n';
-  memcpy(buf + name_len + 1, enc, SM2_ENC_LEN);
+  memcpy(buf + name_len + 1, enc, enc_len);   /* enc_len <= SM2_ENC_MAX */
   /* SHA-256 of a stack buffer cannot fail short of a broken library */
-  if(EVP_Digest(buf, name_len + 1 + SM2_ENC_LEN, md, NULL, EVP_sha256(), NULL) != 1)
+  if(EVP_Digest(buf, name_len + 1 + enc_len, md, NULL, EVP_sha256(), NULL) != 1)
     abort();
   memcpy(id, md, GW_CHECKPOINT_KEY_ID_LEN);
 }
@@ -70,6 +73,13 @@ static enum gw_checkpoint_result encode_key(EVP_PKEY *pkey, unsigned char enc[SM
 enum gw_checkpoint_result gw_checkpoint_sm2_load(const char *pem_path, const char *key_name,
                                                  struct gw_checkpoint_sm2 **out)
 {
+  return gw_checkpoint_sm2_load_id(pem_path, key_name, NULL, out);
+}
+
+enum gw_checkpoint_result gw_checkpoint_sm2_load_id(const char *pem_path, const char *key_name,
+                                                    const char *sm2_id,
+                                                    struct gw_checkpoint_sm2 **out)
+{
   struct gw_checkpoint_sm2 *s;
   enum gw_gm_result g;
   EVP_PKEY *pkey = NULL;
@@ -78,7 +88,10 @@ enum gw_checkpoint_result gw_checkpoint_sm2_load(const char *pem_path, const cha
   if(!out)
     return GW_CHECKPOINT_EINVAL;
   *out = NULL;
-  if(!pem_path || !key_name || !name_ok(key_name, strlen(key_name)))
+  if(!sm2_id)
+    sm2_id = GW_GM_SM2_ID;
+  if(!pem_path || !key_name || !name_ok(key_name, strlen(key_name)) ||
+     !gw_gm_sm2_id_ok(sm2_id, strlen(sm2_id)))
     return GW_CHECKPOINT_EINVAL;
   g = gw_gm_key_load(pem_path, &pkey, &priv);
   if(g == GW_GM_EIO)
@@ -94,7 +107,14 @@ enum gw_checkpoint_result gw_checkpoint_sm2_load(const char *pem_path, const cha
     gw_checkpoint_sm2_free(s);
     return GW_CHECKPOINT_EKEY;
   }
-  key_id(s->name, strlen(s->name), s->enc, s->id);
+  s->enc_len = SM2_ENC_LEN;
+  memcpy(s->sm2_id, sm2_id, strlen(sm2_id) + 1);
+  /* another ID than GM/T 0009's travels in the key, after the point */
+  if(strcmp(sm2_id, GW_GM_SM2_ID)) {
+    memcpy(s->enc + SM2_ENC_LEN, sm2_id, strlen(sm2_id));
+    s->enc_len += strlen(sm2_id);
+  }
+  key_id(s->name, strlen(s->name), s->enc, s->enc_len, s->id);
   *out = s;
   return GW_CHECKPOINT_OK;
 }
@@ -111,13 +131,13 @@ void gw_checkpoint_sm2_free(struct gw_checkpoint_sm2 *s)
 enum gw_checkpoint_result gw_checkpoint_sm2_verifier_key(const struct gw_checkpoint_sm2 *s,
                                                          char **out)
 {
-  char b64[SM2_ENC_LEN * 2];
+  char b64[SM2_ENC_MAX * 2];
   size_t cap;
   char *v;
 
   if(!s || !out)
     return GW_CHECKPOINT_EINVAL;
-  if(gw_b64_encode(GW_B64_STD, s->enc, SM2_ENC_LEN, b64, sizeof(b64), NULL))
+  if(gw_b64_encode(GW_B64_STD, s->enc, s->enc_len, b64, sizeof(b64), NULL))
     return GW_CHECKPOINT_ECRYPTO;
   cap = strlen(s->name) + 1 + 8 + 1 + strlen(b64) + 1;
   v = gw_malloc(cap);
@@ -153,7 +173,7 @@ enum gw_checkpoint_result gw_checkpoint_sm2_cosign(const struct gw_checkpoint_sm
   if(!tl || (*note)[*len - 1] != '\n')
     return GW_CHECKPOINT_EFORMAT;
   memcpy(blob, s->id, GW_CHECKPOINT_KEY_ID_LEN);
-  if(gw_gm_sm2_sign(s->pkey, GW_GM_SM2_ID, GW_GM_SM2_ID_LEN, *note, tl,
+  if(gw_gm_sm2_sign(s->pkey, s->sm2_id, strlen(s->sm2_id), *note, tl,
                     blob + GW_CHECKPOINT_KEY_ID_LEN) != GW_GM_OK)
     return GW_CHECKPOINT_ECRYPTO;
   if(gw_b64_encode(GW_B64_STD, blob, sizeof(blob), b64, sizeof(b64), NULL))
@@ -173,8 +193,8 @@ enum gw_checkpoint_result gw_checkpoint_sm2_verify(const char *vkey, const char 
                                                    size_t len)
 {
   const char *p1, *p2;
-  unsigned char enc[SM2_ENC_LEN + 4], id[GW_CHECKPOINT_KEY_ID_LEN], blob[SM2_BLOB_LEN + 4];
-  char want_id[9], name[GW_CHECKPOINT_NAME_MAX + 1];
+  unsigned char enc[SM2_ENC_MAX + 4], id[GW_CHECKPOINT_KEY_ID_LEN], blob[SM2_BLOB_LEN + 4];
+  char want_id[9], name[GW_CHECKPOINT_NAME_MAX + 1], sm2_id[GW_GM_SM2_ID_MAX + 1];
   size_t name_len, enc_len = 0, tl, pos, blob_len;
   EVP_PKEY *pkey = NULL;
   enum gw_checkpoint_result r = GW_CHECKPOINT_EKEY;
@@ -194,10 +214,18 @@ enum gw_checkpoint_result gw_checkpoint_sm2_verify(const char *vkey, const char 
   memcpy(name, vkey, name_len);
   name[name_len] = '\0';
   if(gw_b64_decode(GW_B64_STD, p2 + 1, strlen(p2 + 1), enc, sizeof(enc), &enc_len) ||
-     enc_len != SM2_ENC_LEN || enc[0] != 0xff ||
+     enc_len < SM2_ENC_LEN || enc_len > SM2_ENC_MAX || enc[0] != 0xff ||
      memcmp(enc + 1, GW_CHECKPOINT_SM2_IDENT, SM2_IDENT_LEN) || enc[1 + SM2_IDENT_LEN] != 4)
     goto out;
-  key_id(name, name_len, enc, id);
+  if(enc_len == SM2_ENC_LEN)
+    memcpy(sm2_id, GW_GM_SM2_ID, GW_GM_SM2_ID_LEN + 1);
+  else {
+    if(!gw_gm_sm2_id_ok((const char *)enc + SM2_ENC_LEN, enc_len - SM2_ENC_LEN))
+      goto out;
+    memcpy(sm2_id, enc + SM2_ENC_LEN, enc_len - SM2_ENC_LEN);
+    sm2_id[enc_len - SM2_ENC_LEN] = '\0';
+  }
+  key_id(name, name_len, enc, enc_len, id);
   snprintf(want_id, sizeof(want_id), "%02x%02x%02x%02x", id[0], id[1], id[2], id[3]);
   if(memcmp(p1 + 1, want_id, 8))
     goto out;
@@ -227,7 +255,7 @@ enum gw_checkpoint_result gw_checkpoint_sm2_verify(const char *vkey, const char 
     if(memcmp(blob, id, GW_CHECKPOINT_KEY_ID_LEN))
       continue;  /* same name, another key: the Ed25519 line */
     if(blob_len != SM2_BLOB_LEN ||
-       gw_gm_sm2_verify(pkey, GW_GM_SM2_ID, GW_GM_SM2_ID_LEN, note, tl,
+       gw_gm_sm2_verify(pkey, sm2_id, strlen(sm2_id), note, tl,
                         blob + GW_CHECKPOINT_KEY_ID_LEN) != GW_GM_OK) {
       r = GW_CHECKPOINT_EBADSIG;
       goto out;

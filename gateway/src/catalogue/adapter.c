@@ -137,6 +137,7 @@ static void adapter_free(struct gw_adapter *a)
   gw_sigauth_wsse_clear(&a->wsse);
   gw_free(a->verify_cert);
   gw_free(a->verify_key);
+  gw_free(a->verify_sm2_id);
   gw_free(a->verify_alg);
   gw_free(a->signed_node);
   free_kvs(a->namespaces, a->n_namespaces);

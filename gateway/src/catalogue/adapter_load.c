@@ -781,13 +781,57 @@ static void xmldsig_alg_fits_cert(struct gw_adl *r, const char *alg, const char 
   ERR_clear_error();
 }
 
+/* verify.sm2_id: the distinguishing ID an agency whose CA does not use
+ * GM/T 0009's default signs under; only with an SM2 key or certificate. */
+static void read_sm2_id(struct gw_adl *r, json_t *ver)
+{
+  struct gw_adapter *a = r->a;
+  const char *pem = a->verify == GW_VERIFY_XMLDSIG ? a->verify_cert : a->verify_key;
+  json_t *v = json_object_get(ver, "sm2_id");
+  int sm2 = 0;
+
+  if(!v || r->jr.failed)
+    return;
+  if(!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v) ||
+     !gw_gm_sm2_id_ok(json_string_value(v), json_string_length(v))) {
+    gw_adl_fail(r, "verify.sm2_id", "must be 1 to %d printable ASCII characters (GM/T "
+                "0009's default, \"%s\", is used when it is absent)", GW_GM_SM2_ID_MAX,
+                GW_GM_SM2_ID);
+    return;
+  }
+  if(pem) {
+    BIO *bio = BIO_new_mem_buf(pem, -1);
+    EVP_PKEY *pk = NULL;
+    X509 *x = NULL;
+    if(bio && a->verify == GW_VERIFY_XMLDSIG) {
+      x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+      sm2 = x && gw_gm_is_sm2(X509_get0_pubkey(x));
+    }
+    else if(bio) {
+      pk = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+      sm2 = gw_gm_is_sm2(pk);
+    }
+    X509_free(x);
+    EVP_PKEY_free(pk);
+    BIO_free(bio);
+    ERR_clear_error();
+  }
+  if(!sm2) {
+    gw_adl_fail(r, "verify.sm2_id", "only for an SM2 %s", a->verify == GW_VERIFY_XMLDSIG
+                ? "verify.cert" : "verify.key");
+    return;
+  }
+  a->verify_sm2_id = gw_strdup(json_string_value(v));
+}
+
 static void read_verify(struct gw_adl *r, json_t *root)
 {
-  static const char *const known[] = { "type", "cert", "key", "alg", "signed_node", NULL };
+  static const char *const known[] = { "type", "cert", "key", "alg", "signed_node", "sm2_id",
+                                       NULL };
   static const char *const types[] = { "none", "xmldsig", "jws", NULL };
   static const char *const type_only[] = { "type", NULL };
-  static const char *const xmldsig[] = { "type", "cert", "alg", "signed_node", NULL };
-  static const char *const jws[] = { "type", "key", "alg", NULL };
+  static const char *const xmldsig[] = { "type", "cert", "alg", "signed_node", "sm2_id", NULL };
+  static const char *const jws[] = { "type", "key", "alg", "sm2_id", NULL };
   struct gw_adapter *a = r->a;
   json_t *ver = gw_adl_object(r, root, "", "verify", 1);
   char *path;
@@ -847,6 +891,7 @@ static void read_verify(struct gw_adl *r, json_t *root)
       gw_jws_key_free(k);
     }
   }
+  read_sm2_id(r, ver);
 }
 
 /* --- policy and cache -------------------------------------------------- */
@@ -958,6 +1003,23 @@ static void read_all(struct gw_adl *r, json_t *root)
     read_cache(r, root);
 }
 
+/* Does any template of the request (URL, query values, headers, body) put
+ * the subject's name into it?  Then the agency's answer depends on the name
+ * as well as the number. */
+static int uses_name(const struct gw_adapter *a)
+{
+  static const char ph[] = "{{subject.name}}";
+  if((a->url && strstr(a->url, ph)) || (a->body_template && strstr(a->body_template, ph)))
+    return 1;
+  for(size_t i = 0; i < a->n_query; i++)
+    if(strstr(a->query[i].value, ph))
+      return 1;
+  for(size_t i = 0; i < a->n_headers; i++)
+    if(strstr(a->headers[i].value, ph))
+      return 1;
+  return 0;
+}
+
 int gw_adapter_load_text(const char *text, size_t len, const char *name,
                          const char *base_dir, struct gw_adapter **out,
                          char *err, size_t errlen)
@@ -994,6 +1056,7 @@ int gw_adapter_load_text(const char *text, size_t len, const char *name,
   read_all(&r, root);
   if(r.jr.failed)
     goto out;
+  a->uses_name = uses_name(a);
   *out = a;
   a = NULL;
   rc = 0;

@@ -26,6 +26,7 @@
 #include "gw/alloc.h"
 #include "gw/b64.h"
 #include "gw/factschema.h"
+#include "gw/gm.h"
 #include "gw/jws.h"
 #include "mapping.h"
 #include "template.h"
@@ -100,12 +101,26 @@ int gw_codec_keys_init(struct gw_codec_keys *k, const struct gw_adapter *a,
   if(a->verify == GW_VERIFY_XMLDSIG) {
     k->xmlsig = gw_xmlsig_verifier_new_pem_alg(a->verify_cert, strlen(a->verify_cert),
                                                a->verify_alg, err, errlen);
+    if(k->xmlsig && a->verify_sm2_id &&
+       gw_xmlsig_verifier_set_sm2_id(k->xmlsig, a->verify_sm2_id)) {
+      snprintf(err, errlen, "verify.sm2_id: needs an SM2 certificate and 1 to %d printable "
+               "ASCII characters", GW_GM_SM2_ID_MAX);
+      gw_xmlsig_verifier_free(k->xmlsig);
+      k->xmlsig = NULL;
+    }
     return k->xmlsig ? 0 : -1;
   }
   if(a->verify == GW_VERIFY_JWS) {
     enum gw_jws_result r = gw_jws_key_from_pem(a->verify_key, strlen(a->verify_key), &k->jws);
     if(r != GW_JWS_OK) {
       snprintf(err, errlen, "verify.key: %s", gw_jws_strerror(r));
+      return -1;
+    }
+    if(a->verify_sm2_id && gw_jws_key_set_sm2_id(k->jws, a->verify_sm2_id) != GW_JWS_OK) {
+      snprintf(err, errlen, "verify.sm2_id: needs an SM2 key and 1 to %d printable ASCII "
+               "characters", GW_GM_SM2_ID_MAX);
+      gw_jws_key_free(k->jws);
+      k->jws = NULL;
       return -1;
     }
   }

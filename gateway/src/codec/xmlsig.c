@@ -47,6 +47,7 @@ struct gw_xmlsig_verifier {
   xmlSecKeyPtr key;                    /* public key of the agency (not SM2) */
   X509 *cert;                          /* the agency's certificate */
   EVP_PKEY *sm2;                       /* the certificate's key when SM2, else NULL */
+  char sm2_id[GW_GM_SM2_ID_MAX + 1];   /* its distinguishing ID; "": GM/T 0009's */
   const char *method;                  /* the one SignatureMethod accepted, or NULL:
                                         * any of allowed_sigmethods */
 };
@@ -230,6 +231,14 @@ fail:
   BIO_free(bio);
   gw_xmlsig_verifier_free(v);
   return NULL;
+}
+
+int gw_xmlsig_verifier_set_sm2_id(struct gw_xmlsig_verifier *v, const char *id)
+{
+  if(!v || !v->sm2 || !id || !gw_gm_sm2_id_ok(id, strlen(id)))
+    return -1;
+  memcpy(v->sm2_id, id, strlen(id) + 1);
+  return 0;
 }
 
 struct gw_xmlsig_verifier *gw_xmlsig_verifier_new(const char *cert_pem,
@@ -564,7 +573,8 @@ enum gw_xmlsig_result gw_xmlsig_verify(const struct gw_xmlsig_verifier *v,
     goto out;
   }
   if(v->sm2) {
-    r = gw_xmlsig_sm2_check(v->sm2, s->signature, id_attr->parent, detail, dlen);
+    r = gw_xmlsig_sm2_check(v->sm2, v->sm2_id[0] ? v->sm2_id : NULL, s->signature,
+                            id_attr->parent, detail, dlen);
     goto out;
   }
 

@@ -276,8 +276,8 @@ out:
   return r;
 }
 
-static enum gw_xmlsig_result check_signature(EVP_PKEY *pub, xmlNodePtr sig,
-                                             char *detail, size_t dlen)
+static enum gw_xmlsig_result check_signature(EVP_PKEY *pub, const char *sm2_id,
+                                             xmlNodePtr sig, char *detail, size_t dlen)
 {
   xmlNodePtr si = dsig_child(sig, "SignedInfo");
   xmlNodePtr cm = dsig_child(si, "CanonicalizationMethod");
@@ -306,7 +306,9 @@ static enum gw_xmlsig_result check_signature(EVP_PKEY *pub, xmlNodePtr sig,
     snprintf(detail, dlen, "SignatureValue is neither a 64-byte r||s nor a DER SM2 signature");
     goto out;
   }
-  s.md = gw_gm_sm2_md_ctx(pub, 0, GW_GM_SM2_ID, GW_GM_SM2_ID_LEN);
+  if(!sm2_id)
+    sm2_id = GW_GM_SM2_ID;
+  s.md = gw_gm_sm2_md_ctx(pub, 0, sm2_id, strlen(sm2_id));
   if(!s.md || canonicalize(si->doc, &set, &c, &s) < 0) {
     snprintf(detail, dlen, "cannot canonicalize SignedInfo");
     r = GW_XMLSIG_INTERNAL;
@@ -325,7 +327,7 @@ out:
   return r;
 }
 
-enum gw_xmlsig_result gw_xmlsig_sm2_check(EVP_PKEY *pub, xmlNodePtr sig,
+enum gw_xmlsig_result gw_xmlsig_sm2_check(EVP_PKEY *pub, const char *sm2_id, xmlNodePtr sig,
                                           xmlNodePtr referenced,
                                           char *detail, size_t dlen)
 {
@@ -338,5 +340,5 @@ enum gw_xmlsig_result gw_xmlsig_sm2_check(EVP_PKEY *pub, xmlNodePtr sig,
   r = check_digest(sig, ref, referenced, detail, dlen);
   if(r != GW_XMLSIG_OK)
     return r;
-  return check_signature(pub, sig, detail, dlen);
+  return check_signature(pub, sm2_id, sig, detail, dlen);
 }

@@ -28,11 +28,12 @@
  * canonicalization, inclusive C14N 1.0 when none is named), SM3 of the
  * octets equal to DigestValue; then SignedInfo canonicalized by its
  * CanonicalizationMethod and SignatureValue (raw r||s, 64 bytes, or DER
- * SEQUENCE{r,s}) verified with `pub` (an SM2 key) and the standard ID.
+ * SEQUENCE{r,s}) verified with `pub` (an SM2 key) and the distinguishing
+ * ID `sm2_id` (the adapter's verify.sm2_id; NULL: GM/T 0009's default).
  * GW_XMLSIG_OK, GW_XMLSIG_INVALID (digest or signature does not verify,
  * malformed values), GW_XMLSIG_DISALLOWED_ALGORITHM (transforms out of
  * order) or GW_XMLSIG_INTERNAL; a short reason goes to detail. */
-enum gw_xmlsig_result gw_xmlsig_sm2_check(EVP_PKEY *pub, xmlNodePtr sig,
+enum gw_xmlsig_result gw_xmlsig_sm2_check(EVP_PKEY *pub, const char *sm2_id, xmlNodePtr sig,
                                           xmlNodePtr referenced,
                                           char *detail, size_t dlen)
   __attribute__((warn_unused_result));

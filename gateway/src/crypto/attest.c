@@ -20,6 +20,7 @@
 
 #include "gw/alloc.h"
 #include "gw/b64.h"
+#include "gw/gm.h"
 #include "hmac.h"
 #include "gw/jws.h"
 
@@ -84,6 +85,12 @@ struct gw_attest_signer *gw_attest_signer_new_keys(const char *issuer,
   if(k->sm2 && load_set(s->sm2, &s->n_sm2, GW_JWS_ALG_SM2, k->sm2, k->sm2_previous,
                         k->n_sm2_previous, err, errlen))
     goto fail;
+  for(size_t i = 0; k->sm2_id && i < s->n_sm2; i++)
+    if(gw_jws_key_set_sm2_id(s->sm2[i], k->sm2_id) != GW_JWS_OK) {
+      snprintf(err, errlen, "the SM2 distinguishing ID must be 1 to %d printable ASCII "
+               "characters", GW_GM_SM2_ID_MAX);
+      goto fail;
+    }
   return s;
 
 fail:
@@ -101,7 +108,7 @@ struct gw_attest_signer *gw_attest_signer_new(const char *issuer, const char *cu
                                               const char *const *previous_pems, size_t n_previous,
                                               char *err, size_t errlen)
 {
-  struct gw_attest_keys k = { current_pem, previous_pems, n_previous, NULL, NULL, 0 };
+  struct gw_attest_keys k = { current_pem, previous_pems, n_previous, NULL, NULL, 0, NULL };
   return gw_attest_signer_new_keys(issuer, &k, err, errlen);
 }
 
@@ -150,6 +157,34 @@ char *gw_attest_make(const struct gw_attest_signer *s, const char *subject_ref,
   return gw_attest_make_dual(s, subject_ref, fact, value, src, iat, exp, NULL, err, errlen);
 }
 
+/* Signs payload[0..len) as typ with the primary key into *jws and, when
+ * sm2_out is not NULL and the signer is dual, with the current SM2 key into
+ * *sm2_out: the same payload bytes under both algorithms.  Both or neither
+ * are made.  0, or -1 with err. */
+static int sign_twice(const struct gw_attest_signer *s, const char *typ, const char *payload,
+                      size_t len, char **jws, char **sm2_out, char *err, size_t errlen)
+{
+  size_t jws_len;
+  enum gw_jws_result r;
+
+  *jws = NULL;
+  if(sm2_out)
+    *sm2_out = NULL;
+  r = gw_jws_sign_compact(primary(s), typ, payload, len, jws, &jws_len);
+  if(r == GW_JWS_OK && sm2_out && gw_attest_signer_dual(s)) {
+    r = gw_jws_sign_compact(s->sm2[0], typ, payload, len, sm2_out, &jws_len);
+    if(r != GW_JWS_OK) {
+      gw_free(*jws);
+      *jws = NULL;
+    }
+  }
+  if(r != GW_JWS_OK) {
+    snprintf(err, errlen, "signing failed: %s", gw_jws_strerror(r));
+    return -1;
+  }
+  return 0;
+}
+
 char *gw_attest_make_dual(const struct gw_attest_signer *s, const char *subject_ref,
                           const char *fact, const json_t *value,
                           const struct gw_attest_src *src, int64_t iat, int64_t exp,
@@ -157,8 +192,6 @@ char *gw_attest_make_dual(const struct gw_attest_signer *s, const char *subject_
 {
   json_t *p = json_object(), *sj = json_object();
   char *payload = NULL, *jws = NULL;
-  size_t jws_len;
-  enum gw_jws_result r;
 
   json_object_set_new(sj, "agency", json_string(src->agency));
   json_object_set_new(sj, "adapter", json_string(src->adapter));
@@ -175,49 +208,77 @@ char *gw_attest_make_dual(const struct gw_attest_signer *s, const char *subject_
   json_object_set_new(p, "exp", json_integer(exp));
   payload = json_dumps(p, JSON_COMPACT | JSON_SORT_KEYS);
   json_decref(p);
+  if(sm2_out)
+    *sm2_out = NULL;
   if(!payload) {
     snprintf(err, errlen, "cannot serialize the attestation payload");
     return NULL;
   }
-  if(sm2_out)
-    *sm2_out = NULL;
-  r = gw_jws_sign_compact(primary(s), GW_ATTEST_TYP, payload, strlen(payload), &jws, &jws_len);
-  if(r == GW_JWS_OK && sm2_out && gw_attest_signer_dual(s)) {
-    r = gw_jws_sign_compact(s->sm2[0], GW_ATTEST_TYP, payload, strlen(payload), sm2_out,
-                            &jws_len);
-    if(r != GW_JWS_OK) {
-      gw_free(jws);
-      jws = NULL;
-    }
-  }
+  sign_twice(s, GW_ATTEST_TYP, payload, strlen(payload), &jws, sm2_out, err, errlen);
   free(payload);
-  if(r != GW_JWS_OK) {
-    snprintf(err, errlen, "signing failed: %s", gw_jws_strerror(r));
-    return NULL;
-  }
   return jws;
 }
 
 char *gw_attest_make_typed(const struct gw_attest_signer *s, const char *typ, json_t *payload,
-                           char *err, size_t errlen)
+                           char **sm2_out, char *err, size_t errlen)
 {
   char *text, *jws = NULL;
-  size_t jws_len;
-  enum gw_jws_result r;
 
+  if(sm2_out)
+    *sm2_out = NULL;
   json_object_set_new(payload, "iss", json_string(s->issuer));
   text = json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS);
   if(!text) {
     snprintf(err, errlen, "cannot serialize the attestation payload");
     return NULL;
   }
-  r = gw_jws_sign_compact(s->keys[0], typ, text, strlen(text), &jws, &jws_len);
+  sign_twice(s, typ, text, strlen(text), &jws, sm2_out, err, errlen);
   free(text);
-  if(r != GW_JWS_OK) {
-    snprintf(err, errlen, "signing failed: %s", gw_jws_strerror(r));
-    return NULL;
-  }
   return jws;
+}
+
+/* The payload segment of a compact JWS: [*b, *e). 0, or -1 when not three parts. */
+static int payload_span(const char *jws, const char **b, const char **e)
+{
+  const char *d1 = strchr(jws, '.'), *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
+  if(!d2 || strchr(d2 + 1, '.'))
+    return -1;
+  *b = d1 + 1;
+  *e = d2;
+  return 0;
+}
+
+int gw_attest_twin_check(const struct gw_jws_key *const *keys, size_t n_keys, const char *typ,
+                         const char *primary_jws, const char *sm2_jws,
+                         char *why, size_t whylen)
+{
+  const char *pb, *pe, *sb, *se;
+  const struct gw_jws_key *used = NULL;
+  unsigned char *payload = NULL;
+  size_t plen = 0;
+  enum gw_jws_result r;
+
+  if(!primary_jws || !sm2_jws || payload_span(primary_jws, &pb, &pe) ||
+     payload_span(sm2_jws, &sb, &se)) {
+    snprintf(why, whylen, "not a compact JWS");
+    return -1;
+  }
+  r = gw_jws_verify_compact_set(keys, n_keys, typ, sm2_jws, strlen(sm2_jws), &payload, &plen,
+                                &used);
+  gw_free(payload);
+  if(r != GW_JWS_OK) {
+    snprintf(why, whylen, "%s", gw_jws_strerror(r));
+    return -1;
+  }
+  if(gw_jws_key_alg(used) != GW_JWS_ALG_SM2) {
+    snprintf(why, whylen, "signed by a key that is not SM2");
+    return -1;
+  }
+  if(pe - pb != se - sb || memcmp(pb, sb, (size_t)(pe - pb))) {
+    snprintf(why, whylen, "its payload is not the one its twin signs");
+    return -1;
+  }
+  return 0;
 }
 
 char *gw_attest_sign_body(const struct gw_attest_signer *s, const void *body, size_t len)

@@ -51,6 +51,16 @@ static enum gw_gm_result fail_clear(enum gw_gm_result r)
   return r;
 }
 
+int gw_gm_sm2_id_ok(const char *id, size_t len)
+{
+  if(!id || !len || len > GW_GM_SM2_ID_MAX)
+    return 0;
+  for(size_t i = 0; i < len; i++)
+    if((unsigned char)id[i] < 0x20 || (unsigned char)id[i] > 0x7e)
+      return 0;
+  return 1;
+}
+
 int gw_gm_is_sm2(const EVP_PKEY *pkey)
 {
   /* OpenSSL 3.0 decodes a key on the SM2 curve as type "SM2" (and signs it

@@ -63,6 +63,8 @@ struct gw_jws_key {
   int can_sign;
   unsigned char x[P256_COORD_LEN], y[P256_COORD_LEN];
   char kid[GW_JWS_KID_MAX + 1];
+  char sm2_id[GW_GM_SM2_ID_MAX + 1];   /* SM2 only: the distinguishing ID */
+  size_t sm2_id_len;
   pthread_mutex_t pool_lock;   /* guards pool, n_pool (signing keys only) */
   struct sign_slot *pool;
   size_t n_pool;
@@ -215,6 +217,10 @@ static enum gw_jws_result key_new(EVP_PKEY *pkey, int priv, const char *kid,
   key->pkey = pkey;
   key->alg = gw_gm_is_sm2(pkey) ? GW_JWS_ALG_SM2 : GW_JWS_ALG_ES256;
   key->can_sign = priv;
+  if(key->alg == GW_JWS_ALG_SM2) {
+    memcpy(key->sm2_id, GW_GM_SM2_ID, GW_GM_SM2_ID_LEN + 1);
+    key->sm2_id_len = GW_GM_SM2_ID_LEN;
+  }
   if(!kid) {
     r = gw_jws_key_thumbprint(key, tp);
     if(r) {
@@ -350,10 +356,24 @@ static enum gw_jws_result jwk_import(const json_t *jwk, struct gw_jws_key **out,
   if(jwk_coord(jwk, "x", point + 1) || jwk_coord(jwk, "y", point + 1 + P256_COORD_LEN))
     goto out;
   if(sm2) {
+    const json_t *idv = json_object_get(jwk, "sm2_id");
+    if(idv && (!json_is_string(idv) ||
+               strlen(json_string_value(idv)) != json_string_length(idv) ||
+               !gw_gm_sm2_id_ok(json_string_value(idv), json_string_length(idv))))
+      goto out;
     if(gw_gm_sm2_from_coords(point + 1, point + 1 + P256_COORD_LEN, &pkey) != GW_GM_OK)
       goto out;
-    r = key_new(pkey, 0, kid, out);
-    pkey = NULL;
+    {
+      struct gw_jws_key *k = NULL;
+      r = key_new(pkey, 0, kid, &k);
+      pkey = NULL;
+      if(!r && idv)
+        r = gw_jws_key_set_sm2_id(k, json_string_value(idv));
+      if(r)
+        gw_jws_key_free(k);
+      else
+        *out = k;
+    }
     goto out;
   }
   params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0);
@@ -425,6 +445,20 @@ int gw_jws_key_can_sign(const struct gw_jws_key *key)
   return key->can_sign;
 }
 
+enum gw_jws_result gw_jws_key_set_sm2_id(struct gw_jws_key *key, const char *id)
+{
+  if(!key || key->alg != GW_JWS_ALG_SM2 || !id || !gw_gm_sm2_id_ok(id, strlen(id)))
+    return GW_JWS_EINVAL;
+  key->sm2_id_len = strlen(id);
+  memcpy(key->sm2_id, id, key->sm2_id_len + 1);
+  return GW_JWS_OK;
+}
+
+const char *gw_jws_key_sm2_id(const struct gw_jws_key *key)
+{
+  return key && key->alg == GW_JWS_ALG_SM2 ? key->sm2_id : NULL;
+}
+
 /* x and y of the key in base64url, 43 characters each plus NUL. */
 static void key_coords_b64(const struct gw_jws_key *key, char x[44], char y[44])
 {
@@ -473,6 +507,12 @@ enum gw_jws_result gw_jws_key_to_jwk(const struct gw_jws_key *key, json_t **out)
   *out = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
                    "kty", "EC", "crv", crv_name(key->alg), "x", x, "y", y,
                    "kid", key->kid, "alg", alg_name(key->alg), "use", "sig");
+  /* SM2: the distinguishing ID a verifier must use (docs/crypto.md) */
+  if(*out && key->alg == GW_JWS_ALG_SM2 &&
+     json_object_set_new(*out, "sm2_id", json_string(key->sm2_id))) {
+    json_decref(*out);
+    *out = NULL;
+  }
   return *out ? GW_JWS_OK : GW_JWS_ENOMEM;
 }
 
@@ -691,7 +731,7 @@ static enum gw_jws_result sign_input(struct gw_jws_key *key,
 
   if(key->alg == GW_JWS_ALG_SM2) {
     enum gw_jws_result r = GW_JWS_ECRYPTO;
-    EVP_MD_CTX *ctx = gw_gm_sm2_md_ctx(key->pkey, 1, GW_GM_SM2_ID, GW_GM_SM2_ID_LEN);
+    EVP_MD_CTX *ctx = gw_gm_sm2_md_ctx(key->pkey, 1, key->sm2_id, key->sm2_id_len);
     if(ctx && !feed(ctx, EVP_DigestSignUpdate, in) && !gw_gm_sm2_sign_final(ctx, raw))
       r = GW_JWS_OK;
     EVP_MD_CTX_free(ctx);
@@ -727,7 +767,7 @@ static enum gw_jws_result verify_input(const struct gw_jws_key *key,
   EVP_MD_CTX *ctx = NULL;
 
   if(key->alg == GW_JWS_ALG_SM2) {
-    ctx = gw_gm_sm2_md_ctx(key->pkey, 0, GW_GM_SM2_ID, GW_GM_SM2_ID_LEN);
+    ctx = gw_gm_sm2_md_ctx(key->pkey, 0, key->sm2_id, key->sm2_id_len);
     if(ctx && !feed(ctx, EVP_DigestVerifyUpdate, in))
       r = gw_gm_sm2_verify_final(ctx, raw) == GW_GM_OK ? GW_JWS_OK : GW_JWS_EBADSIG;
     goto out;

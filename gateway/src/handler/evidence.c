@@ -78,6 +78,7 @@ struct wanted {
   char sha[65];
   int served;                 /* the client received this fact */
   char *attestation;          /* found in a fetch record (owned) */
+  char *attestation_sm2;      /* dual: its GmSM2 twin from that record (owned) */
 };
 
 struct picked {
@@ -190,9 +191,11 @@ static int on_record(uint64_t index, const uint8_t *bytes, size_t len, void *arg
     json_object_foreach(facts, k, v) {
       const char *sha = json_string_value(json_object_get(v, "attestation_sha256"));
       const char *att = json_string_value(json_object_get(v, "attestation"));
+      const char *sm2 = json_string_value(json_object_get(v, "attestation_sm2"));
       struct wanted *w = sha && att ? want_find(c, sha) : NULL;
       if(w && !w->attestation) {
         w->attestation = gw_strdup(att);
+        w->attestation_sm2 = sm2 ? gw_strdup(sm2) : NULL;
         c->n_found++;
         hit = 1;
       }
@@ -206,8 +209,10 @@ static int on_record(uint64_t index, const uint8_t *bytes, size_t len, void *arg
 
 static void collect_free(struct collect *c)
 {
-  for(size_t i = 0; i < c->n_want; i++)
+  for(size_t i = 0; i < c->n_want; i++) {
     gw_free(c->want[i].attestation);
+    gw_free(c->want[i].attestation_sm2);
+  }
   for(size_t i = 0; i < c->n_rec; i++)
     gw_free(c->rec[i].data);
 }
@@ -251,7 +256,7 @@ static void evidence(struct gw_req *req, struct gw_app *app, const struct gw_gen
   char case_ref[65], *note = NULL, *vkey = NULL, *jwks = NULL;
   size_t plen = strlen(path), note_len = 0, n;
   enum gw_audit_result r;
-  json_t *out, *records, *atts;
+  json_t *out, *records, *atts, *atts_sm2;
 
   if(!(roles & (GW_ROLE_CLIENT | GW_ROLE_AUDITOR))) {
     gw_req_problem(req, 403, "forbidden", "this client may not read case evidence");
@@ -327,6 +332,7 @@ static void evidence(struct gw_req *req, struct gw_app *app, const struct gw_gen
   out = json_object();
   records = json_array();
   atts = json_array();
+  atts_sm2 = json_array();
   for(size_t i = c->n_rec; i-- > 0;) {
     struct gw_merkle_proof proof;
     uint8_t leaf[GW_MERKLE_HASH_LEN];
@@ -336,6 +342,7 @@ static void evidence(struct gw_req *req, struct gw_app *app, const struct gw_gen
       json_decref(out);
       json_decref(records);
       json_decref(atts);
+      json_decref(atts_sm2);
       gw_req_problem(req, 500, "internal", gw_audit_strerror(r));
       goto out;
     }
@@ -350,8 +357,11 @@ static void evidence(struct gw_req *req, struct gw_app *app, const struct gw_gen
     json_array_append_new(records, o);
   }
   for(size_t i = 0; i < c->n_want; i++)
-    if(c->want[i].attestation && (c->want[i].served || c->auditor))
+    if(c->want[i].attestation && (c->want[i].served || c->auditor)) {
       json_array_append_new(atts, json_string(c->want[i].attestation));
+      if(c->want[i].attestation_sm2)
+        json_array_append_new(atts_sm2, json_string(c->want[i].attestation_sm2));
+    }
   jwks = gw_attest_jwks(gen->signer);
   json_object_set_new(out, "case_ref", json_string(case_ref));
   json_object_set_new(out, "checkpoint", json_stringn(note, note_len));
@@ -360,6 +370,11 @@ static void evidence(struct gw_req *req, struct gw_app *app, const struct gw_gen
   json_object_set_new(out, "tree_size", json_integer((json_int_t)cp.size));
   json_object_set_new(out, "records", records);
   json_object_set_new(out, "attestations", atts);
+  /* dual: the GmSM2 twins, each over the payload of one of "attestations" */
+  if(json_array_size(atts_sm2))
+    json_object_set_new(out, "attestations_sm2", atts_sm2);
+  else
+    json_decref(atts_sm2);
   gw_req_set_header(req, "Cache-Control", "no-store");
   gw_req_respond_json(req, 200, out);
 out:

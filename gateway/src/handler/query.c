@@ -51,13 +51,10 @@
 
 #include "query_int.h"
 #include "query_pred_int.h"
+#include "query_state.h"
 
-#define QUERY_MAX_FACTS 16
 /* fact slots: the facts asked plus those only predicates read */
 #define QUERY_MAX_SLOTS (QUERY_MAX_FACTS + 16)
-#define QUERY_MAX_DEPTH 8
-#define QUERY_NAME_MAX_BYTES 256
-#define QUERY_MAX_AGE_S (31 * 86400)
 #define QUERY_MAGIC 0x71756572U      /* "quer" */
 
 /* ---- a query ------------------------------------------------------------ */
@@ -104,8 +101,8 @@ struct query {
   char *subject_name;
   char subject_ref[GW_SUBJECT_REF_LEN + 1];
   char subject_key[GW_SUBJECT_REF_LEN + 1];   /* id + name */
-  char purpose[40];
-  char case_ref[65];
+  char purpose[QUERY_PURPOSE_BUF];
+  char case_ref[QUERY_CASE_REF_BUF];
   char client[128];
   int sign;
   int64_t max_age_ms;
@@ -118,11 +115,11 @@ struct query {
   struct gw_recheck *recheck;   /* owned; a re-check answers its own way */
   struct qgroup groups[QUERY_MAX_SLOTS];
   size_t n_groups;
-  size_t pending;
+  enum query_state state;       /* changed by query_state_set only */
   struct event *deadline;
-  struct event *done_ev;
-  int finishing;
-  int complete;
+  struct event *done_ev;        /* GATHERED: finishes the query on the loop */
+  int complete;                 /* the answer's "complete": every returned fact
+                                   and predicate definitive (query_views) */
   struct gw_jw response;        /* written at finish, closed by the audit callback */
 };
 
@@ -133,8 +130,37 @@ static int64_t wall_ms(void)
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The one place a query changes state: a legal move (query_state.h) is
+ * made and, in debug builds, logged; an illegal one aborts a debug build
+ * and, in a release build, is logged and refused (state unchanged,
+ * returns -1), so the caller does not go on as if it had happened. */
+static int query_state_set(struct query *q, enum query_state to)
+{
+  if(!query_state_legal(q->state, to)) {
+    gw_log(GW_LOG_ERROR, "query_state_illegal", "%s: %s -> %s",
+           q->query_id[0] ? q->query_id : "-", query_state_name(q->state),
+           query_state_name(to));
+#ifndef NDEBUG
+    abort();
+#endif
+    return -1;
+  }
+#ifndef NDEBUG
+  gw_log(GW_LOG_DEBUG, "query_state", "%s: %s -> %s", q->query_id[0] ? q->query_id : "-",
+         query_state_name(q->state), query_state_name(to));
+#endif
+  q->state = to;
+  return 0;
+}
+
+/* Frees a query that is NEW (refused before it started) or DONE (answered):
+ * in any other state a group, a timer or the audit log may still call it. */
 static void query_free(struct query *q)
 {
+#ifndef NDEBUG
+  if(q->magic != QUERY_MAGIC || (q->state != QS_NEW && q->state != QS_DONE))
+    abort();
+#endif
   for(size_t i = 0; i < q->n_groups; i++)
     gw_cache_entry_unref(q->groups[i].entry);
   if(q->deadline)
@@ -154,8 +180,32 @@ static void query_free(struct query *q)
   gw_free(q);
 }
 
+/* Ends a query that answered (or was refused) after it started: DONE, freed. */
+static void query_end(struct query *q)
+{
+  (void)query_state_set(q, QS_DONE);
+  query_free(q);
+}
+
 static void query_finish(struct query *q);
 static void start_group(struct query *q, struct qgroup *g);
+
+/* Groups still without an answer. */
+static size_t groups_waiting(const struct query *q)
+{
+  size_t n = 0;
+  for(size_t i = 0; i < q->n_groups; i++)
+    n += q->groups[i].state == G_PENDING;
+  return n;
+}
+
+/* WAITING with every group answered: GATHERED, finished on the loop (not
+ * inside the cache or fetch callback that answered last). */
+static void query_check_gathered(struct query *q)
+{
+  if(q->state == QS_WAITING && !groups_waiting(q) && !query_state_set(q, QS_GATHERED))
+    event_active(q->done_ev, 0, 0);
+}
 
 /* Did f's agency fail to answer in g (not: answered not_found, or answered
  * something refused)? */
@@ -171,7 +221,7 @@ static int agency_down(const struct qfact *f, const struct qgroup *g)
 }
 
 /* Moves every fact g failed for onto its next adapter by order, starting
- * the groups that needs (q->pending counts them). */
+ * the groups that needs (WAITING only). */
 static void fall_back(struct query *q, struct qgroup *g)
 {
   struct qgroup *fresh[QUERY_MAX_SLOTS];
@@ -209,7 +259,6 @@ static void fall_back(struct query *q, struct qgroup *g)
       if(!strcmp(rt->adapter->facts[k], f->name))
         f->index = k;
   }
-  q->pending += n_fresh;
   for(size_t i = 0; i < n_fresh; i++)
     start_group(q, fresh[i]);
 }
@@ -220,12 +269,10 @@ static void group_done(struct qgroup *g)
   if(g->state == G_DONE)
     return;
   g->state = G_DONE;
-  if(!q->finishing)
-    fall_back(q, g);
-  if(--q->pending == 0 && !q->finishing) {
-    /* finish on the loop, not inside a cache or fetch callback */
-    event_active(q->done_ev, 0, 0);
-  }
+  if(q->state != QS_WAITING)   /* the deadline detached every group first */
+    return;
+  fall_back(q, g);
+  query_check_gathered(q);
 }
 
 /* ---- flights: fetch, attest, audit, cache ---------------------------------- */
@@ -705,7 +752,7 @@ static void respond_with_audit(const struct gw_audit_append_result *r, void *arg
            gw_audit_strerror(r->status));
     gw_req_problem(q->req, 503, "audit-unavailable",
                    "the audit log could not record this query; nothing is served unrecorded");
-    query_free(q);
+    query_end(q);
     return;
   }
   if(gw_b64_encode(GW_B64_STD, r->leaf_hash, sizeof(r->leaf_hash), leaf, sizeof(leaf), &leaf_len)
@@ -722,7 +769,7 @@ static void respond_with_audit(const struct gw_audit_append_result *r, void *arg
   body = gw_jw_finish(&q->response, &body_len);
   if(!body) {
     gw_req_problem(q->req, 500, "internal", "could not serialize the answer");
-    query_free(q);
+    query_end(q);
     return;
   }
   if(q->sign) {
@@ -736,7 +783,7 @@ static void respond_with_audit(const struct gw_audit_append_result *r, void *arg
   gw_free(body);
   gw_obs_query(q->purpose, q->complete ? "complete" : "partial",
                (wall_ms() - q->started_ms) * 1000);
-  query_free(q);
+  query_end(q);
 }
 
 /* The subject sealed to the auditors as "id\nname" (re-checks of
@@ -782,6 +829,8 @@ static void fill_pred_facts(struct query *q, struct qpred_fact *pf)
       pf[i].attestation_sha256 = v.c->attestation_sha256;
       pf[i].attestation = v.c->attestation;
       pf[i].attestation_len = v.c->attestation_len;
+      pf[i].attestation_sm2 = v.c->attestation_sm2;
+      pf[i].attestation_sm2_len = v.c->attestation_sm2_len;
     }
     else if(v.c && v.c->status == GW_FACT_NOT_FOUND)
       pf[i].status = GW_PRED_FACT_NOT_FOUND;
@@ -819,17 +868,17 @@ static int query_slot(struct query *q, const char *name)
   return (int)q->n_facts++;
 }
 
-static void query_finish(struct query *q)
-{
-  struct fact_view views[QUERY_MAX_SLOTS];
-  struct gw_jw rec;
-  char *sealed, *text;
-  size_t text_len = 0;
-  int64_t now_s = wall_ms() / 1000;
-  enum gw_audit_result ar;
+/* ---- finishing: three jobs -------------------------------------------------- */
 
-  q->finishing = 1;
-  evtimer_del(q->deadline);
+/* Job 1, the views: decides once what each fact slot says (fact_view) into
+ * views[0..q->n_facts), counts each returned fact in the metrics, evaluates
+ * and signs the predicates, and sets q->complete.  FINISHING only: every
+ * group is done, and the views point into the groups' cache entries, which
+ * the query holds until query_free.  Cannot fail: what could not be
+ * decided is itself an answer (an unavailable fact, an undecided
+ * predicate). */
+static void query_views(struct query *q, struct fact_view *views)
+{
   q->complete = 1;
   for(size_t i = 0; i < q->n_facts; i++) {
     fact_view(&q->facts[i], &views[i]);
@@ -840,23 +889,17 @@ static void query_finish(struct query *q)
   }
   if(q->preds.n)
     q->complete &= query_predicates(q);
-  if(q->recheck) {
-    struct qpred_fact pf[QUERY_MAX_SLOTS];
-    fill_pred_facts(q, pf);
-    gw_jw_init(&q->response, 2048 + 3072 * (q->n_facts + q->preds.n));
-    gw_jw_open(&q->response);
-    text = gw_recheck_finish(q->recheck, q->gen, pf, q->n_facts, &q->preds, q->query_id,
-                             q->subject_ref,
-                             gw_req_id(q->req), &q->response, &text_len);
-    if(!text) {
-      gw_req_problem(q->req, 500, "internal", "could not build the re-check record");
-      query_free(q);
-      return;
-    }
-    goto append;
-  }
+}
 
-  /* The answer, all but its audit part (respond_with_audit adds it). */
+/* Job 2, the answer: writes it into q->response (initialized here, the
+ * query's), all but its "audit" member and closing brace, which
+ * respond_with_audit adds once the record is durable.  Reads the views of
+ * job 1.  Cannot fail here; a writer that ran out of room says so at
+ * gw_jw_finish. */
+static void query_write_answer(struct query *q, const struct fact_view *views)
+{
+  int64_t now_s = wall_ms() / 1000;
+
   gw_jw_init(&q->response, 1024 + 1536 * q->n_facts + 1200 * q->preds.n);
   gw_jw_open(&q->response);
   gw_jw_kstr(&q->response, "query_id", q->query_id);
@@ -873,9 +916,18 @@ static void query_finish(struct query *q)
   gw_jw_close(&q->response);
   if(q->preds.n)
     qpred_write_answer(&q->preds, &q->response);
+}
 
-  /* The query record, keys sorted; the raw number only sealed. */
-  sealed = sealed_subject(q);
+/* Job 3, the record: the query record, keys sorted, the raw number only
+ * sealed to the auditors; a fact fetched only for a predicate is cited as
+ * what the predicate read.  Reads the views of job 1.  Returns the text
+ * (the caller's, gw_free) with its length in *len, or NULL when it cannot
+ * be built (sealing or writing failed): nothing may then be served. */
+static char *query_write_record(struct query *q, const struct fact_view *views, size_t *len)
+{
+  struct gw_jw rec;
+  char *sealed = sealed_subject(q), *text;
+
   gw_jw_init(&rec, 1024 + 256 * q->n_facts + 1600 * q->preds.n);
   gw_jw_open(&rec);
   jw_kstr_or_null(&rec, "case_ref", q->case_ref[0] ? q->case_ref : NULL);
@@ -916,16 +968,56 @@ static void query_finish(struct query *q)
     gw_jw_null(&rec);
   gw_jw_kint(&rec, "time", wall_ms());
   gw_jw_close(&rec);
-  text = gw_jw_finish(&rec, &text_len);
-  if(!text || !sealed) {
+  text = gw_jw_finish(&rec, len);
+  if(!sealed) {
     gw_free(text);
-    gw_free(sealed);
-    gw_req_problem(q->req, 500, "internal", "could not build the audit record");
-    query_free(q);
-    return;
+    text = NULL;
   }
   gw_free(sealed);
-append:
+  return text;
+}
+
+/* GATHERED or WAITING (deadline) -> FINISHING: the three jobs (a re-check
+ * writes its own answer and record, recheck.c): DONE with a problem when
+ * they cannot be built, else AUDITING as the record goes to the audit log
+ * (DONE at once, with a problem, when the log refuses it). */
+static void query_finish(struct query *q)
+{
+  struct fact_view views[QUERY_MAX_SLOTS];
+  char *text;
+  size_t text_len = 0;
+  enum gw_audit_result ar;
+
+  if(query_state_set(q, QS_FINISHING))
+    return;
+  evtimer_del(q->deadline);
+  event_del(q->done_ev);
+  query_views(q, views);
+  if(q->recheck) {
+    struct qpred_fact pf[QUERY_MAX_SLOTS];
+    fill_pred_facts(q, pf);
+    gw_jw_init(&q->response, 2048 + 3072 * (q->n_facts + q->preds.n));
+    gw_jw_open(&q->response);
+    text = gw_recheck_finish(q->recheck, q->gen, pf, q->n_facts, &q->preds, q->query_id,
+                             q->subject_ref,
+                             gw_req_id(q->req), &q->response, &text_len);
+    if(!text) {
+      gw_req_problem(q->req, 500, "internal", "could not build the re-check record");
+      query_end(q);
+      return;
+    }
+  }
+  else {
+    query_write_answer(q, views);
+    text = query_write_record(q, views, &text_len);
+    if(!text) {
+      gw_req_problem(q->req, 500, "internal", "could not build the audit record");
+      query_end(q);
+      return;
+    }
+  }
+  /* AUDITING before the hand-over: the callback may be the next to touch q */
+  (void)query_state_set(q, QS_AUDITING);
   ar = gw_audit_append_ex(q->app->audit, text, text_len, GW_AUDIT_BUILT, respond_with_audit, q,
                           q->w->base);
   gw_free(text);
@@ -936,7 +1028,7 @@ append:
            gw_audit_strerror(ar));
     gw_req_problem(q->req, 503, "audit-unavailable",
                    "the audit log could not record this query; nothing is served unrecorded");
-    query_free(q);
+    query_end(q);
   }
 }
 
@@ -944,7 +1036,7 @@ static void on_done_event(evutil_socket_t fd, short what, void *arg)
 {
   struct query *q = arg;
   (void)fd; (void)what;
-  if(!q->finishing)            /* the deadline may have finished it first */
+  if(q->state == QS_GATHERED)  /* else the deadline finished it in this loop turn */
     query_finish(q);
 }
 
@@ -952,9 +1044,10 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 {
   struct query *q = arg;
   (void)fd; (void)what;
-  if(q->finishing)             /* every group answered in this same loop turn */
+  /* WAITING, or GATHERED with the done event still queued in this loop
+   * turn; anything later finished it already */
+  if(!query_state_legal(q->state, QS_FINISHING))
     return;
-  event_del(q->done_ev);
   for(size_t i = 0; i < q->n_groups; i++) {
     struct qgroup *g = &q->groups[i];
     if(g->state == G_DONE)
@@ -971,307 +1064,36 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
     snprintf(g->detail, sizeof(g->detail), "no answer within the query deadline");
     g->state = G_DONE;
   }
-  q->pending = 0;
   query_finish(q);
 }
 
-/* ---- validation --------------------------------------------------------------- */
+/* ---- the body --------------------------------------------------------------- */
 
-static int json_depth(const json_t *v, int depth)
-{
-  const char *k;
-  json_t *x;
-  size_t i;
-  int max = depth;
-  if(depth > QUERY_MAX_DEPTH)
-    return depth;
-  if(json_is_object(v)) {
-    json_object_foreach((json_t *)v, k, x) {
-      int d = json_depth(x, depth + 1);
-      if(d > max)
-        max = d;
-    }
-  }
-  else if(json_is_array(v)) {
-    json_array_foreach(v, i, x) {
-      int d = json_depth(x, depth + 1);
-      if(d > max)
-        max = d;
-    }
-  }
-  return max;
-}
-
-static int valid_case_ref(const char *s)
-{
-  size_t n = strlen(s);
-  if(!n || n > 64)
-    return 0;
-  for(; *s; s++)
-    if(!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
-         *s == '.' || *s == '_' || *s == '-'))
-      return 0;
-  return 1;
-}
-
-/* s[0..len): no control characters, NUL included (len checked by the
- * callers). */
-static int valid_name_n(const char *s, size_t len)
-{
-  for(size_t i = 0; i < len; i++)
-    if((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-      return 0;
-  return 1;
-}
-
-static int valid_name(const char *s, size_t len)
-{
-  if(!len || len > QUERY_NAME_MAX_BYTES || strlen(s) != len)
-    return 0;
-  return valid_name_n(s, len);
-}
-
-static int parse_request_full(struct query *q, const char *body, size_t len);
-
-/* s[0..n) copied with a NUL into buf (cap bytes), or -1 when it does not fit. */
-static int copy_z(char *buf, size_t cap, const char *s, size_t n)
-{
-  if(n >= cap)
-    return -1;
-  memcpy(buf, s, n);
-  buf[n] = '\0';
-  return 0;
-}
-
-/* The fast path (query_fast.c): a body of the plain shape whose values all
- * pass the same checks as below fills q and returns 0.  Anything else
- * returns -1 with q untouched and answers nothing: the full parser then
- * judges the body and says precisely what is wrong. */
-static int parse_fast(struct query *q, const char *body, size_t len)
-{
-  const struct gw_config *cfg = q->app->cfg;
-  struct query_fast f;
-  const struct gw_fact_def *defs[QUERY_MAX_FACTS];
-  char id[64], word[128], purpose[sizeof(q->purpose)], case_ref[sizeof(q->case_ref)];
-  char subject_id[GW_IDNUM_LEN + 1];
-  int rc = -1;
-
-  if(query_scan_fast(body, len, &f))
-    return -1;
-  if(!f.n_facts || f.n_facts > QUERY_MAX_FACTS ||
-     f.id_type_len != 14 || memcmp(f.id_type, "cn-resident-id", 14) ||
-     copy_z(id, sizeof(id), f.id, f.id_len) ||
-     gw_idnum_normalize(id, subject_id, 0) != GW_IDNUM_OK ||
-     !f.name_len || f.name_len > QUERY_NAME_MAX_BYTES || !valid_name_n(f.name, f.name_len))
-    goto out;
-  for(size_t i = 0; i < f.n_facts; i++) {
-    if(copy_z(word, sizeof(word), f.facts[i], f.fact_len[i]) || !(defs[i] = gw_fact_find(word)))
-      goto out;
-    for(size_t j = 0; j < i; j++)
-      if(defs[j] == defs[i])
-        goto out;
-  }
-  if(copy_z(purpose, sizeof(purpose), f.purpose, f.purpose_len) || !gw_purpose_known(purpose))
-    goto out;
-  case_ref[0] = '\0';
-  if(f.has_case_ref &&
-     (copy_z(case_ref, sizeof(case_ref), f.case_ref, f.case_ref_len) || !valid_case_ref(case_ref)))
-    goto out;
-  if(f.has_deadline && (f.deadline_ms < 1 || f.deadline_ms > cfg->deadline_max_ms))
-    goto out;
-  if(f.has_max_age && (f.max_age_s < 0 || f.max_age_s > QUERY_MAX_AGE_S))
-    goto out;
-
-  memcpy(q->subject_id, subject_id, sizeof(subject_id));
-  q->subject_name = gw_strndup(f.name, f.name_len);
-  for(size_t i = 0; i < f.n_facts; i++)
-    q->facts[i].name = defs[i]->name;
-  q->n_facts = f.n_facts;
-  memcpy(q->purpose, purpose, sizeof(purpose));
-  memcpy(q->case_ref, case_ref, sizeof(case_ref));
-  q->deadline_ms = f.has_deadline ? (uint64_t)f.deadline_ms : (uint64_t)cfg->deadline_default_ms;
-  q->max_age_ms = (f.has_max_age ? f.max_age_s : (int64_t)cfg->max_age_default_s) * 1000;
-  q->sign = f.sign;
-  rc = 0;
-out:
-  OPENSSL_cleanse(id, sizeof(id));
-  OPENSSL_cleanse(subject_id, sizeof(subject_id));
-  return rc;
-}
-
-/* Fills q from the body; on error answers 400 and returns -1. */
+/* Fills q from the body (query_body.c judges it); on error answers 400 with
+ * the broken rule and returns -1.  q is NEW. */
 static int parse_request(struct query *q, const char *body, size_t len)
 {
-  if(!parse_fast(q, body, len))
-    return 0;
-  return parse_request_full(q, body, len);
-}
+  struct query_ask ask = { 0 };
+  char detail[QUERY_DETAIL_BUF];
 
-/* The full parser: jansson, every rule, a precise message for each. */
-/* jansson's error text, for a detail: its own words kept, the token it
- * stopped at ("... near '<token>'") echoed by shape only, since that token is
- * the client's text and may be an identity number. */
-static const char *json_error_echo(const char *text, char *buf, size_t buflen)
-{
-  const char *near = strstr(text, " near '");
-  size_t head = near ? (size_t)(near - text) + 7 : strlen(text);
-  char tail[GW_MSG_ECHO_BUF];
-
-  if(!near) {
-    snprintf(buf, buflen, "%s", text);
-    return buf;
+  if(query_body_read(body, len, q->app->cfg, q->gen->preds, &q->preds, &ask, detail,
+                     sizeof(detail))) {
+    gw_req_problem(q->req, 400, "invalid-request", detail);
+    return -1;
   }
-  gw_msg_echo(near + 7, strlen(near + 7), GW_MSG_ECHO_MAX, tail, sizeof(tail));
-  snprintf(buf, buflen, "%.*s%s", (int)head, text, tail);
-  return buf;
-}
-
-static int parse_request_full(struct query *q, const char *body, size_t len)
-{
-  static const char *const known[] = { "subject", "facts", "purpose", "case_ref",
-                                       "deadline_ms", "max_age_s", "sign", "predicates", NULL };
-  const struct gw_config *cfg = q->app->cfg;
-  json_error_t jerr;
-  json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-  json_t *subj, *facts, *v, *item;
-  const char *key, *s;
-  char echo[JSON_ERROR_TEXT_LENGTH + GW_MSG_ECHO_BUF], detail[sizeof(echo) + 128];
-  size_t i;
-  enum gw_idnum_result ir;
-
-  detail[0] = '\0';
-  if(!root) {
-    snprintf(detail, sizeof(detail), "body is not valid JSON: %s (line %d, column %d)",
-             json_error_echo(jerr.text, echo, sizeof(echo)), jerr.line, jerr.column);
-    goto bad;
-  }
-  if(!json_is_object(root)) {
-    snprintf(detail, sizeof(detail), "body must be a JSON object");
-    goto bad;
-  }
-  if(json_depth(root, 1) > QUERY_MAX_DEPTH) {
-    snprintf(detail, sizeof(detail), "body nests deeper than %d levels", QUERY_MAX_DEPTH);
-    goto bad;
-  }
-  json_object_foreach(root, key, v) {
-    int ok = 0;
-    for(const char *const *k = known; *k; k++)
-      ok |= !strcmp(*k, key);
-    if(!ok) {
-      snprintf(detail, sizeof(detail), "%s: unknown field",
-               gw_msg_echo_str(key, echo, sizeof(echo)));
-      goto bad;
-    }
-  }
-  subj = json_object_get(root, "subject");
-  if(!json_is_object(subj) || json_object_size(subj) != 3) {
-    snprintf(detail, sizeof(detail), "subject: must be an object with id_type, id and name");
-    goto bad;
-  }
-  s = json_string_value(json_object_get(subj, "id_type"));
-  if(!s || strcmp(s, "cn-resident-id")) {
-    snprintf(detail, sizeof(detail), "subject.id_type: must be \"cn-resident-id\"");
-    goto bad;
-  }
-  s = json_string_value(json_object_get(subj, "id"));
-  if(!s) {
-    snprintf(detail, sizeof(detail), "subject.id: must be a string");
-    goto bad;
-  }
-  ir = gw_idnum_normalize(s, q->subject_id, 0);
-  if(ir != GW_IDNUM_OK) {
-    snprintf(detail, sizeof(detail), "subject.id: %s", gw_idnum_strerror(ir));
-    goto bad;
-  }
-  v = json_object_get(subj, "name");
-  if(!json_is_string(v) || !valid_name(json_string_value(v), json_string_length(v))) {
-    snprintf(detail, sizeof(detail), "subject.name: must be 1 to %d bytes of text",
-             QUERY_NAME_MAX_BYTES);
-    goto bad;
-  }
-  q->subject_name = gw_strdup(json_string_value(v));
-
-  if(qpred_parse(&q->preds, q->gen->preds, json_object_get(root, "predicates"), detail,
-                 sizeof(detail)))
-    goto bad;
-  facts = json_object_get(root, "facts");
-  if(!facts && q->preds.n)
-    goto facts_done;               /* a predicates-only query may omit facts */
-  if(!json_is_array(facts) || (!json_array_size(facts) && !q->preds.n) ||
-     json_array_size(facts) > QUERY_MAX_FACTS) {
-    snprintf(detail, sizeof(detail), "facts: must be an array of 1 to %d fact names "
-             "(or absent when predicates are asked)", QUERY_MAX_FACTS);
-    goto bad;
-  }
-  json_array_foreach(facts, i, item) {
-    const struct gw_fact_def *def = json_is_string(item) ? gw_fact_find(json_string_value(item))
-                                                         : NULL;
-    if(!def) {
-      snprintf(detail, sizeof(detail), "facts[%zu]: not a fact in the catalogue (GET /v1/facts/catalogue)", i);
-      goto bad;
-    }
-    for(size_t j = 0; j < q->n_facts; j++)
-      if(q->facts[j].name == def->name) {
-        snprintf(detail, sizeof(detail), "facts[%zu]: %s is listed twice", i, def->name);
-        goto bad;
-      }
-    q->facts[q->n_facts++].name = def->name;
-  }
-facts_done:
-  s = json_string_value(json_object_get(root, "purpose"));
-  if(!s || !gw_purpose_known(s)) {
-    size_t off = (size_t)snprintf(detail, sizeof(detail), "purpose: must be one of");
-    for(size_t p = 0; p < gw_purpose_count() && off < sizeof(detail); p++)
-      off += (size_t)snprintf(detail + off, sizeof(detail) - off, "%s %s", p ? "," : "",
-                              gw_purpose_at(p));
-    goto bad;
-  }
-  snprintf(q->purpose, sizeof(q->purpose), "%s", s);
-  v = json_object_get(root, "case_ref");
-  if(v) {
-    if(!json_is_string(v) || !valid_case_ref(json_string_value(v))) {
-      snprintf(detail, sizeof(detail), "case_ref: must be 1 to 64 of A-Z a-z 0-9 . _ -");
-      goto bad;
-    }
-    snprintf(q->case_ref, sizeof(q->case_ref), "%s", json_string_value(v));
-  }
-  q->deadline_ms = (uint64_t)cfg->deadline_default_ms;
-  v = json_object_get(root, "deadline_ms");
-  if(v) {
-    if(!json_is_integer(v) || json_integer_value(v) < 1 ||
-       json_integer_value(v) > cfg->deadline_max_ms) {
-      snprintf(detail, sizeof(detail), "deadline_ms: must be an integer from 1 to %d",
-               cfg->deadline_max_ms);
-      goto bad;
-    }
-    q->deadline_ms = (uint64_t)json_integer_value(v);
-  }
-  q->max_age_ms = (int64_t)cfg->max_age_default_s * 1000;
-  v = json_object_get(root, "max_age_s");
-  if(v) {
-    if(!json_is_integer(v) || json_integer_value(v) < 0 ||
-       json_integer_value(v) > QUERY_MAX_AGE_S) {
-      snprintf(detail, sizeof(detail), "max_age_s: must be an integer from 0 to %d",
-               QUERY_MAX_AGE_S);
-      goto bad;
-    }
-    q->max_age_ms = (int64_t)json_integer_value(v) * 1000;
-  }
-  v = json_object_get(root, "sign");
-  if(v) {
-    if(!json_is_boolean(v)) {
-      snprintf(detail, sizeof(detail), "sign: must be true or false");
-      goto bad;
-    }
-    q->sign = json_is_true(v);
-  }
-  json_decref(root);
+  memcpy(q->subject_id, ask.subject_id, sizeof(q->subject_id));
+  q->subject_name = ask.subject_name;   /* moved */
+  ask.subject_name = NULL;
+  for(size_t i = 0; i < ask.n_facts; i++)
+    q->facts[i].name = ask.facts[i];
+  q->n_facts = ask.n_facts;
+  memcpy(q->purpose, ask.purpose, sizeof(q->purpose));
+  memcpy(q->case_ref, ask.case_ref, sizeof(q->case_ref));
+  q->deadline_ms = ask.deadline_ms;
+  q->max_age_ms = ask.max_age_ms;
+  q->sign = ask.sign;
+  query_ask_clear(&ask);
   return 0;
-
-bad:
-  json_decref(root);
-  gw_req_problem(q->req, 400, "invalid-request", detail);
-  return -1;
 }
 
 /* HMAC of id "\n" name, for cache keys of adapters whose answer depends on
@@ -1292,16 +1114,6 @@ static int subject_key(struct query *q)
   return 0;
 }
 
-static int uses_name(const struct gw_adapter *a)
-{
-  if(a->body_template && strstr(a->body_template, "{{subject.name}}"))
-    return 1;
-  for(size_t i = 0; i < a->n_query; i++)
-    if(strstr(a->query[i].value, "{{subject.name}}"))
-      return 1;
-  return 0;
-}
-
 static void start_group(struct query *q, struct qgroup *g)
 {
   const struct gw_adapter *a = g->rt->adapter;
@@ -1311,14 +1123,13 @@ static void start_group(struct query *q, struct qgroup *g)
   struct gw_cache_waiter *w;
 
   snprintf(key, sizeof(key), "%s@%d:%s", a->id, a->version,
-           uses_name(a) ? q->subject_key : q->subject_ref);
+           a->uses_name ? q->subject_key : q->subject_ref);
   switch(gw_cache_get(q->app->cache, key, q->started_ms, q->max_age_ms, q->w->base,
                       on_waited, g, &e, &cfl, &w)) {
   case GW_CACHE_HIT:
     g->entry = e;
     g->cached = 1;
     g->state = G_DONE;
-    q->pending--;
     break;
   case GW_CACHE_WAIT:
     g->waiter = w;
@@ -1487,7 +1298,7 @@ static void query_start(struct query *q)
       f->g->state = G_PENDING;
     }
   }
-  q->pending = q->n_groups;
+  (void)query_state_set(q, QS_WAITING);   /* NEW: legal by construction */
   {
     struct timeval tv = { (time_t)(q->deadline_ms / 1000),
                           (suseconds_t)((q->deadline_ms % 1000) * 1000) };
@@ -1495,99 +1306,5 @@ static void query_start(struct query *q)
   }
   for(size_t gi = 0; gi < q->n_groups; gi++)
     start_group(q, &q->groups[gi]);
-  if(!q->pending)
-    event_active(q->done_ev, 0, 0);
-}
-
-/* ---- catalogue, keys, agencies -------------------------------------------------- */
-
-void gw_query_catalogue(struct gw_req *req, void *arg)
-{
-  struct gw_app *app = arg;
-  const char *client = gw_req_client(req);
-  const struct gw_fact_def *defs;
-  struct gw_gen *gen = gw_gen_acquire(app->gens);
-  const struct gw_catalogue *prev;
-  json_t *out, *list;
-  size_t n;
-
-  if(!(gw_acl_roles(gen->acl, client) & GW_ROLE_CLIENT)) {
-    gw_req_problem(req, 403, "forbidden", "this client may not read the catalogue");
-    gw_gen_release(gen);
-    return;
-  }
-  prev = gw_catalogue_use(gen->catalogue);
-  defs = gw_fact_all(&n);
-  list = json_array();
-  for(size_t i = 0; i < n; i++) {
-    const struct gw_factschema *fs = gw_factschema_set_get(gen->schemas, defs[i].name);
-    struct gw_adapter_rt *rt = gw_gen_rt_for_fact(gen, defs[i].name);
-    json_t *o = json_object(), *allowed = json_array(), *served = json_array();
-    json_object_set_new(o, "name", json_string(defs[i].name));
-    json_object_set_new(o, "agency", rt ? json_string(rt->adapter->agency) : json_null());
-    json_object_set_new(o, "summary", json_string(defs[i].summary));
-    json_object_set_new(o, "sensitivity", json_string(defs[i].sensitivity));
-    json_object_set_new(o, "max_cache_age_s", json_integer(defs[i].max_cache_s));
-    json_object_set_new(o, "adapter", rt ? json_string(rt->adapter->id) : json_null());
-    for(size_t k = 0; (rt = gw_gen_rt_for_fact_nth(gen, defs[i].name, k)); k++)
-      json_array_append_new(served, json_pack("{s:s, s:s, s:i}", "adapter", rt->adapter->id,
-                                              "agency", rt->adapter->agency,
-                                              "order", rt->adapter->order));
-    json_object_set_new(o, "served_by", served);
-    json_object_set_new(o, "schema", fs ? json_loads(gw_factschema_text(fs), 0, NULL) : json_null());
-    for(size_t p = 0; p < gw_purpose_count(); p++)
-      if(gw_acl_fact_allowed(gen->acl, client, gw_purpose_at(p), defs[i].name))
-        json_array_append_new(allowed, json_string(gw_purpose_at(p)));
-    json_object_set_new(o, "allowed_purposes", allowed);
-    json_array_append_new(list, o);
-  }
-  gw_catalogue_use(prev);
-  out = json_object();
-  json_object_set_new(out, "version", json_integer(gw_catalogue_version(gen->catalogue)));
-  json_object_set_new(out, "digest", json_string(gw_catalogue_digest(gen->catalogue)));
-  json_object_set_new(out, "generation", json_integer((json_int_t)gen->id));
-  json_object_set_new(out, "facts", list);
-  gw_gen_release(gen);
-  gw_req_respond_json(req, 200, out);
-}
-
-void gw_query_keys(struct gw_req *req, void *arg)
-{
-  struct gw_app *app = arg;
-  struct gw_gen *gen = gw_gen_acquire(app->gens);
-  char *jwks = gw_attest_jwks(gen->signer);
-  gw_gen_release(gen);
-  if(!jwks) {
-    gw_req_problem(req, 500, "internal", "cannot build the JWKS");
-    return;
-  }
-  gw_req_set_header(req, "Cache-Control", "max-age=300");
-  gw_req_respond(req, 200, "application/jwk-set+json", jwks, strlen(jwks));
-  gw_free(jwks);
-}
-
-void gw_query_agencies(struct gw_req *req, void *arg)
-{
-  struct gw_app *app = arg;
-  struct gw_gen *gen = gw_gen_acquire(app->gens);
-  unsigned roles = gw_acl_roles(gen->acl, gw_req_client(req));
-  json_t *out, *list;
-
-  if(!(roles & (GW_ROLE_CLIENT | GW_ROLE_ADMIN))) {
-    gw_req_problem(req, 403, "forbidden", "this client may not read agency health");
-    gw_gen_release(gen);
-    return;
-  }
-  list = json_array();
-  for(size_t i = 0; i < gen->n_rt; i++) {
-    json_t *o = gw_policy_state_snapshot(gen->rt[i]->policy, gw_policy_now_ms());
-    json_object_set_new(o, "agency", json_string(gen->rt[i]->adapter->agency));
-    json_object_set_new(o, "recent", gw_adapter_rt_recent(gen->rt[i]));
-    json_object_set_new(o, "adapter_version", json_integer(gen->rt[i]->adapter->version));
-    json_array_append_new(list, o);
-  }
-  gw_gen_release(gen);
-  out = json_object();
-  json_object_set_new(out, "agencies", list);
-  gw_req_respond_json(req, 200, out);
+  query_check_gathered(q);     /* every group a cache hit, or none at all */
 }

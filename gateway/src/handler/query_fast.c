@@ -9,11 +9,11 @@
  * another type, a number with a fraction or exponent or more than 18
  * digits, a control byte or invalid UTF-8 in a string, anything after the
  * closing brace.  Giving up costs nothing but time: the caller then runs
- * the full jansson parser, which accepts or refuses with its precise
- * message.  So this file never decides that a body is wrong; it only
- * recognizes bodies that are plainly right.  The fuzz harness
- * (fuzz_query_parse) checks that whatever it accepts, the full parser
- * accepts with exactly the same result.
+ * the full jansson reader of query_body.c.  This file judges no value: it
+ * only finds the slices of the members (struct query_body), which
+ * query_body_check judges by the same rules whichever reader found them.
+ * The fuzz harness (fuzz_query_parse) checks that whatever this scanner
+ * reads, the full reader reads to the same verdict, detail and values.
  */
 #include "query_int.h"
 
@@ -120,7 +120,7 @@ static int key_is(const char *k, size_t n, const char *want)
   return strlen(want) == n && !memcmp(k, want, n);
 }
 
-static int subject(struct scan *s, struct query_fast *f)
+static int subject(struct scan *s, struct query_body *b)
 {
   int seen = 0;                 /* bits: id_type, id, name */
 
@@ -134,18 +134,18 @@ static int subject(struct scan *s, struct query_fast *f)
       return -1;
     if(key_is(k, kn, "id_type")) {
       bit = 1;
-      f->id_type = v;
-      f->id_type_len = vn;
+      b->id_type.p = v;
+      b->id_type.n = vn;
     }
     else if(key_is(k, kn, "id")) {
       bit = 2;
-      f->id = v;
-      f->id_len = vn;
+      b->id.p = v;
+      b->id.n = vn;
     }
     else if(key_is(k, kn, "name")) {
       bit = 4;
-      f->name = v;
-      f->name_len = vn;
+      b->name.p = v;
+      b->name.n = vn;
     }
     else
       return -1;
@@ -153,28 +153,34 @@ static int subject(struct scan *s, struct query_fast *f)
       return -1;
     seen |= bit;
   } while(eat(s, ','));
-  return eat(s, '}') && seen == 7 ? 0 : -1;
+  if(!eat(s, '}') || seen != 7)
+    return -1;
+  b->subject_ok = 1;
+  return 0;
 }
 
-static int facts(struct scan *s, struct query_fast *f)
+static int facts(struct scan *s, struct query_body *b)
 {
   if(!eat(s, '['))
     return -1;
   do {
-    if(f->n_facts == QUERY_FAST_MAX_FACTS ||
-       string(s, &f->facts[f->n_facts], &f->fact_len[f->n_facts], 1))
+    if(b->n_facts == QUERY_MAX_FACTS ||
+       string(s, &b->fact[b->n_facts].p, &b->fact[b->n_facts].n, 1))
       return -1;
-    f->n_facts++;
+    b->n_facts++;
   } while(eat(s, ','));
-  return eat(s, ']') ? 0 : -1;
+  if(!eat(s, ']'))
+    return -1;
+  b->facts = QUERY_M_OK;
+  return 0;
 }
 
-int query_scan_fast(const char *body, size_t len, struct query_fast *f)
+int query_scan_fast(const char *body, size_t len, struct query_body *b)
 {
   struct scan s = { body, body + len };
   unsigned seen = 0;
 
-  memset(f, 0, sizeof(*f));
+  memset(b, 0, sizeof(*b));
   if(!eat(&s, '{'))
     return -1;
   do {
@@ -186,34 +192,35 @@ int query_scan_fast(const char *body, size_t len, struct query_fast *f)
       return -1;
     if(key_is(k, kn, "subject")) {
       bit = 1;
-      rc = subject(&s, f);
+      rc = subject(&s, b);
     }
     else if(key_is(k, kn, "facts")) {
       bit = 2;
-      rc = facts(&s, f);
+      rc = facts(&s, b);
     }
     else if(key_is(k, kn, "purpose")) {
       bit = 4;
-      rc = string(&s, &f->purpose, &f->purpose_len, 1);
+      rc = string(&s, &b->purpose.p, &b->purpose.n, 1);
     }
     else if(key_is(k, kn, "case_ref")) {
       bit = 8;
-      rc = string(&s, &f->case_ref, &f->case_ref_len, 1);
-      f->has_case_ref = 1;
+      rc = string(&s, &b->case_ref.p, &b->case_ref.n, 1);
+      b->case_ref_m = QUERY_M_OK;
     }
     else if(key_is(k, kn, "deadline_ms")) {
       bit = 16;
-      rc = integer(&s, &f->deadline_ms);
-      f->has_deadline = 1;
+      rc = integer(&s, &b->deadline_ms);
+      b->deadline_m = QUERY_M_OK;
     }
     else if(key_is(k, kn, "max_age_s")) {
       bit = 32;
-      rc = integer(&s, &f->max_age_s);
-      f->has_max_age = 1;
+      rc = integer(&s, &b->max_age_s);
+      b->max_age_m = QUERY_M_OK;
     }
     else if(key_is(k, kn, "sign")) {
       bit = 64;
-      rc = literal(&s, &f->sign);
+      rc = literal(&s, &b->sign);
+      b->sign_m = QUERY_M_OK;
     }
     else
       return -1;

@@ -8,10 +8,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "gw/adapter.h"
 #include "gw/attest.h"
 #include "codec.h"
 #include "gw/idnum.h"
+#include "msg.h"
 
 struct gw_app;
 struct gw_gen;
@@ -114,27 +117,97 @@ void query_flight_shared_value(struct flight *fl, struct cached_fetch *cf, size_
 /* query.c: frees a flight (after its cache flight ended). */
 void query_flight_free(struct flight *fl);
 
-/* As QUERY_MAX_FACTS in query.c: more facts than this go the slow way. */
-#define QUERY_FAST_MAX_FACTS 16
+/* ---- the request body: query_fast.c finds it, query_body.c judges it ------ */
 
-/* A body in the plain shape, as pointers into it (strings without their
- * quotes, never NUL-terminated).  Only syntax and shape were checked: the
- * values are still the caller's to validate. */
-struct query_fast {
-  const char *id_type, *id, *name;
-  size_t id_type_len, id_len, name_len;
-  const char *facts[QUERY_FAST_MAX_FACTS];
-  size_t fact_len[QUERY_FAST_MAX_FACTS];
+#define QUERY_MAX_FACTS 16          /* facts one body may ask */
+#define QUERY_MAX_DEPTH 8           /* JSON nesting of a body */
+#define QUERY_NAME_MAX_BYTES 256    /* subject.name */
+#define QUERY_MAX_AGE_S (31 * 86400)
+#define QUERY_PURPOSE_BUF 40        /* a purpose name and its NUL */
+#define QUERY_CASE_REF_BUF 65       /* case_ref: 1 to 64 bytes and the NUL */
+/* A detail of query_body_read: jansson's error text with its token echoed,
+ * or the purpose list, and the words around them. */
+#define QUERY_DETAIL_BUF (JSON_ERROR_TEXT_LENGTH + GW_MSG_ECHO_BUF + 128)
+
+/* A string value inside the body: its bytes without quotes, never
+ * NUL-terminated.  p NULL: the member is absent or not a string. */
+struct query_slice {
+  const char *p;
+  size_t n;
+};
+
+/* How an optional member is present. */
+enum query_member {
+  QUERY_M_ABSENT = 0,
+  QUERY_M_OK,                   /* present with the right JSON type */
+  QUERY_M_BAD                   /* present with another type (facts: also
+                                   more than QUERY_MAX_FACTS items) */
+};
+
+/* What a body says, found but not judged: either parser fills it (the fast
+ * scanner straight off the bytes, the full one from a jansson tree) and
+ * query_body_check alone applies the rules.  Pointers point into the body
+ * (or the jansson tree), so it lives no longer than they do. */
+struct query_body {
+  int subject_ok;               /* "subject" is an object of three members */
+  struct query_slice id_type, id, name;
+  const json_t *predicates;     /* the "predicates" member; NULL when absent
+                                   (always, from the fast scanner) */
+  enum query_member facts;
+  struct query_slice fact[QUERY_MAX_FACTS];   /* p NULL: an item not a string */
   size_t n_facts;
-  const char *purpose, *case_ref;
-  size_t purpose_len, case_ref_len;
-  int has_case_ref, has_deadline, has_max_age;
+  struct query_slice purpose;
+  enum query_member case_ref_m, deadline_m, max_age_m, sign_m;
+  struct query_slice case_ref;
   int64_t deadline_ms, max_age_s;
   int sign;
 };
 
-/* 0 when body[0..len) is a JSON object of the plain shape (see
- * query_fast.c), with *f filled; -1 when the full parser must judge it. */
-int query_scan_fast(const char *body, size_t len, struct query_fast *f);
+/* What a valid body asks: query_body_read's output. */
+struct query_ask {
+  char subject_id[GW_IDNUM_LEN + 1];   /* normalized (GB 11643) */
+  char *subject_name;           /* owned: query_ask_clear wipes and frees it */
+  const char *facts[QUERY_MAX_FACTS];  /* catalogue storage, no repeats */
+  size_t n_facts;
+  char purpose[QUERY_PURPOSE_BUF];     /* a purpose of the catalogue */
+  char case_ref[QUERY_CASE_REF_BUF];   /* "" when absent */
+  uint64_t deadline_ms;         /* from the body or cfg's default */
+  int64_t max_age_ms;           /* likewise */
+  int sign;
+};
+
+struct gw_config;
+struct gw_predset;
+struct qpreds;
+
+/* query_fast.c: 0 when body[0..len) is a JSON object of the plain shape
+ * (no escapes, no predicates, known members once each), with *b filled;
+ * -1 when the full parser must read it (*b then means nothing).  Never
+ * judges a value: that is query_body_check's. */
+int query_scan_fast(const char *body, size_t len, struct query_body *b);
+
+/* query_body.c: the rules of a query body, written once.  Judges what *b
+ * says in a fixed order (subject, id_type, id, name, predicates, facts,
+ * purpose, case_ref, deadline_ms, max_age_s, sign) and fills *out; fact and
+ * purpose names are looked up in the catalogue in force on this thread
+ * (gw_catalogue_use), predicates in `set` into *preds (which the caller
+ * frees with qpred_free, also on error).  Returns 0, or -1 with the first
+ * broken rule in detail[0..detail_len) (never echoing client digits) and
+ * *out untouched.  cfg gives the deadline's maximum and the defaults. */
+int query_body_check(const struct query_body *b, const struct gw_config *cfg,
+                     const struct gw_predset *set, struct qpreds *preds,
+                     struct query_ask *out, char *detail, size_t detail_len)
+  __attribute__((warn_unused_result));
+
+/* query_body.c: reads a whole body: the fast scanner, else jansson (syntax,
+ * depth, unknown members), then query_body_check.  Same contract as
+ * query_body_check; out must be zeroed by the caller. */
+int query_body_read(const char *body, size_t len, const struct gw_config *cfg,
+                    const struct gw_predset *set, struct qpreds *preds,
+                    struct query_ask *out, char *detail, size_t detail_len)
+  __attribute__((warn_unused_result));
+
+/* Wipes the subject out of *a and frees what it owns; *a is zeroed. */
+void query_ask_clear(struct query_ask *a);
 
 #endif /* GW_QUERY_INT_H */

@@ -103,6 +103,7 @@ void qpred_free(struct qpreds *ps)
   for(size_t i = 0; i < ps->n; i++) {
     json_decref(ps->p[i].arg);
     gw_free(ps->p[i].attestation);
+    gw_free(ps->p[i].attestation_sm2);
   }
   ps->n = 0;
 }
@@ -194,6 +195,8 @@ void qpred_authorize(struct qpreds *ps, struct gw_app *app, const struct gw_acl 
 
 /* ---- evaluation ------------------------------------------------------------ */
 
+/* Signs p's attestation (and, in dual, its GmSM2 twin into
+ * p->attestation_sm2); the JWS or NULL with err. */
 static char *attest(struct qpred *p, const struct gw_attest_signer *signer,
                     const char *subject_ref, int64_t now_s, char *err, size_t errlen)
 {
@@ -213,7 +216,8 @@ static char *attest(struct qpred *p, const struct gw_attest_signer *signer,
   json_object_set_new(pl, "iat", json_integer(now_s));
   json_object_set_new(pl, "exp", json_integer(now_s + PRED_TTL_S));
   json_object_set_new(pl, "basis", basis);
-  jws = gw_attest_make_typed(signer, GW_ATTEST_PREDICATE_TYP, pl, err, errlen);
+  jws = gw_attest_make_typed(signer, GW_ATTEST_PREDICATE_TYP, pl, &p->attestation_sm2, err,
+                             errlen);
   json_decref(pl);
   return jws;
 }
@@ -363,6 +367,8 @@ void qpred_write_answer(const struct qpreds *ps, struct gw_jw *w)
         gw_jw_kstr(w, p->def->facts[k], p->src_agency[k] ? p->src_agency[k] : "");
       gw_jw_close(w);
       gw_jw_kstr(w, "attestation", p->attestation);
+      if(p->attestation_sm2)
+        gw_jw_kstr(w, "attestation_sm2", p->attestation_sm2);
     }
     else
       write_error(w, p);
@@ -391,6 +397,8 @@ void qpred_write_record(const struct qpreds *ps, struct gw_jw *w)
     if(p->attestation) {
       gw_jw_kstr(w, "attestation", p->attestation);
       gw_jw_kstr(w, "attestation_sha256", p->attestation_sha256);
+      if(p->attestation_sm2)
+        gw_jw_kstr(w, "attestation_sm2", p->attestation_sm2);
     }
     write_basis(w, p);
     if(p->denied)

@@ -41,6 +41,8 @@ struct qpred {
   enum gw_fact_error error;         /* unknown for want of a fact */
   const char *agency;               /* borrowed for the query's life */
   char *attestation;                /* owned: compact JWS, true/false only */
+  char *attestation_sm2;            /* owned: dual only, the GmSM2 JWS of the
+                                       same payload bytes; else NULL */
   char attestation_sha256[65];
   char basis[GW_PRED_MAX_FACTS][65];
   size_t n_basis;
@@ -63,6 +65,8 @@ struct qpred_fact {
   const char *attestation_sha256;   /* ok: hex */
   const char *attestation;          /* ok: the JWS as a JSON string (quoted) */
   size_t attestation_len;
+  const char *attestation_sm2;      /* ok, dual: the GmSM2 twin, quoted; or NULL */
+  size_t attestation_sm2_len;
   int hidden;                       /* not returned to the client */
   enum gw_fact_error error;         /* unavailable */
   const char *agency;

@@ -56,6 +56,7 @@ struct gw_recheck {
   int auditor;
   char old_sha[RECHECK_OLD_MAX][65];
   char *old_att[RECHECK_OLD_MAX];     /* compact JWS, owned; NULL until found */
+  char *old_sm2[RECHECK_OLD_MAX];     /* dual: its GmSM2 twin, owned, or NULL */
   size_t n_old, n_found;
 };
 
@@ -64,8 +65,10 @@ void gw_recheck_free(struct gw_recheck *rc)
   if(!rc)
     return;
   json_decref(rc->record);
-  for(size_t i = 0; i < rc->n_old; i++)
+  for(size_t i = 0; i < rc->n_old; i++) {
     gw_free(rc->old_att[i]);
+    gw_free(rc->old_sm2[i]);
+  }
   gw_free(rc);
 }
 
@@ -121,9 +124,11 @@ static int on_record(uint64_t index, const uint8_t *bytes, size_t len, void *arg
     json_object_foreach(json_object_get(doc, "facts"), k, v) {
       const char *sha = json_string_value(json_object_get(v, "attestation_sha256"));
       const char *att = json_string_value(json_object_get(v, "attestation"));
+      const char *sm2 = json_string_value(json_object_get(v, "attestation_sm2"));
       for(size_t j = 0; sha && att && j < rc->n_old; j++)
         if(!rc->old_att[j] && !strcmp(sha, rc->old_sha[j])) {
           rc->old_att[j] = gw_strdup(att);
+          rc->old_sm2[j] = sm2 ? gw_strdup(sm2) : NULL;
           rc->n_found++;
         }
     }
@@ -138,6 +143,15 @@ static const char *old_attestation(const struct gw_recheck *rc, const char *sha)
   for(size_t i = 0; sha && i < rc->n_old; i++)
     if(!strcmp(rc->old_sha[i], sha))
       return rc->old_att[i];
+  return NULL;
+}
+
+/* The GmSM2 twin of that attestation (dual), or NULL. */
+static const char *old_attestation_sm2(const struct gw_recheck *rc, const char *sha)
+{
+  for(size_t i = 0; sha && i < rc->n_old; i++)
+    if(!strcmp(rc->old_sha[i], sha))
+      return rc->old_sm2[i];
   return NULL;
 }
 
@@ -406,12 +420,19 @@ char *gw_recheck_finish(struct gw_recheck *rc, const struct gw_gen *gen,
         const char *oa = old_attestation(rc, old_sha);
         changed = 1;
         json_object_set_new(a, "previous", json_pack("{s:s}", "status", old_status ? old_status : "?"));
+        const char *os = old_attestation_sm2(rc, old_sha);
         if(oa)
           json_object_set_new(json_object_get(a, "previous"), "attestation", json_string(oa));
+        if(oa && os)
+          json_object_set_new(json_object_get(a, "previous"), "attestation_sm2",
+                              json_string(os));
         json_object_set_new(a, "current", json_pack("{s:s}", "status", status_name(nf->status)));
         if(nf->attestation)
           json_object_set_new(json_object_get(a, "current"), "attestation",
                               strip_quotes(nf->attestation, nf->attestation_len));
+        if(nf->attestation && nf->attestation_sm2)
+          json_object_set_new(json_object_get(a, "current"), "attestation_sm2",
+                              strip_quotes(nf->attestation_sm2, nf->attestation_sm2_len));
       }
       if(nf->attestation_sha256)
         json_object_set_new(r, "attestation_sha256", json_string(nf->attestation_sha256));
@@ -447,10 +468,17 @@ char *gw_recheck_finish(struct gw_recheck *rc, const struct gw_gen *gen,
         json_object_set(prev, "result", old_result ? old_result : json_null());
         if(json_is_string(json_object_get(v, "attestation")))
           json_object_set(prev, "attestation", json_object_get(v, "attestation"));
+        if(json_is_string(json_object_get(v, "attestation_sm2")))
+          json_object_set(prev, "attestation_sm2", json_object_get(v, "attestation_sm2"));
         json_object_set_new(a, "previous", prev);
         json_object_set_new(a, "current", json_pack("{s:O, s:s}", "result", nr,
                                                     "attestation", np->attestation));
         json_object_set_new(r, "attestation", json_string(np->attestation));
+        if(np->attestation_sm2) {
+          json_object_set_new(json_object_get(a, "current"), "attestation_sm2",
+                              json_string(np->attestation_sm2));
+          json_object_set_new(r, "attestation_sm2", json_string(np->attestation_sm2));
+        }
       }
       json_object_set_new(r, "attestation_sha256", json_string(np->attestation_sha256));
       json_object_set_new(r, "result", nr);

@@ -148,6 +148,7 @@ struct gw_app *gw_app_new(const struct gw_config *cfg, int check_only, char *err
   acfg.gateway_id = cfg->gateway_id;
   acfg.checkpoint_key = cfg->audit_checkpoint_key;
   acfg.checkpoint_sm2_key = cfg->crypto.checkpoint_sm2;
+  acfg.checkpoint_sm2_id = cfg->crypto.sm2_id;
   acfg.no_prealloc = !cfg->audit_preallocate;
   ar = gw_audit_open(&acfg, &app->audit, &rep);
   if(ar != GW_AUDIT_OK) {

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "gw/alloc.h"
+#include "gw/gm.h"
 #include "gw/witness.h"
 #include "jread.h"
 
@@ -174,7 +175,7 @@ static void read_crypto(struct reader *r, json_t *root, struct gw_config *cfg)
 {
   static const char *const known[] = { "profile", "attestation_sm2", "previous_sm2",
                                        "checkpoint_sm2", "seal_cert_sm2", "subject_ref",
-                                       NULL };
+                                       "sm2_id", NULL };
   struct gw_crypto_config *c = &cfg->crypto;
   json_t *obj = get_object(r, root, "", "crypto", 0);
   char *profile, *ref;
@@ -202,8 +203,19 @@ static void read_crypto(struct reader *r, json_t *root, struct gw_config *cfg)
   else if(ref && strcmp(ref, "hmac-sha256"))
     fail(r, "crypto.subject_ref", "must be hmac-sha256 or hmac-sm3 (got \"%s\")", ref);
   gw_free(ref);
+  if(json_object_get(obj, "sm2_id")) {
+    /* our SM2 signatures' distinguishing ID: a CA or relying party that
+     * expects another than GM/T 0009's default (docs/crypto.md) */
+    json_t *v = json_object_get(obj, "sm2_id");
+    if(!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v) ||
+       !gw_gm_sm2_id_ok(json_string_value(v), json_string_length(v)))
+      fail(r, "crypto.sm2_id", "must be 1 to %d printable ASCII characters (GM/T 0009's "
+           "default is \"%s\")", GW_GM_SM2_ID_MAX, GW_GM_SM2_ID);
+    else
+      c->sm2_id = gw_strdup(json_string_value(v));
+  }
   if(!sm2 && (c->attest_sm2 || c->checkpoint_sm2 || c->seal_cert_sm2 || c->n_previous_sm2 ||
-              c->subject_ref_sm3))
+              c->subject_ref_sm3 || c->sm2_id))
     fail(r, "crypto.profile", "is intl: SM2 keys and hmac-sm3 need gm or dual");
   check_unknown(r, obj, "crypto", known);
 }
@@ -696,6 +708,7 @@ void gw_config_free(struct gw_config *cfg)
     gw_free(cfg->crypto.previous_sm2[i]);
   gw_free(cfg->crypto.previous_sm2);
   gw_free(cfg->crypto.checkpoint_sm2);
+  gw_free(cfg->crypto.sm2_id);
   gw_free(cfg->crypto.seal_cert_sm2);
   gw_free(cfg->cluster.host);
   gw_free(cfg->cluster.user);

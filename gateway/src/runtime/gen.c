@@ -87,7 +87,7 @@ static void gen_free(struct gw_gen *g)
 static struct gw_attest_signer *make_signer(const struct gw_config *cfg, char *why,
                                             size_t whylen)
 {
-  struct gw_attest_keys k = { NULL, NULL, 0, NULL, NULL, 0 };
+  struct gw_attest_keys k = { NULL, NULL, 0, NULL, NULL, 0, NULL };
   if(cfg->crypto.profile != GW_CRYPTO_GM) {
     k.es256 = cfg->attest_key;
     k.es256_previous = (const char *const *)cfg->attest_previous;
@@ -97,6 +97,7 @@ static struct gw_attest_signer *make_signer(const struct gw_config *cfg, char *w
     k.sm2 = cfg->crypto.attest_sm2;
     k.sm2_previous = (const char *const *)cfg->crypto.previous_sm2;
     k.n_sm2_previous = cfg->crypto.n_previous_sm2;
+    k.sm2_id = cfg->crypto.sm2_id;
   }
   return gw_attest_signer_new_keys(cfg->gateway_id, &k, why, whylen);
 }

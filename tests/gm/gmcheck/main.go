@@ -70,16 +70,22 @@ func pubFromXY(x, y []byte) (*sm2.PublicKey, error) {
 	return &sm2.PublicKey{Curve: c, X: X, Y: Y}, nil
 }
 
-func verifyRS(pub *sm2.PublicKey, msg, sig []byte) bool {
+// verifyRS checks r||s under the distinguishing ID id (uid when empty).
+func verifyRS(pub *sm2.PublicKey, msg, sig, id []byte) bool {
 	if len(sig) != 64 {
 		return false
 	}
+	if len(id) == 0 {
+		id = uid
+	}
 	r, s := new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])
-	return sm2.Sm2Verify(pub, msg, uid, r, s)
+	return sm2.Sm2Verify(pub, msg, id, r, s)
 }
 
+// An SM2 JWK may name its distinguishing ID ("sm2_id", docs/crypto.md).
 type jwk struct {
 	Kty, Crv, X, Y, Kid, Alg, Use string
+	Sm2ID                         string `json:"sm2_id"`
 }
 
 func thumbprint(k jwk) string {
@@ -126,7 +132,7 @@ func cmdJWS(jwksPath, jwsPath string) {
 		if err != nil {
 			die("key %s: %v", k.Kid, err)
 		}
-		if !verifyRS(pub, []byte(parts[0]+"."+parts[1]), b64u(parts[2])) {
+		if !verifyRS(pub, []byte(parts[0]+"."+parts[1]), b64u(parts[2]), []byte(k.Sm2ID)) {
 			die("SM2 signature does not verify")
 		}
 		os.Stdout.Write(b64u(parts[1]))
@@ -135,8 +141,9 @@ func cmdJWS(jwksPath, jwsPath string) {
 	die("no key with kid %q in the JWKS", hdr.Kid)
 }
 
-// parseSM2Vkey reads "<name>+<8 hex>+<base64(0xff || ident || 0x04 || x || y)>".
-func parseSM2Vkey(s string) (name string, id uint32, pub *sm2.PublicKey) {
+// parseSM2Vkey reads "<name>+<8 hex>+<base64(0xff || ident || 0x04 || x || y [|| ID])>";
+// the bytes after the point, if any, are the signer's distinguishing ID.
+func parseSM2Vkey(s string) (name string, id uint32, pub *sm2.PublicKey, distid []byte) {
 	f := strings.SplitN(strings.TrimSpace(s), "+", 3)
 	if len(f) != 3 {
 		die("SM2 verifier key: not name+hash+key")
@@ -146,10 +153,11 @@ func parseSM2Vkey(s string) (name string, id uint32, pub *sm2.PublicKey) {
 		die("SM2 verifier key: %v", err)
 	}
 	want := append([]byte{0xff}, sm2NoteIdent...)
-	if !bytes.HasPrefix(key, want) || len(key) != len(want)+65 || key[len(want)] != 4 {
+	if !bytes.HasPrefix(key, want) || len(key) < len(want)+65 || key[len(want)] != 4 {
 		die("SM2 verifier key: not 0xff %q and an uncompressed point", sm2NoteIdent)
 	}
-	point := key[len(want):]
+	point := key[len(want) : len(want)+65]
+	distid = key[len(want)+65:]
 	pub, err = pubFromXY(point[1:33], point[33:])
 	if err != nil {
 		die("SM2 verifier key: %v", err)
@@ -159,7 +167,7 @@ func parseSM2Vkey(s string) (name string, id uint32, pub *sm2.PublicKey) {
 	if fmt.Sprintf("%08x", id) != f[1] {
 		die("SM2 verifier key: hash %s is not the key ID %08x", f[1], id)
 	}
-	return f[0], id, pub
+	return f[0], id, pub, distid
 }
 
 func cmdNote(edPath, smPath, notePath string) {
@@ -187,7 +195,7 @@ func cmdNote(edPath, smPath, notePath string) {
 		die("expected exactly one signature the Ed25519 verifier skips (the SM2 one), got %d",
 			len(n.UnverifiedSigs))
 	}
-	name, id, pub := parseSM2Vkey(string(smKey))
+	name, id, pub, distid := parseSM2Vkey(string(smKey))
 	text := []byte(n.Text)
 	checked := 0
 	for _, line := range strings.Split(string(msg[len(text)+1:]), "\n") {
@@ -202,7 +210,7 @@ func cmdNote(edPath, smPath, notePath string) {
 		if err != nil || len(blob) < 4 || binary.BigEndian.Uint32(blob) != id {
 			continue
 		}
-		if !verifyRS(pub, text, blob[4:]) {
+		if !verifyRS(pub, text, blob[4:], distid) {
 			die("SM2 note signature does not verify")
 		}
 		checked++
