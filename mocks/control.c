@@ -62,6 +62,7 @@ static void counters_zero(struct mock_agency *ag)
   atomic_store(&ag->responses, 0);
   atomic_store(&ag->connections, 0);
   atomic_store(&ag->tls_failures, 0);
+  atomic_store(&ag->max_handshaking, atomic_load(&ag->handshaking));
 }
 
 int mock_agency_state_init(struct mock_agency *ag)
@@ -75,6 +76,8 @@ int mock_agency_state_init(struct mock_agency *ag)
   atomic_init(&ag->connections, 0);
   atomic_init(&ag->open_connections, 0);
   atomic_init(&ag->tls_failures, 0);
+  atomic_init(&ag->handshaking, 0);
+  atomic_init(&ag->max_handshaking, 0);
   return pthread_mutex_init(&ag->lock, NULL) ? -1 : 0;
 }
 
@@ -161,13 +164,15 @@ static json_t *agency_stats(struct mock_agency *ag)
   pthread_mutex_lock(&ag->lock);
   f = ag->fault;
   pthread_mutex_unlock(&ag->lock);
-  return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
+  return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
                    "requests", (json_int_t)atomic_load(&ag->requests),
                    "faults", (json_int_t)atomic_load(&ag->faults),
                    "responses", (json_int_t)atomic_load(&ag->responses),
                    "connections", (json_int_t)atomic_load(&ag->connections),
                    "open_connections", (json_int_t)atomic_load(&ag->open_connections),
                    "tls_failures", (json_int_t)atomic_load(&ag->tls_failures),
+                   "handshaking", (json_int_t)atomic_load(&ag->handshaking),
+                   "max_handshaking", (json_int_t)atomic_load(&ag->max_handshaking),
                    "fault", fault_json(&f));
 }
 

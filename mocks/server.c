@@ -118,6 +118,7 @@ struct mock_conn {
   struct event *timer;                   /* delay, slow-body tick, hang cap */
   LIST_ENTRY(mock_conn) link;            /* worker's live or dead list */
   int handshaken, keep_alive, http10;
+  int handshaking;             /* counted in agency->handshaking */
 
   /* the request being served: strings point into head[] */
   struct mock_request req;
@@ -231,6 +232,24 @@ static void count(atomic_uint_fast64_t *counter, int delta)
     atomic_fetch_sub_explicit(counter, (uint_fast64_t)-delta, memory_order_relaxed);
 }
 
+static void handshake_over(struct mock_conn *c);
+
+/* The SSL ex_data slot holding a TLS connection's mock_conn. */
+static int conn_ex_index = -1;
+static pthread_once_t conn_ex_once = PTHREAD_ONCE_INIT;
+static void conn_ex_init(void)
+{
+  conn_ex_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+}
+
+/* *hw = max(*hw, v), with other threads doing the same. */
+static void max_store(atomic_uint_fast64_t *hw, uint_fast64_t v)
+{
+  uint_fast64_t cur = atomic_load(hw);
+  while(cur < v && !atomic_compare_exchange_weak(hw, &cur, v))
+    ;
+}
+
 /* ---- connection life cycle -------------------------------------------------- */
 
 static int is_read_state(enum conn_state s)
@@ -299,6 +318,7 @@ static void conn_free(struct mock_conn *c)
 {
   if(c->l->agency)
     count(&c->l->agency->open_connections, -1);
+  handshake_over(c);
   bufferevent_free(c->bev);
   event_free(c->timer);
   request_reset(c);
@@ -781,12 +801,31 @@ static void write_cb(struct bufferevent *bev, void *arg)
   }
 }
 
+/* The handshake is over for agency->handshaking (see server.h). */
+static void handshake_over(struct mock_conn *c)
+{
+  if(c->handshaking) {
+    c->handshaking = 0;
+    count(&c->l->agency->handshaking, -1);
+  }
+}
+
+/* SSL info callback: this side is about to write its Finished. */
+static void ssl_info_cb(const SSL *ssl, int where, int ret)
+{
+  struct mock_conn *c = SSL_get_ex_data(ssl, conn_ex_index);
+  (void)ret;
+  if(c && (where & SSL_CB_ACCEPT_LOOP) && SSL_get_state(ssl) == TLS_ST_SW_FINISHED)
+    handshake_over(c);
+}
+
 static void event_cb(struct bufferevent *bev, short events, void *arg)
 {
   struct mock_conn *c = arg;
   CONN_CHECK(c);
   (void)bev;
   if(events & BEV_EVENT_CONNECTED) {
+    handshake_over(c);
     c->handshaken = 1;
     return;
   }
@@ -832,6 +871,15 @@ static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 
   if(!c || (l->ssl && !(ssl = SSL_new(l->ssl))))
     goto fail;
+  pthread_once(&conn_ex_once, conn_ex_init);
+  if(ssl && l->agency && conn_ex_index >= 0) {
+    SSL_set_ex_data(ssl, conn_ex_index, c);
+    SSL_set_info_callback(ssl, ssl_info_cb);
+    c->l = l;                          /* handshake_over needs it */
+    c->handshaking = 1;
+    max_store(&l->agency->max_handshaking,
+              atomic_fetch_add(&l->agency->handshaking, 1) + 1);
+  }
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   c->bev = ssl
     ? bufferevent_openssl_socket_new(w->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
@@ -842,6 +890,7 @@ static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
   ssl = NULL;                          /* the bufferevent owns it now */
   c->timer = evtimer_new(w->base, timer_cb, c);
   if(!c->timer) {
+    handshake_over(c);
     bufferevent_free(c->bev);          /* closes fd */
     free(c);
     return;
@@ -862,6 +911,8 @@ static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
   }
   return;
 fail:
+  if(c)
+    handshake_over(c);
   SSL_free(ssl);
   free(c);
   evutil_closesocket(fd);

@@ -84,6 +84,13 @@ struct mock_agency {
   atomic_uint_fast64_t connections;     /* accepted */
   atomic_uint_fast64_t open_connections;
   atomic_uint_fast64_t tls_failures;    /* handshakes that failed */
+  /* TLS handshakes in progress: from accept until this side starts writing
+   * its Finished (before the client can finish, so a client that opens its
+   * next connection once a handshake is done is never counted twice), or
+   * the connection's end.  max_handshaking is its high-water mark since the
+   * start or the last reset. */
+  atomic_uint_fast64_t handshaking;
+  atomic_uint_fast64_t max_handshaking;
 };
 
 struct mock_server;

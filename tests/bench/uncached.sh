@@ -5,7 +5,12 @@
 # numbers; it says what is missing when a tool or the stack is).
 #
 #   tests/bench/uncached.sh [--build BUILD] [--seconds S] [--only a,b,c,d] [--threads T]
-#                           [--max-concurrency N]
+#                           [--max-concurrency N] [--no-ramp] [--set KEY=VALUE ...]
+#
+# --no-ramp: (b) starts its 100 connections against the fresh gateway at
+# once (the start-up storm of issue 14) instead of ramping up first.
+# --set: a gateway config key for scripts/stack (e.g. upstream.max_connecting=1000
+# to see the storm without the opening bound).
 #
 # Every adapter of the bench's stack gets policy.max_concurrency N (default
 # 256, 0 = leave the shipped 64): at 100 connections the shipped limit would
@@ -35,7 +40,7 @@
 set -uo pipefail
 
 REPO=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd -P)
-BUILD=$REPO/build SECS=10 ONLY=a,b,c,d THREADS=2 MAXCONC=256
+BUILD=$REPO/build SECS=10 ONLY=a,b,c,d THREADS=2 MAXCONC=256 RAMP=1 SETS=()
 while (($#)); do
   case $1 in
     --build) BUILD=$2; shift 2 ;;
@@ -43,7 +48,9 @@ while (($#)); do
     --only) ONLY=$2; shift 2 ;;
     --threads) THREADS=$2; shift 2 ;;
     --max-concurrency) MAXCONC=$2; shift 2 ;;
-    *) sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --no-ramp) RAMP=0; shift ;;
+    --set) SETS+=(--set "$2"); shift 2 ;;
+    *) sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
   esac
 done
 want() { [[ ",$ONLY," == *",$1,"* ]]; }
@@ -79,8 +86,8 @@ trap cleanup EXIT
 ulimit -n 65536 2>/dev/null || ulimit -n 16384 2>/dev/null || true
 
 echo "bench: $(nproc) cores, $(uname -r), load: $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ)"
-echo "  \$ tests/bench/uncached.sh --build $BUILD --seconds $SECS --only $ONLY --threads $THREADS --max-concurrency $MAXCONC"
-if ! "$REPO/scripts/stack" up --dir "$DIR/stack" --build "$BUILD" >"$DIR/stack.out" 2>&1; then
+echo "  \$ tests/bench/uncached.sh --build $BUILD --seconds $SECS --only $ONLY --threads $THREADS --max-concurrency $MAXCONC$( ((RAMP)) || echo ' --no-ramp') ${SETS[*]}"
+if ! "$REPO/scripts/stack" up --dir "$DIR/stack" --build "$BUILD" "${SETS[@]}" >"$DIR/stack.out" 2>&1; then
   echo "bench: the stack did not come up; no figures"; tail -n 5 "$DIR/stack.out"
   exit 0
 fi
@@ -239,7 +246,8 @@ if want b; then
   echo
   echo "(b) six-agency fan-out (talent.highlevel, 9 facts from mps credit talent chsi qual si), max_age_s 0,"
   echo "    every agency slowed to 50 ms, 100 connections, ${SECS}s"
-  ramp "$DIR/fanout.json" 100
+  if ((RAMP)); then ramp "$DIR/fanout.json" 100
+  else echo "  no ramp-up: 100 connections against the fresh gateway at once"; fi
   for a in mps credit talent chsi qual si; do fault "$a" 50; done
   echo "  \$ curl -X PUT -d '{\"mode\": \"latency\", \"latency_ms\": 50, \"rate\": 1.0}' \$CTL/agencies/{mps,credit,talent,chsi,qual,si}/fault"
   header
@@ -255,6 +263,8 @@ if want b; then
        | jq -c '[.facts[].status] | group_by(.) | map({(.[0]): length}) | add')"
   echo "  time queued per agency during the run (/metrics):"
   queue_delta b0 b1 | sed 's/^/  /'; [[ -s "$DIR/q.b1" ]] || echo "      (no queue histograms in /metrics)"
+  echo "  breakers after the run: $(curl -sS "$OPS/metrics" | awk '/^gw_breaker_state\{/ { n[$2]++ } END { printf "%d closed, %d open, %d half-open", n[0], n[1], n[2] }')"
+  echo "  connections opened per agency (mock): $(curl -sS "$CTL/stats" 2>/dev/null | jq -c '[to_entries[] | select(.value | type == "object" and has("connections")) | select(.value.connections > 0) | {(.key): .value.connections}] | add' 2>/dev/null)"
 fi
 
 if want c; then

@@ -92,6 +92,7 @@ static void minimal_config_gets_defaults(void **state)
   assert_int_equal(cfg->upstream.max_idle_connections, 1024);
   assert_int_equal(cfg->upstream.max_idle_age_s, 55);
   assert_int_equal(cfg->upstream.max_exchanges, 8192);
+  assert_int_equal(cfg->upstream.max_connecting, 8);
   snprintf(want, sizeof(want), "%s/server.pem", dir);   /* relative to the file */
   assert_string_equal(cfg->tls_cert, want);
   gw_config_free(cfg);
@@ -146,13 +147,15 @@ static void upstream_limits_are_read(void **state)
   (void)state;
   write_file("gw.json", "{\"gateway_id\": \"gw-1\", " TLS_OK ", \"upstream\": "
              "{\"max_connections_per_agency\": 8, \"max_connections\": 100, "
-             "\"max_idle_connections\": 50, \"max_idle_age_s\": 20, \"max_exchanges\": 300}}");
+             "\"max_idle_connections\": 50, \"max_idle_age_s\": 20, \"max_exchanges\": 300, "
+             "\"max_connecting\": 2}}");
   assert_int_equal(gw_config_load(cfgpath, &cfg, err, sizeof(err)), 0);
   assert_int_equal(cfg->upstream.max_connections_per_agency, 8);
   assert_int_equal(cfg->upstream.max_connections, 100);
   assert_int_equal(cfg->upstream.max_idle_connections, 50);
   assert_int_equal(cfg->upstream.max_idle_age_s, 20);
   assert_int_equal(cfg->upstream.max_exchanges, 300);
+  assert_int_equal(cfg->upstream.max_connecting, 2);
   gw_config_free(cfg);
 }
 

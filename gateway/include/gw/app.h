@@ -48,6 +48,7 @@ struct gw_app {
   struct gw_witness *witness;        /* NULL: no audit.witness (no peers) */
   struct gw_seal *seal;
   struct gw_seal_memo *seal_memo;    /* one sealed blob per subject, reused */
+  struct gw_upstream_gates *up_gates; /* upstream.max_connecting, all workers */
   atomic_int ready;
   atomic_int draining;
 };

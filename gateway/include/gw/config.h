@@ -39,6 +39,8 @@ struct gw_upstream_limits {
   long max_idle_connections;       /* kept open for reuse */
   long max_idle_age_s;             /* an idle connection older is not reused */
   long max_exchanges;              /* exchanges in flight */
+  long max_connecting;             /* connections to one agency being opened
+                                    * at once, all workers together */
 };
 
 struct gw_listen {

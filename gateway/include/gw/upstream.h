@@ -57,7 +57,23 @@ struct gw_upstream_options {
                                 * reused, default 55 s (agencies commonly drop
                                 * idle connections at 60 s) */
   size_t max_exchanges;        /* in flight at once, default 8192 */
+  struct gw_upstream_gates *gates;  /* borrowed, may be NULL (no bound): how
+                                * many connections to one host:port are being
+                                * opened at once, shared by every engine given
+                                * the same registry; must outlive the engine */
 };
+
+/* Registry of per-host:port opening gates (upstream_gate.c).  A new
+ * connection (TCP + TLS handshake) to a host:port is only started while
+ * fewer than max_connecting (<= 0: GW_UP_DEFAULT_MAX_CONNECTING) of the
+ * registry's engines' connections to it are still being opened; other
+ * exchanges wait (result open_wait_us) for a slot or an idle connection,
+ * and that wait does not run against their timeout_ms.  Never NULL.  Free
+ * after every engine using it. */
+#define GW_UP_DEFAULT_MAX_CONNECTING 8
+struct gw_upstream_gates;
+struct gw_upstream_gates *gw_upstream_gates_new(int max_connecting);
+void gw_upstream_gates_free(struct gw_upstream_gates *g);
 
 enum gw_upstream_outcome {
   GW_UP_OK = 0,          /* a complete HTTP response, whatever its status (3xx too) */
@@ -101,7 +117,11 @@ struct gw_upstream_result {
   int64_t queued_us;                 /* start to having a connection (a new one
                                       * may be opened, or an idle one was
                                       * handed over): time spent waiting for a
-                                      * free slot in the connection pool */
+                                      * free slot in the connection pool,
+                                      * open_wait_us included */
+  int64_t open_wait_us;              /* part of queued_us spent waiting for
+                                      * a slot to open a connection
+                                      * (gw_upstream_gates) */
   const char *detail;                /* short reason, "" on GW_UP_OK; never
                                       * holds a header, body or query string */
 };
@@ -214,6 +234,12 @@ enum gw_upstream_start_result gw_upstream_start(struct gw_upstream *up,
  * the exchange was mid-flight.  Inside the exchange's own callback it is a
  * no-op. */
 void gw_upstream_cancel(struct gw_upstream_exchange *ex);
+
+/* 1 once the exchange has reached the agency: a connection of its own is
+ * being opened, or it holds one (new or reused).  0 while it waits on our
+ * side (an opening slot, libcurl's pool): a deadline then is not the
+ * agency's fault. */
+int gw_upstream_reached_agency(const struct gw_upstream_exchange *ex);
 
 /* Inside the callback only: hands the response body to the caller, who
  * frees it with gw_free().  The buffer holds *len bytes plus a NUL and is

@@ -66,8 +66,9 @@ int gw_obs_init_hooks(const char *version)
                            latency_bounds, N_BOUNDS, &obs.upstream_duration));
   REG(gw_metrics_histogram(r, "gw_adapter_queue_seconds",
                            "Time a call to an agency waited: for a concurrency slot (stage "
-                           "limiter, once per fetch) and for a pooled connection (stage "
-                           "connection_pool, once per exchange).",
+                           "limiter, once per fetch), for a pooled connection (stage "
+                           "connection_pool, once per exchange) and for a slot to open a "
+                           "new one (stage connection_open, upstream.max_connecting).",
                            GW_LABELS("adapter", "stage"), queue_bounds, N_QUEUE_BOUNDS,
                            &obs.queue_wait));
   REG(gw_metrics_counter(r, "gw_adapter_fetches_total",

@@ -91,6 +91,7 @@ struct gw_app *gw_app_new(const struct gw_config *cfg, int check_only, char *err
 
   app->cfg = cfg;
   app->gens = gw_gen_slot_new();
+  app->up_gates = gw_upstream_gates_new((int)cfg->upstream.max_connecting);
   gw_xml_init();
   if(gw_xmlsig_global_init()) {
     snprintf(err, errlen, "libxmlsec1: cannot initialize");
@@ -231,6 +232,7 @@ void gw_app_free(struct gw_app *app)
     gw_free(app->secret);
   }
   gw_gen_slot_free(app->gens);
+  gw_upstream_gates_free(app->up_gates);   /* after the workers' engines */
   gw_free(app);
 }
 
@@ -246,6 +248,7 @@ struct gw_worker_ctx *gw_worker_ctx_new(struct gw_app *app, struct event_base *b
     .max_idle_connections = app->cfg->upstream.max_idle_connections,
     .max_idle_age_s = app->cfg->upstream.max_idle_age_s,
     .max_exchanges = (size_t)app->cfg->upstream.max_exchanges,
+    .gates = app->up_gates,
   };
   w->up = gw_upstream_new(base, &uo, err, sizeof(err));
   if(!w->up) {

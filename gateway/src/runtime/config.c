@@ -424,7 +424,7 @@ static void read_upstream(struct reader *r, json_t *root, struct gw_upstream_lim
 {
   static const char *const known[] = {
     "max_connections_per_agency", "max_connections", "max_idle_connections",
-    "max_idle_age_s", "max_exchanges", NULL };
+    "max_idle_age_s", "max_exchanges", "max_connecting", NULL };
   json_t *obj = get_object(r, root, "", "upstream", 0);
 
   u->max_connections_per_agency = 1024;
@@ -432,6 +432,7 @@ static void read_upstream(struct reader *r, json_t *root, struct gw_upstream_lim
   u->max_idle_connections = 1024;
   u->max_idle_age_s = 55;
   u->max_exchanges = 8192;
+  u->max_connecting = 8;
   if(!obj)
     return;
   u->max_connections_per_agency = (long)get_int(r, obj, "upstream", "max_connections_per_agency",
@@ -444,6 +445,8 @@ static void read_upstream(struct reader *r, json_t *root, struct gw_upstream_lim
                                     u->max_idle_age_s, 1, 3600);
   u->max_exchanges = (long)get_int(r, obj, "upstream", "max_exchanges",
                                    u->max_exchanges, 1, 1000000);
+  u->max_connecting = (long)get_int(r, obj, "upstream", "max_connecting",
+                                    u->max_connecting, 1, 100000);
   if(!r->jr.failed && u->max_connections_per_agency > u->max_connections)
     fail(r, "upstream.max_connections_per_agency", "must not exceed upstream.max_connections (%ld)",
          u->max_connections);

@@ -397,8 +397,10 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 {
   struct gw_fetch *f = arg;
   (void)fd; (void)what;
-  /* A hung agency is a failing agency; waiting in our own queue is not. */
-  release_all(f, f->state == F_SEND ? GW_POLICY_FAILURE : GW_POLICY_CANCEL);
+  /* A hung agency is a failing agency; waiting in our own queues (the
+   * limiter, the pool, an opening slot) is not. */
+  release_all(f, f->state == F_SEND && gw_upstream_reached_agency(f->ex)
+                 ? GW_POLICY_FAILURE : GW_POLICY_CANCEL);
   fail_all(f, GW_FERR_TIMEOUT, "timeout", "the query deadline passed");
   finish(f);
 }
@@ -535,7 +537,8 @@ static void on_exchange(struct gw_upstream_exchange *ex, const struct gw_upstrea
   f->result.attempts++;
   f->result.http_status = (int)res->status;
   gw_obs_upstream(f->rt->adapter->id, gw_upstream_outcome_name(res->outcome), res->total_us);
-  gw_obs_queue(f->rt->adapter->id, "connection_pool", res->queued_us);
+  gw_obs_queue(f->rt->adapter->id, "connection_pool", res->queued_us - res->open_wait_us);
+  gw_obs_queue(f->rt->adapter->id, "connection_open", res->open_wait_us);
   f->queue_us += res->queued_us > 0 ? res->queued_us : 0;
   if(res->outcome != GW_UP_OK) {
     int retryable;

@@ -44,6 +44,7 @@
 
 #include "gw/alloc.h"
 #include "gw/log.h"
+#include "gw/policy.h"
 #include "upstream_int.h"
 
 #if LIBCURL_VERSION_NUM < 0x075500
@@ -74,10 +75,13 @@
 /* An exchange's life:
  *   NEW -> QUEUED -> CONNECTING -> SENDING -> RECEIVING -> COMPLETING -> DONE
  * CONNECTING is skipped on a reused connection; any state before COMPLETING
- * may go to COMPLETING on failure or to CANCELLED. */
+ * may go to COMPLETING on failure or to CANCELLED.  QUEUED -> OPEN_WAIT ->
+ * QUEUED when libcurl wanted a new connection and the host's opening gate
+ * was full (open_cb): the exchange leaves the multi until a slot is its. */
 enum xstate {
   XS_NEW = 0,        /* being built by gw_upstream_start */
   XS_QUEUED,         /* in the multi, waiting for a connection */
+  XS_OPEN_WAIT,      /* out of the multi, waiting for an opening slot */
   XS_CONNECTING,     /* a socket was opened for it */
   XS_SENDING,        /* connected (new or reused), request going out */
   XS_RECEIVING,      /* response head arriving */
@@ -87,7 +91,7 @@ enum xstate {
 };
 
 static const char *const xstate_names[] = {
-  "new", "queued", "connecting", "sending", "receiving", "completing", "done",
+  "new", "queued", "open_wait", "connecting", "sending", "receiving", "completing", "done",
   "cancelled"
 };
 
@@ -107,6 +111,7 @@ struct gw_upstream {
   LIST_HEAD(, gw_upstream_exchange) exchanges;  /* in the multi */
   size_t active;
   LIST_HEAD(, sock_info) socks; /* every sock_info alive, freed at the end */
+  TAILQ_HEAD(, gw_upstream_exchange) open_waiting;  /* XS_OPEN_WAIT, oldest first */
   uint64_t next_xid;
   int dispatching;              /* completion callbacks on the stack */
   int broken;                   /* a callback failed: libcurl's multi is dead */
@@ -136,6 +141,14 @@ struct gw_upstream_exchange {
   int cert_requested;           /* the server asked for a client certificate */
   struct timespec t_start;      /* handed to the multi */
   int64_t queued_us;            /* start to a connection of its own; -1 until then */
+  struct gw_policy_limiter *gate;  /* the host's opening slots, NULL: no bound */
+  struct gw_policy_waiter *gwait;  /* OPEN_WAIT: our place in the gate's queue */
+  TAILQ_ENTRY(gw_upstream_exchange) wlink;  /* in up->open_waiting while OPEN_WAIT */
+  int in_open_waiting;
+  int slot;                     /* holds an opening slot */
+  int need_slot;                /* open_cb refused for want of a slot */
+  struct timespec t_wait;       /* OPEN_WAIT began */
+  int64_t open_wait_us;         /* all OPEN_WAITs */
   SSL_CTX *ssl_ctx;             /* our reference to the connection's context */
   char own_detail[GW_UP_DETAIL_LEN];   /* our reason for aborting, if any */
   char errbuf[CURL_ERROR_SIZE];
@@ -251,11 +264,34 @@ static void easy_put(struct gw_upstream *up, CURL *easy)
     curl_easy_cleanup(easy);
 }
 
+static void open_unlist(struct gw_upstream_exchange *ex)
+{
+  if(ex->in_open_waiting) {
+    TAILQ_REMOVE(&ex->up->open_waiting, ex, wlink);
+    ex->in_open_waiting = 0;
+  }
+}
+
+/* Gives back what the exchange holds of its host's gate. */
+static void gate_leave(struct gw_upstream_exchange *ex)
+{
+  open_unlist(ex);
+  if(ex->gwait) {
+    gw_policy_waiter_cancel(ex->gwait, gw_policy_now_ms());
+    ex->gwait = NULL;
+  }
+  if(ex->slot) {
+    gw_policy_limiter_release(ex->gate, gw_policy_now_ms());
+    ex->slot = 0;
+  }
+}
+
 static void exchange_free(struct gw_upstream_exchange *ex)
 {
   if(!ex)
     return;
   assert(ex->magic == EX_MAGIC);
+  gate_leave(ex);
   ssl_ctx_release(ex);
   if(ex->easy)
     easy_put(ex->up, ex->easy);
@@ -329,6 +365,19 @@ static curl_socket_t open_cb(void *clientp, curlsocktype purpose, struct curl_so
     deny(ex, ip, "before connecting");
     return CURL_SOCKET_BAD;
   }
+  if(ex->gate && !ex->slot) {
+    struct gw_policy_waiter *w = NULL;
+    uint64_t now = gw_policy_now_ms();
+    /* No base: granted at once or refused; waiting is drain_done's. */
+    if(gw_policy_limiter_acquire(ex->gate, now, now + 1, NULL, NULL, NULL, &w) !=
+       GW_POLICY_LIMIT_GRANTED) {
+      ex->need_slot = 1;       /* libcurl fails it with COULDNT_CONNECT */
+      snprintf(ex->own_detail, sizeof(ex->own_detail), "waiting for an opening slot");
+      return CURL_SOCKET_BAD;
+    }
+    ex->slot = 1;
+    ex->need_slot = 0;
+  }
   got_connection(ex);
   xstate_set(ex, XS_CONNECTING);
   s = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
@@ -360,6 +409,10 @@ static int prereq_cb(void *clientp, char *primary_ip, char *local_ip,
   }
   ex->connected = 1;
   got_connection(ex);
+  if(ex->slot) {               /* the handshake is done: the next may open */
+    gw_policy_limiter_release(ex->gate, gw_policy_now_ms());
+    ex->slot = 0;
+  }
   xstate_set(ex, XS_SENDING);
   return CURL_PREREQFUNC_OK;
 }
@@ -635,6 +688,7 @@ static void fill_result(struct gw_upstream_exchange *ex, CURLcode rc,
   }
   r->detail = detail;
   r->queued_us = ex->queued_us >= 0 ? ex->queued_us : since_us(&ex->t_start);
+  r->open_wait_us = ex->open_wait_us;
 }
 
 /* Delivers the result of an exchange already out of the multi and off the
@@ -668,6 +722,9 @@ static void multi_error(const char *where, CURLMcode mc)
   gw_log(mc == CURLM_BAD_SOCKET ? GW_LOG_DEBUG : GW_LOG_ERROR, "upstream_multi_error",
          "%s: %s", where, curl_multi_strerror(mc));
 }
+
+static void open_wait(struct gw_upstream_exchange *ex);
+static void open_idle(struct gw_upstream *up, struct gw_policy_limiter *gate);
 
 static void mark_broken(struct gw_upstream *up, const char *why)
 {
@@ -708,9 +765,109 @@ static void drain_done(struct gw_upstream *up)
       gw_log(GW_LOG_ERROR, "upstream_multi_error", "finished transfer without an exchange");
       continue;
     }
+    if(ex->need_slot && !ex->denied && rc == CURLE_COULDNT_CONNECT) {
+      open_wait(ex);
+      continue;
+    }
     exchange_unlink(ex);
+    if(rc == CURLE_OK && ex->gate)
+      open_idle(up, ex->gate);
     deliver(ex, rc, NULL);
   }
+}
+
+/* ---- the opening gate ----------------------------------------------------- */
+
+/* Back into the multi, holding an opening slot (or failed if it cannot). */
+static void open_resume(struct gw_upstream_exchange *ex)
+{
+  CURLMcode mc;
+
+  open_unlist(ex);
+  ex->open_wait_us += since_us(&ex->t_wait);
+  xstate_set(ex, XS_QUEUED);
+  mc = curl_multi_add_handle(ex->up->multi, ex->easy);
+  if(mc != CURLM_OK) {
+    multi_error("add_handle", mc);
+    exchange_unlink(ex);
+    deliver(ex, CURLE_ABORTED_BY_CALLBACK, "cannot hand the exchange back to libcurl");
+  }
+}
+
+static void on_gate(enum gw_policy_limit result, void *arg)
+{
+  struct gw_upstream_exchange *ex = arg;
+
+  ex->gwait = NULL;            /* the waiter died as we were called */
+  if(result == GW_POLICY_LIMIT_GRANTED) {
+    ex->slot = 1;
+    open_resume(ex);
+    return;
+  }
+  ex->open_wait_us += since_us(&ex->t_wait);
+  open_unlist(ex);
+  xstate_set(ex, XS_QUEUED);
+  exchange_unlink(ex);
+  deliver(ex, CURLE_OPERATION_TIMEDOUT, "no connection could be opened in time "
+          "(waited for an opening slot)");
+}
+
+/* open_cb refused a socket for want of a slot, and libcurl gave the
+ * transfer up (COULDNT_CONNECT, nothing sent): the exchange, already out of
+ * the multi, waits in the host's gate and goes back in with a slot.  The
+ * wait is ours, not the agency's: it does not run against timeout_ms (the
+ * transfer's clock restarts) and the caller's deadline cancels it. */
+static void open_wait(struct gw_upstream_exchange *ex)
+{
+  uint64_t now = gw_policy_now_ms();
+  enum gw_policy_limit r;
+
+  ex->need_slot = 0;
+  ex->own_detail[0] = '\0';
+  ex->errbuf[0] = '\0';
+  clock_gettime(CLOCK_MONOTONIC, &ex->t_wait);
+  xstate_set(ex, XS_OPEN_WAIT);
+  TAILQ_INSERT_TAIL(&ex->up->open_waiting, ex, wlink);
+  ex->in_open_waiting = 1;
+  r = gw_policy_limiter_acquire(ex->gate, now, now + (uint64_t)GW_UP_MAX_TIMEOUT_MS,
+                                ex->up->base, on_gate, ex, &ex->gwait);
+  if(r == GW_POLICY_LIMIT_QUEUED)
+    return;
+  if(r == GW_POLICY_LIMIT_GRANTED) {
+    ex->slot = 1;
+    open_resume(ex);
+    return;
+  }
+  open_unlist(ex);
+  xstate_set(ex, XS_QUEUED);
+  exchange_unlink(ex);
+  deliver(ex, CURLE_OPERATION_TIMEDOUT, "too many exchanges waiting to open a connection");
+}
+
+/* A transfer to the gate's host ended well: its connection is idle in
+ * this worker's pool now, so the oldest exchange of this worker waiting
+ * for an opening slot there takes it instead (back into the multi without
+ * a slot; should libcurl still want a new connection, open_cb asks for a
+ * slot again). */
+static void open_idle(struct gw_upstream *up, struct gw_policy_limiter *gate)
+{
+  struct gw_upstream_exchange *w;
+
+  TAILQ_FOREACH(w, &up->open_waiting, wlink)
+    if(w->gate == gate)
+      break;
+  if(!w)
+    return;
+  if(w->gwait) {
+    gw_policy_waiter_cancel(w->gwait, gw_policy_now_ms());
+    w->gwait = NULL;
+  }
+  open_resume(w);
+}
+
+int gw_upstream_reached_agency(const struct gw_upstream_exchange *ex)
+{
+  return ex && ex->state >= XS_CONNECTING;
 }
 
 /* ---- libevent <-> libcurl glue (hiperfifo) ------------------------------ */
@@ -895,6 +1052,7 @@ struct gw_upstream *gw_upstream_new(struct event_base *base,
   up->magic = UP_MAGIC;
   LIST_INIT(&up->exchanges);
   LIST_INIT(&up->socks);
+  TAILQ_INIT(&up->open_waiting);
   up->base = base;
   up->async_dns = global_async_dns;
   if(opt)
@@ -1074,6 +1232,7 @@ enum gw_upstream_start_result gw_upstream_start(struct gw_upstream *up,
   }
   ex->xid = ++up->next_xid;
   ex->queued_us = -1;
+  ex->gate = upstream_gate_for(up->opt.gates, ex->rq.host, ex->rq.port);
   clock_gettime(CLOCK_MONOTONIC, &ex->t_start);
   mc = curl_multi_add_handle(up->multi, ex->easy);
   if(mc != CURLM_OK) {
@@ -1106,9 +1265,11 @@ void gw_upstream_cancel(struct gw_upstream_exchange *ex)
   if(ex->state >= XS_COMPLETING)      /* inside its own callback */
     return;
   up = ex->up;
-  mc = curl_multi_remove_handle(up->multi, ex->easy);
-  if(mc != CURLM_OK)
-    multi_error("remove_handle", mc);
+  if(ex->state != XS_OPEN_WAIT) {
+    mc = curl_multi_remove_handle(up->multi, ex->easy);
+    if(mc != CURLM_OK)
+      multi_error("remove_handle", mc);
+  }
   exchange_unlink(ex);
   fill_result(ex, CURLE_OK, &r, detail, ctype);
   r.outcome = GW_UP_CANCELLED;

@@ -59,4 +59,10 @@ void gw_upreq_printable(char *dst, size_t dstlen, const char *src);
  * GW_UP_INTERNAL, the multi handle is rebuilt).  Implemented in upstream.c. */
 void gw_upstream_test_break(struct gw_upstream *up);
 
+/* The opening-slot limiter of host:port (upstream_gate.c), made on first
+ * use; NULL when g is NULL (no gate).  Lives as long as g.  Any thread. */
+struct gw_policy_limiter;
+struct gw_policy_limiter *upstream_gate_for(struct gw_upstream_gates *g, const char *host,
+                                            const char *port);
+
 #endif
