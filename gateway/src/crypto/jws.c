@@ -107,7 +107,6 @@ static enum gw_jws_result check_p256(EVP_PKEY *pkey, int priv,
 {
   enum gw_jws_result r = GW_JWS_EKEY;
   EVP_PKEY_CTX *pctx = NULL;
-  BIGNUM *bx = NULL, *by = NULL;
   char group[32];
   size_t group_len = 0;
 
@@ -126,15 +125,10 @@ static enum gw_jws_result check_p256(EVP_PKEY *pkey, int priv,
   }
   if((priv ? EVP_PKEY_check(pctx) : EVP_PKEY_public_check(pctx)) != 1)
     goto out;
-  if(!EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_X, &bx) ||
-     !EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_Y, &by) ||
-     BN_bn2binpad(bx, x, P256_COORD_LEN) != P256_COORD_LEN ||
-     BN_bn2binpad(by, y, P256_COORD_LEN) != P256_COORD_LEN)
+  if(gw_pemkey_coords(pkey, x, y, P256_COORD_LEN))
     goto out;
   r = GW_JWS_OK;
 out:
-  BN_free(bx);
-  BN_free(by);
   EVP_PKEY_CTX_free(pctx);
   return r;
 }
@@ -314,13 +308,10 @@ static enum gw_jws_result jwk_import(const json_t *jwk, struct gw_jws_key **out,
                                      int *unsupported)
 {
   enum gw_jws_result r = GW_JWS_EKEY;
-  unsigned char point[1 + 2 * P256_COORD_LEN];
-  char group[] = SN_X9_62_prime256v1;
+  unsigned char x[P256_COORD_LEN], y[P256_COORD_LEN];
   const json_t *kidv;
   const char *kid = NULL;
-  EVP_PKEY_CTX *pctx = NULL;
   EVP_PKEY *pkey = NULL;
-  OSSL_PARAM params[3];
   int sm2;
 
   *unsupported = 0;
@@ -346,34 +337,16 @@ static enum gw_jws_result jwk_import(const json_t *jwk, struct gw_jws_key **out,
       goto out;
     kid = json_string_value(kidv);
   }
-  point[0] = POINT_CONVERSION_UNCOMPRESSED;
-  if(jwk_coord(jwk, "x", point + 1) || jwk_coord(jwk, "y", point + 1 + P256_COORD_LEN))
+  if(jwk_coord(jwk, "x", x) || jwk_coord(jwk, "y", y))
     goto out;
-  if(sm2) {
-    if(gw_gm_sm2_from_coords(point + 1, point + 1 + P256_COORD_LEN, &pkey) != GW_GM_OK)
-      goto out;
-    r = key_new(pkey, 0, kid, out);
-    pkey = NULL;
-    goto out;
-  }
-  params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0);
-  params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
-                                                point, sizeof(point));
-  params[2] = OSSL_PARAM_construct_end();
-  pctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-  if(!pctx) {
-    r = GW_JWS_ENOMEM;
-    goto out;
-  }
-  /* fromdata refuses a point that is not on the curve */
-  if(EVP_PKEY_fromdata_init(pctx) != 1 ||
-     EVP_PKEY_fromdata(pctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
+  /* NULL for a point that is not on the curve */
+  pkey = gw_pemkey_from_coords(sm2 ? SN_sm2 : SN_X9_62_prime256v1, x, y, P256_COORD_LEN);
+  if(!pkey)
     goto out;
   r = key_new(pkey, 0, kid, out);
   pkey = NULL;
 out:
   EVP_PKEY_free(pkey);
-  EVP_PKEY_CTX_free(pctx);
   if(r)
     ERR_clear_error();
   return r;
