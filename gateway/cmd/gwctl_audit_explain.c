@@ -213,10 +213,7 @@ int gwctl_audit_explain(int argc, char **argv)
 
   memset(&x, 0, sizeof(x));
   gwctl_audit_log_init(&log);
-  optind = 1;
-  while((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-    if(gwctl_audit_log_opt(&log, opt, optarg))
-      continue;
+  while((opt = gwctl_audit_log_getopt(&log, argc, argv, opts)) != -1) {
     switch(opt) {
     case 'p': dir = optarg; break;
     case 'S': schemas = optarg; break;

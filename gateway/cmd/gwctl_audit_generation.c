@@ -164,10 +164,7 @@ int gwctl_audit_generation(int argc, char **argv)
 
   memset(&g, 0, sizeof(g));
   gwctl_audit_log_init(&log);
-  optind = 1;
-  while((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-    if(gwctl_audit_log_opt(&log, opt, optarg))
-      continue;
+  while((opt = gwctl_audit_log_getopt(&log, argc, argv, opts)) != -1) {
     switch(opt) {
     case 'q': g.qid = optarg; break;
     case 'i':

@@ -108,10 +108,13 @@ struct gwctl_audit_log {
   struct gw_checkpoint cp;                   /* after gwctl_audit_log_checkpoint */
 };
 
+/* Empties l and restarts getopt (optind = 1). */
 void gwctl_audit_log_init(struct gwctl_audit_log *l);
-/* In a subcommand's getopt loop: 1 when `opt` is one of
- * GWCTL_AUDIT_LOG_OPTS (its value kept), else 0. */
-int gwctl_audit_log_opt(struct gwctl_audit_log *l, int opt, const char *arg);
+/* getopt_long over argv with `opts` (which holds GWCTL_AUDIT_LOG_OPTS):
+ * keeps the values of the log options and returns the next other option
+ * (optarg set), '?' for an unknown one, -1 at the end. */
+int gwctl_audit_log_getopt(struct gwctl_audit_log *l, int argc, char **argv,
+                           const struct option *opts);
 /* After the loop: --stack was given, and not both --vkey and --vkey-file. */
 int gwctl_audit_log_opts_ok(const struct gwctl_audit_log *l);
 /* Loads the stack (it must name an auditor client) and the pinned key.

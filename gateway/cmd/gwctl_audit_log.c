@@ -12,6 +12,7 @@
  * callback; how it reports a failure (a PROBLEM line, a message on stderr)
  * is its own: these functions only fill err.
  */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,16 +33,22 @@
 void gwctl_audit_log_init(struct gwctl_audit_log *l)
 {
   memset(l, 0, sizeof(*l));
+  optind = 1;
 }
 
-int gwctl_audit_log_opt(struct gwctl_audit_log *l, int opt, const char *arg)
+int gwctl_audit_log_getopt(struct gwctl_audit_log *l, int argc, char **argv,
+                           const struct option *opts)
 {
-  switch(opt) {
-  case GWCTL_LOG_OPT_STACK: l->stack = arg; return 1;
-  case GWCTL_LOG_OPT_VKEY: l->vkey_arg = arg; return 1;
-  case GWCTL_LOG_OPT_VKEY_FILE: l->vkey_file = arg; return 1;
-  default: return 0;
+  int opt;
+  while((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    switch(opt) {
+    case GWCTL_LOG_OPT_STACK: l->stack = optarg; break;
+    case GWCTL_LOG_OPT_VKEY: l->vkey_arg = optarg; break;
+    case GWCTL_LOG_OPT_VKEY_FILE: l->vkey_file = optarg; break;
+    default: return opt;
+    }
   }
+  return -1;
 }
 
 int gwctl_audit_log_opts_ok(const struct gwctl_audit_log *l)

@@ -696,10 +696,7 @@ int gwctl_audit_sample(int argc, char **argv)
 
   memset(&s, 0, sizeof(s));
   gwctl_audit_log_init(&log);
-  optind = 1;
-  while((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-    if(gwctl_audit_log_opt(&log, opt, optarg))
-      continue;
+  while((opt = gwctl_audit_log_getopt(&log, argc, argv, opts)) != -1) {
     switch(opt) {
     case 'f':
       errno = 0;

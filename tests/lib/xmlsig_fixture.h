@@ -33,16 +33,21 @@
 /* The temporary folder: pki/ and tmpl.xml (and whatever a test writes). */
 static char dir[] = "/tmp/gwxmlsigXXXXXX";
 
+/* The signed document up to its SignatureMethod, as an agency sends it
+ * (not canonical: self-closing tags, the ds namespace on Signature). */
+#define XMLSIG_FIXTURE_HEAD                                                          \
+  "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"                                     \
+  "<soap:Envelope xmlns:soap=\"" SOAP_NS "\" xmlns:wsu=\"" WSU_NS "\">"                \
+  "<soap:Header/>"                                                                   \
+  "<soap:Body wsu:Id=\"body-1\"><r:Degrees xmlns:r=\"urn:test\"><r:Degree>master</r:Degree>" \
+  "</r:Degrees>"                                                                     \
+  "<ds:Signature xmlns:ds=\"" DS_NS "\"><ds:SignedInfo>"                              \
+  "<ds:CanonicalizationMethod Algorithm=\"" EXC "\"/>"
+
 /* SignatureMethod matches the key type of signing/chsi.key and rogue.key,
  * both P-256 (certs/gen-pki.sh): xmlsec1 refuses a mismatched template. */
 static const char xmlsig_fixture_tmpl[] =
-  "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-  "<soap:Envelope xmlns:soap=\"" SOAP_NS "\" xmlns:wsu=\"" WSU_NS "\">"
-  "<soap:Header/>"
-  "<soap:Body wsu:Id=\"body-1\"><r:Degrees xmlns:r=\"urn:test\"><r:Degree>master</r:Degree>"
-  "</r:Degrees>"
-  "<ds:Signature xmlns:ds=\"" DS_NS "\"><ds:SignedInfo>"
-  "<ds:CanonicalizationMethod Algorithm=\"" EXC "\"/>"
+  XMLSIG_FIXTURE_HEAD
   "<ds:SignatureMethod Algorithm=\"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256\"/>"
   "<ds:Reference URI=\"#body-1\"><ds:Transforms>"
   "<ds:Transform Algorithm=\"" ENV "\"/><ds:Transform Algorithm=\"" EXC "\"/></ds:Transforms>"

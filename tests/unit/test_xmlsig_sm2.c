@@ -50,13 +50,7 @@ static const char si_c14n_fmt[] =
 /* The same document as the agency sends it: not canonical (self-closing
  * tags, the ds namespace declared on Signature, line breaks in the values). */
 static const char doc_fmt[] =
-  "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-  "<soap:Envelope xmlns:soap=\"" SOAP_NS "\" xmlns:wsu=\"" WSU_NS "\">"
-  "<soap:Header/>"
-  "<soap:Body wsu:Id=\"body-1\"><r:Degrees xmlns:r=\"urn:test\"><r:Degree>master</r:Degree>"
-  "</r:Degrees>"
-  "<ds:Signature xmlns:ds=\"" DS_NS "\"><ds:SignedInfo>"
-  "<ds:CanonicalizationMethod Algorithm=\"" EXC "\"/>"
+  XMLSIG_FIXTURE_HEAD
   "<ds:SignatureMethod Algorithm=\"" SM2SM3 "\"/>"
   "<ds:Reference URI=\"#body-1\"><ds:Transforms>"
   "<ds:Transform Algorithm=\"" ENV "\"/>"
