@@ -64,7 +64,6 @@ int gw_gm_is_sm2(const EVP_PKEY *pkey)
 enum gw_gm_result gw_gm_key_load(const char *path, EVP_PKEY **out, int *priv)
 {
   enum gw_gm_result r = GW_GM_EIO;
-  FILE *f = NULL;
   char *buf = NULL;
   size_t len;
   EVP_PKEY *pkey = NULL;
@@ -73,12 +72,7 @@ enum gw_gm_result gw_gm_key_load(const char *path, EVP_PKEY **out, int *priv)
   if(!path || !out)
     return GW_GM_EINVAL;
   *out = NULL;
-  buf = gw_malloc(GW_GM_PEM_MAX + 1);
-  f = fopen(path, "rb");
-  if(!f)
-    goto out;
-  len = fread(buf, 1, GW_GM_PEM_MAX + 1, f);
-  if(ferror(f) || len > GW_GM_PEM_MAX)
+  if(gw_pemkey_read_file(path, GW_GM_PEM_MAX, &buf, &len))
     goto out;
   r = GW_GM_EKEY;
   pkey = gw_pemkey_parse(buf, len, &is_priv);
@@ -97,10 +91,7 @@ enum gw_gm_result gw_gm_key_load(const char *path, EVP_PKEY **out, int *priv)
     *priv = is_priv;
   r = GW_GM_OK;
 out:
-  if(f)
-    fclose(f);
-  OPENSSL_cleanse(buf, GW_GM_PEM_MAX + 1);
-  gw_free(buf);
+  gw_pemkey_buf_free(buf, GW_GM_PEM_MAX);
   EVP_PKEY_free(pkey);
   return fail_clear(r);
 }

@@ -249,31 +249,20 @@ enum gw_jws_result gw_jws_key_from_pem(const char *pem, size_t len,
 
 enum gw_jws_result gw_jws_key_load_pem(const char *path, struct gw_jws_key **out)
 {
-  enum gw_jws_result r = GW_JWS_EIO;
+  enum gw_jws_result r;
   char *buf = NULL;
   size_t len = 0;
-  FILE *f = NULL;
 
   if(!out || !path)
     return GW_JWS_EINVAL;
   *out = NULL;
-  buf = gw_malloc(GW_JWS_PEM_MAX + 1);
-  f = fopen(path, "rb");
-  if(!f)
-    goto out;
-  len = fread(buf, 1, GW_JWS_PEM_MAX + 1, f);
-  if(ferror(f))
-    goto out;
-  if(len > GW_JWS_PEM_MAX) {
-    r = GW_JWS_ETOOBIG;
-    goto out;
+  switch(gw_pemkey_read_file(path, GW_JWS_PEM_MAX, &buf, &len)) {
+  case 0: break;
+  case -2: return GW_JWS_ETOOBIG;
+  default: return GW_JWS_EIO;
   }
   r = gw_jws_key_from_pem(buf, len, out);
-out:
-  if(f)
-    fclose(f);
-  OPENSSL_cleanse(buf, GW_JWS_PEM_MAX + 1);  /* it may have held a private key */
-  gw_free(buf);
+  gw_pemkey_buf_free(buf, GW_JWS_PEM_MAX);
   return r;
 }
 

@@ -4,6 +4,7 @@
  */
 #include "pemkey.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include <openssl/bio.h>
@@ -15,6 +16,8 @@
 #include <openssl/params.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+
+#include "gw/alloc.h"
 
 EVP_PKEY *gw_pemkey_parse(const char *pem, size_t len, int *priv)
 {
@@ -107,4 +110,39 @@ int gw_pemkey_coords(const EVP_PKEY *pkey, unsigned char *x, unsigned char *y,
   BN_free(bx);
   BN_free(by);
   return rc;
+}
+
+int gw_pemkey_read_file(const char *path, size_t max, char **buf, size_t *len)
+{
+  FILE *f = path ? fopen(path, "rb") : NULL;
+  int rc = -1;
+
+  *buf = NULL;
+  if(!f)
+    return -1;
+  *buf = gw_malloc(max + 1);
+  *len = fread(*buf, 1, max + 1, f);
+  if(ferror(f))
+    goto out;
+  if(*len > max) {
+    rc = -2;
+    goto out;
+  }
+  (*buf)[*len] = '\0';
+  rc = 0;
+out:
+  fclose(f);
+  if(rc) {
+    gw_pemkey_buf_free(*buf, max);
+    *buf = NULL;
+  }
+  return rc;
+}
+
+void gw_pemkey_buf_free(char *buf, size_t max)
+{
+  if(!buf)
+    return;
+  OPENSSL_cleanse(buf, max + 1);
+  gw_free(buf);
 }

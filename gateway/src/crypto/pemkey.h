@@ -23,6 +23,15 @@
  * material is wiped. */
 EVP_PKEY *gw_pemkey_parse(const char *pem, size_t len, int *priv);
 
+/* Reads the key file at `path`, at most `max` bytes, into *buf (max + 1
+ * bytes, NUL-terminated after *len; the caller's, released with
+ * gw_pemkey_buf_free, which wipes it: it may hold a private key).
+ * 0; -1 (nothing to free): cannot be read; -2 (nothing to free): larger
+ * than max. */
+int gw_pemkey_read_file(const char *path, size_t max, char **buf, size_t *len);
+/* Wipes and frees a buffer of gw_pemkey_read_file (NULL: nothing). */
+void gw_pemkey_buf_free(char *buf, size_t max);
+
 /* The largest coordinate taken (P-521's 66 bytes). */
 #define GW_PEMKEY_COORD_MAX 66
 
