@@ -16,11 +16,13 @@
 #include "mock.h"
 
 #include "gw/idnum.h"
+#include "jread.h"
 
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,20 +42,28 @@ struct mock_population {
 
 /* ---- loading the curated file ------------------------------------------ */
 
+/* Every refusal goes through the one typed JSON reader (base/jread.h):
+ * "FILE: people[N] (SCENARIO): FIELD: PROBLEM", the first one only. */
 struct load_ctx {
-  const char *path;
-  size_t index;
-  const char *scenario;
-  char *err;
-  size_t errlen;
+  struct gw_jread r;           /* r.file points at label */
+  char label[512];
 };
+
+static void load_ctx_init(struct load_ctx *lc, const char *label, char *err, size_t errlen)
+{
+  memset(lc, 0, sizeof(*lc));
+  snprintf(lc->label, sizeof(lc->label), "%s", label);
+  lc->r.file = lc->label;
+  lc->r.err = err;
+  lc->r.errlen = errlen;
+}
 
 static int fail_at(struct load_ctx *lc, const char *where, const char *key,
                    const char *problem)
 {
-  snprintf(lc->err, lc->errlen, "%s: people[%zu] (%s): %s%s%s: %s", lc->path,
-           lc->index, lc->scenario && *lc->scenario ? lc->scenario : "?",
-           where, *where && *key ? "." : "", key, problem);
+  char field[GW_JREAD_FIELD_MAX];
+  gw_jread_join(field, sizeof(field), where, *key ? key : "(the entry)");
+  gw_jread_fail(&lc->r, field, "%s", problem);
   return -1;
 }
 
@@ -72,66 +82,101 @@ static int valid_date(const char *s)
   return m >= 1 && m <= 12 && d >= 1 && d <= mdays[m - 1];
 }
 
-/* Rejects keys outside `allowed` (NULL-terminated): typos in a curated
- * file would otherwise silently become "absent". */
+/* obj must be an object with no keys outside `allowed` (NULL-terminated):
+ * typos in a curated file would otherwise silently become "absent". */
 static int check_keys(struct load_ctx *lc, json_t *obj, const char *where,
                       const char *const *allowed)
 {
-  const char *key;
-  json_t *v;
-
-  if(!json_is_object(obj))
-    return fail_at(lc, where, "", "must be an object");
-  json_object_foreach(obj, key, v) {
-    size_t i = 0;
-    while(allowed[i] && strcmp(allowed[i], key))
-      i++;
-    if(!allowed[i])
-      return fail_at(lc, where, key, "unknown field");
-  }
+  if(!gw_jread_object_value(&lc->r, obj, *where ? where : "(the entry)") ||
+     gw_jread_unknown(&lc->r, obj, where, allowed))
+    return -1;
   return 0;
+}
+
+/* A list member: absent or null is empty, else an array of at most `max`
+ * items (an empty one allowed).  NULL with lc->r.failed set on a refusal. */
+static json_t *get_list(struct load_ctx *lc, json_t *obj, const char *where, const char *key,
+                        size_t max)
+{
+  json_t *v = json_object_get(obj, key);
+  if(!v || json_is_null(v) || (json_is_array(v) && !json_array_size(v)))
+    return NULL;
+  return gw_jread_array(&lc->r, obj, where, key, 0, max);
 }
 
 enum str_kind { STR_OPTIONAL, STR_REQUIRED, STR_DATE, STR_OPTIONAL_DATE };
 
+/* A string member into dst[0..cap): absent or null is "" (a refusal when
+ * required). */
 static int get_str(struct load_ctx *lc, json_t *obj, const char *where,
                    const char *key, char *dst, size_t cap, enum str_kind kind)
 {
+  char field[GW_JREAD_FIELD_MAX];
   json_t *v = json_object_get(obj, key);
   const char *s;
-  size_t len;
 
   dst[0] = '\0';
+  gw_jread_join(field, sizeof(field), where, key);
   if(!v || json_is_null(v)) {
-    if(kind == STR_REQUIRED || kind == STR_DATE)
-      return fail_at(lc, where, key, "is required");
+    if(kind == STR_REQUIRED || kind == STR_DATE) {
+      gw_jread_fail(&lc->r, field, "missing (a string is required)");
+      return -1;
+    }
     return 0;
   }
-  if(!json_is_string(v))
-    return fail_at(lc, where, key, "must be a string");
-  s = json_string_value(v);
-  len = strlen(s);
-  if(len >= cap)
-    return fail_at(lc, where, key, "is too long");
-  if((kind == STR_DATE || (kind == STR_OPTIONAL_DATE && len)) && !valid_date(s))
-    return fail_at(lc, where, key, "must be a YYYY-MM-DD date");
-  memcpy(dst, s, len + 1);
+  s = gw_jread_string_value(&lc->r, v, field, cap - 1);
+  if(!s)
+    return -1;
+  if((kind == STR_DATE || kind == STR_OPTIONAL_DATE) && !valid_date(s)) {
+    gw_jread_fail(&lc->r, field, "not a YYYY-MM-DD date");
+    return -1;
+  }
+  memcpy(dst, s, strlen(s) + 1);
   return 0;
+}
+
+/* A required integer member in [0, max]. */
+static int get_count(struct load_ctx *lc, json_t *obj, const char *where, const char *key,
+                     int max, int *out)
+{
+  if(!json_object_get(obj, key))
+    return fail_at(lc, where, key, "missing (an integer is required)");
+  *out = (int)gw_jread_int(&lc->r, obj, where, key, 0, 0, max);
+  return lc->r.failed ? -1 : 0;
+}
+
+/* A boolean member; `dflt` when absent and not required. */
+static int get_bool(struct load_ctx *lc, json_t *obj, const char *where, const char *key,
+                    int required, int dflt, int *out)
+{
+  if(required && !json_object_get(obj, key))
+    return fail_at(lc, where, key, "missing (true or false is required)");
+  *out = gw_jread_bool(&lc->r, obj, where, key, dflt);
+  return lc->r.failed ? -1 : 0;
 }
 
 static int one_of(struct load_ctx *lc, const char *where, const char *key,
                   const char *value, const char *const *allowed)
 {
-  for(size_t i = 0; allowed[i]; i++)
+  char field[GW_JREAD_FIELD_MAX], list[256] = "";
+  size_t used = 0;
+  for(size_t i = 0; allowed[i]; i++) {
+    int w;
     if(!strcmp(allowed[i], value))
       return 0;
-  return fail_at(lc, where, key, "has a value outside its set");
+    w = snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "", allowed[i]);
+    if(w > 0 && (size_t)w < sizeof(list) - used)
+      used += (size_t)w;
+  }
+  gw_jread_join(field, sizeof(field), where, key);
+  gw_jread_fail(&lc->r, field, "\"%s\" is not one of %s", value, list);
+  return -1;
 }
 
 static const char *const degree_levels[] = { "bachelor", "master", "doctor", NULL };
 
 /* Each list parser walks a JSON array into a fixed array of the person. */
-static int parse_degrees(struct load_ctx *lc, json_t *arr, struct mock_person *p)
+static int parse_degrees(struct load_ctx *lc, json_t *parent, struct mock_person *p)
 {
   static const char *const keys[] = { "level", "institution", "major", "study_mode",
                                       "graduated_on", "certificate_no", NULL };
@@ -139,11 +184,10 @@ static int parse_degrees(struct load_ctx *lc, json_t *arr, struct mock_person *p
   size_t i;
   json_t *o;
   char where[48];
+  json_t *arr = get_list(lc, parent, "", "degrees", MOCK_MAX_DEGREES);
 
-  if(arr && !json_is_array(arr))
-    return fail_at(lc, "", "degrees", "must be an array");
-  if(json_array_size(arr) > MOCK_MAX_DEGREES)
-    return fail_at(lc, "", "degrees", "has too many entries");
+  if(lc->r.failed)
+    return -1;
   json_array_foreach(arr, i, o) {
     struct mock_degree *d = &p->degrees[i];
     snprintf(where, sizeof(where), "degrees[%zu]", i);
@@ -162,18 +206,17 @@ static int parse_degrees(struct load_ctx *lc, json_t *arr, struct mock_person *p
   return 0;
 }
 
-static int parse_overseas(struct load_ctx *lc, json_t *arr, struct mock_person *p)
+static int parse_overseas(struct load_ctx *lc, json_t *parent, struct mock_person *p)
 {
   static const char *const keys[] = { "country", "institution", "degree_level", "awarded_on",
                                       "certification_no", "certified_on", NULL };
   size_t i;
   json_t *o;
   char where[48];
+  json_t *arr = get_list(lc, parent, "", "overseas", MOCK_MAX_OVERSEAS);
 
-  if(arr && !json_is_array(arr))
-    return fail_at(lc, "", "overseas", "must be an array");
-  if(json_array_size(arr) > MOCK_MAX_OVERSEAS)
-    return fail_at(lc, "", "overseas", "has too many entries");
+  if(lc->r.failed)
+    return -1;
   json_array_foreach(arr, i, o) {
     struct mock_overseas_cert *c = &p->overseas[i];
     snprintf(where, sizeof(where), "overseas[%zu]", i);
@@ -191,17 +234,16 @@ static int parse_overseas(struct load_ctx *lc, json_t *arr, struct mock_person *
   return 0;
 }
 
-static int parse_quals(struct load_ctx *lc, json_t *arr, struct mock_person *p)
+static int parse_quals(struct load_ctx *lc, json_t *parent, struct mock_person *p)
 {
   static const char *const keys[] = { "kind", "name", "level", "issued_on", "cert_no", NULL };
   size_t i;
   json_t *o;
   char where[48];
+  json_t *arr = get_list(lc, parent, "", "qualifications", MOCK_MAX_QUALS);
 
-  if(arr && !json_is_array(arr))
-    return fail_at(lc, "", "qualifications", "must be an array");
-  if(json_array_size(arr) > MOCK_MAX_QUALS)
-    return fail_at(lc, "", "qualifications", "has too many entries");
+  if(lc->r.failed)
+    return -1;
   json_array_foreach(arr, i, o) {
     struct mock_qual_cert *q = &p->quals[i];
     snprintf(where, sizeof(where), "qualifications[%zu]", i);
@@ -232,15 +274,14 @@ static int parse_mps(struct load_ctx *lc, json_t *o, struct mock_person *p)
   snprintf(idbirth, sizeof(idbirth), "%.4s-%.2s-%.2s", p->id + 6, p->id + 10, p->id + 12);
   if(strcmp(idbirth, p->birth_date))
     return fail_at(lc, "mps", "birth_date", "differs from the birth date in the id");
-  h = json_object_get(o, "hukou");
-  if(check_keys(lc, h, "mps.hukou", hkeys) ||
+  h = gw_jread_object(&lc->r, o, "mps", "hukou", 1);
+  if(!h || check_keys(lc, h, "mps.hukou", hkeys) ||
      get_str(lc, h, "mps.hukou", "province", p->hukou_province, sizeof(p->hukou_province), STR_REQUIRED) ||
      get_str(lc, h, "mps.hukou", "city", p->hukou_city, sizeof(p->hukou_city), STR_REQUIRED) ||
      get_str(lc, h, "mps.hukou", "district", p->hukou_district, sizeof(p->hukou_district), STR_REQUIRED))
     return -1;
-  if(!json_is_boolean(json_object_get(h, "is_shenzhen")))
-    return fail_at(lc, "mps.hukou", "is_shenzhen", "must be true or false");
-  p->hukou_is_shenzhen = json_is_true(json_object_get(h, "is_shenzhen"));
+  if(get_bool(lc, h, "mps.hukou", "is_shenzhen", 1, 0, &p->hukou_is_shenzhen))
+    return -1;
   if(p->hukou_is_shenzhen != !strcmp(p->hukou_city, "深圳市"))
     return fail_at(lc, "mps.hukou", "is_shenzhen", "disagrees with the city");
   p->in_mps = 1;
@@ -251,18 +292,15 @@ static int parse_si(struct load_ctx *lc, json_t *o, struct mock_person *p)
 {
   static const char *const keys[] = { "shenzhen_months", "employer", "name", NULL };
   static const char *const ekeys[] = { "name", "uscc", NULL };
-  json_t *months, *e;
+  json_t *e;
 
   if(!o || json_is_null(o))
     return 0;
   if(check_keys(lc, o, "si", keys) ||
      get_str(lc, o, "si", "name", p->si_name, sizeof(p->si_name), STR_OPTIONAL))
     return -1;
-  months = json_object_get(o, "shenzhen_months");
-  if(!json_is_integer(months) || json_integer_value(months) < 0 ||
-     json_integer_value(months) > 1200)
-    return fail_at(lc, "si", "shenzhen_months", "must be an integer 0-1200");
-  p->si_shenzhen_months = (int)json_integer_value(months);
+  if(get_count(lc, o, "si", "shenzhen_months", 1200, &p->si_shenzhen_months))
+    return -1;
   e = json_object_get(o, "employer");
   if(e && !json_is_null(e) &&
      (check_keys(lc, e, "si.employer", ekeys) ||
@@ -270,7 +308,7 @@ static int parse_si(struct load_ctx *lc, json_t *o, struct mock_person *p)
       get_str(lc, e, "si.employer", "uscc", p->employer_uscc, sizeof(p->employer_uscc), STR_REQUIRED)))
     return -1;
   if(p->employer_uscc[0] && strlen(p->employer_uscc) != 18)
-    return fail_at(lc, "si.employer", "uscc", "must be 18 characters");
+    return fail_at(lc, "si.employer", "uscc", "not 18 characters (a USCC is 18)");
   p->in_si = 1;
   return 0;
 }
@@ -283,8 +321,8 @@ static int parse_deposit(struct load_ctx *lc, json_t *o, const char *at, int max
 {
   static const char *const keys[] = { "shenzhen_months", "employer", "name", NULL };
   static const char *const ekeys[] = { "name", "uscc", NULL };
-  char eat[32], why[64];
-  json_t *m, *e;
+  char eat[32];
+  json_t *e;
 
   *in = 0;
   *months = 0;
@@ -293,11 +331,8 @@ static int parse_deposit(struct load_ctx *lc, json_t *o, const char *at, int max
     return 0;
   if(check_keys(lc, o, at, keys) || get_str(lc, o, at, "name", name, ncap, STR_OPTIONAL))
     return -1;
-  m = json_object_get(o, "shenzhen_months");
-  snprintf(why, sizeof(why), "must be an integer 0-%d", max_months);
-  if(!json_is_integer(m) || json_integer_value(m) < 0 || json_integer_value(m) > max_months)
-    return fail_at(lc, at, "shenzhen_months", why);
-  *months = (int)json_integer_value(m);
+  if(get_count(lc, o, at, "shenzhen_months", max_months, months))
+    return -1;
   snprintf(eat, sizeof(eat), "%s.employer", at);
   e = json_object_get(o, "employer");
   if(e && !json_is_null(e) &&
@@ -306,7 +341,7 @@ static int parse_deposit(struct load_ctx *lc, json_t *o, const char *at, int max
       get_str(lc, e, eat, "uscc", uscc, ucap, STR_REQUIRED)))
     return -1;
   if(uscc[0] && strlen(uscc) != 18)
-    return fail_at(lc, eat, "uscc", "must be 18 characters");
+    return fail_at(lc, eat, "uscc", "not 18 characters (a USCC is 18)");
   *in = 1;
   return 0;
 }
@@ -361,11 +396,9 @@ static int parse_credit(struct load_ctx *lc, json_t *o, struct mock_person *p)
      get_str(lc, o, "credit", "status", p->credit_status, sizeof(p->credit_status), STR_REQUIRED) ||
      one_of(lc, "credit", "status", p->credit_status, statuses))
     return -1;
-  arr = json_object_get(o, "records");
-  if(arr && !json_is_array(arr))
-    return fail_at(lc, "credit", "records", "must be an array");
-  if(json_array_size(arr) > MOCK_MAX_CREDIT)
-    return fail_at(lc, "credit", "records", "has too many entries");
+  arr = get_list(lc, o, "credit", "records", MOCK_MAX_CREDIT);
+  if(lc->r.failed)
+    return -1;
   json_array_foreach(arr, i, r) {
     struct mock_credit_record *c = &p->credit[i];
     snprintf(where, sizeof(where), "credit.records[%zu]", i);
@@ -404,9 +437,8 @@ static int parse_talent(struct load_ctx *lc, json_t *o, struct mock_person *p)
      get_str(lc, pd, "talent.postdoc", "entered_on", p->postdoc_entered_on, sizeof(p->postdoc_entered_on), STR_DATE) ||
      get_str(lc, pd, "talent.postdoc", "left_on", p->postdoc_left_on, sizeof(p->postdoc_left_on), STR_OPTIONAL_DATE))
     return -1;
-  if(!json_is_boolean(json_object_get(pd, "in_station")))
-    return fail_at(lc, "talent.postdoc", "in_station", "must be true or false");
-  p->postdoc_in_station = json_is_true(json_object_get(pd, "in_station"));
+  if(get_bool(lc, pd, "talent.postdoc", "in_station", 1, 0, &p->postdoc_in_station))
+    return -1;
   if(p->postdoc_in_station != !p->postdoc_left_on[0])
     return fail_at(lc, "talent.postdoc", "left_on", "is set exactly when in_station is false");
   p->postdoc_known = 1;
@@ -421,10 +453,8 @@ static int parse_person(struct load_ctx *lc, json_t *o, struct mock_curated *c)
                                       NULL };
   struct mock_person *p = &c->person;
   char norm[GW_IDNUM_LEN + 1];
-  json_t *exists;
 
   memset(c, 0, sizeof(*c));
-  lc->scenario = json_string_value(json_object_get(o, "scenario"));
   if(check_keys(lc, o, "", keys) ||
      get_str(lc, o, "", "scenario", p->scenario, sizeof(p->scenario), STR_REQUIRED) ||
      get_str(lc, o, "", "id", p->id, sizeof(p->id), STR_REQUIRED) ||
@@ -432,16 +462,14 @@ static int parse_person(struct load_ctx *lc, json_t *o, struct mock_curated *c)
     return -1;
   if(gw_idnum_normalize(p->id, norm, 0) != GW_IDNUM_OK || strcmp(norm, p->id))
     return fail_at(lc, "", "id", "is not a valid, normalized GB 11643 number");
-  exists = json_object_get(o, "exists");
-  if(exists && !json_is_boolean(exists))
-    return fail_at(lc, "", "exists", "must be true or false");
-  c->exists = !exists || json_is_true(exists);
+  if(get_bool(lc, o, "", "exists", 0, 1, &c->exists))
+    return -1;
   if(parse_mps(lc, json_object_get(o, "mps"), p) ||
-         parse_degrees(lc, json_object_get(o, "degrees"), p) ||
-         parse_overseas(lc, json_object_get(o, "overseas"), p) ||
+         parse_degrees(lc, o, p) ||
+         parse_overseas(lc, o, p) ||
          parse_si(lc, json_object_get(o, "si"), p) ||
          parse_credit(lc, json_object_get(o, "credit"), p) ||
-         parse_quals(lc, json_object_get(o, "qualifications"), p) ||
+         parse_quals(lc, o, p) ||
          parse_talent(lc, json_object_get(o, "talent"), p))
     return -1;
   if(!json_object_get(o, "fund"))
@@ -465,7 +493,8 @@ int mock_population_load(const char *path, struct mock_population **out,
                          char *err, size_t errlen)
 {
   struct mock_population *pop = NULL;
-  struct load_ctx lc = { path, 0, NULL, err, errlen };
+  struct load_ctx lc;
+  size_t i;
   json_error_t jerr;
   json_t *root = NULL, *people, *o;
   int rc = -1;
@@ -475,23 +504,27 @@ int mock_population_load(const char *path, struct mock_population **out,
     snprintf(err, errlen, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
     goto out;
   }
-  people = json_object_get(root, "people");
-  if(!json_is_array(people) || json_array_size(people) == 0) {
-    snprintf(err, errlen, "%s: \"people\" must be a non-empty array", path);
+  load_ctx_init(&lc, path, err, errlen);
+  people = gw_jread_array(&lc.r, root, "", "people", 1, SIZE_MAX);
+  if(!people)
     goto out;
-  }
   pop = calloc(1, sizeof(*pop));
   if(!pop || !(pop->people = calloc(json_array_size(people), sizeof(*pop->people)))) {
     snprintf(err, errlen, "%s: out of memory", path);
     goto out;
   }
-  json_array_foreach(people, lc.index, o) {
-    if(parse_person(&lc, o, &pop->people[lc.index]))
+  json_array_foreach(people, i, o) {
+    const char *scenario = json_string_value(json_object_get(o, "scenario"));
+    char label[512];
+    snprintf(label, sizeof(label), "%s: people[%zu] (%s)", path, i,
+             scenario && *scenario ? scenario : "?");
+    load_ctx_init(&lc, label, err, errlen);
+    if(parse_person(&lc, o, &pop->people[i]))
       goto out;
     pop->n++;
   }
   qsort(pop->people, pop->n, sizeof(*pop->people), by_id);
-  for(size_t i = 1; i < pop->n; i++)
+  for(i = 1; i < pop->n; i++)
     if(!strcmp(pop->people[i].person.id, pop->people[i - 1].person.id)) {
       snprintf(err, errlen, "%s: id %s is listed twice", path, pop->people[i].person.id);
       goto out;
@@ -966,9 +999,9 @@ int mock_population_override_set(const char *id, const char *body, size_t len,
   };
   char norm[GW_IDNUM_LEN + 1];
   struct override o, *slot;
-  struct load_ctx lc = { "override", 0, NULL, err, errlen };
+  struct load_ctx lc;
   json_error_t jerr;
-  json_t *doc, *ex;
+  json_t *doc;
   int rc = -1;
 
   memset(&o, 0, sizeof(o));
@@ -981,7 +1014,7 @@ int mock_population_override_set(const char *id, const char *body, size_t len,
     snprintf(err, errlen, "body is not JSON: %s", jerr.text);
     return -1;
   }
-  lc.scenario = norm;
+  load_ctx_init(&lc, "override", err, errlen);
   memcpy(o.p.id, norm, sizeof(norm));
   if(check_keys(&lc, doc, "", keys))
     goto out;
@@ -993,20 +1026,16 @@ int mock_population_override_set(const char *id, const char *body, size_t len,
              "overseas, si, credit, qualifications, talent, fund, tax");
     goto out;
   }
-  ex = json_object_get(doc, "exists");
-  if(ex && !json_is_boolean(ex)) {
-    fail_at(&lc, "", "exists", "must be true or false");
+  if(get_bool(&lc, doc, "", "exists", 0, 1, &o.exists))
     goto out;
-  }
-  o.exists = !ex || json_is_true(ex);
   if(((o.sections & OVR_NAME) &&
       get_str(&lc, doc, "", "name", o.p.name, sizeof(o.p.name), STR_REQUIRED)) ||
      parse_mps(&lc, json_object_get(doc, "mps"), &o.p) ||
-     parse_degrees(&lc, json_object_get(doc, "degrees"), &o.p) ||
-     parse_overseas(&lc, json_object_get(doc, "overseas"), &o.p) ||
+     parse_degrees(&lc, doc, &o.p) ||
+     parse_overseas(&lc, doc, &o.p) ||
      parse_si(&lc, json_object_get(doc, "si"), &o.p) ||
      parse_credit(&lc, json_object_get(doc, "credit"), &o.p) ||
-     parse_quals(&lc, json_object_get(doc, "qualifications"), &o.p) ||
+     parse_quals(&lc, doc, &o.p) ||
      parse_talent(&lc, json_object_get(doc, "talent"), &o.p) ||
      parse_fund(&lc, json_object_get(doc, "fund"), &o.p) ||
      parse_tax(&lc, json_object_get(doc, "tax"), &o.p))

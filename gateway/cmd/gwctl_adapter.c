@@ -182,32 +182,7 @@ struct test_run {
 static void on_done(const struct gw_fetch_result *res, void *arg)
 {
   struct test_run *t = arg;
-  const struct gw_adapter *a = res->rt->adapter;
-  json_t *facts = json_object();
-  for(size_t i = 0; i < res->codec.n_facts; i++) {
-    const struct gw_fact_result *f = &res->codec.facts[i];
-    json_t *o = json_object();
-    json_object_set_new(o, "status", json_string(gw_fact_status_name(f->status)));
-    if(f->status == GW_FACT_OK)
-      json_object_set(o, "value", f->value);
-    if(f->status == GW_FACT_UNAVAILABLE)
-      json_object_set_new(o, "error", json_string(gw_fact_error_name(f->error)));
-    if(f->detail[0])
-      json_object_set_new(o, "detail", json_string(f->detail));
-    json_object_set_new(facts, a->facts[i], o);
-  }
-  t->out = json_object();
-  json_object_set_new(t->out, "adapter", json_string(a->id));
-  json_object_set_new(t->out, "version", json_integer(a->version));
-  json_object_set_new(t->out, "agency", json_string(a->agency));
-  json_object_set_new(t->out, "outcome", json_string(res->outcome));
-  json_object_set_new(t->out, "http_status", json_integer(res->http_status));
-  json_object_set_new(t->out, "attempts", json_integer(res->attempts));
-  json_object_set_new(t->out, "duration_ms", json_real((double)res->latency_us / 1000.0));
-  json_object_set_new(t->out, "channel", json_string(res->rt->channel));
-  json_object_set_new(t->out, "agency_signature", json_string(res->codec.signature));
-  json_object_set_new(t->out, "response_sha256", json_string(res->evidence));
-  json_object_set_new(t->out, "facts", facts);
+  t->out = gw_fetch_result_json(res);
   t->done = 1;
   event_base_loopbreak(t->base);
 }

@@ -16,7 +16,8 @@
  * answer's record) under that checkpoint's root with gw/merkle.h, using the
  * leaf hash the answer carried, not the one the server sends back.
  * "sample" (gwctl_audit_sample.c) re-checks past queries against the
- * agencies.  This file also holds the HTTPS client and the stack.json reader
+ * agencies; it, "explain" and "generation" read the whole log through
+ * gwctl_audit_log.c.  This file also holds the HTTPS client and the stack.json reader
  * the subcommands share (gwctl_audit_int.h).
  */
 #include <errno.h>
@@ -676,10 +677,11 @@ static void usage(FILE *fp)
           "usage: gwctl audit verify DIR [--key VKEY | --key-file FILE]\n"
           "       gwctl audit proof (--stack S | --url URL ...) (--index N | --query-response FILE)\n"
           "       gwctl audit sample --stack S --fraction F --seed N [--unseal-key KEY]\n"
-          "       gwctl audit explain QUERY_ID --stack S [--predicates DIR] [--vkey VKEY]\n"
+          "       gwctl audit explain QUERY_ID --stack S [--predicates DIR] [--vkey VKEY | --vkey-file F]\n"
           "       gwctl audit witnessed (--stack S [--instance N] | --url URL ... | --note F) "
           "--witnesses POLICY [--quorum K]\n"
-          "       gwctl audit generation --stack S (--query-id Q | --id N) [--vkey VKEY] [--json]\n"
+          "       gwctl audit generation --stack S (--query-id Q | --id N) [--vkey VKEY | --vkey-file F]\n"
+          "                              [--json]\n"
           "see docs/audit-api.md\n");
 }
 

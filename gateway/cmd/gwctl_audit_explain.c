@@ -2,7 +2,8 @@
  * gwctl_audit_explain.c - "gwctl audit explain QUERY_ID": recomputes every
  * predicate of a past query from the fact attestations in the log.
  *
- *   gwctl audit explain QUERY_ID --stack S [--predicates DIR] [--vkey VKEY]
+ *   gwctl audit explain QUERY_ID --stack S [--predicates DIR] [--schemas DIR]
+ *                      [--vkey VKEY | --vkey-file FILE]
  *
  * As the auditor: the checkpoint is verified and every entry up to its size
  * read and hashed into a tree whose root must be the signed one, so what is
@@ -26,7 +27,6 @@
 #include "gw/alloc.h"
 #include "gw/attest.h"
 #include "gw/b64.h"
-#include "gw/checkpoint.h"
 #include "gw/jws.h"
 #include "gw/merkle.h"
 #include "gw/predicate.h"
@@ -34,100 +34,46 @@
 #include "gwctl_audit_int.h"
 #include "gwctl_int.h"
 
-#define EXPLAIN_PAGE 1000
-#define EXPLAIN_PAGE_MAX (8u << 20)
-
 struct explain {
-  struct gwctl_http auditor;
   struct gw_jws_key **keys;
   size_t n_keys;
   json_t *atts;                /* sha256 hex -> compact JWS, from fetch records */
   json_t *atts_sm2;            /* sha256 hex -> its GmSM2 twin (dual) */
   json_t *record;              /* the query record */
   const char *qid;
+  char needle[64];             /* "query_id":"QID", to skip parsing most records */
 };
 
-/* Reads entries [0, cp->size), checks the root, keeps what explain needs. */
-static int read_log(struct explain *x, const struct gw_checkpoint *cp)
+/* Each entry up to the checkpoint (gwctl_audit_log_walk): keeps the fact
+ * attestations of fetch records and the record of the query. */
+static int take_entry(void *arg, uint64_t index, const unsigned char *data, size_t len,
+                      const uint8_t leaf[GW_MERKLE_HASH_LEN])
 {
-  struct gw_merkle_tree *tree = NULL;
-  uint64_t next = 0;
-  int rc = -1;
-  char err[512], path[96], needle[64];
-  uint8_t root[GW_MERKLE_HASH_LEN];
-
-  snprintf(needle, sizeof(needle), "\"query_id\":\"%s\"", x->qid);
-  if(gw_merkle_tree_new(NULL, &tree) != GW_MERKLE_OK)
-    return -1;
-  while(next < cp->size) {
-    struct gwctl_http_resp r;
-    json_t *doc, *e;
-    size_t i;
-    uint64_t want = cp->size - next < EXPLAIN_PAGE ? cp->size - next : EXPLAIN_PAGE;
-    snprintf(path, sizeof(path), "/v1/audit/entries?start=%llu&count=%llu",
-             (unsigned long long)next, (unsigned long long)want);
-    if(gwctl_http_get_ok(&x->auditor, path, EXPLAIN_PAGE_MAX, &r, err, sizeof(err))) {
-      printf("PROBLEM: %s\n", err);
-      goto out;
+  struct explain *x = arg;
+  json_t *rec = json_loadb((const char *)data, len, 0, NULL);
+  const char *kind = json_string_value(json_object_get(rec, "kind"));
+  (void)index;
+  (void)leaf;
+  if(kind && !strcmp(kind, "fetch")) {
+    const char *k;
+    json_t *f;
+    json_object_foreach(json_object_get(rec, "facts"), k, f) {
+      const char *sha = json_string_value(json_object_get(f, "attestation_sha256"));
+      json_t *att = json_object_get(f, "attestation");
+      if(sha && json_is_string(att))
+        json_object_set(x->atts, sha, att);
+      if(sha && json_is_string(att) && json_is_string(json_object_get(f, "attestation_sm2")))
+        json_object_set(x->atts_sm2, sha, json_object_get(f, "attestation_sm2"));
     }
-    doc = json_loadb(r.body, r.len, JSON_REJECT_DUPLICATES, NULL);
-    gwctl_http_free(&r);
-    if(!json_array_size(json_object_get(doc, "entries"))) {
-      json_decref(doc);
-      printf("PROBLEM: %s: no entries\n", path);
-      goto out;
-    }
-    json_array_foreach(json_object_get(doc, "entries"), i, e) {
-      const char *b64 = json_string_value(json_object_get(e, "data"));
-      unsigned char *data = NULL;
-      size_t len = 0;
-      uint8_t leaf[GW_MERKLE_HASH_LEN];
-      json_t *rec;
-      const char *kind;
-      if(next >= cp->size)
-        break;
-      if(json_integer_value(json_object_get(e, "index")) != (json_int_t)next || !b64 ||
-         gw_b64_decode_alloc(GW_B64_STD, b64, strlen(b64), &data, &len) != GW_B64_OK ||
-         gw_merkle_tree_append_data(tree, data, len, leaf) != GW_MERKLE_OK) {
-        gw_free(data);
-        json_decref(doc);
-        printf("PROBLEM: entry %llu is malformed\n", (unsigned long long)next);
-        goto out;
-      }
-      next++;
-      rec = json_loadb((const char *)data, len, 0, NULL);
-      kind = json_string_value(json_object_get(rec, "kind"));
-      if(kind && !strcmp(kind, "fetch")) {
-        const char *k;
-        json_t *f;
-        json_object_foreach(json_object_get(rec, "facts"), k, f) {
-          const char *sha = json_string_value(json_object_get(f, "attestation_sha256"));
-          json_t *att = json_object_get(f, "attestation");
-          if(sha && json_is_string(att))
-            json_object_set(x->atts, sha, att);
-          if(sha && json_is_string(att) && json_is_string(json_object_get(f, "attestation_sm2")))
-            json_object_set(x->atts_sm2, sha, json_object_get(f, "attestation_sm2"));
-        }
-      }
-      else if(kind && !strcmp(kind, "query") && memmem(data, len, needle, strlen(needle)) &&
-              json_is_string(json_object_get(rec, "query_id")) &&
-              !strcmp(json_string_value(json_object_get(rec, "query_id")), x->qid)) {
-        json_decref(x->record);
-        x->record = json_incref(rec);
-      }
-      json_decref(rec);
-      gw_free(data);
-    }
-    json_decref(doc);
   }
-  if(gw_merkle_tree_root(tree, root) != GW_MERKLE_OK || memcmp(root, cp->root, sizeof(root))) {
-    printf("PROBLEM: the entries do not give the checkpoint's root\n");
-    goto out;
+  else if(kind && !strcmp(kind, "query") && memmem(data, len, x->needle, strlen(x->needle)) &&
+          json_is_string(json_object_get(rec, "query_id")) &&
+          !strcmp(json_string_value(json_object_get(rec, "query_id")), x->qid)) {
+    json_decref(x->record);
+    x->record = json_incref(rec);
   }
-  rc = 0;
-out:
-  gw_merkle_tree_free(tree);
-  return rc;
+  json_decref(rec);
+  return 0;
 }
 
 /* The verified payload of a JWS of `typ`, or NULL with why. */
@@ -273,39 +219,35 @@ out:
 int gwctl_audit_explain(int argc, char **argv)
 {
   static const struct option opts[] = {
-    { "stack", required_argument, NULL, 's' },
+    GWCTL_AUDIT_LOG_OPTS,
     { "predicates", required_argument, NULL, 'p' },
-    { "vkey", required_argument, NULL, 'v' },
     { "schemas", required_argument, NULL, 'S' },
     { NULL, 0, NULL, 0 }
   };
   struct explain x;
-  struct gwctl_stack st;
-  struct gw_checkpoint cp;
+  struct gwctl_audit_log log;
   struct gw_predset *set = NULL;
   struct gwctl_http_resp r;
-  const char *stack = NULL, *dir = "schemas/predicates", *vkey = NULL, *schemas = NULL, *k;
+  const char *dir = "schemas/predicates", *schemas = NULL, *k;
   char err[512];
   int opt, rc = 2, bad = 0;
   json_t *p;
 
   memset(&x, 0, sizeof(x));
-  memset(&st, 0, sizeof(st));
-  optind = 1;
-  while((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+  gwctl_audit_log_init(&log);
+  while((opt = gwctl_audit_log_getopt(&log, argc, argv, opts)) != -1) {
     switch(opt) {
-    case 's': stack = optarg; break;
     case 'p': dir = optarg; break;
-    case 'v': vkey = optarg; break;
     case 'S': schemas = optarg; break;
     default: goto usage;
     }
   }
-  if(optind != argc - 1 || !stack)
+  if(optind != argc - 1 || !gwctl_audit_log_opts_ok(&log))
     goto usage;
   x.qid = argv[optind];
-  if(gwctl_stack_load(stack, &st, err, sizeof(err)) || !st.auditor_cert) {
-    fprintf(stderr, "gwctl audit explain: %s\n", st.url ? "no auditor client" : err);
+  snprintf(x.needle, sizeof(x.needle), "\"query_id\":\"%s\"", x.qid);
+  if(gwctl_audit_log_open(&log, err, sizeof(err))) {
+    fprintf(stderr, "gwctl audit explain: %s\n", err);
     goto out;
   }
   if(gwctl_use_catalogue(schemas, "gwctl audit explain"))
@@ -314,14 +256,13 @@ int gwctl_audit_explain(int argc, char **argv)
     fprintf(stderr, "gwctl audit explain: %s\n", err);
     goto out;
   }
-  x.auditor = (struct gwctl_http){ st.url, st.gateway_ca, st.auditor_cert, st.auditor_key };
   x.atts = json_object();
   x.atts_sm2 = json_object();
-  if(gwctl_fetch_checkpoint(&x.auditor, vkey, &cp, NULL, err, sizeof(err))) {
+  if(gwctl_audit_log_checkpoint(&log, err, sizeof(err))) {
     fprintf(stderr, "gwctl audit explain: %s\n", err);
     goto out;
   }
-  if(gwctl_http_get_ok(&x.auditor, "/v1/keys", 1 << 20, &r, err, sizeof(err))) {
+  if(gwctl_http_get_ok(&log.auditor, "/v1/keys", 1 << 20, &r, err, sizeof(err))) {
     fprintf(stderr, "gwctl audit explain: %s\n", err);
     goto out;
   }
@@ -331,16 +272,20 @@ int gwctl_audit_explain(int argc, char **argv)
     goto out;
   }
   gwctl_http_free(&r);
-  if(read_log(&x, &cp))
+  if(gwctl_audit_log_walk(&log, GWCTL_WALK_TO_CHECKPOINT, take_entry, &x, NULL, err,
+                          sizeof(err))) {
+    printf("PROBLEM: %s\n", err);
     goto out;
+  }
   rc = 1;
   if(!x.record) {
     printf("PROBLEM: no query %s in the log up to the checkpoint (size %llu)\n", x.qid,
-           (unsigned long long)cp.size);
+           (unsigned long long)log.cp.size);
     goto out;
   }
   printf("query %s (purpose %s), log verified to checkpoint size %llu\n", x.qid,
-         json_string_value(json_object_get(x.record, "purpose")), (unsigned long long)cp.size);
+         json_string_value(json_object_get(x.record, "purpose")),
+         (unsigned long long)log.cp.size);
   printf("%-46s %-8s %-10s %s\n", "PREDICATE", "RECORDED", "RECOMPUTED", "VERDICT");
   json_object_foreach(json_object_get(x.record, "predicates"), k, p)
     bad |= explain_one(&x, set, k, p);
@@ -349,14 +294,14 @@ int gwctl_audit_explain(int argc, char **argv)
   rc = bad ? 1 : 0;
   goto out;
 usage:
-  fprintf(stderr, "usage: gwctl audit explain QUERY_ID --stack S [--predicates DIR] [--schemas DIR] "
-                  "[--vkey VKEY]\n");
+  fprintf(stderr, "usage: gwctl audit explain QUERY_ID " GWCTL_AUDIT_LOG_USAGE
+                  " [--predicates DIR] [--schemas DIR]\n");
 out:
   gw_predset_free(set);
   gw_jws_keys_free(x.keys, x.n_keys);
   json_decref(x.atts);
   json_decref(x.atts_sm2);
   json_decref(x.record);
-  gwctl_stack_free(&st);
+  gwctl_audit_log_close(&log);
   return rc;
 }

@@ -3,7 +3,8 @@
  * (catalogue, predicates, adapters, ACL) served a query, and what was in
  * force in it.
  *
- *   gwctl audit generation --stack S (--query-id Q | --id N) [--vkey VKEY] [--json]
+ *   gwctl audit generation --stack S (--query-id Q | --id N)
+ *                          [--vkey VKEY | --vkey-file FILE] [--json]
  *
  * As the auditor: the checkpoint is verified, every entry up to its size
  * read and hashed into a tree whose root must be the signed one, so the
@@ -31,16 +32,10 @@
 
 #include <jansson.h>
 
-#include "gw/alloc.h"
-#include "gw/b64.h"
-#include "gw/checkpoint.h"
 #include "gw/merkle.h"
 
 #include "gwctl_audit_int.h"
 #include "gwctl_int.h"
-
-#define GEN_PAGE 1000
-#define GEN_PAGE_MAX (8u << 20)
 
 struct gen_scan {
   const char *qid;             /* NULL: by id */
@@ -50,11 +45,16 @@ struct gen_scan {
   uint64_t query_index;
 };
 
-static int scan_record(struct gen_scan *g, uint64_t index, const unsigned char *data, size_t len)
+/* Each entry up to the checkpoint (gwctl_audit_log_walk): keeps every
+ * config record and the record of the query asked. */
+static int scan_record(void *arg, uint64_t index, const unsigned char *data, size_t len,
+                       const uint8_t leaf[GW_MERKLE_HASH_LEN])
 {
+  struct gen_scan *g = arg;
   json_t *rec = json_loadb((const char *)data, len, 0, NULL);
   const char *kind = json_string_value(json_object_get(rec, "kind"));
 
+  (void)leaf;
   if(kind && !strcmp(kind, "config"))
     json_array_append_new(g->configs, json_pack("{s:I, s:O}", "index", (json_int_t)index,
                                                 "record", rec));
@@ -66,68 +66,6 @@ static int scan_record(struct gen_scan *g, uint64_t index, const unsigned char *
   }
   json_decref(rec);
   return 0;
-}
-
-/* Reads entries [0, cp->size), checks the root against the checkpoint. */
-static int read_log(const struct gwctl_http *h, const struct gw_checkpoint *cp,
-                    struct gen_scan *g)
-{
-  struct gw_merkle_tree *tree = NULL;
-  uint64_t next = 0;
-  int rc = -1;
-  char err[512], path[96];
-  uint8_t root[GW_MERKLE_HASH_LEN];
-
-  if(gw_merkle_tree_new(NULL, &tree) != GW_MERKLE_OK)
-    return -1;
-  while(next < cp->size) {
-    struct gwctl_http_resp r;
-    json_t *doc, *e;
-    size_t i;
-    uint64_t want = cp->size - next < GEN_PAGE ? cp->size - next : GEN_PAGE;
-    snprintf(path, sizeof(path), "/v1/audit/entries?start=%llu&count=%llu",
-             (unsigned long long)next, (unsigned long long)want);
-    if(gwctl_http_get_ok(h, path, GEN_PAGE_MAX, &r, err, sizeof(err))) {
-      fprintf(stderr, "gwctl audit generation: %s\n", err);
-      goto out;
-    }
-    doc = json_loadb(r.body, r.len, JSON_REJECT_DUPLICATES, NULL);
-    gwctl_http_free(&r);
-    if(!json_array_size(json_object_get(doc, "entries"))) {
-      json_decref(doc);
-      fprintf(stderr, "gwctl audit generation: %s: no entries\n", path);
-      goto out;
-    }
-    json_array_foreach(json_object_get(doc, "entries"), i, e) {
-      const char *b64 = json_string_value(json_object_get(e, "data"));
-      unsigned char *data = NULL;
-      size_t len = 0;
-      uint8_t leaf[GW_MERKLE_HASH_LEN];
-      if(next >= cp->size)
-        break;
-      if(json_integer_value(json_object_get(e, "index")) != (json_int_t)next || !b64 ||
-         gw_b64_decode_alloc(GW_B64_STD, b64, strlen(b64), &data, &len) != GW_B64_OK ||
-         gw_merkle_tree_append_data(tree, data, len, leaf) != GW_MERKLE_OK) {
-        gw_free(data);
-        json_decref(doc);
-        fprintf(stderr, "gwctl audit generation: entry %llu is malformed\n",
-                (unsigned long long)next);
-        goto out;
-      }
-      scan_record(g, next, data, len);
-      next++;
-      gw_free(data);
-    }
-    json_decref(doc);
-  }
-  if(gw_merkle_tree_root(tree, root) != GW_MERKLE_OK || memcmp(root, cp->root, sizeof(root))) {
-    fprintf(stderr, "gwctl audit generation: the entries do not give the checkpoint's root\n");
-    goto out;
-  }
-  rc = 0;
-out:
-  gw_merkle_tree_free(tree);
-  return rc;
 }
 
 /* The config entry ({"index", "record"}) that served, or NULL with why. */
@@ -211,28 +149,23 @@ static void print_config(uint64_t index, json_t *rec)
 int gwctl_audit_generation(int argc, char **argv)
 {
   static const struct option opts[] = {
-    { "stack", required_argument, NULL, 's' },
+    GWCTL_AUDIT_LOG_OPTS,
     { "query-id", required_argument, NULL, 'q' },
     { "id", required_argument, NULL, 'i' },
-    { "vkey", required_argument, NULL, 'v' },
     { "json", no_argument, NULL, 'j' },
     { NULL, 0, NULL, 0 }
   };
   struct gen_scan g;
-  struct gwctl_stack st;
-  struct gwctl_http h;
-  struct gw_checkpoint cp;
-  const char *stack = NULL, *vkey = NULL, *why = NULL;
+  struct gwctl_audit_log log;
+  const char *why = NULL;
   char err[512], *end;
   int opt, rc = 2, as_json = 0, by_id = 0;
   json_t *found;
 
   memset(&g, 0, sizeof(g));
-  memset(&st, 0, sizeof(st));
-  optind = 1;
-  while((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+  gwctl_audit_log_init(&log);
+  while((opt = gwctl_audit_log_getopt(&log, argc, argv, opts)) != -1) {
     switch(opt) {
-    case 's': stack = optarg; break;
     case 'q': g.qid = optarg; break;
     case 'i':
       g.want_id = strtoll(optarg, &end, 10);
@@ -240,29 +173,27 @@ int gwctl_audit_generation(int argc, char **argv)
         goto usage;
       by_id = 1;
       break;
-    case 'v': vkey = optarg; break;
     case 'j': as_json = 1; break;
     default: goto usage;
     }
   }
-  if(optind != argc || !stack || (!g.qid == !by_id))
+  if(optind != argc || !gwctl_audit_log_opts_ok(&log) || (!g.qid == !by_id))
     goto usage;
-  if(gwctl_stack_load(stack, &st, err, sizeof(err)) || !st.auditor_cert) {
-    fprintf(stderr, "gwctl audit generation: %s\n", st.url ? "no auditor client" : err);
-    goto out;
-  }
-  h = (struct gwctl_http){ st.url, st.gateway_ca, st.auditor_cert, st.auditor_key };
-  if(gwctl_fetch_checkpoint(&h, vkey, &cp, NULL, err, sizeof(err))) {
+  if(gwctl_audit_log_open(&log, err, sizeof(err)) ||
+     gwctl_audit_log_checkpoint(&log, err, sizeof(err))) {
     fprintf(stderr, "gwctl audit generation: %s\n", err);
     goto out;
   }
   g.configs = json_array();
-  if(read_log(&h, &cp, &g))
+  if(gwctl_audit_log_walk(&log, GWCTL_WALK_TO_CHECKPOINT, scan_record, &g, NULL, err,
+                          sizeof(err))) {
+    fprintf(stderr, "gwctl audit generation: %s\n", err);
     goto out;
+  }
   rc = 1;
   if(g.qid && !g.query) {
     fprintf(stderr, "gwctl audit generation: no query %s in the log up to the checkpoint "
-                    "(tree size %llu)\n", g.qid, (unsigned long long)cp.size);
+                    "(tree size %llu)\n", g.qid, (unsigned long long)log.cp.size);
     goto out;
   }
   found = resolve(&g, &why);
@@ -287,7 +218,7 @@ int gwctl_audit_generation(int argc, char **argv)
   }
   else {
     printf("checkpoint: tree size %llu, signature and root verified\n",
-           (unsigned long long)cp.size);
+           (unsigned long long)log.cp.size);
     if(g.qid)
       printf("query:      %s (%s record at index %llu) was served by generation %lld\n",
              g.qid, json_string_value(json_object_get(g.query, "kind")),
@@ -300,12 +231,11 @@ int gwctl_audit_generation(int argc, char **argv)
 out:
   json_decref(g.configs);
   json_decref(g.query);
-  gwctl_stack_free(&st);
+  gwctl_audit_log_close(&log);
   return rc;
 
 usage:
-  fprintf(stderr, "usage: gwctl audit generation --stack S (--query-id Q | --id N) "
-                  "[--vkey VKEY] [--json]\n");
-  gwctl_stack_free(&st);
+  fprintf(stderr, "usage: gwctl audit generation " GWCTL_AUDIT_LOG_USAGE
+                  " (--query-id Q | --id N) [--json]\n");
   return 2;
 }

@@ -65,9 +65,7 @@
 #include "gw/merkle.h"
 #include "gwctl_audit_int.h"
 
-/* Entries asked for per page (the gateway may answer fewer). */
-#define SAMPLE_PAGE 1000
-/* Largest answer read: a page of entries is at most 4 MiB of records. */
+/* Largest answer read for one entry read again. */
 #define SAMPLE_PAGE_MAX (8u << 20)
 #define SAMPLE_ANSWER_MAX (4u << 20)
 #define SAMPLE_CASE_PREFIX "recheck."
@@ -102,6 +100,7 @@ struct sampler {
   json_t *fetch_rec;       /* the fetch record last read again, and its index */
   uint64_t fetch_index;
   uint64_t seed;
+  uint64_t cp_size;        /* the verified checkpoint's */
   /* counters */
   uint64_t records, queries, fetches, skipped_rechecks, past_checkpoint;
   unsigned long same, different, not_comparable, problems;
@@ -199,121 +198,39 @@ static void collect_attestations(struct sampler *s, json_t *rec, uint64_t index)
   }
 }
 
-/* Decodes one entry of an entries page into its record bytes. */
-static int entry_bytes(json_t *e, uint64_t want, unsigned char **data, size_t *len)
+/* Phase 1, each entry the gateway serves (gwctl_audit_log_walk, to the
+ * end: the root at the checkpoint's size is checked there): collects the
+ * query records with their rank, and where fetch records hold
+ * attestations. */
+static int take_entry(void *arg, uint64_t index, const unsigned char *data, size_t len,
+                      const uint8_t leaf[GW_MERKLE_HASH_LEN])
 {
-  const char *b64 = json_string_value(json_object_get(e, "data"));
-  if(json_integer_value(json_object_get(e, "index")) != (json_int_t)want || !b64)
-    return -1;
-  return gw_b64_decode_alloc(GW_B64_STD, b64, strlen(b64), data, len) == GW_B64_OK ? 0 : -1;
-}
+  struct sampler *s = arg;
+  json_t *rec = json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES, NULL);
+  const char *kind = json_string_value(json_object_get(rec, "kind"));
+  const char *case_ref = json_string_value(json_object_get(rec, "case_ref"));
 
-/* Phase 1: reads every entry, recomputes the tree, checks the signed root at
- * cp->size, and collects the query records with their rank. */
-static int read_log(struct sampler *s, const struct gw_checkpoint *cp)
-{
-  struct gw_merkle_tree *tree = NULL;
-  uint64_t next = 0;
-  int rc = -1, root_checked = cp->size == 0;
-  char err[512], path[96];
-
-  if(gw_merkle_tree_new(NULL, &tree) != GW_MERKLE_OK) {
-    printf("PROBLEM: cannot make a Merkle tree\n");
-    return -1;
-  }
-  for(;;) {
-    struct gwctl_http_resp r;
-    json_t *doc, *list, *e;
-    size_t i;
-
-    snprintf(path, sizeof(path), "/v1/audit/entries?start=%llu&count=%d",
-             (unsigned long long)next, SAMPLE_PAGE);
-    if(gwctl_http(&s->auditor, "GET", path, NULL, SAMPLE_PAGE_MAX, &r, err, sizeof(err))) {
-      printf("PROBLEM: %s\n", err);
-      goto out;
-    }
-    if(r.status == 404 && next > 0) {      /* past the committed size: done */
-      gwctl_http_free(&r);
-      break;
-    }
-    if(r.status != 200) {
-      gwctl_http_problem(path, &r, err, sizeof(err));
-      gwctl_http_free(&r);
-      printf("PROBLEM: %s\n", err);
-      goto out;
-    }
-    doc = json_loadb(r.body, r.len, JSON_REJECT_DUPLICATES, NULL);
-    gwctl_http_free(&r);
-    list = json_object_get(doc, "entries");
-    if(!json_is_array(list) || !json_array_size(list)) {
-      json_decref(doc);
-      printf("PROBLEM: %s: no entries in the answer\n", path);
-      goto out;
-    }
-    json_array_foreach(list, i, e) {
-      unsigned char *data = NULL;
-      size_t len;
-      uint8_t leaf[GW_MERKLE_HASH_LEN], root[GW_MERKLE_HASH_LEN];
-      json_t *rec;
-      const char *kind, *case_ref;
-
-      if(entry_bytes(e, next, &data, &len) ||
-         gw_merkle_tree_append_data(tree, data, len, leaf) != GW_MERKLE_OK) {
-        gw_free(data);
-        json_decref(doc);
-        printf("PROBLEM: entry %llu is malformed or out of order\n", (unsigned long long)next);
-        goto out;
+  if(kind && !strcmp(kind, "fetch"))
+    collect_attestations(s, rec, index);
+  else if(kind && !strcmp(kind, "query")) {
+    if(case_ref && !strncmp(case_ref, SAMPLE_CASE_PREFIX, strlen(SAMPLE_CASE_PREFIX)))
+      s->skipped_rechecks++;
+    else {
+      if(s->n_cand == s->cap_cand) {
+        s->cap_cand = s->cap_cand ? 2 * s->cap_cand : 256;
+        s->cand = gw_realloc(s->cand, s->cap_cand * sizeof(*s->cand));
       }
-      rec = json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES, NULL);
-      gw_free(data);
-      kind = json_string_value(json_object_get(rec, "kind"));
-      case_ref = json_string_value(json_object_get(rec, "case_ref"));
-      if(kind && !strcmp(kind, "fetch"))
-        collect_attestations(s, rec, next);
-      else if(kind && !strcmp(kind, "query")) {
-        if(case_ref && !strncmp(case_ref, SAMPLE_CASE_PREFIX, strlen(SAMPLE_CASE_PREFIX)))
-          s->skipped_rechecks++;
-        else {
-          if(s->n_cand == s->cap_cand) {
-            s->cap_cand = s->cap_cand ? 2 * s->cap_cand : 256;
-            s->cand = gw_realloc(s->cand, s->cap_cand * sizeof(*s->cand));
-          }
-          s->cand[s->n_cand].index = next;
-          s->cand[s->n_cand].rank = rank_of(s->seed, next);
-          memcpy(s->cand[s->n_cand].leaf, leaf, GW_MERKLE_HASH_LEN);
-          s->n_cand++;
-          s->queries++;
-          if(next >= cp->size)
-            s->past_checkpoint++;
-        }
-      }
-      json_decref(rec);
-      next++;
-      if(next == cp->size) {
-        if(gw_merkle_tree_root(tree, root) != GW_MERKLE_OK ||
-           memcmp(root, cp->root, GW_MERKLE_HASH_LEN)) {
-          json_decref(doc);
-          printf("PROBLEM: the entries 0..%llu do not give the signed root\n",
-                 (unsigned long long)cp->size - 1);
-          goto out;
-        }
-        root_checked = 1;
-      }
+      s->cand[s->n_cand].index = index;
+      s->cand[s->n_cand].rank = rank_of(s->seed, index);
+      memcpy(s->cand[s->n_cand].leaf, leaf, GW_MERKLE_HASH_LEN);
+      s->n_cand++;
+      s->queries++;
+      if(index >= s->cp_size)
+        s->past_checkpoint++;
     }
-    json_decref(doc);
   }
-  if(!root_checked) {
-    printf("PROBLEM: the log serves %llu entries, fewer than the checkpoint signs (%llu)\n",
-           (unsigned long long)next, (unsigned long long)cp->size);
-    goto out;
-  }
-  s->records = next;
-  if(s->n_held)
-    qsort(s->held, s->n_held, sizeof(*s->held), by_sha256);
-  rc = 0;
-out:
-  gw_merkle_tree_free(tree);
-  return rc;
+  json_decref(rec);
+  return 0;
 }
 
 /* Reads record `index` again.  With `leaf`, it must be the leaf phase 1
@@ -336,7 +253,8 @@ static json_t *read_record(struct sampler *s, uint64_t index, const uint8_t *lea
   }
   doc = json_loadb(r.body, r.len, JSON_REJECT_DUPLICATES, NULL);
   gwctl_http_free(&r);
-  if(entry_bytes(json_array_get(json_object_get(doc, "entries"), 0), index, &data, &len) ||
+  if(gwctl_audit_entry_bytes(json_array_get(json_object_get(doc, "entries"), 0), index, &data,
+                             &len) ||
      (leaf && (gw_merkle_hash_leaf(data, len, md) != GW_MERKLE_OK ||
                memcmp(md, leaf, GW_MERKLE_HASH_LEN))))
     printf("  PROBLEM: record %llu changed since it was read\n", (unsigned long long)index);
@@ -761,30 +679,25 @@ static int load_jwks(struct sampler *s)
 int gwctl_audit_sample(int argc, char **argv)
 {
   static const struct option opts[] = {
-    { "stack", required_argument, NULL, 's' },
+    GWCTL_AUDIT_LOG_OPTS,
     { "fraction", required_argument, NULL, 'f' },
     { "seed", required_argument, NULL, 'S' },
     { "unseal-key", required_argument, NULL, 'k' },
     { "unseal-cert", required_argument, NULL, 'c' },
-    { "vkey", required_argument, NULL, 'v' },
-    { "vkey-file", required_argument, NULL, 'V' },
     { NULL, 0, NULL, 0 }
   };
   struct sampler s;
-  struct gwctl_stack st;
-  struct gw_checkpoint cp;
-  const char *stack = NULL, *key = NULL, *cert = NULL, *vkey_arg = NULL, *vkey_file = NULL;
-  char err[512], *end, *vkey = NULL, *pinned = NULL, cert_buf[4096];
+  struct gwctl_audit_log log;
+  const char *key = NULL, *cert = NULL;
+  char err[512], *end, cert_buf[4096];
   double fraction = -1;
   int opt, rc = 2, have_seed = 0;
   size_t k;
 
   memset(&s, 0, sizeof(s));
-  memset(&st, 0, sizeof(st));
-  optind = 1;
-  while((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+  gwctl_audit_log_init(&log);
+  while((opt = gwctl_audit_log_getopt(&log, argc, argv, opts)) != -1) {
     switch(opt) {
-    case 's': stack = optarg; break;
     case 'f':
       errno = 0;
       fraction = strtod(optarg, &end);
@@ -800,25 +713,24 @@ int gwctl_audit_sample(int argc, char **argv)
       break;
     case 'k': key = optarg; break;
     case 'c': cert = optarg; break;
-    case 'v': vkey_arg = optarg; break;
-    case 'V': vkey_file = optarg; break;
     default: goto usage;
     }
   }
-  if(optind != argc || !stack || fraction < 0 || !have_seed || (vkey_arg && vkey_file))
+  if(optind != argc || !gwctl_audit_log_opts_ok(&log) || fraction < 0 || !have_seed)
     goto usage;
-  if(gwctl_stack_load(stack, &st, err, sizeof(err))) {
+  if(gwctl_audit_log_open(&log, err, sizeof(err))) {
     fprintf(stderr, "gwctl audit sample: %s\n", err);
-    return 2;
+    goto out;
   }
-  if(!st.engine_cert || !st.engine_key) {
-    fprintf(stderr, "gwctl audit sample: %s: no pki.clients.engine to re-query with\n", stack);
+  if(!log.st.engine_cert || !log.st.engine_key) {
+    fprintf(stderr, "gwctl audit sample: %s: no pki.clients.engine to re-query with\n",
+            log.stack);
     goto out;
   }
   if(!key)
-    key = st.unseal_key;
-  if(!cert && st.pki_dir) {
-    snprintf(cert_buf, sizeof(cert_buf), "%s/auditor/seal.pem", st.pki_dir);
+    key = log.st.unseal_key;
+  if(!cert && log.st.pki_dir) {
+    snprintf(cert_buf, sizeof(cert_buf), "%s/auditor/seal.pem", log.st.pki_dir);
     if(!access(cert_buf, R_OK))
       cert = cert_buf;
   }
@@ -828,30 +740,35 @@ int gwctl_audit_sample(int argc, char **argv)
   }
   if(load_unseal(&s, key, cert))
     goto out;
-  pinned = gwctl_vkey_read(vkey_arg, vkey_file, err, sizeof(err));
-  if(vkey_file && !pinned) {
-    fprintf(stderr, "gwctl audit sample: %s\n", err);
-    goto out;
-  }
-  s.auditor = (struct gwctl_http){ st.url, st.gateway_ca, st.auditor_cert, st.auditor_key };
-  s.engine = (struct gwctl_http){ st.url, st.gateway_ca, st.engine_cert, st.engine_key };
+  s.auditor = log.auditor;
+  s.engine = (struct gwctl_http){ log.st.url, log.st.gateway_ca, log.st.engine_cert,
+                                  log.st.engine_key };
   s.diffs = json_array();
   rc = 1;
 
-  if(gwctl_fetch_checkpoint(&s.auditor, pinned, &cp, &vkey, err, sizeof(err))) {
+  if(gwctl_audit_log_checkpoint(&log, err, sizeof(err))) {
     printf("PROBLEM: %s\n", err);
     goto out;
   }
-  printf("checkpoint: %s, size %llu (key %s%s)\n", cp.origin, (unsigned long long)cp.size, vkey,
-         pinned ? "" : ", fetched from the gateway");
-  if(load_jwks(&s) || read_log(&s, &cp))
+  s.cp_size = log.cp.size;
+  printf("checkpoint: %s, size %llu (key %s%s)\n", log.cp.origin,
+         (unsigned long long)log.cp.size, log.vkey,
+         log.pinned ? "" : ", fetched from the gateway");
+  if(load_jwks(&s))
     goto out;
+  if(gwctl_audit_log_walk(&log, GWCTL_WALK_TO_END, take_entry, &s, &s.records, err,
+                          sizeof(err))) {
+    printf("PROBLEM: %s\n", err);
+    goto out;
+  }
+  if(s.n_held)
+    qsort(s.held, s.n_held, sizeof(*s.held), by_sha256);
   k = s.n_cand ? (size_t)ceil(fraction * (double)s.n_cand - 1e-9) : 0;
   if(k > s.n_cand)
     k = s.n_cand;
   printf("log: %llu records, root at %llu matches the checkpoint; %llu query records "
          "(%llu past the checkpoint), %llu earlier re-checks left out\n",
-         (unsigned long long)s.records, (unsigned long long)cp.size,
+         (unsigned long long)s.records, (unsigned long long)log.cp.size,
          (unsigned long long)s.queries, (unsigned long long)s.past_checkpoint,
          (unsigned long long)s.skipped_rechecks);
   printf("attestations: %zu held by %llu fetch records\n", s.n_held,
@@ -877,9 +794,7 @@ out:
   gw_free(s.cand);
   gw_free(s.held);
   json_decref(s.fetch_rec);
-  gw_free(vkey);
-  gw_free(pinned);
-  gwctl_stack_free(&st);
+  gwctl_audit_log_close(&log);
   return rc;
 
 usage:
@@ -887,6 +802,5 @@ usage:
           "usage: gwctl audit sample --stack S --fraction F --seed N [--unseal-key KEY]\n"
           "                          [--unseal-cert CERT] [--vkey VKEY | --vkey-file FILE]\n"
           "  F in (0, 1]: ceil(F x query records) are re-checked; the same seed picks the same\n");
-  gwctl_stack_free(&st);
   return 2;
 }

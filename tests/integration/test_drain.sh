@@ -3,14 +3,13 @@
 # accepted (here: ten queries held up by a slow agency), makes their audit
 # records durable and exits cleanly.
 set -euo pipefail
-build=$1
-src=$2
-tmp=$(mktemp -d)
-cleanup() { "$src/scripts/stack" down --dir "$tmp/stack" >/dev/null 2>&1 || true; [ -n "${KEEP:-}" ] || rm -rf "$tmp"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; tail -5 "$tmp/stack/gateway.log" >&2 || true; exit 1; }
+SUITE=drain
+. "$(dirname -- "${BASH_SOURCE[0]}")/../lib/harness.sh"
+build=$GW_BUILD_DIR
+src=$GW_SOURCE_DIR
+tmp=$TMP
 
-"$src/scripts/stack" up --dir "$tmp/stack" --build "$build" --set query.deadline_max_ms=20000 >/dev/null
+stack_start "$tmp/stack" --set query.deadline_max_ms=20000
 S=$tmp/stack/stack.json
 GW=$(jq -r .gateway.url "$S")
 PID=$(jq -r .gateway.pid "$S")
@@ -35,22 +34,23 @@ for _ in $(seq 1 200); do
   [ "$n" -ge 10 ] && break
   sleep 0.05
 done
-[ "$n" -ge 10 ] || fail "only $n queries reached chsi"
+[ "$n" -ge 10 ] || { bad "ten queries in flight before SIGTERM" "only $n reached chsi"; exit 1; }
+ok "ten queries in flight before SIGTERM"
 kill -TERM "$PID"
 for p in "${pids[@]}"; do wait "$p" || true; done
 
 for i in $(seq 1 10); do
-  [ "$(cat "$tmp/code.$i")" = 200 ] || fail "query $i: HTTP $(cat "$tmp/code.$i")"
-  [ "$(jq -r '.facts["education.degrees"].status' "$tmp/answer.$i")" = ok ] || fail "query $i: $(cat "$tmp/answer.$i")"
+  check "query $i answered: HTTP 200" "$(cat "$tmp/code.$i")" 200
+  check "query $i: education.degrees ok" "$(jq -r '.facts["education.degrees"].status' "$tmp/answer.$i")" ok
 done
 for _ in $(seq 1 400); do kill -0 "$PID" 2>/dev/null || break; sleep 0.05; done
-! kill -0 "$PID" 2>/dev/null || fail "gatewayd still running after the drain"
-grep -q '"event":"drained"' "$tmp/stack/gateway.log" || fail "no drained log line"
-grep -q '"event":"stopped"' "$tmp/stack/gateway.log" || fail "gatewayd did not stop cleanly"
+if ! kill -0 "$PID" 2>/dev/null; then ok "gatewayd exits after the drain"; else bad "gatewayd exits after the drain"; fi
+if grep -q '"event":"drained"' "$tmp/stack/gateway.log"; then ok "drained log line"; else bad "drained log line"; fi
+if grep -q '"event":"stopped"' "$tmp/stack/gateway.log"; then ok "stopped log line (a clean stop)"; else bad "stopped log line (a clean stop)"; fi
 # every answered query's record is durable in the log, and the log verifies
-"$build/gateway/gwctl" audit verify "$tmp/stack/audit" >/dev/null || fail "audit verify failed"
+if "$build/gateway/gwctl" audit verify "$tmp/stack/audit" >/dev/null; then ok "gwctl audit verify: the log verifies"; else bad "gwctl audit verify: the log verifies"; fi
 for i in $(seq 1 10); do
   qid=$(jq -r .query_id "$tmp/answer.$i")
-  grep -aq "\"query_id\":\"$qid\",\"request_id\"" "$tmp/stack/audit/records" || fail "query $qid not in the log"
+  if grep -aq "\"query_id\":\"$qid\",\"request_id\"" "$tmp/stack/audit/records"; then ok "query $i is in the audit log"; else bad "query $i is in the audit log"; fi
 done
-echo "ok: 10 accepted queries answered during the drain"
+

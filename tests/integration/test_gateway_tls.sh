@@ -8,16 +8,16 @@
 #  - keep-alive: two requests on one connection
 #  - SIGTERM: exit status 0 and a "stopped" log line
 set -euo pipefail
-gatewayd=$1
-src=$2
-tmp=$(mktemp -d)
+SUITE=gateway_tls
+. "$(dirname -- "${BASH_SOURCE[0]}")/../lib/harness.sh"
+gatewayd=$GW_BUILD_DIR/gateway/gatewayd
+src=$GW_SOURCE_DIR
+tmp=$TMP
 gw_pid=
-cleanup() {
+stop_gatewayd() {
   if [ -n "$gw_pid" ] && kill -0 "$gw_pid" 2>/dev/null; then kill -KILL "$gw_pid"; fi
-  rm -rf "$tmp"
 }
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; echo "--- gateway log:" >&2; tail -20 "$tmp/gw.log" >&2 || true; exit 1; }
+EXTRA_CLEANUP=(stop_gatewayd)
 
 bash "$src/certs/gen-pki.sh" "$tmp/pki" >/dev/null
 pki=$tmp/pki
@@ -39,10 +39,10 @@ gw_pid=$!
 # Wait (bounded) for the ports file the daemon writes once it is bound.
 for _ in $(seq 1 200); do
   [ -s "$tmp/ports.json" ] && break
-  kill -0 "$gw_pid" 2>/dev/null || fail "gatewayd exited at start"
+  kill -0 "$gw_pid" 2>/dev/null || { bad "gatewayd exited at start" "$(tail -n 5 "$tmp/gw.log")"; exit 1; }
   sleep 0.05
 done
-[ -s "$tmp/ports.json" ] || fail "gatewayd did not write its ports file"
+[ -s "$tmp/ports.json" ] || { bad "gatewayd writes its ports file once bound"; exit 1; }
 api=$(jq -r .api "$tmp/ports.json")
 ops=$(jq -r .ops "$tmp/ports.json")
 url=https://127.0.0.1:$api
@@ -50,36 +50,45 @@ url=https://127.0.0.1:$api
 engine=(--cacert "$pki/gateway-ca.pem" --cert "$pki/clients/engine.pem" --key "$pki/clients/engine.key")
 
 # 1. healthz over TLS with the engine's certificate
-out=$(curl -sS -D "$tmp/h1" "${engine[@]}" "$url/healthz") || fail "healthz with client cert"
-[ "$out" = '{"status":"ok"}' ] || fail "healthz body: $out"
-grep -q '^HTTP/1.1 200' "$tmp/h1" || fail "healthz status: $(head -1 "$tmp/h1")"
-grep -qiE '^x-request-id: [0-9a-f]{32}' "$tmp/h1" || fail "no X-Request-Id"
-grep -q '"event":"request".*"client":"engine".*"route":"/healthz","status":200' "$tmp/gw.log" \
-  || fail "request log line with client identity missing"
+if out=$(curl -sS -D "$tmp/h1" "${engine[@]}" "$url/healthz"); then ok "healthz with client cert"; else bad "healthz with client cert"; fi
+check "healthz body" "$out" '{"status":"ok"}'
+if grep -q '^HTTP/1.1 200' "$tmp/h1"; then ok "healthz status"; else bad "healthz status" "healthz status: $(head -1 "$tmp/h1")"; fi
+if grep -qiE '^x-request-id: [0-9a-f]{32}' "$tmp/h1"; then ok "healthz carries an X-Request-Id"; else bad "healthz carries an X-Request-Id"; fi
+if grep -q '"event":"request".*"client":"engine".*"route":"/healthz","status":200' "$tmp/gw.log"; then ok "request log line names the client"; else bad "request log line names the client"; fi
 
 # 2. refused without a client certificate, with an expired one, with an unknown CA's
 if code=$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$pki/gateway-ca.pem" "$url/healthz" 2>/dev/null); then
-  fail "request without client certificate answered with $code"
+  bad "refused without a client certificate" "answered with $code"
+else
+  ok "refused without a client certificate"
 fi
 if curl -sS -o /dev/null --cacert "$pki/gateway-ca.pem" --cert "$pki/negative/expired-client.pem" \
      --key "$pki/negative/expired-client.key" "$url/healthz" 2>/dev/null; then
-  fail "expired client certificate accepted"
+  bad "expired client certificate refused"
+else
+  ok "expired client certificate refused"
 fi
 if curl -sS -o /dev/null --cacert "$pki/gateway-ca.pem" --cert "$pki/negative/unknown-client.pem" \
      --key "$pki/negative/unknown-client.key" "$url/healthz" 2>/dev/null; then
-  fail "client certificate from an unknown CA accepted"
+  bad "client certificate from an unknown CA refused"
+else
+  ok "client certificate from an unknown CA refused"
 fi
 # and the server's certificate verifies only against the gateway CA
 if curl -sS -o /dev/null --cacert "$pki/agency-ca.pem" --cert "$pki/clients/engine.pem" \
      --key "$pki/clients/engine.key" "$url/healthz" 2>/dev/null; then
-  fail "server certificate verified against the wrong CA"
+  bad "server certificate does not verify against another CA"
+else
+  ok "server certificate does not verify against another CA"
 fi
 
 # 3. protocol versions: 1.0 and 1.1 refused, 1.2 and 1.3 accepted
 for v in tls1 tls1_1; do
   if echo | openssl s_client -connect "127.0.0.1:$api" -"$v" -cert "$pki/clients/engine.pem" \
        -key "$pki/clients/engine.key" -CAfile "$pki/gateway-ca.pem" >/dev/null 2>&1; then
-    fail "$v handshake accepted"
+    bad "$v handshake refused"
+  else
+    ok "$v handshake refused"
   fi
 done
 for v in tls1_2 tls1_3; do
@@ -87,54 +96,54 @@ for v in tls1_2 tls1_3; do
         openssl s_client -connect "127.0.0.1:$api" -"$v" -quiet -verify_return_error \
           -cert "$pki/clients/engine.pem" -key "$pki/clients/engine.key" \
           -CAfile "$pki/gateway-ca.pem" 2>/dev/null) || true
-  grep -q '{"status":"ok"}' <<<"$out" || fail "$v handshake or request failed"
+  if grep -q '{"status":"ok"}' <<<"$out"; then ok "$v handshake and request"; else bad "$v handshake and request"; fi
 done
 
 # 4. ops listener, plain HTTP
-[ "$(curl -sS "http://127.0.0.1:$ops/healthz")" = '{"status":"ok"}' ] || fail "ops healthz"
-[ "$(curl -sS "http://127.0.0.1:$ops/readyz")" = '{"status":"ready"}' ] || fail "ops readyz"
+check "ops healthz" "$(curl -sS "http://127.0.0.1:$ops/healthz")" '{"status":"ok"}'
+check "ops readyz" "$(curl -sS "http://127.0.0.1:$ops/readyz")" '{"status":"ready"}'
 
 # 5. errors: problem+json, with the status a client can act on
 code=$(curl -sS -o "$tmp/b" -D "$tmp/h" -w '%{http_code}' "${engine[@]}" "$url/nope")
-[ "$code" = 404 ] || fail "unknown path gave $code"
-grep -qi '^content-type: application/problem+json' "$tmp/h" || fail "404 is not problem+json"
-[ "$(jq -r '.status, .type' "$tmp/b" | paste -sd' ')" = "404 /problems/not-found" ] || fail "404 body: $(cat "$tmp/b")"
+check "unknown path: 404" "$code" 404
+if grep -qi '^content-type: application/problem+json' "$tmp/h"; then ok "404 is problem+json"; else bad "404 is problem+json"; fi
+check "404 body" "$(jq -r '.status, .type' "$tmp/b" | paste -sd' ')" "404 /problems/not-found"
 rid=$(jq -r .request_id "$tmp/b")
-grep -qi "^x-request-id: $rid" "$tmp/h" || fail "problem request_id differs from X-Request-Id"
+if grep -qi "^x-request-id: $rid" "$tmp/h"; then ok "problem request_id is the X-Request-Id"; else bad "problem request_id is the X-Request-Id"; fi
 
 code=$(curl -sS -o /dev/null -w '%{http_code}' "${engine[@]}" -X POST "$url/healthz")
-[ "$code" = 405 ] || fail "POST /healthz gave $code"
+check "POST /healthz: 405" "$code" 405
 
 big=$(head -c 5000 /dev/zero | tr '\0' a)
 code=$(curl -sS -o /dev/null -w '%{http_code}' "${engine[@]}" -H "X-Big: $big" "$url/healthz")
-[ "$code" = 431 ] || fail "oversized head gave $code"
+check "oversized head: 431" "$code" 431
 
 hdrs=(); for i in $(seq 1 20); do hdrs+=(-H "X-H$i: v"); done
 code=$(curl -sS -o /dev/null -w '%{http_code}' "${engine[@]}" "${hdrs[@]}" "$url/healthz")
-[ "$code" = 431 ] || fail "too many headers gave $code"
+check "too many headers: 431" "$code" 431
 
 code=$(curl -sS -o /dev/null -w '%{http_code}' "${engine[@]}" --data-binary "@$gatewayd" \
        -H 'Expect:' "$url/healthz")
-[ "$code" = 413 ] || fail "oversized body gave $code"
+check "oversized body: 413" "$code" 413
 
 out=$(printf 'POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\nabc' |
       openssl s_client -connect "127.0.0.1:$api" -quiet -cert "$pki/clients/engine.pem" \
         -key "$pki/clients/engine.key" -CAfile "$pki/gateway-ca.pem" 2>/dev/null | head -1) || true
-[[ "$out" == "HTTP/1.1 400 "* ]] || fail "Content-Length with Transfer-Encoding gave: $out"
+if [[ "$out" == "HTTP/1.1 400 "* ]]; then ok "Content-Length with Transfer-Encoding: 400"; else bad "Content-Length with Transfer-Encoding: 400" "got: $out"; fi
 
 # a chunked body is read (tests/integration/front_clients.py checks its answers)
 code=$(curl -sS -o /dev/null -w '%{http_code}' "${engine[@]}" -H 'Transfer-Encoding: chunked' \
        --data-binary x "$url/healthz")
-[ "$code" = 405 ] || fail "chunked POST /healthz gave $code, not 405"
+check "chunked POST /healthz is read (405, not 400/411)" "$code" 405
 
 # 6. keep-alive: two requests on one connection
 n=$(curl -sS -v "${engine[@]}" "$url/healthz" "$url/healthz" 2>&1 | grep -c 'Re-using existing connection' || true)
-[ "$n" -ge 1 ] || fail "second request did not reuse the connection"
+if [ "$n" -ge 1 ]; then ok "keep-alive: the second request reuses the connection"; else bad "keep-alive: the second request reuses the connection"; fi
 
 # 7. SIGTERM stops cleanly
 kill -TERM "$gw_pid"
 rc=0; wait "$gw_pid" || rc=$?
 gw_pid=
-[ "$rc" = 0 ] || fail "gatewayd exited with $rc after SIGTERM"
-grep -q '"event":"stopped"' "$tmp/gw.log" || fail "no stopped log line"
-echo "ok"
+check "gatewayd exits 0 after SIGTERM" "$rc" 0
+if grep -q '"event":"stopped"' "$tmp/gw.log"; then ok "stopped log line"; else bad "stopped log line"; fi
+

@@ -4,19 +4,16 @@
 # and logged while the running one keeps serving; a valid new version is
 # picked up (GET /v1/agencies shows it).
 set -euo pipefail
-build=$1
-src=$2
-tmp=$(mktemp -d)
+SUITE=reload
+. "$(dirname -- "${BASH_SOURCE[0]}")/../lib/harness.sh"
+build=$GW_BUILD_DIR
+src=$GW_SOURCE_DIR
+tmp=$TMP
 loader=
-cleanup() {
-  [ -n "$loader" ] && kill "$loader" 2>/dev/null || true
-  "$src/scripts/stack" down --dir "$tmp/stack" >/dev/null 2>&1 || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; tail -5 "$tmp/stack/gateway.log" >&2 || true; exit 1; }
+stop_loader() { [ -n "$loader" ] && kill "$loader" 2>/dev/null || true; }
+EXTRA_CLEANUP=(stop_loader)
 
-"$src/scripts/stack" up --dir "$tmp/stack" --build "$build" >/dev/null
+stack_start "$tmp/stack"
 S=$tmp/stack/stack.json
 GW=$(jq -r .gateway.url "$S")
 PID=$(jq -r .gateway.pid "$S")
@@ -48,22 +45,22 @@ for i in $(seq 1 10); do
   before=$(reloads)
   kill -HUP "$PID"
   for _ in $(seq 1 200); do [ "$(reloads)" -gt "$before" ] && break; sleep 0.05; done
-  [ "$(reloads)" -gt "$before" ] || fail "reload $i not logged"
+  if [ "$(reloads)" -gt "$before" ]; then ok "reload $i logged"; else bad "reload $i logged"; fi
 done
 touch "$tmp/stop"
 wait "$loader"
 loader=
 
 n=$(wc -l <"$tmp/codes")
-bad=$(grep -vc '^200$' "$tmp/codes" || true)
-[ "$n" -ge 10 ] || fail "only $n requests during the reloads"
-[ "$bad" = 0 ] || fail "$bad of $n requests failed during reloads: $(sort "$tmp/codes" | uniq -c)"
-[ "$(grep -c '"event":"reload_refused"' "$LOG")" = 5 ] || fail "broken reloads not all refused"
-grep '"event":"reload_refused"' "$LOG" | head -1 | grep -q 'chsi.json' || fail "refusal does not name the file"
-[ "$(grep -c '"event":"reloaded"' "$LOG")" = 5 ] || fail "valid reloads not all applied"
+failed=$(grep -vc '^200$' "$tmp/codes" || true)
+if [ "$n" -ge 10 ]; then ok "at least 10 requests during the reloads"; else bad "at least 10 requests during the reloads" "only $n"; fi
+check "none of the $n requests during the reloads failed" "$failed" 0
+check "every broken reload refused" "$(grep -c '"event":"reload_refused"' "$LOG")" 5
+if grep '"event":"reload_refused"' "$LOG" | head -1 | grep -q 'chsi.json'; then ok "the refusal names the file"; else bad "the refusal names the file"; fi
+check "every valid reload applied" "$(grep -c '"event":"reloaded"' "$LOG")" 5
 v=$(curl -fsS --cacert "$P/gateway-ca.pem" --cert "$P/clients/engine.pem" --key "$P/clients/engine.key" \
       "$GW/v1/agencies" | jq -r '.agencies[] | select(.adapter == "chsi.degrees") | .adapter_version')
-[ "$v" = 11 ] || fail "chsi adapter version after reloads: $v (want 11)"
+check "chsi adapter version after reloads" "$v" 11
 
 # rotation: a new server certificate and a new attestation key, then SIGHUP;
 # new connections see the new certificate, /v1/keys the new kid
@@ -86,6 +83,6 @@ before=$(reloads)
 kill -HUP "$PID"
 for _ in $(seq 1 200); do [ "$(reloads)" -gt "$before" ] && break; sleep 0.05; done
 new_serial=$(serial)
-[ "$new_serial" = "serial=01234567" ] || fail "certificate not rotated: $old_serial -> $new_serial"
-[ "$(kid)" != "$old_kid" ] || fail "attestation key not rotated"
-echo "ok: $n requests, 0 failed, across 10 reloads; certificate and attestation key rotated"
+check "server certificate rotated" "$new_serial" "serial=01234567"
+if [ "$(kid)" != "$old_kid" ]; then ok "attestation key rotated"; else bad "attestation key rotated"; fi
+

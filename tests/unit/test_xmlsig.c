@@ -12,91 +12,21 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include <libxml/parser.h>
-#include <libxml/tree.h>
+#include "../lib/xmlsig_fixture.h"
 
-#include "gw/xmlsig.h"
-
-#define SOAP_NS "http://schemas.xmlsoap.org/soap/envelope/"
-#define WSU_NS "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
-
-static char dir[] = "/tmp/gwxmlsigXXXXXX";
 static char *signed_ok;      /* signed by the agency key */
 static char *signed_rogue;   /* signed by the rogue key, rogue cert in KeyInfo */
 static struct gw_xmlsig_verifier *verifier;
 
-/* SignatureMethod matches the key type of signing/chsi.key and rogue.key,
- * both P-256 (certs/gen-pki.sh): xmlsec1 refuses a mismatched template. */
-static const char tmpl[] =
-  "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-  "<soap:Envelope xmlns:soap=\"" SOAP_NS "\" xmlns:wsu=\"" WSU_NS "\">"
-  "<soap:Header/>"
-  "<soap:Body wsu:Id=\"body-1\"><r:Degrees xmlns:r=\"urn:test\"><r:Degree>master</r:Degree>"
-  "</r:Degrees>"
-  "<ds:Signature xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"><ds:SignedInfo>"
-  "<ds:CanonicalizationMethod Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/>"
-  "<ds:SignatureMethod Algorithm=\"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256\"/>"
-  "<ds:Reference URI=\"#body-1\"><ds:Transforms>"
-  "<ds:Transform Algorithm=\"http://www.w3.org/2000/09/xmldsig#enveloped-signature\"/>"
-  "<ds:Transform Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/></ds:Transforms>"
-  "<ds:DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/><ds:DigestValue/>"
-  "</ds:Reference></ds:SignedInfo><ds:SignatureValue/>"
-  "<ds:KeyInfo><ds:X509Data/></ds:KeyInfo></ds:Signature></soap:Body></soap:Envelope>\n";
-
-static char *slurp(const char *path)
-{
-  FILE *fp = fopen(path, "rb");
-  long n;
-  char *buf;
-  if(!fp)
-    return NULL;
-  fseek(fp, 0, SEEK_END);
-  n = ftell(fp);
-  rewind(fp);
-  buf = malloc((size_t)n + 1);
-  if(buf && fread(buf, 1, (size_t)n, fp) != (size_t)n) {
-    free(buf);
-    buf = NULL;
-  }
-  if(buf)
-    buf[n] = '\0';
-  fclose(fp);
-  return buf;
-}
-
-static char *sign_with(const char *keyname)
-{
-  char cmd[1024], out[300];
-  snprintf(out, sizeof(out), "%s/signed-%s.xml", dir, keyname);
-  snprintf(cmd, sizeof(cmd),
-           "xmlsec1 --sign --privkey-pem %s/pki/signing/%s.key,%s/pki/signing/%s.pem "
-           "--id-attr:Id '" SOAP_NS ":Body' --output %s %s/tmpl.xml",
-           dir, keyname, dir, keyname, out, dir);
-  if(system(cmd) != 0)
-    return NULL;
-  return slurp(out);
-}
-
 static int setup(void **state)
 {
-  char cmd[1024], path[300], err[256];
-  const char *src = getenv("GW_SOURCE_DIR");
-  FILE *fp;
+  char path[300], err[256];
   (void)state;
-  if(!src || !mkdtemp(dir))
+  if(xmlsig_fixture_setup())
     return -1;
-  snprintf(cmd, sizeof(cmd), "bash %s/certs/gen-pki.sh %s/pki >/dev/null", src, dir);
-  if(system(cmd) != 0)
-    return -1;
-  snprintf(path, sizeof(path), "%s/tmpl.xml", dir);
-  fp = fopen(path, "w");
-  if(!fp)
-    return -1;
-  fputs(tmpl, fp);
-  fclose(fp);
-  signed_ok = sign_with("chsi");
-  signed_rogue = sign_with("rogue");
-  if(!signed_ok || !signed_rogue || gw_xmlsig_global_init())
+  signed_ok = xmlsig_fixture_sign("chsi");
+  signed_rogue = xmlsig_fixture_sign("rogue");
+  if(!signed_ok || !signed_rogue)
     return -1;
   snprintf(path, sizeof(path), "%s/pki/signing/chsi.pem", dir);
   verifier = gw_xmlsig_verifier_new(path, err, sizeof(err));
@@ -105,34 +35,11 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-  char cmd[300];
   (void)state;
   gw_xmlsig_verifier_free(verifier);
-  gw_xmlsig_global_cleanup();
   free(signed_ok);
   free(signed_rogue);
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-  return system(cmd) == 0 ? 0 : -1;
-}
-
-static xmlDocPtr parse(const char *text)
-{
-  xmlDocPtr d = xmlReadMemory(text, (int)strlen(text), "r.xml", NULL, XML_PARSE_NONET);
-  assert_non_null(d);
-  return d;
-}
-
-static xmlNodePtr child(xmlNodePtr parent, const char *name)
-{
-  for(xmlNodePtr c = parent->children; c; c = c->next)
-    if(c->type == XML_ELEMENT_NODE && !strcmp((const char *)c->name, name))
-      return c;
-  return NULL;
-}
-
-static xmlNodePtr body_of(xmlDocPtr d)
-{
-  return child(xmlDocGetRootElement(d), "Body");
+  return xmlsig_fixture_teardown();
 }
 
 static enum gw_xmlsig_result verify_doc(xmlDocPtr d, xmlNodePtr mapped)

@@ -17,22 +17,14 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include <libxml/parser.h>
-#include <libxml/tree.h>
 #include <openssl/evp.h>
 
 #include "gw/gm.h"
-#include "gw/xmlsig.h"
+#include "../lib/xmlsig_fixture.h"
 
-#define SOAP_NS "http://schemas.xmlsoap.org/soap/envelope/"
-#define WSU_NS "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
-#define DS_NS "http://www.w3.org/2000/09/xmldsig#"
-#define EXC "http://www.w3.org/2001/10/xml-exc-c14n#"
-#define ENV "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
 #define SM2SM3 "http://www.w3.org/2000/09/xmldsig#sm2-sm3"
 #define SM3 "http://www.w3.org/2000/09/xmldsig#sm3"
 
-static char dir[] = "/tmp/gwxmlsm2XXXXXX";
 static char *signed_ecdsa;                 /* chsi.key (P-256) by xmlsec1 */
 static struct gw_xmlsig_verifier *sm2_v;   /* chsi-sm2.pem, alg following the key */
 static struct gw_xmlsig_verifier *ec_v;    /* chsi.pem */
@@ -58,13 +50,7 @@ static const char si_c14n_fmt[] =
 /* The same document as the agency sends it: not canonical (self-closing
  * tags, the ds namespace declared on Signature, line breaks in the values). */
 static const char doc_fmt[] =
-  "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-  "<soap:Envelope xmlns:soap=\"" SOAP_NS "\" xmlns:wsu=\"" WSU_NS "\">"
-  "<soap:Header/>"
-  "<soap:Body wsu:Id=\"body-1\"><r:Degrees xmlns:r=\"urn:test\"><r:Degree>master</r:Degree>"
-  "</r:Degrees>"
-  "<ds:Signature xmlns:ds=\"" DS_NS "\"><ds:SignedInfo>"
-  "<ds:CanonicalizationMethod Algorithm=\"" EXC "\"/>"
+  XMLSIG_FIXTURE_HEAD
   "<ds:SignatureMethod Algorithm=\"" SM2SM3 "\"/>"
   "<ds:Reference URI=\"#body-1\"><ds:Transforms>"
   "<ds:Transform Algorithm=\"" ENV "\"/>"
@@ -72,53 +58,6 @@ static const char doc_fmt[] =
   "<ds:DigestMethod Algorithm=\"%s\"/><ds:DigestValue>%s</ds:DigestValue>"
   "</ds:Reference></ds:SignedInfo><ds:SignatureValue>\n%s\n</ds:SignatureValue>"
   "%s</ds:Signature></soap:Body></soap:Envelope>\n";
-
-static const char ecdsa_tmpl[] =
-  "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-  "<soap:Envelope xmlns:soap=\"" SOAP_NS "\" xmlns:wsu=\"" WSU_NS "\">"
-  "<soap:Header/>"
-  "<soap:Body wsu:Id=\"body-1\"><r:Degrees xmlns:r=\"urn:test\"><r:Degree>master</r:Degree>"
-  "</r:Degrees>"
-  "<ds:Signature xmlns:ds=\"" DS_NS "\"><ds:SignedInfo>"
-  "<ds:CanonicalizationMethod Algorithm=\"" EXC "\"/>"
-  "<ds:SignatureMethod Algorithm=\"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256\"/>"
-  "<ds:Reference URI=\"#body-1\"><ds:Transforms>"
-  "<ds:Transform Algorithm=\"" ENV "\"/><ds:Transform Algorithm=\"" EXC "\"/></ds:Transforms>"
-  "<ds:DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/><ds:DigestValue/>"
-  "</ds:Reference></ds:SignedInfo><ds:SignatureValue/>"
-  "<ds:KeyInfo><ds:X509Data/></ds:KeyInfo></ds:Signature></soap:Body></soap:Envelope>\n";
-
-static char *slurp(const char *path, size_t *len)
-{
-  FILE *fp = fopen(path, "rb");
-  long n;
-  char *buf;
-  if(!fp)
-    return NULL;
-  fseek(fp, 0, SEEK_END);
-  n = ftell(fp);
-  rewind(fp);
-  buf = malloc((size_t)n + 1);
-  if(buf && fread(buf, 1, (size_t)n, fp) != (size_t)n) {
-    free(buf);
-    buf = NULL;
-  }
-  if(buf)
-    buf[n] = '\0';
-  if(len)
-    *len = (size_t)n;
-  fclose(fp);
-  return buf;
-}
-
-static int spit(const char *path, const char *s)
-{
-  FILE *fp = fopen(path, "wb");
-  if(!fp)
-    return -1;
-  fputs(s, fp);
-  return fclose(fp);
-}
 
 static void b64(const unsigned char *in, size_t n, char *out)
 {
@@ -192,27 +131,13 @@ static char *sm2_doc(const char *key, const char *sigopt, int der,
 
 static int setup(void **state)
 {
-  char cmd[1024], path[300], err[256], *pem;
-  const char *src = getenv("GW_SOURCE_DIR");
+  char path[300], err[256], *pem;
   size_t len;
   (void)state;
-  if(!src || !mkdtemp(dir))
+  if(xmlsig_fixture_setup())
     return -1;
-  snprintf(cmd, sizeof(cmd), "bash %s/certs/gen-pki.sh %s/pki >/dev/null", src, dir);
-  if(system(cmd) != 0)
-    return -1;
-  snprintf(path, sizeof(path), "%s/tmpl.xml", dir);
-  if(spit(path, ecdsa_tmpl))
-    return -1;
-  snprintf(cmd, sizeof(cmd),
-           "xmlsec1 --sign --privkey-pem %s/pki/signing/chsi.key,%s/pki/signing/chsi.pem "
-           "--id-attr:Id '" SOAP_NS ":Body' --output %s/ecdsa.xml %s/tmpl.xml",
-           dir, dir, dir, dir);
-  if(system(cmd) != 0)
-    return -1;
-  snprintf(path, sizeof(path), "%s/ecdsa.xml", dir);
-  signed_ecdsa = slurp(path, NULL);
-  if(!signed_ecdsa || gw_xmlsig_global_init())
+  signed_ecdsa = xmlsig_fixture_sign("chsi");
+  if(!signed_ecdsa)
     return -1;
   snprintf(path, sizeof(path), "%s/pki/signing/chsi-sm2.pem", dir);
   pem = slurp(path, &len);
@@ -225,34 +150,11 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-  char cmd[300];
   (void)state;
   gw_xmlsig_verifier_free(sm2_v);
   gw_xmlsig_verifier_free(ec_v);
-  gw_xmlsig_global_cleanup();
   free(signed_ecdsa);
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-  return system(cmd) == 0 ? 0 : -1;
-}
-
-static xmlDocPtr parse(const char *text)
-{
-  xmlDocPtr d = xmlReadMemory(text, (int)strlen(text), "r.xml", NULL, XML_PARSE_NONET);
-  assert_non_null(d);
-  return d;
-}
-
-static xmlNodePtr child(xmlNodePtr parent, const char *name)
-{
-  for(xmlNodePtr c = parent ? parent->children : NULL; c; c = c->next)
-    if(c->type == XML_ELEMENT_NODE && !strcmp((const char *)c->name, name))
-      return c;
-  return NULL;
-}
-
-static xmlNodePtr body_of(xmlDocPtr d)
-{
-  return child(xmlDocGetRootElement(d), "Body");
+  return xmlsig_fixture_teardown();
 }
 
 static enum gw_xmlsig_result verify_text(const struct gw_xmlsig_verifier *v, const char *text)

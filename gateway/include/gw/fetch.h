@@ -113,6 +113,16 @@ struct gw_fetch_result {
   char request_hmac[65];             /* hex HMAC-SHA256 of the request bytes */
 };
 
+/* A fetch result as JSON (a new reference, never NULL): what the adapter
+ * dry runs answer, `gwctl adapter test --json` and POST
+ * /v1/admin/adapters/{id}/test alike:
+ *   {"adapter", "version", "agency", "outcome", "http_status", "attempts",
+ *    "duration_ms", "channel", "agency_signature", "response_sha256",
+ *    "facts": {FACT: {"status", "value"?, "error"?, "detail"?}}}
+ * "value" only for an ok fact, "error" only for an unavailable one.  Values
+ * are shared with res (referenced, not copied). */
+json_t *gw_fetch_result_json(const struct gw_fetch_result *res);
+
 typedef void gw_fetch_done_fn(const struct gw_fetch_result *res, void *arg);
 
 struct gw_fetch;

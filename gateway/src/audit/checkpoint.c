@@ -11,6 +11,7 @@
 #include "gw/checkpoint.h"
 #include "gw/alloc.h"
 #include "gw/b64.h"
+#include "pemkey.h"
 #include "utf8.h"
 
 #include <assert.h>
@@ -129,14 +130,9 @@ enum gw_checkpoint_result gw_checkpoint_signer_from_pem(const char *pem, size_t 
 {
   enum gw_checkpoint_result r = GW_CHECKPOINT_EKEY;
   struct gw_checkpoint_signer *s = NULL;
-  char *label = NULL, *header = NULL;
-  unsigned char *der = NULL;
-  const unsigned char *p;
-  long der_len = 0;
-  PKCS8_PRIV_KEY_INFO *p8 = NULL;
   EVP_PKEY *pkey = NULL;
   size_t publen = ED25519_PUB_LEN;
-  BIO *bio = NULL;
+  int priv = 0;
 
   if(!out)
     return GW_CHECKPOINT_EINVAL;
@@ -149,22 +145,9 @@ enum gw_checkpoint_result gw_checkpoint_signer_from_pem(const char *pem, size_t 
     r = GW_CHECKPOINT_ETOOBIG;
     goto out;
   }
-  bio = BIO_new_mem_buf(pem, (int)len);
-  if(!bio) {
-    r = GW_CHECKPOINT_ECRYPTO;
-    goto out;
-  }
-  /* PEM_read_bio never prompts: an encrypted key has another label or
-   * Proc-Type headers and is refused. */
-  if(!PEM_read_bio(bio, &label, &header, &der, &der_len) || header[0] ||
-     strcmp(label, PEM_STRING_PKCS8INF) != 0)
-    goto out;
-  p = der;
-  p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, der_len);
-  if(!p8 || p != der + der_len)
-    goto out;
-  pkey = EVP_PKCS82PKEY_ex(p8, NULL, NULL);
-  if(!pkey || EVP_PKEY_get_id(pkey) != EVP_PKEY_ED25519)
+  /* one unencrypted PKCS#8 private key, nothing after it (pemkey.h) */
+  pkey = gw_pemkey_parse(pem, len, &priv);
+  if(!pkey || !priv || EVP_PKEY_get_id(pkey) != EVP_PKEY_ED25519)
     goto out;
   s = gw_calloc(1, sizeof(*s));
   s->magic = SIGNER_MAGIC;
@@ -182,12 +165,6 @@ enum gw_checkpoint_result gw_checkpoint_signer_from_pem(const char *pem, size_t 
 out:
   gw_checkpoint_signer_free(s);
   EVP_PKEY_free(pkey);
-  PKCS8_PRIV_KEY_INFO_free(p8);
-  if(der)
-    OPENSSL_clear_free(der, (size_t)der_len);
-  OPENSSL_free(label);
-  OPENSSL_free(header);
-  BIO_free(bio);
   if(r != GW_CHECKPOINT_OK)
     ERR_clear_error();
   return r;
@@ -196,33 +173,22 @@ out:
 enum gw_checkpoint_result gw_checkpoint_signer_load(const char *pem_path, const char *key_name,
                                                     struct gw_checkpoint_signer **out)
 {
-  enum gw_checkpoint_result r = GW_CHECKPOINT_EIO;
+  enum gw_checkpoint_result r;
   char *buf = NULL;
   size_t len;
-  FILE *f = NULL;
 
   if(!out)
     return GW_CHECKPOINT_EINVAL;
   *out = NULL;
   if(!pem_path)
     return GW_CHECKPOINT_EINVAL;
-  buf = gw_malloc(GW_CHECKPOINT_PEM_MAX + 1);
-  f = fopen(pem_path, "rb");
-  if(!f)
-    goto out;
-  len = fread(buf, 1, GW_CHECKPOINT_PEM_MAX + 1, f);
-  if(ferror(f))
-    goto out;
-  if(len > GW_CHECKPOINT_PEM_MAX) {
-    r = GW_CHECKPOINT_ETOOBIG;
-    goto out;
+  switch(gw_pemkey_read_file(pem_path, GW_CHECKPOINT_PEM_MAX, &buf, &len)) {
+  case 0: break;
+  case -2: return GW_CHECKPOINT_ETOOBIG;
+  default: return GW_CHECKPOINT_EIO;
   }
   r = gw_checkpoint_signer_from_pem(buf, len, key_name, out);
-out:
-  if(f)
-    fclose(f);
-  OPENSSL_cleanse(buf, GW_CHECKPOINT_PEM_MAX + 1);  /* held a private key */
-  gw_free(buf);
+  gw_pemkey_buf_free(buf, GW_CHECKPOINT_PEM_MAX);   /* it held a private key */
   return r;
 }
 

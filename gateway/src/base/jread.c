@@ -75,6 +75,11 @@ json_t *gw_jread_object(struct gw_jread *r, json_t *obj, const char *at, const c
       gw_jread_fail(r, field, "missing (an object is required)");
     return NULL;
   }
+  return gw_jread_object_value(r, v, field);
+}
+
+json_t *gw_jread_object_value(struct gw_jread *r, json_t *v, const char *field)
+{
   if(!json_is_object(v)) {
     gw_jread_fail(r, field, "must be an object");
     return NULL;

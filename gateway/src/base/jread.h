@@ -48,6 +48,9 @@ int gw_jread_unknown(struct gw_jread *r, json_t *obj, const char *at,
  * required) or of the wrong type (always a failure). */
 json_t *gw_jread_object(struct gw_jread *r, json_t *obj, const char *at, const char *key,
                         int required);
+/* v itself (borrowed) if it is an object, else NULL (a failure naming
+ * `field`): for the items of an array. */
+json_t *gw_jread_object_value(struct gw_jread *r, json_t *v, const char *field);
 /* A non-empty array of at most `max` items. */
 json_t *gw_jread_array(struct gw_jread *r, json_t *obj, const char *at, const char *key,
                        int required, size_t max);

@@ -14,6 +14,7 @@
  * factschema_pattern.c before regcomp sees them.
  */
 #include "factschema_int.h"
+#include "msg.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -660,21 +661,6 @@ void gw_factschema_free(struct gw_factschema *s)
 
 /* ---- the directory ------------------------------------------------------ */
 
-static int seterr(char *err, size_t errlen, const char *fmt, ...)
-  __attribute__((format(printf, 3, 4)));
-
-static int seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-  va_list ap;
-
-  if(err && errlen) {
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-  }
-  return -1;
-}
-
 static char *join_path(const char *dir, const char *name)
 {
   size_t n = strlen(dir) + 1 + strlen(name) + 1;
@@ -695,11 +681,11 @@ static int read_file(const char *path, char **out, size_t *outlen, char *err, si
   *out = NULL;
   fd = open(path, O_RDONLY | O_CLOEXEC);
   if(fd < 0) {
-    seterr(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    gw_msg_set(err, errlen, "%s: cannot open: %s", path, strerror(errno));
     goto out;
   }
   if(fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-    seterr(err, errlen, "%s: not a regular file", path);
+    gw_msg_set(err, errlen, "%s: not a regular file", path);
     goto out;
   }
   buf = gw_malloc(GW_FACTSCHEMA_FILE_MAX + 1);
@@ -708,14 +694,14 @@ static int read_file(const char *path, char **out, size_t *outlen, char *err, si
     if(n < 0 && errno == EINTR)
       continue;
     if(n < 0) {
-      seterr(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+      gw_msg_set(err, errlen, "%s: cannot read: %s", path, strerror(errno));
       goto out;
     }
     if(n == 0)
       break;
     len += (size_t)n;
     if(len > GW_FACTSCHEMA_FILE_MAX) {
-      seterr(err, errlen, "%s: larger than %d bytes", path, GW_FACTSCHEMA_FILE_MAX);
+      gw_msg_set(err, errlen, "%s: larger than %d bytes", path, GW_FACTSCHEMA_FILE_MAX);
       goto out;
     }
   }
@@ -745,7 +731,7 @@ static int list_dir(const char *dir, char ***out, size_t *count, char *err, size
   int rc = -1;
 
   if(!d) {
-    seterr(err, errlen, "%s: cannot open directory: %s", dir, strerror(errno));
+    gw_msg_set(err, errlen, "%s: cannot open directory: %s", dir, strerror(errno));
     goto out;
   }
   while((de = readdir(d))) {
@@ -753,7 +739,7 @@ static int list_dir(const char *dir, char ***out, size_t *count, char *err, size
     if(de->d_name[0] == '.' || len <= sl || strcmp(de->d_name + len - sl, SUFFIX))
       continue;
     if(n == GW_FACTSCHEMA_MAX_FILES) {
-      seterr(err, errlen, "%s: more than %d schema files", dir, GW_FACTSCHEMA_MAX_FILES);
+      gw_msg_set(err, errlen, "%s: more than %d schema files", dir, GW_FACTSCHEMA_MAX_FILES);
       goto out;
     }
     names[n++] = gw_strdup(de->d_name);
@@ -788,7 +774,7 @@ static int load_one(struct gw_factschema_set *set, const char *dir, const char *
     if(strlen(all[i].name) == fact_len && !strncmp(all[i].name, name, fact_len))
       slot = i;
   if(slot == nfacts) {
-    seterr(err, errlen, "%s: #: not a fact of the catalogue", path);
+    gw_msg_set(err, errlen, "%s: #: not a fact of the catalogue", path);
     goto out;
   }
   if(read_file(path, &text, &len, err, errlen) < 0 ||
@@ -798,7 +784,7 @@ static int load_one(struct gw_factschema_set *set, const char *dir, const char *
   want = gw_malloc(len);
   snprintf(want, len, "%s%s", GW_FACTSCHEMA_ID_BASE, name);
   if(strcmp(s->id, want)) {
-    seterr(err, errlen, "%s: #/$id: must be \"%s\"", path, want);
+    gw_msg_set(err, errlen, "%s: #/$id: must be \"%s\"", path, want);
     goto out;
   }
   set->entries[slot].schema = s;
@@ -835,7 +821,7 @@ int gw_factschema_set_load(const char *dir, struct gw_factschema_set **out,
       goto out;
   for(size_t i = 0; i < nfacts; i++)
     if(!set->entries[i].schema) {
-      seterr(err, errlen, "%s/%s" SUFFIX ": #: missing: catalogue fact %s has no schema", dir,
+      gw_msg_set(err, errlen, "%s/%s" SUFFIX ": #: missing: catalogue fact %s has no schema", dir,
              all[i].name, all[i].name);
       goto out;
     }

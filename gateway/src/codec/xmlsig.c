@@ -285,17 +285,17 @@ static int in_list(const xmlChar *s, const char *const *list)
   return 0;
 }
 
-static int is_dsig(const xmlNode *n, const char *name)
+int gw_xmlsig_is_dsig(const xmlNode *n, const char *name)
 {
   return n && n->type == XML_ELEMENT_NODE && n->ns && n->ns->href &&
          !strcmp((const char *)n->ns->href, DSIG_NS) &&
          !strcmp((const char *)n->name, name);
 }
 
-static xmlNodePtr dsig_child(xmlNodePtr parent, const char *name)
+xmlNodePtr gw_xmlsig_dsig_child(xmlNodePtr parent, const char *name)
 {
   for(xmlNodePtr c = parent ? parent->children : NULL; c; c = c->next)
-    if(is_dsig(c, name))
+    if(gw_xmlsig_is_dsig(c, name))
       return c;
   return NULL;
 }
@@ -304,7 +304,7 @@ static size_t dsig_count(xmlNodePtr parent, const char *name)
 {
   size_t n = 0;
   for(xmlNodePtr c = parent ? parent->children : NULL; c; c = c->next)
-    if(is_dsig(c, name))
+    if(gw_xmlsig_is_dsig(c, name))
       n++;
   return n;
 }
@@ -334,7 +334,7 @@ static void scan_doc(xmlNodePtr root, struct scan *s)
   xmlNodePtr n = root;
   while(n) {
     if(n->type == XML_ELEMENT_NODE) {
-      if(is_dsig(n, "Signature")) {
+      if(gw_xmlsig_is_dsig(n, "Signature")) {
         s->signatures++;
         s->signature = n;
       }
@@ -397,9 +397,9 @@ static void scan_free(struct scan *s)
 static enum gw_xmlsig_result check_keyinfo_cert(const struct gw_xmlsig_verifier *v,
                                                 xmlNodePtr sig)
 {
-  xmlNodePtr ki = dsig_child(sig, "KeyInfo");
-  xmlNodePtr xd = dsig_child(ki, "X509Data");
-  xmlNodePtr xc = dsig_child(xd, "X509Certificate");
+  xmlNodePtr ki = gw_xmlsig_dsig_child(sig, "KeyInfo");
+  xmlNodePtr xd = gw_xmlsig_dsig_child(ki, "X509Data");
+  xmlNodePtr xc = gw_xmlsig_dsig_child(xd, "X509Certificate");
   enum gw_xmlsig_result r = GW_XMLSIG_WRONG_SIGNER;
   xmlChar *b64;
   unsigned char *der = NULL;
@@ -443,22 +443,22 @@ static enum gw_xmlsig_result check_signed_info(const struct gw_xmlsig_verifier *
                                                xmlNodePtr sig, const char **ref_id,
                                                char *detail, size_t dlen)
 {
-  xmlNodePtr si = dsig_child(sig, "SignedInfo");
+  xmlNodePtr si = gw_xmlsig_dsig_child(sig, "SignedInfo");
   xmlNodePtr ref, transforms, dm;
   xmlChar *alg, *uri;
 
-  if(!si || !dsig_child(sig, "SignatureValue")) {
+  if(!si || !gw_xmlsig_dsig_child(sig, "SignatureValue")) {
     snprintf(detail, dlen, "signature has no SignedInfo or SignatureValue");
     return GW_XMLSIG_BAD_REFERENCE;
   }
-  alg = xmlGetProp(dsig_child(si, "CanonicalizationMethod"), BAD_CAST "Algorithm");
+  alg = xmlGetProp(gw_xmlsig_dsig_child(si, "CanonicalizationMethod"), BAD_CAST "Algorithm");
   if(!in_list(alg, allowed_c14n)) {
     snprintf(detail, dlen, "canonicalization not allowed");
     xmlFree(alg);
     return GW_XMLSIG_DISALLOWED_ALGORITHM;
   }
   xmlFree(alg);
-  alg = xmlGetProp(dsig_child(si, "SignatureMethod"), BAD_CAST "Algorithm");
+  alg = xmlGetProp(gw_xmlsig_dsig_child(si, "SignatureMethod"), BAD_CAST "Algorithm");
   if(v->method ? !alg || strcmp((const char *)alg, v->method)
                : !in_list(alg, allowed_sigmethods)) {
     /* an SM2 answer to an RSA/ECDSA adapter and the other way round */
@@ -472,12 +472,12 @@ static enum gw_xmlsig_result check_signed_info(const struct gw_xmlsig_verifier *
     snprintf(detail, dlen, "exactly one Reference is required");
     return GW_XMLSIG_BAD_REFERENCE;
   }
-  ref = dsig_child(si, "Reference");
-  transforms = dsig_child(ref, "Transforms");
+  ref = gw_xmlsig_dsig_child(si, "Reference");
+  transforms = gw_xmlsig_dsig_child(ref, "Transforms");
   for(xmlNodePtr t = transforms ? transforms->children : NULL; t; t = t->next) {
     if(t->type != XML_ELEMENT_NODE)
       continue;
-    alg = is_dsig(t, "Transform") ? xmlGetProp(t, BAD_CAST "Algorithm") : NULL;
+    alg = gw_xmlsig_is_dsig(t, "Transform") ? xmlGetProp(t, BAD_CAST "Algorithm") : NULL;
     if(!in_list(alg, allowed_transforms)) {
       snprintf(detail, dlen, "transform not allowed");
       xmlFree(alg);
@@ -485,7 +485,7 @@ static enum gw_xmlsig_result check_signed_info(const struct gw_xmlsig_verifier *
     }
     xmlFree(alg);
   }
-  dm = dsig_child(ref, "DigestMethod");
+  dm = gw_xmlsig_dsig_child(ref, "DigestMethod");
   alg = xmlGetProp(dm, BAD_CAST "Algorithm");
   if(!in_list(alg, v->sm2 ? sm2_digests : allowed_digests)) {
     snprintf(detail, dlen, v->sm2 ? "digest method must be sm3 with sm2-sm3"

@@ -37,7 +37,6 @@
 #include "gw/alloc.h"
 #include "gw/gm.h"
 
-#define DSIG_NS        "http://www.w3.org/2000/09/xmldsig#"
 #define EXC_C14N       "http://www.w3.org/2001/10/xml-exc-c14n#"
 #define INC_C14N       "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"
 #define ENVELOPED      "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
@@ -55,21 +54,6 @@ struct subset {
   xmlNodePtr apex;
   xmlNodePtr drop;                   /* NULL: nothing removed */
 };
-
-static int is_dsig(const xmlNode *n, const char *name)
-{
-  return n && n->type == XML_ELEMENT_NODE && n->ns && n->ns->href &&
-         !strcmp((const char *)n->ns->href, DSIG_NS) &&
-         !strcmp((const char *)n->name, name);
-}
-
-static xmlNodePtr dsig_child(xmlNodePtr parent, const char *name)
-{
-  for(xmlNodePtr c = parent ? parent->children : NULL; c; c = c->next)
-    if(is_dsig(c, name))
-      return c;
-  return NULL;
-}
 
 static int visible(void *data, xmlNodePtr node, xmlNodePtr parent)
 {
@@ -200,7 +184,7 @@ out:
 static enum gw_xmlsig_result read_transforms(xmlNodePtr ref, int *enveloped,
                                              struct c14n *c, char *detail, size_t dlen)
 {
-  xmlNodePtr ts = dsig_child(ref, "Transforms");
+  xmlNodePtr ts = gw_xmlsig_dsig_child(ref, "Transforms");
   int seen_c14n = 0;
   *enveloped = 0;
   memset(c, 0, sizeof(*c));
@@ -249,7 +233,7 @@ static enum gw_xmlsig_result check_digest(xmlNodePtr sig, xmlNodePtr ref,
 
   if(r != GW_XMLSIG_OK)
     goto out;
-  if(b64_content(dsig_child(ref, "DigestValue"), want, sizeof(want), &want_len) < 0 ||
+  if(b64_content(gw_xmlsig_dsig_child(ref, "DigestValue"), want, sizeof(want), &want_len) < 0 ||
      want_len != GW_GM_SM3_LEN) {
     snprintf(detail, dlen, "DigestValue is not the base64 of a 32-byte SM3 digest");
     r = GW_XMLSIG_INVALID;
@@ -279,8 +263,8 @@ out:
 static enum gw_xmlsig_result check_signature(EVP_PKEY *pub, const char *sm2_id,
                                              xmlNodePtr sig, char *detail, size_t dlen)
 {
-  xmlNodePtr si = dsig_child(sig, "SignedInfo");
-  xmlNodePtr cm = dsig_child(si, "CanonicalizationMethod");
+  xmlNodePtr si = gw_xmlsig_dsig_child(sig, "SignedInfo");
+  xmlNodePtr cm = gw_xmlsig_dsig_child(si, "CanonicalizationMethod");
   xmlChar *alg = xmlGetProp(cm, BAD_CAST "Algorithm");
   unsigned char val[128], rs[GW_GM_SM2_SIG_LEN];
   size_t val_len = 0;
@@ -300,7 +284,7 @@ static enum gw_xmlsig_result check_signature(EVP_PKEY *pub, const char *sm2_id,
     r = GW_XMLSIG_DISALLOWED_ALGORITHM;
     goto out;
   }
-  if(b64_content(dsig_child(sig, "SignatureValue"), val, sizeof(val), &val_len) < 0 ||
+  if(b64_content(gw_xmlsig_dsig_child(sig, "SignatureValue"), val, sizeof(val), &val_len) < 0 ||
      (val_len == GW_GM_SM2_SIG_LEN ? (memcpy(rs, val, sizeof(rs)), 0)
                                    : gw_gm_sig_der_to_raw(val, val_len, rs) != GW_GM_OK)) {
     snprintf(detail, dlen, "SignatureValue is neither a 64-byte r||s nor a DER SM2 signature");
@@ -331,7 +315,7 @@ enum gw_xmlsig_result gw_xmlsig_sm2_check(EVP_PKEY *pub, const char *sm2_id, xml
                                           xmlNodePtr referenced,
                                           char *detail, size_t dlen)
 {
-  xmlNodePtr ref = dsig_child(dsig_child(sig, "SignedInfo"), "Reference");
+  xmlNodePtr ref = gw_xmlsig_dsig_child(gw_xmlsig_dsig_child(sig, "SignedInfo"), "Reference");
   enum gw_xmlsig_result r;
 
   if(!pub || !sig || !referenced || !ref)

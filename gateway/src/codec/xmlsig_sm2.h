@@ -22,6 +22,12 @@
 #define GW_XMLSIG_URI_SM2_SM3 "http://www.w3.org/2000/09/xmldsig#sm2-sm3"
 #define GW_XMLSIG_URI_SM3     "http://www.w3.org/2000/09/xmldsig#sm3"
 
+/* What xmlsig.c lends this module: is `n` the XML-DSig element `name`
+ * (namespace http://www.w3.org/2000/09/xmldsig#)?  And the first such
+ * child of parent (NULL: none, or parent NULL). */
+int gw_xmlsig_is_dsig(const xmlNode *n, const char *name);
+xmlNodePtr gw_xmlsig_dsig_child(xmlNodePtr parent, const char *name);
+
 /* Checks the one Reference of `sig` (a ds:Signature whose SignedInfo has
  * passed xmlsig.c's checks) against `referenced` (the element its "#id"
  * names): the transforms applied in order (enveloped-signature, then one

@@ -74,7 +74,6 @@ int gw_gm_is_sm2(const EVP_PKEY *pkey)
 enum gw_gm_result gw_gm_key_load(const char *path, EVP_PKEY **out, int *priv)
 {
   enum gw_gm_result r = GW_GM_EIO;
-  FILE *f = NULL;
   char *buf = NULL;
   size_t len;
   EVP_PKEY *pkey = NULL;
@@ -83,12 +82,7 @@ enum gw_gm_result gw_gm_key_load(const char *path, EVP_PKEY **out, int *priv)
   if(!path || !out)
     return GW_GM_EINVAL;
   *out = NULL;
-  buf = gw_malloc(GW_GM_PEM_MAX + 1);
-  f = fopen(path, "rb");
-  if(!f)
-    goto out;
-  len = fread(buf, 1, GW_GM_PEM_MAX + 1, f);
-  if(ferror(f) || len > GW_GM_PEM_MAX)
+  if(gw_pemkey_read_file(path, GW_GM_PEM_MAX, &buf, &len))
     goto out;
   r = GW_GM_EKEY;
   pkey = gw_pemkey_parse(buf, len, &is_priv);
@@ -107,10 +101,7 @@ enum gw_gm_result gw_gm_key_load(const char *path, EVP_PKEY **out, int *priv)
     *priv = is_priv;
   r = GW_GM_OK;
 out:
-  if(f)
-    fclose(f);
-  OPENSSL_cleanse(buf, GW_GM_PEM_MAX + 1);
-  gw_free(buf);
+  gw_pemkey_buf_free(buf, GW_GM_PEM_MAX);
   EVP_PKEY_free(pkey);
   return fail_clear(r);
 }
@@ -118,56 +109,19 @@ out:
 enum gw_gm_result gw_gm_sm2_coords(const EVP_PKEY *pkey, unsigned char x[GW_GM_SM2_COORD],
                                    unsigned char y[GW_GM_SM2_COORD])
 {
-  enum gw_gm_result r = GW_GM_EKEY;
-  BIGNUM *bx = NULL, *by = NULL;
-
   if(!gw_gm_is_sm2(pkey))
     return GW_GM_EKEY;
-  if(EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_X, &bx) &&
-     EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_Y, &by) &&
-     BN_bn2binpad(bx, x, GW_GM_SM2_COORD) == GW_GM_SM2_COORD &&
-     BN_bn2binpad(by, y, GW_GM_SM2_COORD) == GW_GM_SM2_COORD)
-    r = GW_GM_OK;
-  BN_free(bx);
-  BN_free(by);
-  return fail_clear(r);
+  return fail_clear(gw_pemkey_coords(pkey, x, y, GW_GM_SM2_COORD) ? GW_GM_EKEY : GW_GM_OK);
 }
 
 enum gw_gm_result gw_gm_sm2_from_coords(const unsigned char x[GW_GM_SM2_COORD],
                                         const unsigned char y[GW_GM_SM2_COORD],
                                         EVP_PKEY **out)
 {
-  enum gw_gm_result r = GW_GM_EKEY;
-  unsigned char point[1 + 2 * GW_GM_SM2_COORD];
-  char group[] = SN_sm2;
-  OSSL_PARAM params[3];
-  EVP_PKEY_CTX *pctx = NULL;
-  EVP_PKEY *pkey = NULL;
-
   if(!x || !y || !out)
     return GW_GM_EINVAL;
-  *out = NULL;
-  point[0] = POINT_CONVERSION_UNCOMPRESSED;
-  memcpy(point + 1, x, GW_GM_SM2_COORD);
-  memcpy(point + 1 + GW_GM_SM2_COORD, y, GW_GM_SM2_COORD);
-  params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0);
-  params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point,
-                                                sizeof(point));
-  params[2] = OSSL_PARAM_construct_end();
-  pctx = EVP_PKEY_CTX_new_from_name(NULL, "SM2", NULL);
-  if(!pctx) {
-    r = GW_GM_ECRYPTO;
-    goto out;
-  }
-  /* fromdata refuses a point that is not on the curve */
-  if(EVP_PKEY_fromdata_init(pctx) != 1 ||
-     EVP_PKEY_fromdata(pctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
-    goto out;
-  *out = pkey;
-  r = GW_GM_OK;
-out:
-  EVP_PKEY_CTX_free(pctx);
-  return fail_clear(r);
+  *out = gw_pemkey_from_coords(SN_sm2, x, y, GW_GM_SM2_COORD);
+  return fail_clear(*out ? GW_GM_OK : GW_GM_EKEY);
 }
 
 /* ---------------------------------------------------------- signatures */

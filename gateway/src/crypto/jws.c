@@ -109,7 +109,6 @@ static enum gw_jws_result check_p256(EVP_PKEY *pkey, int priv,
 {
   enum gw_jws_result r = GW_JWS_EKEY;
   EVP_PKEY_CTX *pctx = NULL;
-  BIGNUM *bx = NULL, *by = NULL;
   char group[32];
   size_t group_len = 0;
 
@@ -128,15 +127,10 @@ static enum gw_jws_result check_p256(EVP_PKEY *pkey, int priv,
   }
   if((priv ? EVP_PKEY_check(pctx) : EVP_PKEY_public_check(pctx)) != 1)
     goto out;
-  if(!EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_X, &bx) ||
-     !EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_Y, &by) ||
-     BN_bn2binpad(bx, x, P256_COORD_LEN) != P256_COORD_LEN ||
-     BN_bn2binpad(by, y, P256_COORD_LEN) != P256_COORD_LEN)
+  if(gw_pemkey_coords(pkey, x, y, P256_COORD_LEN))
     goto out;
   r = GW_JWS_OK;
 out:
-  BN_free(bx);
-  BN_free(by);
   EVP_PKEY_CTX_free(pctx);
   return r;
 }
@@ -261,31 +255,20 @@ enum gw_jws_result gw_jws_key_from_pem(const char *pem, size_t len,
 
 enum gw_jws_result gw_jws_key_load_pem(const char *path, struct gw_jws_key **out)
 {
-  enum gw_jws_result r = GW_JWS_EIO;
+  enum gw_jws_result r;
   char *buf = NULL;
   size_t len = 0;
-  FILE *f = NULL;
 
   if(!out || !path)
     return GW_JWS_EINVAL;
   *out = NULL;
-  buf = gw_malloc(GW_JWS_PEM_MAX + 1);
-  f = fopen(path, "rb");
-  if(!f)
-    goto out;
-  len = fread(buf, 1, GW_JWS_PEM_MAX + 1, f);
-  if(ferror(f))
-    goto out;
-  if(len > GW_JWS_PEM_MAX) {
-    r = GW_JWS_ETOOBIG;
-    goto out;
+  switch(gw_pemkey_read_file(path, GW_JWS_PEM_MAX, &buf, &len)) {
+  case 0: break;
+  case -2: return GW_JWS_ETOOBIG;
+  default: return GW_JWS_EIO;
   }
   r = gw_jws_key_from_pem(buf, len, out);
-out:
-  if(f)
-    fclose(f);
-  OPENSSL_cleanse(buf, GW_JWS_PEM_MAX + 1);  /* it may have held a private key */
-  gw_free(buf);
+  gw_pemkey_buf_free(buf, GW_JWS_PEM_MAX);
   return r;
 }
 
@@ -320,13 +303,10 @@ static enum gw_jws_result jwk_import(const json_t *jwk, struct gw_jws_key **out,
                                      int *unsupported)
 {
   enum gw_jws_result r = GW_JWS_EKEY;
-  unsigned char point[1 + 2 * P256_COORD_LEN];
-  char group[] = SN_X9_62_prime256v1;
+  unsigned char x[P256_COORD_LEN], y[P256_COORD_LEN];
   const json_t *kidv;
   const char *kid = NULL;
-  EVP_PKEY_CTX *pctx = NULL;
   EVP_PKEY *pkey = NULL;
-  OSSL_PARAM params[3];
   int sm2;
 
   *unsupported = 0;
@@ -352,48 +332,37 @@ static enum gw_jws_result jwk_import(const json_t *jwk, struct gw_jws_key **out,
       goto out;
     kid = json_string_value(kidv);
   }
-  point[0] = POINT_CONVERSION_UNCOMPRESSED;
-  if(jwk_coord(jwk, "x", point + 1) || jwk_coord(jwk, "y", point + 1 + P256_COORD_LEN))
+  if(jwk_coord(jwk, "x", x) || jwk_coord(jwk, "y", y))
     goto out;
   if(sm2) {
     const json_t *idv = json_object_get(jwk, "sm2_id");
+    struct gw_jws_key *k = NULL;
     if(idv && (!json_is_string(idv) ||
                strlen(json_string_value(idv)) != json_string_length(idv) ||
                !gw_gm_sm2_id_ok(json_string_value(idv), json_string_length(idv))))
       goto out;
-    if(gw_gm_sm2_from_coords(point + 1, point + 1 + P256_COORD_LEN, &pkey) != GW_GM_OK)
+    /* NULL for a point that is not on the curve */
+    pkey = gw_pemkey_from_coords(SN_sm2, x, y, P256_COORD_LEN);
+    if(!pkey)
       goto out;
-    {
-      struct gw_jws_key *k = NULL;
-      r = key_new(pkey, 0, kid, &k);
-      pkey = NULL;
-      if(!r && idv)
-        r = gw_jws_key_set_sm2_id(k, json_string_value(idv));
-      if(r)
-        gw_jws_key_free(k);
-      else
-        *out = k;
-    }
+    r = key_new(pkey, 0, kid, &k);
+    pkey = NULL;
+    if(!r && idv)
+      r = gw_jws_key_set_sm2_id(k, json_string_value(idv));
+    if(r)
+      gw_jws_key_free(k);
+    else
+      *out = k;
     goto out;
   }
-  params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0);
-  params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
-                                                point, sizeof(point));
-  params[2] = OSSL_PARAM_construct_end();
-  pctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-  if(!pctx) {
-    r = GW_JWS_ENOMEM;
-    goto out;
-  }
-  /* fromdata refuses a point that is not on the curve */
-  if(EVP_PKEY_fromdata_init(pctx) != 1 ||
-     EVP_PKEY_fromdata(pctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
+  /* NULL for a point that is not on the curve */
+  pkey = gw_pemkey_from_coords(SN_X9_62_prime256v1, x, y, P256_COORD_LEN);
+  if(!pkey)
     goto out;
   r = key_new(pkey, 0, kid, out);
   pkey = NULL;
 out:
   EVP_PKEY_free(pkey);
-  EVP_PKEY_CTX_free(pctx);
   if(r)
     ERR_clear_error();
   return r;

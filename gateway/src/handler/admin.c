@@ -510,26 +510,7 @@ struct dry_run {
 static void on_dry_run(const struct gw_fetch_result *res, void *arg)
 {
   struct dry_run *d = arg;
-  const struct gw_adapter *a = res->rt->adapter;
-  json_t *facts = json_object();
-  for(size_t i = 0; i < res->codec.n_facts; i++) {
-    const struct gw_fact_result *f = &res->codec.facts[i];
-    json_t *o = json_pack("{s:s}", "status", gw_fact_status_name(f->status));
-    if(f->status == GW_FACT_OK)
-      json_object_set(o, "value", f->value);
-    if(f->status == GW_FACT_UNAVAILABLE)
-      json_object_set_new(o, "error", json_string(gw_fact_error_name(f->error)));
-    if(f->detail[0])
-      json_object_set_new(o, "detail", json_string(f->detail));
-    json_object_set_new(facts, a->facts[i], o);
-  }
-  gw_req_respond_json(d->req, 200,
-    json_pack("{s:s, s:i, s:s, s:s, s:i, s:i, s:f, s:s, s:s, s:o}", "adapter", a->id,
-              "version", a->version, "agency", a->agency, "outcome", res->outcome,
-              "http_status", res->http_status, "attempts", (int)res->attempts,
-              "duration_ms", (double)res->latency_us / 1000.0,
-              "channel", res->rt->channel, "agency_signature", res->codec.signature,
-              "facts", facts));
+  gw_req_respond_json(d->req, 200, gw_fetch_result_json(res));
   gw_gen_release(d->gen);
   gw_free(d);
 }

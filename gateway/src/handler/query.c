@@ -222,17 +222,13 @@ static int agency_down(const struct qfact *f, const struct qgroup *g)
 }
 
 /* Moves every fact g failed for onto its next adapter by order, starting
-<<<<<<< HEAD
- * the groups that needs (WAITING only). */
-=======
- * the groups that needs (q->pending counts them).  The order chain is
+ * the groups that needs (WAITING only).  The order chain is
  * walked, not hopped once: when the next adapter is a group this query
  * already has and that group is done with its agency down too, the fact
  * moves on again at once (no group will finish later to move it), at most
  * GW_REGISTRY_MAX_ORDER hops.  It stops at a group still pending (its
  * completion walks on), at one that answered (ok, not_found or refused:
  * never fallen through), or when no adapter is left. */
->>>>>>> catalogue
 static void fall_back(struct query *q, struct qgroup *g)
 {
   struct qgroup *fresh[QUERY_MAX_SLOTS];

@@ -293,6 +293,29 @@ static int cmp_u32(const void *a, const void *b)
   return x < y ? -1 : x > y;
 }
 
+json_t *gw_fetch_result_json(const struct gw_fetch_result *res)
+{
+  const struct gw_adapter *a = res->rt->adapter;
+  json_t *facts = json_object();
+  for(size_t i = 0; i < res->codec.n_facts; i++) {
+    const struct gw_fact_result *f = &res->codec.facts[i];
+    json_t *o = json_pack("{s:s}", "status", gw_fact_status_name(f->status));
+    if(f->status == GW_FACT_OK)
+      json_object_set(o, "value", f->value);
+    if(f->status == GW_FACT_UNAVAILABLE)
+      json_object_set_new(o, "error", json_string(gw_fact_error_name(f->error)));
+    if(f->detail[0])
+      json_object_set_new(o, "detail", json_string(f->detail));
+    json_object_set_new(facts, a->facts[i], o);
+  }
+  return json_pack("{s:s, s:i, s:s, s:s?, s:i, s:i, s:f, s:s, s:s?, s:s, s:o}", "adapter", a->id,
+                   "version", a->version, "agency", a->agency, "outcome", res->outcome,
+                   "http_status", res->http_status, "attempts", (int)res->attempts,
+                   "duration_ms", (double)res->latency_us / 1000.0, "channel", res->rt->channel,
+                   "agency_signature", res->codec.signature, "response_sha256", res->evidence,
+                   "facts", facts);
+}
+
 json_t *gw_adapter_rt_recent(struct gw_adapter_rt *rt)
 {
   struct gw_rt_recent *r = &rt->recent;
