@@ -596,6 +596,43 @@ static void test_durable_before_callback(void **state)
 
 /* The query index: records naming a query id or a case are found without
  * a scan, on append and after a reopen (rebuilt from the records file). */
+/* One key named by many records (a case asked about again and again) is one
+ * slot and a chain: every record of it is found, in order, and the keys
+ * around it still find exactly their own record after the table has grown
+ * and been rehashed several times. */
+static void test_query_index_hot_key(void **state)
+{
+  enum { PAIRS = 20000 };
+  struct audit_qindex x = { 0 };
+  uint8_t hot[AUDIT_QID_BYTES], id[AUDIT_QID_BYTES];
+  uint64_t *out = malloc(PAIRS * sizeof(*out)), one[2];
+  (void)state;
+
+  assert_non_null(out);
+  assert_int_equal(audit_case_key("SZ-BENCH-C", 10, hot), 0);
+  for(uint64_t i = 0; i < PAIRS; i++) {
+    audit_qindex_add(&x, hot, 2 * i);
+    memset(id, 0, sizeof(id));
+    memcpy(id, &i, sizeof(i));
+    id[AUDIT_QID_BYTES - 1] = 0x5a;
+    audit_qindex_add(&x, id, 2 * i + 1);
+  }
+  assert_int_equal(audit_qindex_find(&x, hot, out, PAIRS), PAIRS);
+  for(uint64_t i = 0; i < PAIRS; i++)
+    assert_int_equal(out[i], 2 * i);
+  for(uint64_t i = 0; i < PAIRS; i += 997) {
+    memset(id, 0, sizeof(id));
+    memcpy(id, &i, sizeof(i));
+    id[AUDIT_QID_BYTES - 1] = 0x5a;
+    assert_int_equal(audit_qindex_find(&x, id, one, 2), 1);
+    assert_int_equal(one[0], 2 * i + 1);
+  }
+  /* fewer slots than the records: the hot key took one */
+  assert_true(audit_qindex_bytes(&x) < (size_t)PAIRS * 2 * 64);
+  audit_qindex_free(&x);
+  free(out);
+}
+
 static void test_query_index(void **state)
 {
   static const char qa[] = "q_00112233445566778899aabb", qb[] = "q_ffeeddccbbaa998877665544";
@@ -1722,6 +1759,7 @@ int main(void)
     cmocka_unit_test(test_written_ahead),
     cmocka_unit_test(test_crash_kill),
     cmocka_unit_test(test_query_index),
+    cmocka_unit_test(test_query_index_hot_key),
     cmocka_unit_test(test_big_log_open_time),
     cmocka_unit_test(test_bench_throughput),
   };

@@ -13,10 +13,15 @@
  * append by the commit thread, under the log's rw lock, in the same step
  * that makes a record visible; nothing of it is written to disk.
  *
- * Query ids are random (gw_randid), not personal data.  An entry is a
- * fixed 24 bytes (12 bytes of id, the record index); the table is open
- * addressing with linear probing, kept at most 3/4 full, so one indexed
- * record costs at most 32 bytes on average and 64 just after a doubling.
+ * Query ids are random (gw_randid), not personal data.  The table holds
+ * one slot per distinct key (12 bytes of id, the head of its chain: 24
+ * bytes), open addressing with linear probing, kept at most 3/4 full; every
+ * (key, record) pair is a 16-byte entry (record index, next entry of the
+ * same key) in one array that doubles.  A key named by many records (one
+ * case_ref asked about thousands of times) is one slot and a chain, so an
+ * append costs the same whatever the key: probing runs over distinct keys
+ * only.  One indexed record costs 16 bytes (32 just after a doubling) plus
+ * its key's slot, 32 bytes on average, when the key is new.
  */
 #include "audit_int.h"
 
@@ -24,10 +29,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "gw/alloc.h"
 #include "gw/log.h"
+#include "hmac.h"
 
 #define QINDEX_MIN_SLOTS 1024u
 static const char qid_key[] = "\"query_id\":\"q_";
@@ -37,7 +41,12 @@ static const char case_key[] = "\"case_ref\":\"";
 struct audit_qslot {
   uint8_t id[AUDIT_QID_BYTES];
   uint32_t used;
-  uint64_t index;
+  uint64_t head;               /* entry number + 1 of the key's newest record */
+};
+
+struct audit_qentry {
+  uint64_t index;              /* the record's index in the log */
+  uint64_t next;               /* entry number + 1 of the key's previous one, or 0 */
 };
 
 static int hexval(uint8_t c)
@@ -84,9 +93,7 @@ int audit_qid_extract(const uint8_t *rec, size_t len, uint8_t id[AUDIT_QID_BYTES
 int audit_case_key(const char *s, size_t n, uint8_t key[AUDIT_QID_BYTES])
 {
   static const char tag[] = "gw-audit-case-ref";
-  unsigned char md[32];
-  EVP_MD_CTX *ctx;
-  int ok;
+  unsigned char md[32], buf[sizeof(tag) + CASE_REF_MAX];
 
   if(!n || n > CASE_REF_MAX)
     return -1;
@@ -97,12 +104,9 @@ int audit_case_key(const char *s, size_t n, uint8_t key[AUDIT_QID_BYTES])
       return -1;
   }
   /* hashed with a tag: a case's key cannot be a query id's */
-  ctx = EVP_MD_CTX_new();
-  ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
-       EVP_DigestUpdate(ctx, tag, sizeof(tag)) && EVP_DigestUpdate(ctx, s, n) &&
-       EVP_DigestFinal_ex(ctx, md, NULL);
-  EVP_MD_CTX_free(ctx);
-  if(!ok)
+  memcpy(buf, tag, sizeof(tag));
+  memcpy(buf + sizeof(tag), s, n);
+  if(gw_sha256(buf, sizeof(tag) + n, md))
     return -1;
   memcpy(key, md, AUDIT_QID_BYTES);
   return 0;
@@ -127,31 +131,43 @@ static size_t slot_of(const uint8_t id[AUDIT_QID_BYTES], size_t cap)
   return (size_t)(h & (cap - 1));
 }
 
-static void put(struct audit_qslot *slots, size_t cap, const uint8_t id[AUDIT_QID_BYTES],
-                uint64_t index)
+/* The slot of id: the one holding it, or the empty one where it goes. */
+static struct audit_qslot *slot_find(struct audit_qslot *slots, size_t cap,
+                                     const uint8_t id[AUDIT_QID_BYTES])
 {
   size_t i = slot_of(id, cap);
-  while(slots[i].used)
+  while(slots[i].used && memcmp(slots[i].id, id, AUDIT_QID_BYTES))
     i = (i + 1) & (cap - 1);
-  memcpy(slots[i].id, id, AUDIT_QID_BYTES);
-  slots[i].used = 1;
-  slots[i].index = index;
+  return &slots[i];
 }
 
 void audit_qindex_add(struct audit_qindex *x, const uint8_t id[AUDIT_QID_BYTES], uint64_t index)
 {
+  struct audit_qslot *sl;
+
   if((x->n + 1) * 4 > x->cap * 3) {
     size_t cap = x->cap ? x->cap * 2 : QINDEX_MIN_SLOTS;
     struct audit_qslot *slots = gw_calloc(cap, sizeof(*slots));
     for(size_t i = 0; i < x->cap; i++)
       if(x->slots[i].used)
-        put(slots, cap, x->slots[i].id, x->slots[i].index);
+        *slot_find(slots, cap, x->slots[i].id) = x->slots[i];
     gw_free(x->slots);
     x->slots = slots;
     x->cap = cap;
   }
-  put(x->slots, x->cap, id, index);
-  x->n++;
+  if(x->n_ents == x->cap_ents) {
+    x->cap_ents = x->cap_ents ? x->cap_ents * 2 : QINDEX_MIN_SLOTS;
+    x->ents = gw_realloc(x->ents, x->cap_ents * sizeof(*x->ents));
+  }
+  sl = slot_find(x->slots, x->cap, id);
+  if(!sl->used) {
+    memcpy(sl->id, id, AUDIT_QID_BYTES);
+    sl->used = 1;
+    sl->head = 0;
+    x->n++;
+  }
+  x->ents[x->n_ents] = (struct audit_qentry){ .index = index, .next = sl->head };
+  sl->head = ++x->n_ents;
 }
 
 static int by_index(const void *a, const void *b)
@@ -163,16 +179,20 @@ static int by_index(const void *a, const void *b)
 size_t audit_qindex_find(const struct audit_qindex *x, const uint8_t id[AUDIT_QID_BYTES],
                          uint64_t *out, size_t max)
 {
-  size_t n = 0, i;
+  const struct audit_qslot *sl;
+  size_t n = 0;
 
   if(!x->cap)
     return 0;
-  for(i = slot_of(id, x->cap); x->slots[i].used; i = (i + 1) & (x->cap - 1))
-    if(!memcmp(x->slots[i].id, id, AUDIT_QID_BYTES)) {
-      if(n < max)
-        out[n] = x->slots[i].index;
-      n++;
-    }
+  sl = slot_find(x->slots, x->cap, id);
+  if(!sl->used)
+    return 0;
+  /* newest first along the chain; all are counted, max kept, then sorted */
+  for(uint64_t e = sl->head; e; e = x->ents[e - 1].next) {
+    if(n < max)
+      out[n] = x->ents[e - 1].index;
+    n++;
+  }
   qsort(out, n < max ? n : max, sizeof(*out), by_index);
   return n;
 }
@@ -180,12 +200,13 @@ size_t audit_qindex_find(const struct audit_qindex *x, const uint8_t id[AUDIT_QI
 void audit_qindex_free(struct audit_qindex *x)
 {
   gw_free(x->slots);
+  gw_free(x->ents);
   memset(x, 0, sizeof(*x));
 }
 
 size_t audit_qindex_bytes(const struct audit_qindex *x)
 {
-  return x->cap * sizeof(struct audit_qslot);
+  return x->cap * sizeof(struct audit_qslot) + x->cap_ents * sizeof(struct audit_qentry);
 }
 
 enum gw_audit_result audit_qindex_build(struct gw_audit_log *log, char *why, size_t why_len)

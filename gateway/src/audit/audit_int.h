@@ -195,9 +195,12 @@ int audit_write_file_atomic(int dirfd, const char *name, const void *data, size_
 struct audit_qslot;
 /* A multimap query id -> record index, in memory only (rebuilt at open).
  * Locking is the log's rw: add under the write lock, find under either. */
+struct audit_qentry;
 struct audit_qindex {
-  struct audit_qslot *slots;   /* cap slots, a power of two, or NULL */
-  size_t cap, n;
+  struct audit_qslot *slots;   /* cap slots, a power of two, or NULL: one per key */
+  size_t cap, n;               /* n: keys held */
+  struct audit_qentry *ents;   /* every (key, record) pair, chained per key */
+  size_t n_ents, cap_ents;
 };
 
 /* "q_" + 24 lowercase hex digits s[0..n) into id.  0, or -1 when it is not. */
