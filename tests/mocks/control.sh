@@ -18,7 +18,7 @@ check "stack.json: gateway section per the contract" \
 control GET /stats
 check "stats: every agency, every counter" \
   "$(jq -c 'to_entries | map("\(.key)=\(.value | keys | join(","))") ' <<<"$BODY")" \
-  "$(jq -nc '["chsi","mps","si","credit","cscse","qual","talent","fund","tax"] | map("\(.)=connections,fault,faults,open_connections,requests,responses,tls_failures")')"
+  "$(jq -nc '["chsi","mps","si","credit","cscse","qual","talent","fund","tax"] | map("\(.)=connections,fault,faults,handshaking,max_handshaking,open_connections,requests,responses,tls_failures")')"
 control GET /healthz
 check "healthz" "$STATUS $BODY" '200 {"status":"ok"}'
 

@@ -12,7 +12,7 @@ check "curated: every id has a valid check character" "$bad_ids" ""
 check "curated: ids are distinct" "$(jq -r '.people[].id' "$POPULATION" | sort | uniq -d)" ""
 check "curated: scenarios are distinct" "$(jq -r '.people[].scenario' "$POPULATION" | sort | uniq -d)" ""
 check "curated: every scenario names its path or its case" \
-  "$(jq -r '.people[].scenario | select(test("^(graduate|inservice|overseas|postdoc|highlevel)-|^(credit-|name-mismatch|part-time-degree|no-record|shenzhen-hukou|no-degree)") | not)' "$POPULATION")" ""
+  "$(jq -r '.people[].scenario | select(test("^(graduate|inservice|overseas|postdoc|highlevel)-|^(credit-|name-mismatch|name-variant-|part-time-degree|no-record|shenzhen-hukou|no-degree)") | not)' "$POPULATION")" ""
 for s in graduate-bachelor graduate-master graduate-doctor inservice-senior-title overseas-master \
          postdoc-in-station highlevel-a credit-dishonest credit-warning name-mismatch part-time-degree \
          no-record shenzhen-hukou; do
