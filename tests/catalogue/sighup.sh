@@ -162,7 +162,7 @@ check "the purposes file is replaced byte for byte" "$(cmp "$T/purposes.v2.json"
 admin GET /v1/purposes
 check "GET /v1/purposes: version 2, the pushed file's sha256" \
   "$STATUS $(jq -c '[.version, .sha256, .document.purposes["talent.inservice"].facts[-1]]' <<<"$BODY")" \
-  "200 [2,\"$(sha "$T/purposes.v2.json")\",\"housing_fund.employer\"]"
+  "200 [2,\"$(sha "$T/purposes.v2.json")\",$(jq -c '.purposes["talent.inservice"].facts[-1]' "$T/purposes.v2.json")]"
 
 # the fund adapter
 out=$("$GWCTL" adapter push "$SDIR/adapters/fund.json" --url "$GW" "${ADMIN[@]}")
