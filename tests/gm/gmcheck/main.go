@@ -38,6 +38,7 @@ import (
 	"strings"
 
 	"github.com/tjfoc/gmsm/sm2"
+	"github.com/tjfoc/gmsm/sm3"
 	"golang.org/x/mod/sumdb/note"
 )
 
@@ -79,7 +80,47 @@ func verifyRS(pub *sm2.PublicKey, msg, sig, id []byte) bool {
 		id = uid
 	}
 	r, s := new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])
-	return sm2.Sm2Verify(pub, msg, id, r, s)
+	return sm2VerifyMsg(pub, msg, id, r, s)
+}
+
+// zA is Z_A of GM/T 0003.2 (SM3 over ENTL_A || ID_A || a || b || x_G || y_G
+// || x_A || y_A), every coordinate 32 bytes wide.  Debian's gmsm (sm2.ZA)
+// pads x_A but not y_A: for one key in 256 (y_A below 2^248) it hashes 31
+// bytes, so sm2.Sm2Verify refuses a correct signature and sm2.Sm2Sign makes
+// one no other implementation accepts.  This tool therefore hashes with this
+// Z_A and uses gmsm for SM3 and the curve arithmetic only (sm2.Sign and
+// sm2.Verify take the digest e).
+func zA(pub *sm2.PublicKey, id []byte) []byte {
+	p := pub.Curve.Params()
+	w := func(h interface{ Write([]byte) (int, error) }, x *big.Int) {
+		b := x.Bytes()
+		h.Write(append(make([]byte, 32-len(b)), b...))
+	}
+	h := sm3.New()
+	h.Write([]byte{byte(len(id) * 8 >> 8), byte(len(id) * 8)})
+	h.Write(id)
+	w(h, new(big.Int).Sub(p.P, big.NewInt(3))) // a = p - 3
+	w(h, p.B)
+	w(h, p.Gx)
+	w(h, p.Gy)
+	w(h, pub.X)
+	w(h, pub.Y)
+	return h.Sum(nil)
+}
+
+func sm2Digest(pub *sm2.PublicKey, msg, id []byte) []byte {
+	h := sm3.New()
+	h.Write(zA(pub, id))
+	h.Write(msg)
+	return h.Sum(nil)
+}
+
+func sm2VerifyMsg(pub *sm2.PublicKey, msg, id []byte, r, s *big.Int) bool {
+	return sm2.Verify(pub, sm2Digest(pub, msg, id), r, s)
+}
+
+func sm2SignMsg(priv *sm2.PrivateKey, msg, id []byte) (*big.Int, *big.Int, error) {
+	return sm2.Sign(priv, sm2Digest(&priv.PublicKey, msg, id))
 }
 
 // An SM2 JWK may name its distinguishing ID ("sm2_id", docs/crypto.md).
@@ -232,7 +273,7 @@ func cmdSignJWS(jwksOut, jwsOut, payload string) {
 	k.Kid = thumbprint(k)
 	hdr := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"GmSM2","kid":"` + k.Kid + `"}`))
 	input := hdr + "." + base64.RawURLEncoding.EncodeToString([]byte(payload))
-	r, s, err := sm2.Sm2Sign(priv, []byte(input), uid)
+	r, s, err := sm2SignMsg(priv, []byte(input), uid)
 	if err != nil {
 		die("%v", err)
 	}

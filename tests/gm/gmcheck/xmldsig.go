@@ -178,7 +178,7 @@ func cmdXMLDSig(certPath, xmlPath string) {
 		die("SignatureValue is not 64 bytes of r||s")
 	}
 	r, s := new(big.Int).SetBytes(sv[:32]), new(big.Int).SetBytes(sv[32:])
-	if !sm2.Sm2Verify(pub, excCanon(si, nil), uid, r, s) {
+	if !sm2VerifyMsg(pub, excCanon(si, nil), uid, r, s) {
 		die("the SM2 signature over SignedInfo does not verify")
 	}
 	os.Stdout.WriteString(target.Tag + "\n")
@@ -234,7 +234,7 @@ func cmdSignXMLDSig(keyPath, certPath, in, out string) {
 	ts.CreateElement("ds:Transform").CreateAttr("Algorithm", excC14N)
 	ref.CreateElement("ds:DigestMethod").CreateAttr("Algorithm", uriSM3)
 	ref.CreateElement("ds:DigestValue").SetText(base64.StdEncoding.EncodeToString(digest))
-	r, s, err := sm2.Sm2Sign(priv, excCanon(si, nil), uid)
+	r, s, err := sm2SignMsg(priv, excCanon(si, nil), uid)
 	if err != nil {
 		die("%v", err)
 	}
