@@ -38,6 +38,7 @@
 #include "gw/gm.h"
 #include "gw/log.h"
 
+#include "msg.h"
 #include "xmlsig_sm2.h"
 
 #define DSIG_NS "http://www.w3.org/2000/09/xmldsig#"
@@ -461,9 +462,17 @@ static enum gw_xmlsig_result check_signed_info(const struct gw_xmlsig_verifier *
   alg = xmlGetProp(gw_xmlsig_dsig_child(si, "SignatureMethod"), BAD_CAST "Algorithm");
   if(v->method ? !alg || strcmp((const char *)alg, v->method)
                : !in_list(alg, allowed_sigmethods)) {
-    /* an SM2 answer to an RSA/ECDSA adapter and the other way round */
-    snprintf(detail, dlen, "signature method %.80s is not the agency's (%s)",
-             alg ? (const char *)alg : "(none)", gw_xmlsig_verifier_alg(v));
+    /* an SM2 answer to an RSA/ECDSA adapter and the other way round.  A
+     * method we know is named as is; any other is the agency's text and may
+     * hold an identity number, so it is echoed with its digits masked. */
+    char echo[128];
+    const char *shown = "(none)";
+    if(alg)
+      shown = in_list(alg, allowed_sigmethods) || !strcmp((const char *)alg, GW_XMLSIG_URI_SM2_SM3)
+                ? (const char *)alg
+                : gw_msg_echo((const char *)alg, strlen((const char *)alg), 80, echo, sizeof(echo));
+    snprintf(detail, dlen, "signature method %.96s is not the agency's (%s)", shown,
+             gw_xmlsig_verifier_alg(v));
     xmlFree(alg);
     return GW_XMLSIG_DISALLOWED_ALGORITHM;
   }
