@@ -43,6 +43,7 @@
 #include "gen.h"
 #include "gw/idnum.h"
 #include "jsonw.h"
+#include "msg.h"
 #include "gw/recheck.h"
 
 #include "query_pred_int.h"
@@ -263,7 +264,9 @@ void gw_recheck_handle(struct gw_req *req, void *arg)
     for(const char *const *k = known; *k; k++)
       ok |= !strcmp(*k, key);
     if(!ok) {
-      snprintf(detail, sizeof(detail), "%.64s: unknown field", key);
+      char echo[GW_MSG_ECHO_BUF];
+      /* the client's key may hold an identity number: digits masked */
+      snprintf(detail, sizeof(detail), "%s: unknown field", gw_msg_echo_str(key, echo, sizeof(echo)));
       gw_req_problem(req, 400, "invalid-request", detail);
       goto out;
     }
